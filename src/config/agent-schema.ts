@@ -1,0 +1,252 @@
+/**
+ * The agent's configuration file, defined once as a zod schema. Types are inferred from it,
+ * the JSON Schema for editors is generated from it (config/agent.schema.json), and
+ * `herald check` prints the parsed result with every default filled in.
+ */
+import { z } from 'zod';
+import { duration } from './duration.js';
+import {
+  asnSchema,
+  communitySchema,
+  hostSchema,
+  ipSchema,
+  ipv4Schema,
+  ipv6Schema,
+  largeCommunitySchema,
+  nameSchema,
+  portSchema,
+  prefixFamily,
+  prefixSchema,
+} from './net-schemas.js';
+
+/** SIP reply codes: 100-699. */
+const sipCode = z.number().int().min(100).max(699);
+
+const checkCommon = {
+  /** Unique name of the check; used in logs, status and metric labels. */
+  name: nameSchema,
+  /** Per-probe deadline. */
+  timeout: duration({ min: 10, max: 60_000 }).default(1000),
+  /**
+   * Whether a fleet-wide failure of this check may be ignored by the coordinator's panic mode
+   * (for example a certificate that every node serves). A proxy that does not answer at all
+   * is never kept announcing.
+   */
+  failOpen: z.boolean().default(false),
+};
+
+export const sipOptionsCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('sip-options'),
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    host: hostSchema.default('127.0.0.1'),
+    /** Defaults to 5060 for udp/tcp and 5061 for tls. */
+    port: portSchema.optional(),
+    /** Replies counted as up. Default: any 2xx. */
+    upCodes: z.array(sipCode).optional(),
+    /** Replies counted as up with a warning (the proxy answers but refuses this probe). */
+    warnCodes: z.array(sipCode).default([401, 403, 404, 405, 407, 416, 420, 484]),
+    /** TLS only: the name to send as SNI and to verify (defaults to host). */
+    serverName: z.string().min(1).optional(),
+    /** TLS only: PEM file of the CA that must have signed the proxy's certificate. Unset = system CAs. */
+    caFile: z.string().min(1).optional(),
+    /** TLS only: verify the chain and name; a failure is a failed probe. */
+    verify: z.boolean().default(true),
+  })
+  .strict();
+
+export const tlsCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('tls'),
+    host: hostSchema.default('127.0.0.1'),
+    port: portSchema.default(5061),
+    serverName: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    /** Fewer days than this until the earliest expiry in the chain: up with a warning. */
+    warnDays: z.number().int().min(0).default(20),
+    /** Fewer days than this: still up (the certificate is valid) but logged as critical. */
+    criticalDays: z.number().int().min(0).default(7),
+    /** PEM file of the certificate the proxy should serve; a different one only warns. */
+    expectedCertFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const stunCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('stun'),
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    host: hostSchema.default('127.0.0.1'),
+    /** Defaults to 3478 for udp/tcp and 5349 for tls. */
+    port: portSchema.optional(),
+    serverName: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const tcpCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('tcp'),
+    host: hostSchema.default('127.0.0.1'),
+    port: portSchema,
+  })
+  .strict();
+
+export const execCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('exec'),
+    /** Program and arguments, run without a shell. Exit 0 = healthy. */
+    command: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const checkSchema = z.discriminatedUnion('type', [
+  sipOptionsCheckSchema,
+  tlsCheckSchema,
+  stunCheckSchema,
+  tcpCheckSchema,
+  execCheckSchema,
+]);
+
+export const bgpSchema = z
+  .object({
+    /** Our own AS, used for the AS-path prepend while draining (eBGP needs it in the path). */
+    localAs: asnSchema,
+    /** Next hop for IPv4 prefixes: "self" or an address. */
+    nextHop: z.union([z.literal('self'), ipv4Schema]).default('self'),
+    /** Next hop for IPv6 prefixes; required when any prefix is IPv6 ("self" breaks an IPv4 session). */
+    nextHop6: ipv6Schema.optional(),
+    /** MED while healthy. */
+    med: z.number().int().min(0).max(4_294_967_295).default(100),
+    /** MED while draining (graceful phase). */
+    drainMed: z.number().int().min(0).max(4_294_967_295).default(1000),
+    communities: z.array(communitySchema).default([]),
+    largeCommunities: z.array(largeCommunitySchema).default([]),
+    /** How many extra times localAs is prepended while draining (0 = none). */
+    drainPrepend: z.number().int().min(0).max(10).default(3),
+    /** ExaBGP neighbor selector: only send to these peers. Empty = every neighbor of the process. */
+    neighbors: z.array(ipSchema).default([]),
+  })
+  .strict();
+
+export const exabgpSchema = z
+  .object({
+    /** "process": herald is ExaBGP's helper (stdout/stdin). "pipe": ExaBGP's named pipes. */
+    transport: z.enum(['process', 'pipe']).default('process'),
+    /** Directory holding exabgp.in and exabgp.out, for the pipe transport. */
+    pipeDir: z.string().min(1).default('/run/exabgp'),
+    /** How long to wait for "done"/"error" after a command before counting it as failed. */
+    ackTimeout: duration({ min: 100, max: 60_000 }).default(2000),
+  })
+  .strict();
+
+export const flapDampingSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Penalty added per flap (a fall from UP); suppression starts above suppressAt. */
+    penaltyPerFlap: z.number().positive().default(1000),
+    suppressAt: z.number().positive().default(2500),
+    /** Suppression ends when the decaying penalty falls below reuseAt. */
+    reuseAt: z.number().positive().default(750),
+    halfLife: duration({ min: 1000, max: 86_400_000 }).default(60_000),
+    /** The longest a node is held down, however often it flapped. */
+    maxHoldDown: duration({ min: 1000, max: 86_400_000 }).default(600_000),
+  })
+  .strict()
+  .refine((v) => v.reuseAt < v.suppressAt, { message: 'expected reuseAt to be below suppressAt', path: ['reuseAt'] });
+
+export const controlSchema = z
+  .object({
+    host: ipSchema.default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(9179),
+  })
+  .strict();
+
+export const coordinatorLinkSchema = z
+  .object({
+    url: z.string().url(),
+    /** The agent's bearer token, or tokenFile to read it from. */
+    token: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    /** PEM CA for a coordinator served over TLS with a private CA. */
+    caFile: z.string().min(1).optional(),
+    heartbeat: duration({ min: 100, max: 60_000 }).default(5000),
+  })
+  .strict()
+  .refine((v) => !!v.token !== !!v.tokenFile, {
+    message: 'expected exactly one of token or tokenFile',
+    path: ['token'],
+  });
+
+export const agentConfigSchema = z
+  .object({
+    /** This node's name, unique in the fleet (e.g. lon1-a). */
+    node: nameSchema,
+    /** The PoP this node belongs to (e.g. lon1). */
+    site: nameSchema,
+    /** The anycast prefixes this node announces while healthy. */
+    prefixes: z.array(prefixSchema).min(1),
+    bgp: bgpSchema,
+    checks: z.array(checkSchema).min(1),
+    /** How many checks must pass: "all" (default) or a number. */
+    quorum: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
+    /** Probe interval while stable (UP or DOWN). */
+    interval: duration({ min: 50, max: 600_000 }).default(1000),
+    /** Probe interval while RISING or FALLING. */
+    fastInterval: duration({ min: 50, max: 600_000 }).default(200),
+    /** Consecutive good rounds before announcing. */
+    rise: z.number().int().min(1).max(100).default(3),
+    /** Consecutive bad rounds before withdrawing. */
+    fall: z.number().int().min(1).max(100).default(3),
+    flapDamping: flapDampingSchema.default({} as never),
+    /** How long a drain announces GRACEFUL_SHUTDOWN before withdrawing. */
+    drainHold: duration({ max: 3_600_000 }).default(10_000),
+    /** A file whose presence drains this node (like ExaBGP healthcheck's --disable). */
+    maintenanceFile: z.string().min(1).default('/etc/herald/maintenance'),
+    /** Where the agent keeps its local drain and last desired state (written atomically). */
+    stateDir: z.string().min(1).default('/var/lib/herald'),
+    control: controlSchema.default({} as never),
+    exabgp: exabgpSchema.default({} as never),
+    coordinator: coordinatorLinkSchema.optional(),
+    /** The event loop must tick within this; otherwise the process ends so ExaBGP respawns a fresh agent. */
+    watchdogTimeout: duration({ min: 500, max: 600_000 }).default(5000),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.checks.forEach((check, index) => {
+      if (names.has(check.name))
+        ctx.addIssue({ code: 'custom', path: ['checks', index, 'name'], message: `expected a unique name, received "${check.name}" twice` });
+      names.add(check.name);
+    });
+    if (typeof config.quorum === 'number' && config.quorum > config.checks.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quorum'],
+        message: `expected at most ${config.checks.length} (the number of checks), received ${config.quorum}`,
+      });
+    if (config.prefixes.some((p) => prefixFamily(p) === 'ipv6') && !config.bgp.nextHop6)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bgp', 'nextHop6'],
+        message: 'expected an IPv6 next hop because an IPv6 prefix is configured ("self" would send 0.0.0.0), received nothing',
+      });
+    if (new Set(config.prefixes).size !== config.prefixes.length)
+      ctx.addIssue({ code: 'custom', path: ['prefixes'], message: 'expected each prefix once, received duplicates' });
+  });
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type CheckConfig = z.output<typeof checkSchema>;
+export type SipOptionsCheckConfig = z.output<typeof sipOptionsCheckSchema>;
+export type TlsCheckConfig = z.output<typeof tlsCheckSchema>;
+export type StunCheckConfig = z.output<typeof stunCheckSchema>;
+export type TcpCheckConfig = z.output<typeof tcpCheckSchema>;
+export type ExecCheckConfig = z.output<typeof execCheckSchema>;
+export type BgpConfig = z.output<typeof bgpSchema>;
+export type FlapDampingConfig = z.output<typeof flapDampingSchema>;

@@ -1,0 +1,98 @@
+/**
+ * Reads a YAML config file and validates it against a zod schema. Every problem is reported
+ * as `path: expected X, received Y`; nothing is half-applied because callers get either a
+ * fully valid config or a ConfigError.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Describes a received value briefly, for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Turns zod issues into "path: expected X, received Y" lines. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(top level)';
+    const received = describeValue(valueAt(input, issue.path));
+    switch (issue.code) {
+      case 'invalid_type':
+        return [`${path}: expected ${issue.expected}, received ${received}`];
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => `${path === '(top level)' ? key : `${path}.${key}`}: expected no such field, received ${describeValue(valueAt(input, [...issue.path, key]))}`);
+      case 'invalid_value':
+        return [`${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${received}`];
+      case 'invalid_union': {
+        // A discriminated union with a bad or missing discriminator lands here with no nested errors.
+        const nested = issue.errors.flat();
+        if (nested.length) return formatIssues(nested, input);
+        return [`${path}: ${issue.message.replace(/^Invalid input/, 'expected a valid value')}, received ${received}`];
+      }
+      case 'too_small':
+      case 'too_big': {
+        const which = issue.code === 'too_small' ? 'at least' : 'at most';
+        const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+        const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
+        return [`${path}: expected ${which} ${String(bound)}${unit}, received ${received}`];
+      }
+      default: {
+        const message = issue.message.startsWith('expected') ? issue.message : `expected ${issue.message}`;
+        return [message.includes('received') ? `${path}: ${message}` : `${path}: ${message}, received ${received}`];
+      }
+    }
+  });
+}
+
+/** Validates an already-parsed value; throws ConfigError naming every problem. */
+export function validateConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(source, formatIssues(result.error.issues, input));
+}
+
+/** Parses YAML text; YAML syntax errors become ConfigError lines with line numbers. */
+export function parseYaml(text: string, source: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length)
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: expected valid YAML, received ${e.message.split('\n')[0]}`),
+    );
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`(file): expected a readable file, received ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  return validateConfig(schema, parseYaml(text, file), file);
+}

@@ -1,0 +1,29 @@
+/**
+ * What every probe returns. Probes never throw: a refused connection, a timeout, garbage on
+ * the wire and an unexpected exception are all a result with status "down" and a detail.
+ */
+export type ProbeStatus = 'up' | 'warn' | 'down';
+
+export interface ProbeResult {
+  /** up: healthy; warn: healthy but something needs attention; down: counts as a failure. */
+  status: ProbeStatus;
+  /** One line a person can read in status output and logs, e.g. "200 OK in 3 ms" or "timeout after 1000 ms". */
+  detail: string;
+  /** Wall time of the probe in milliseconds. */
+  durationMs: number;
+  /** SIP probes: the reply's status code when one was matched. */
+  sipCode?: number;
+  /** TLS-carrying probes: negotiated protocol, e.g. "TLSv1.3". */
+  tlsVersion?: string;
+  /** TLS-carrying probes: earliest notAfter over the served chain, unix seconds. */
+  certEarliestExpiry?: number;
+  /** Whether the peer answered at all (used by panic mode: a silent proxy is never kept announcing). */
+  answered: boolean;
+}
+
+export interface ProbeContext {
+  /** Aborts the probe early (agent shutdown). The probe still resolves with a result. */
+  signal?: AbortSignal;
+}
+
+export type Probe = (context?: ProbeContext) => Promise<ProbeResult>;
