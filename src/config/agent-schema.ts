@@ -158,7 +158,10 @@ export const flapDampingSchema = z
     maxHoldDown: duration({ min: 1000, max: 86_400_000 }).default(600_000),
   })
   .strict()
-  .refine((v) => v.reuseAt < v.suppressAt, { message: 'expected reuseAt to be below suppressAt', path: ['reuseAt'] });
+  .refine((v) => v.reuseAt < v.suppressAt, {
+    message: 'expected reuseAt to be below suppressAt',
+    path: ['reuseAt'],
+  });
 
 export const controlSchema = z
   .object({
@@ -222,7 +225,11 @@ export const agentConfigSchema = z
     const names = new Set<string>();
     config.checks.forEach((check, index) => {
       if (names.has(check.name))
-        ctx.addIssue({ code: 'custom', path: ['checks', index, 'name'], message: `expected a unique name, received "${check.name}" twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'name'],
+          message: `expected a unique name, received "${check.name}" twice`,
+        });
       names.add(check.name);
     });
     if (typeof config.quorum === 'number' && config.quorum > config.checks.length)
@@ -235,10 +242,15 @@ export const agentConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['bgp', 'nextHop6'],
-        message: 'expected an IPv6 next hop because an IPv6 prefix is configured ("self" would send 0.0.0.0), received nothing',
+        message:
+          'expected an IPv6 next hop because an IPv6 prefix is configured ("self" would send 0.0.0.0), received nothing',
       });
     if (new Set(config.prefixes).size !== config.prefixes.length)
-      ctx.addIssue({ code: 'custom', path: ['prefixes'], message: 'expected each prefix once, received duplicates' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefixes'],
+        message: 'expected each prefix once, received duplicates',
+      });
   });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

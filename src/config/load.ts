@@ -12,7 +12,9 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -23,7 +25,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   return `${JSON.stringify(value)} (${typeof value})`;
 }
 
@@ -45,14 +48,21 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       case 'invalid_type':
         return [`${path}: expected ${issue.expected}, received ${received}`];
       case 'unrecognized_keys':
-        return issue.keys.map((key) => `${path === '(top level)' ? key : `${path}.${key}`}: expected no such field, received ${describeValue(valueAt(input, [...issue.path, key]))}`);
+        return issue.keys.map(
+          (key) =>
+            `${path === '(top level)' ? key : `${path}.${key}`}: expected no such field, received ${describeValue(valueAt(input, [...issue.path, key]))}`,
+        );
       case 'invalid_value':
-        return [`${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${received}`];
+        return [
+          `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${received}`,
+        ];
       case 'invalid_union': {
         // A discriminated union with a bad or missing discriminator lands here with no nested errors.
         const nested = issue.errors.flat();
         if (nested.length) return formatIssues(nested, input);
-        return [`${path}: ${issue.message.replace(/^Invalid input/, 'expected a valid value')}, received ${received}`];
+        return [
+          `${path}: ${issue.message.replace(/^Invalid input/, 'expected a valid value')}, received ${received}`,
+        ];
       }
       case 'too_small':
       case 'too_big': {
@@ -63,7 +73,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       }
       default: {
         const message = issue.message.startsWith('expected') ? issue.message : `expected ${issue.message}`;
-        return [message.includes('received') ? `${path}: ${message}` : `${path}: ${message}, received ${received}`];
+        return [
+          message.includes('received') ? `${path}: ${message}` : `${path}: ${message}, received ${received}`,
+        ];
       }
     }
   });
@@ -82,7 +94,10 @@ export function parseYaml(text: string, source: string): unknown {
   if (doc.errors.length)
     throw new ConfigError(
       source,
-      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: expected valid YAML, received ${e.message.split('\n')[0]}`),
+      doc.errors.map(
+        (e) =>
+          `line ${e.linePos?.[0]?.line ?? '?'}: expected valid YAML, received ${e.message.split('\n')[0]}`,
+      ),
     );
   return doc.toJS({ maxAliasCount: 100 });
 }
@@ -92,7 +107,9 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [`(file): expected a readable file, received ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+    throw new ConfigError(file, [
+      `(file): expected a readable file, received ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    ]);
   }
   return validateConfig(schema, parseYaml(text, file), file);
 }

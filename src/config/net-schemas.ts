@@ -56,10 +56,18 @@ export const hostSchema = z
   .string()
   .min(1)
   .max(253)
-  .refine((v) => isIPv4(v) || isIPv6(v) || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v), {
-    message: 'expected a host name or an IP address',
-  });
+  .refine(
+    (v) =>
+      isIPv4(v) ||
+      isIPv6(v) ||
+      /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v),
+    {
+      message: 'expected a host name or an IP address',
+    },
+  );
 /** Names that end up in logs, metrics labels and URLs: lower-case letters, digits, '-', '_' and '.'. */
 export const nameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: 'expected a name of lower-case letters, digits, ".", "_" or "-" (at most 63)' });
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+    message: 'expected a name of lower-case letters, digits, ".", "_" or "-" (at most 63)',
+  });

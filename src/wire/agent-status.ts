@@ -1,0 +1,120 @@
+/**
+ * The agent's status document: served by the agent's local `GET /status`, and sent to the
+ * coordinator as the agent's report. Defined once here so both sides validate the same shape.
+ * Desired state (what the agent wants announced) and acknowledged state (what ExaBGP confirmed)
+ * are kept apart on purpose.
+ */
+import { z } from 'zod';
+
+export const healthStateSchema = z.enum(['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'DRAINING', 'DRAINED']);
+export type HealthState = z.infer<typeof healthStateSchema>;
+
+/** What the agent wants ExaBGP to hold for a prefix: a normal announce, a de-preferred one, or nothing. */
+export const announcementSchema = z.enum(['announce', 'graceful', 'withdraw']);
+export type Announcement = z.infer<typeof announcementSchema>;
+
+export const checkStatusSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  transport: z.string().optional(),
+  status: z.enum(['up', 'warn', 'down', 'pending']),
+  detail: z.string(),
+  durationMs: z.number().nonnegative(),
+  /** Unix milliseconds of the last probe. */
+  at: z.number().nonnegative(),
+  answered: z.boolean(),
+  failOpen: z.boolean(),
+  sipCode: z.number().int().optional(),
+  tlsVersion: z.string().optional(),
+  certEarliestExpiry: z.number().optional(),
+});
+export type CheckStatus = z.infer<typeof checkStatusSchema>;
+
+export const prefixStatusSchema = z.object({
+  prefix: z.string(),
+  state: healthStateSchema,
+  desired: announcementSchema,
+  /** What ExaBGP last acknowledged with "done"; "unknown" after a start or a neighbor reset. */
+  acknowledged: z.union([announcementSchema, z.literal('unknown')]),
+  acknowledgedAt: z.number().nullable(),
+  /** Drain holds that apply to this prefix (ids from the coordinator, "local" or "maintenance-file"). */
+  drainedBy: z.array(z.string()),
+});
+export type PrefixStatus = z.infer<typeof prefixStatusSchema>;
+
+export const drainSourceSchema = z.object({
+  id: z.string(),
+  source: z.enum(['maintenance-file', 'local', 'coordinator']),
+  reason: z.string(),
+  /** Prefixes this drain applies to; absent = every prefix of the node. */
+  prefixes: z.array(z.string()).optional(),
+  holdMs: z.number().nonnegative().optional(),
+  since: z.number().nullable(),
+});
+export type DrainSource = z.infer<typeof drainSourceSchema>;
+
+export const neighborStatusSchema = z.object({
+  peer: z.string(),
+  local: z.string().optional(),
+  state: z.string(),
+  reason: z.string().optional(),
+  since: z.number(),
+});
+export type NeighborStatus = z.infer<typeof neighborStatusSchema>;
+
+export const agentStatusSchema = z.object({
+  node: z.string(),
+  site: z.string(),
+  version: z.string(),
+  /** Unix milliseconds. */
+  startedAt: z.number(),
+  reportedAt: z.number(),
+  /** The node's overall state (health, or DRAINING/DRAINED when every prefix is drained). */
+  state: healthStateSchema,
+  /** Whether the local checks pass right now (after quorum), independent of drains. */
+  healthy: z.boolean(),
+  holdDown: z.object({
+    active: z.boolean(),
+    remainingMs: z.number().nonnegative(),
+    penalty: z.number().nonnegative(),
+    flaps: z.number().int().nonnegative(),
+  }),
+  prefixes: z.array(prefixStatusSchema),
+  checks: z.array(checkStatusSchema),
+  drains: z.array(drainSourceSchema),
+  neighbors: z.array(neighborStatusSchema),
+  exabgp: z.object({
+    ackFailures: z.number().int().nonnegative(),
+    lastError: z.string().nullable(),
+  }),
+  coordinator: z
+    .object({
+      connected: z.boolean(),
+      lastContactAt: z.number().nullable(),
+    })
+    .optional(),
+});
+export type AgentStatus = z.infer<typeof agentStatusSchema>;
+
+/**
+ * What the coordinator wants of one agent: the drain holds that apply to it. Pushed on every
+ * change. The coordinator can only ask for withdrawals: an agent never announces a prefix its own
+ * health checks do not support.
+ */
+export const agentDesiredSchema = z.object({
+  /** Increases with every change, so an agent can ignore stale pushes. */
+  revision: z.number().int().nonnegative(),
+  drains: z.array(
+    z.object({
+      id: z.string().min(1).max(100),
+      reason: z.string().max(1000),
+      owner: z.string().max(200).optional(),
+      ticket: z.string().max(200).optional(),
+      /** Absent = every prefix of the node. */
+      prefixes: z.array(z.string()).optional(),
+      /** Graceful-shutdown hold before withdrawing; absent = the agent's configured drainHold. */
+      holdMs: z.number().int().min(0).max(3_600_000).optional(),
+    }),
+  ),
+});
+export type AgentDesired = z.infer<typeof agentDesiredSchema>;
