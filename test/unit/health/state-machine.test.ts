@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  announcementFor,
+  applyDrains,
+  applyProbeRound,
+  applyTime,
+  holdDownView,
+  initialState,
+  nodeState,
+  prefixState,
+  wantsFastInterval,
+  type MachineParams,
+  type MachineState,
+} from '../../../src/health/state-machine.js';
+import { holdDownRemainingMs, initialDamping, recordFlap } from '../../../src/health/flap-damping.js';
+import { roundIsHealthy } from '../../../src/health/quorum.js';
+
+const P4 = '198.51.100.10/32';
+const P6 = '2001:db8::10/128';
+const noDamping = { enabled: false, penaltyPerFlap: 1000, suppressAt: 2500, reuseAt: 750, halfLife: 60_000, maxHoldDown: 600_000 };
+const params: MachineParams = { rise: 3, fall: 3, damping: noDamping };
+
+/** Feeds a string of rounds ("+" healthy, "-" unhealthy) one second apart; returns the states seen. */
+function run(rounds: string, p: MachineParams = params, start = initialState([P4])): { states: string[]; final: MachineState } {
+  let state = start;
+  const states: string[] = [];
+  [...rounds].forEach((round, i) => {
+    state = applyProbeRound(state, p, round === '+', i * 1000);
+    states.push(state.health);
+  });
+  return { states, final: state };
+}
+
+describe('health state machine', () => {
+  const table: Array<[string, string, string[]]> = [
+    ['rises after exactly rise good rounds', '+++', ['RISING', 'RISING', 'UP']],
+    ['a bad round while rising starts over', '++-+++', ['RISING', 'RISING', 'DOWN', 'RISING', 'RISING', 'UP']],
+    ['falls after exactly fall bad rounds', '+++---', ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'DOWN']],
+    ['one good round while falling returns to UP', '+++--+', ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'UP']],
+    ['a first bad round goes straight to DOWN', '-', ['DOWN']],
+    ['comes back from DOWN after rise good rounds', '---+++', ['DOWN', 'DOWN', 'DOWN', 'RISING', 'RISING', 'UP']],
+  ];
+  for (const [name, rounds, expected] of table) test(name, () => assert.deepEqual(run(rounds).states, expected));
+
+  test('rise 1 / fall 1 react on the first round', () => {
+    assert.deepEqual(run('+-+', { ...params, rise: 1, fall: 1 }).states, ['UP', 'DOWN', 'UP']);
+  });
+
+  test('announces only while UP or FALLING', () => {
+    const seen = [...'+++---'].map((_, i) => announcementFor(run('+++---'.slice(0, i + 1)).final, P4));
+    assert.deepEqual(seen, ['withdraw', 'withdraw', 'announce', 'announce', 'announce', 'withdraw']);
+  });
+
+  test('asks for the fast interval while rising or falling, not while stable', () => {
+    const { final: up } = run('+++');
+    const { final: falling } = run('+++-');
+    const { final: down } = run('+++---');
+    assert.equal(wantsFastInterval(run('+').final, params, 1000), true);
+    assert.equal(wantsFastInterval(up, params, 3000), false);
+    assert.equal(wantsFastInterval(falling, params, 4000), true);
+    assert.equal(wantsFastInterval(down, params, 6000), false);
+  });
+});
+
+describe('flap damping', () => {
+  const damping = { ...noDamping, enabled: true };
+  const p: MachineParams = { rise: 1, fall: 1, damping };
+
+  test('a node flapping repeatedly is held down and its hold-down is visible', () => {
+    const { final, states } = run('+-+-+-+', p);
+    // Three flaps push the penalty over suppressAt: the last good round stays RISING.
+    assert.deepEqual(states, ['UP', 'DOWN', 'UP', 'DOWN', 'UP', 'DOWN', 'RISING']);
+    const view = holdDownView(final, p, 6000);
+    assert.equal(view.active, true);
+    assert.equal(view.flaps, 3);
+    assert.ok(view.remainingMs > 60_000 && view.remainingMs <= 600_000, `remaining ${view.remainingMs}`);
+    assert.equal(announcementFor(final, P4), 'withdraw');
+  });
+
+  test('the hold-down decays: the node returns once the penalty is below reuseAt', () => {
+    const { final } = run('+-+-+-+', p);
+    const remaining = holdDownView(final, p, 6000).remainingMs;
+    const stillHeld = applyProbeRound(final, p, true, 6000 + remaining - 1000);
+    assert.equal(stillHeld.health, 'RISING');
+    const released = applyProbeRound(final, p, true, 6000 + remaining + 1000);
+    assert.equal(released.health, 'UP');
+  });
+
+  test('each further flap lengthens the hold-down, capped at maxHoldDown', () => {
+    // While held down a node cannot flap again, so feed the damping module flaps directly.
+    let state = initialDamping;
+    const remaining: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      state = recordFlap(state, damping, i * 1000);
+      remaining.push(holdDownRemainingMs(state, damping, i * 1000));
+    }
+    assert.deepEqual(remaining.slice(0, 2), [0, 0], 'two flaps stay below suppressAt');
+    for (let i = 3; i < 6; i++) assert.ok(remaining[i]! > remaining[i - 1]!, `flap ${i + 1} lengthens the hold-down`);
+    assert.ok(remaining.every((ms) => ms <= damping.maxHoldDown));
+    for (let i = 12; i < 1000; i++) state = recordFlap(state, damping, 12_000);
+    assert.equal(holdDownRemainingMs(state, damping, 12_000), damping.maxHoldDown);
+  });
+
+  test('flaps spread out over time do not hold the node down', () => {
+    let state = initialState([P4]);
+    for (let i = 0; i < 10; i++) {
+      state = applyProbeRound(state, p, true, i * 600_000);
+      state = applyProbeRound(state, p, false, i * 600_000 + 1000);
+    }
+    state = applyProbeRound(state, p, true, 10 * 600_000);
+    assert.equal(state.health, 'UP');
+  });
+});
+
+describe('drains', () => {
+  const up = () => run('+++', params, initialState([P4, P6])).final;
+  const held = (holdMs: number, ...prefixes: string[]) => new Map(prefixes.map((prefix) => [prefix, holdMs]));
+
+  test('a drain announces GRACEFUL first, then withdraws when the hold ends', () => {
+    let state = applyDrains(up(), held(5000, P4, P6), 10_000);
+    assert.equal(announcementFor(state, P4), 'graceful');
+    assert.equal(nodeState(state), 'DRAINING');
+    state = applyTime(state, 14_999);
+    assert.equal(announcementFor(state, P4), 'graceful');
+    state = applyTime(state, 15_000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(nodeState(state), 'DRAINED');
+  });
+
+  test('a zero hold withdraws at once', () => {
+    const state = applyDrains(up(), held(0, P4), 10_000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(prefixState(state, P4), 'DRAINED');
+  });
+
+  test('a drain of one prefix leaves the other announced', () => {
+    const state = applyTime(applyDrains(up(), held(0, P6), 10_000), 10_000);
+    assert.equal(announcementFor(state, P4), 'announce');
+    assert.equal(announcementFor(state, P6), 'withdraw');
+    assert.equal(nodeState(state), 'UP');
+  });
+
+  test('undrain returns only after rise good rounds', () => {
+    let state = applyDrains(up(), held(0, P4, P6), 10_000);
+    state = applyDrains(state, new Map(), 11_000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(prefixState(state, P4), 'RISING');
+    state = applyProbeRound(state, params, true, 12_000);
+    state = applyProbeRound(state, params, true, 13_000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    state = applyProbeRound(state, params, true, 14_000);
+    assert.equal(announcementFor(state, P4), 'announce');
+  });
+
+  test('a bad round while returning starts the count over', () => {
+    let state = applyDrains(applyDrains(up(), held(0, P4), 10_000), new Map(), 11_000);
+    state = applyProbeRound(state, params, true, 12_000);
+    state = applyProbeRound(state, params, true, 13_000);
+    state = applyProbeRound(state, params, false, 14_000);
+    state = applyProbeRound(state, params, true, 15_000);
+    state = applyProbeRound(state, params, true, 16_000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    state = applyProbeRound(state, params, true, 17_000);
+    assert.equal(announcementFor(state, P4), 'announce');
+  });
+
+  test('a drain never makes an unhealthy node announce, even gracefully', () => {
+    const down = run('-', params, initialState([P4])).final;
+    const state = applyDrains(down, held(5000, P4), 1000);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(prefixState(state, P4), 'DRAINED');
+  });
+
+  test('a node that fails while draining withdraws at once', () => {
+    let state = applyDrains(up(), held(60_000, P4), 10_000);
+    for (let i = 1; i <= 3; i++) state = applyProbeRound(state, params, false, 10_000 + i * 200);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(prefixState(state, P4), 'DRAINED');
+  });
+
+  test('an undrain during the graceful phase goes straight back to announcing', () => {
+    let state = applyDrains(up(), held(60_000, P4), 10_000);
+    state = applyDrains(state, new Map(), 11_000);
+    assert.equal(announcementFor(state, P4), 'announce');
+  });
+
+  test('an agent starting with a stored drain starts withdrawn and stays so when healthy', () => {
+    let state = applyDrains(initialState([P4]), held(5000, P4), 0);
+    state = run('+++', params, state).final;
+    assert.equal(state.health, 'UP');
+    assert.equal(announcementFor(state, P4), 'withdraw');
+    assert.equal(prefixState(state, P4), 'DRAINED');
+  });
+});
+
+describe('quorum', () => {
+  test('all checks must pass by default; warn counts as passing', () => {
+    assert.equal(roundIsHealthy(['up', 'warn', 'up'], 'all'), true);
+    assert.equal(roundIsHealthy(['up', 'down', 'up'], 'all'), false);
+  });
+  test('a numeric quorum needs that many passing', () => {
+    assert.equal(roundIsHealthy(['up', 'down', 'up'], 2), true);
+    assert.equal(roundIsHealthy(['up', 'down', 'down'], 2), false);
+  });
+  test('no checks is never healthy', () => assert.equal(roundIsHealthy([], 'all'), false));
+});
