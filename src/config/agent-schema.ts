@@ -206,15 +206,15 @@ export const agentConfigSchema = z
     rise: z.number().int().min(1).max(100).default(3),
     /** Consecutive bad rounds before withdrawing. */
     fall: z.number().int().min(1).max(100).default(3),
-    flapDamping: flapDampingSchema.default({} as never),
+    flapDamping: flapDampingSchema.prefault({}),
     /** How long a drain announces GRACEFUL_SHUTDOWN before withdrawing. */
     drainHold: duration({ max: 3_600_000 }).default(10_000),
     /** A file whose presence drains this node (like ExaBGP healthcheck's --disable). */
     maintenanceFile: z.string().min(1).default('/etc/herald/maintenance'),
     /** Where the agent keeps its local drain and last desired state (written atomically). */
     stateDir: z.string().min(1).default('/var/lib/herald'),
-    control: controlSchema.default({} as never),
-    exabgp: exabgpSchema.default({} as never),
+    control: controlSchema.prefault({}),
+    exabgp: exabgpSchema.prefault({}),
     coordinator: coordinatorLinkSchema.optional(),
     /** The event loop must tick within this; otherwise the process ends so ExaBGP respawns a fresh agent. */
     watchdogTimeout: duration({ min: 500, max: 600_000 }).default(5000),

@@ -1,0 +1,335 @@
+/**
+ * The agent: one loop wiring probes → health state machine → desired routes → the single
+ * ExaBGP writer. Drains (maintenance file, local control API, coordinator) are inputs to the
+ * state machine, never a second writer. Everything that decides lives in pure modules; this
+ * file only schedules, measures time and moves data between them.
+ */
+import { renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Server } from 'node:http';
+import type { AgentConfig, CheckConfig } from '../config/agent-schema.js';
+import { createProbe, describeCheck } from '../probes/index.js';
+import type { Probe, ProbeResult } from '../probes/types.js';
+import { roundIsHealthy } from '../health/quorum.js';
+import {
+  announcementFor,
+  applyDrains,
+  applyProbeRound,
+  applyTime,
+  holdDownView,
+  initialState,
+  nextTimerAt,
+  nodeState,
+  prefixState,
+  wantsFastInterval,
+  type MachineParams,
+  type MachineState,
+} from '../health/state-machine.js';
+import { RouteWriter } from '../exabgp/route-writer.js';
+import { createProcessTransport } from '../exabgp/process-transport.js';
+import { createPipeTransport } from '../exabgp/pipe-transport.js';
+import type { ExabgpTransport } from '../exabgp/transport.js';
+import type { AgentStatus, CheckStatus } from '../wire/agent-status.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { coerceError } from '../util/errors.js';
+import { version } from '../version.js';
+import { DrainSources, drainIdsFor, heldPrefixes } from './drain-sources.js';
+import { announcementOf, routeIntent } from './route-intents.js';
+import { AgentMetrics } from './metrics.js';
+import { startControlServer } from './control-server.js';
+import { startWatchdog } from './watchdog.js';
+import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
+
+/** How long SIGTERM waits for ExaBGP to acknowledge the withdrawals before exiting anyway. */
+const SHUTDOWN_ACK_WAIT_MS = 3000;
+
+interface CheckSlot {
+  config: CheckConfig;
+  run: Probe;
+  last: CheckStatus;
+}
+
+function openDrainSources(config: AgentConfig, logger: Logger): DrainSources {
+  const options = { stateDir: config.stateDir, maintenanceFile: config.maintenanceFile, defaultHoldMs: config.drainHold };
+  try {
+    return new DrainSources(options);
+  } catch (error) {
+    // A state file we cannot read might have held a drain: keep the node out until an operator
+    // looks, rather than guessing. The unreadable files are kept aside for inspection.
+    logger.error({ err: coerceError(error) }, 'agent state files unreadable; starting drained until released');
+    for (const name of ['local-drain.json', 'coordinator-desired.json'])
+      try {
+        renameSync(join(config.stateDir, name), join(config.stateDir, `${name}.corrupt-${Date.now()}`));
+      } catch {
+        // missing: fine
+      }
+    const sources = new DrainSources(options);
+    sources.setLocal('state files were unreadable at start; release with POST /undrain once checked');
+    return sources;
+  }
+}
+
+function createTransport(config: AgentConfig, logger: Logger): ExabgpTransport {
+  return config.exabgp.transport === 'process'
+    ? createProcessTransport({ logger })
+    : createPipeTransport({ dir: config.exabgp.pipeDir, logger });
+}
+
+function readToken(link: NonNullable<AgentConfig['coordinator']>): string {
+  return link.token ?? readFileSync(link.tokenFile!, 'utf8').trim();
+}
+
+export async function runAgent(config: AgentConfig, _options: { configFile: string }): Promise<void> {
+  const logger = createLogger('herald-agent', config.logLevel).child({ node: config.node, site: config.site });
+  const startedAt = Date.now();
+  const now = () => performance.now();
+  const params: MachineParams = { rise: config.rise, fall: config.fall, damping: config.flapDamping };
+  const metrics = new AgentMetrics();
+  const drains = openDrainSources(config, logger);
+  const transport = createTransport(config, logger);
+  const writer = new RouteWriter({
+    transport,
+    neighbors: config.bgp.neighbors,
+    ackTimeoutMs: config.exabgp.ackTimeout,
+    logger,
+  });
+
+  const checks: CheckSlot[] = config.checks.map((check) => ({
+    config: check,
+    run: createProbe(check),
+    last: {
+      ...describeCheck(check),
+      status: 'pending',
+      detail: 'not probed yet',
+      durationMs: 0,
+      at: 0,
+      answered: false,
+      failOpen: check.failOpen,
+    },
+  }));
+
+  let machine: MachineState = initialState(config.prefixes);
+  let stopping = false;
+  let roundTimer: NodeJS.Timeout | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  let lastReported = '';
+  let countedFlaps = 0;
+  let countedAckFailures = 0;
+  const abort = new AbortController();
+  let link: CoordinatorLink | undefined;
+
+  function buildStatus(): AgentStatus {
+    const at = now();
+    const sources = drains.sources();
+    const acknowledged = new Map(writer.status().map((s) => [s.prefix, s]));
+    return {
+      node: config.node,
+      site: config.site,
+      version,
+      startedAt,
+      reportedAt: Date.now(),
+      state: nodeState(machine),
+      healthy: machine.health === 'UP' || machine.health === 'FALLING',
+      holdDown: holdDownView(machine, params, at),
+      prefixes: config.prefixes.map((prefix) => {
+        const written = acknowledged.get(prefix);
+        const ack = written?.acknowledged;
+        return {
+          prefix,
+          state: prefixState(machine, prefix),
+          desired: announcementFor(machine, prefix),
+          acknowledged: !ack || ack === 'unknown' ? 'unknown' : announcementOf(ack),
+          acknowledgedAt: written?.acknowledgedAt ?? null,
+          drainedBy: drainIdsFor(sources, prefix),
+        };
+      }),
+      checks: checks.map((slot) => slot.last),
+      drains: sources,
+      neighbors: [...writer.neighborStates().values()],
+      exabgp: { ackFailures: writer.ackFailures, lastError: writer.lastError },
+      ...(link ? { coordinator: { connected: link.connected(), lastContactAt: link.lastContactAt() } } : {}),
+    };
+  }
+
+  /** Pushes the machine's desired routes to the writer and reports if anything a person would see changed. */
+  function publish(): void {
+    if (!stopping)
+      writer.setDesired(config.prefixes.map((prefix) => routeIntent(prefix, announcementFor(machine, prefix), config.bgp)));
+    const status = buildStatus();
+    metrics.update(status);
+    if (machine.damping.flaps > countedFlaps) {
+      metrics.flaps.inc(machine.damping.flaps - countedFlaps);
+      countedFlaps = machine.damping.flaps;
+    }
+    if (writer.ackFailures > countedAckFailures) {
+      metrics.ackFailures.inc(writer.ackFailures - countedAckFailures);
+      countedAckFailures = writer.ackFailures;
+    }
+    // Report on change; timestamps alone are not a change (the link heartbeats on its own).
+    const fingerprint = JSON.stringify({ ...status, reportedAt: 0, holdDown: { ...status.holdDown, remainingMs: 0 }, checks: status.checks.map((c) => ({ ...c, at: 0, durationMs: 0, detail: c.status })) });
+    if (fingerprint !== lastReported) {
+      lastReported = fingerprint;
+      logger.debug({ state: status.state, prefixes: status.prefixes }, 'status changed');
+      link?.report(status);
+    }
+    scheduleDrainTimer();
+  }
+
+  function logTransitions(before: MachineState, after: MachineState): void {
+    if (before.health !== after.health)
+      logger.info({ from: before.health, to: after.health, checks: checks.map((c) => `${c.config.name}=${c.last.status}`) }, `health ${before.health} → ${after.health}`);
+    for (const prefix of config.prefixes) {
+      const was = announcementFor(before, prefix);
+      const is = announcementFor(after, prefix);
+      if (was !== is) logger.info({ prefix, from: was, to: is, state: prefixState(after, prefix) }, `${prefix}: ${was} → ${is}`);
+    }
+  }
+
+  function update(next: MachineState): void {
+    const before = machine;
+    machine = next;
+    logTransitions(before, machine);
+  }
+
+  /** Re-reads drain inputs and applies them at once (no waiting for the next probe round). */
+  function reevaluateDrains(): void {
+    update(applyTime(applyDrains(machine, heldPrefixes(drains.sources(), config.prefixes, config.drainHold), now()), now()));
+    publish();
+  }
+
+  function scheduleDrainTimer(): void {
+    clearTimeout(drainTimer);
+    const at = nextTimerAt(machine);
+    if (at === null || stopping) return;
+    drainTimer = setTimeout(() => {
+      update(applyTime(machine, now()));
+      publish();
+    }, Math.max(0, at - now()));
+  }
+
+  async function runCheck(slot: CheckSlot): Promise<ProbeResult> {
+    let result: ProbeResult;
+    try {
+      result = await slot.run({ signal: abort.signal });
+    } catch (error) {
+      // Probes never throw by contract; if one does, it is a failed probe, not a crash.
+      result = { status: 'down', detail: `probe error: ${coerceError(error).message}`, durationMs: 0, answered: false };
+    }
+    if (result.status !== slot.last.status)
+      logger.info({ check: slot.config.name, status: result.status, detail: result.detail }, `check ${slot.config.name}: ${slot.last.status} → ${result.status}`);
+    slot.last = {
+      ...describeCheck(slot.config),
+      status: result.status,
+      detail: result.detail,
+      durationMs: result.durationMs,
+      at: Date.now(),
+      answered: result.answered,
+      failOpen: slot.config.failOpen,
+      ...(result.sipCode !== undefined ? { sipCode: result.sipCode } : {}),
+      ...(result.tlsVersion !== undefined ? { tlsVersion: result.tlsVersion } : {}),
+      ...(result.certEarliestExpiry !== undefined ? { certEarliestExpiry: result.certEarliestExpiry } : {}),
+    };
+    metrics.probes.inc({ check: slot.config.name, status: result.status });
+    return result;
+  }
+
+  async function probeRound(): Promise<void> {
+    if (stopping) return;
+    const started = now();
+    const results = await Promise.all(checks.map(runCheck));
+    if (stopping) return;
+    const healthy = roundIsHealthy(results.map((r) => r.status), config.quorum);
+    const held = heldPrefixes(drains.sources(), config.prefixes, config.drainHold);
+    update(applyTime(applyDrains(applyProbeRound(machine, params, healthy, now()), held, now()), now()));
+    publish();
+    const interval = wantsFastInterval(machine, params, now()) ? config.fastInterval : config.interval;
+    // Rounds start `interval` apart; a round that took longer (timeouts) is followed at once.
+    roundTimer = setTimeout(() => void probeRound(), Math.max(0, started + interval - now()));
+  }
+
+  async function shutdown(why: string, code = 0): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, 'shutting down: withdrawing every prefix first');
+    clearTimeout(roundTimer);
+    clearTimeout(drainTimer);
+    abort.abort();
+    writer.setDesired(config.prefixes.map((prefix) => ({ prefix, action: 'withdraw' as const })));
+    const acknowledged = await writer.drain(SHUTDOWN_ACK_WAIT_MS);
+    if (!acknowledged) logger.warn('ExaBGP did not acknowledge every withdrawal in time');
+    else logger.info('every prefix withdrawn and acknowledged');
+    publish();
+    await link?.stop();
+    server?.close();
+    watchdog.stop();
+    process.exit(code);
+  }
+
+  transport.onClose(() => {
+    // ExaBGP is gone (stdin EOF): nobody is left to withdraw through. Exit so nothing lingers.
+    logger.warn('ExaBGP closed the API channel; exiting');
+    stopping = true;
+    process.exit(0);
+  });
+  writer.onShutdownNotice?.(() => void shutdown('ExaBGP is shutting down'));
+  writer.onChange(() => publish());
+  writer.onNeighbor?.((neighbor) => logger.info({ neighbor }, `BGP neighbor ${neighbor.peer} ${neighbor.state}`));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const watchdog = startWatchdog(config.watchdogTimeout);
+  let server: Server | undefined;
+  try {
+    server = await startControlServer(
+      {
+        status: buildStatus,
+        metrics: () => metrics.registry.metrics(),
+        drain: (reason, holdMs) => {
+          drains.setLocal(reason, holdMs);
+          logger.info({ reason, holdMs }, 'local drain requested');
+          reevaluateDrains();
+        },
+        undrain: () => {
+          const released = drains.clearLocal();
+          if (released) {
+            logger.info('local drain released');
+            reevaluateDrains();
+          }
+          return released;
+        },
+      },
+      config.control,
+      (error) => logger.error({ err: error }, 'control listener error'),
+    );
+  } catch (error) {
+    // Without the control listener the agent still does its main job; say so loudly.
+    logger.error({ err: coerceError(error), listen: config.control }, 'control listener could not start; continuing without it');
+  }
+
+  if (config.coordinator) {
+    link = createCoordinatorLink({
+      url: config.coordinator.url,
+      token: readToken(config.coordinator),
+      ...(config.coordinator.caFile ? { caFile: config.coordinator.caFile } : {}),
+      heartbeatMs: config.coordinator.heartbeat,
+      node: config.node,
+      logger,
+    });
+    link.onDesired((desired) => {
+      const error = drains.setCoordinator(desired);
+      if (error) logger.error({ err: error }, 'could not persist the coordinator drains; applying them in memory');
+      reevaluateDrains();
+    });
+    link.start();
+  }
+
+  logger.info(
+    { prefixes: config.prefixes, checks: config.checks.map((c) => c.name), interval: config.interval, rise: config.rise, fall: config.fall, drains: drains.sources().map((d) => d.id) },
+    `herald agent ${version} starting: withdrawing until checks pass`,
+  );
+  // Reconcile: routes survive a helper crash, so start by withdrawing what we cannot vouch for.
+  reevaluateDrains();
+  void probeRound();
+}
