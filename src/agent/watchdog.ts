@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
+// fs.writeSync: a worker's process.stderr goes through the (wedged) main thread.
 const beats = new Int32Array(workerData.buffer);
 let last = Atomics.load(beats, 0);
 let lastChange = performance.now(); // monotonic: a wall-clock jump must not look like a stall
@@ -17,7 +18,7 @@ for (;;) {
   const now = Atomics.load(beats, 0);
   if (now !== last) { last = now; lastChange = performance.now(); continue; }
   if (performance.now() - lastChange >= workerData.timeoutMs) {
-    process.stderr.write(JSON.stringify({ level: 60, time: Date.now(), name: 'herald-agent', msg: 'event loop stalled for ' + (Math.round(performance.now() - lastChange)) + ' ms: killing the agent so ExaBGP respawns a fresh one' }) + '\\n');
+    require('node:fs').writeSync(2, JSON.stringify({ level: 60, time: Date.now(), name: 'herald-agent', msg: 'event loop stalled for ' + (Math.round(performance.now() - lastChange)) + ' ms: killing the agent so ExaBGP respawns a fresh one' }) + '\\n');
     process.kill(process.pid, 'SIGKILL');
   }
 }
@@ -34,6 +35,7 @@ export function startWatchdog(timeoutMs: number): Watchdog {
   const timer = setInterval(() => Atomics.add(beats, 0, 1), beatEveryMs);
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    execArgv: [], // plain CommonJS eval, whatever loader the parent runs under
     workerData: { buffer, timeoutMs, checkEveryMs: beatEveryMs },
   });
   worker.unref();
