@@ -1,0 +1,76 @@
+/**
+ * The SIP OPTIONS probe over UDP, TCP or TLS: sends one OPTIONS request (UDP retransmits it
+ * with Timer E; streams never retransmit), waits for the matching final reply and classifies
+ * its code. TLS verifies the chain against the CA and the name unless `verify` is false.
+ * Never throws; every socket is closed when the probe ends.
+ */
+import type { SipOptionsCheckConfig } from '../config/agent-schema.js';
+import { runAttempt } from './attempt.js';
+import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
+import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
+import { streamExchange } from './stream-exchange.js';
+import type { Probe, ProbeResult } from './types.js';
+import { udpExchange } from './udp-exchange.js';
+
+export const DEFAULT_SIP_PORTS = { udp: 5060, tcp: 5060, tls: 5061 } as const;
+
+export type SipOptionsProbeConfig = Pick<
+  SipOptionsCheckConfig,
+  'transport' | 'host' | 'port' | 'timeout' | 'upCodes' | 'warnCodes' | 'serverName' | 'verify'
+> & {
+  /** PEM text of caFile, already read; undefined = the system CAs. */
+  caPem?: string | undefined;
+};
+
+export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
+  const port = config.port ?? DEFAULT_SIP_PORTS[config.transport];
+  const policy = { upCodes: config.upCodes, warnCodes: config.warnCodes };
+  const requestFor = (local: { address: string; port: number }): OptionsRequest =>
+    buildOptionsRequest({
+      transport: config.transport,
+      targetHost: config.host,
+      targetPort: port,
+      localAddress: local.address,
+      localPort: local.port,
+    });
+
+  return (context = {}): Promise<ProbeResult> =>
+    runAttempt(config.timeout, context.signal, (attempt) => {
+      let tracker: SipReplyTracker | undefined;
+      const build = (local: { address: string; port: number }) => {
+        const request = requestFor(local);
+        tracker = createSipReplyTracker(request, policy);
+        return request.bytes;
+      };
+      const judge = (message: Buffer) => tracker?.judge(message, attempt.elapsedMs());
+      if (config.transport === 'udp')
+        return udpExchange(
+          {
+            host: config.host,
+            port,
+            build,
+            onDatagram: judge,
+            describeWait: (sent) => tracker?.describe(sent) ?? '',
+          },
+          attempt,
+        );
+      return streamExchange(
+        {
+          target: {
+            host: config.host,
+            port,
+            tls:
+              config.transport === 'tls'
+                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+                : undefined,
+          },
+          verifyTls: config.verify,
+          build,
+          framer: new SipStreamFramer(),
+          onMessage: judge,
+          describeWait: () => tracker?.describe() ?? '',
+        },
+        attempt,
+      );
+    });
+}

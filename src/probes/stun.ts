@@ -1,0 +1,63 @@
+/**
+ * The STUN Binding probe (RFC 5389) over UDP, TCP or TLS, for anycast TURN relays. UDP
+ * retransmits on the RTO schedule; streams are framed by the header's length field. TLS
+ * always verifies the chain (caFile or the system CAs) and the name. Never throws.
+ */
+import { randomBytes } from 'node:crypto';
+import type { StunCheckConfig } from '../config/agent-schema.js';
+import { runAttempt } from './attempt.js';
+import { streamExchange } from './stream-exchange.js';
+import { buildBindingRequest, StunStreamFramer } from './stun-message.js';
+import { createStunReplyTracker } from './stun-reply.js';
+import type { Probe, ProbeResult } from './types.js';
+import { udpExchange } from './udp-exchange.js';
+
+export const DEFAULT_STUN_PORTS = { udp: 3478, tcp: 3478, tls: 5349 } as const;
+
+export type StunProbeConfig = Pick<
+  StunCheckConfig,
+  'transport' | 'host' | 'port' | 'timeout' | 'serverName'
+> & {
+  /** PEM text of caFile, already read; undefined = the system CAs. */
+  caPem?: string | undefined;
+};
+
+export function createStunProbe(config: StunProbeConfig): Probe {
+  const port = config.port ?? DEFAULT_STUN_PORTS[config.transport];
+  return (context = {}): Promise<ProbeResult> =>
+    runAttempt(config.timeout, context.signal, (attempt) => {
+      const transactionId = randomBytes(12);
+      const request = buildBindingRequest(transactionId);
+      const tracker = createStunReplyTracker(transactionId);
+      const judge = (message: Buffer) => tracker.judge(message, attempt.elapsedMs());
+      if (config.transport === 'udp')
+        return udpExchange(
+          {
+            host: config.host,
+            port,
+            build: () => request,
+            onDatagram: judge,
+            describeWait: (sent) => tracker.describe(sent),
+          },
+          attempt,
+        );
+      return streamExchange(
+        {
+          target: {
+            host: config.host,
+            port,
+            tls:
+              config.transport === 'tls'
+                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+                : undefined,
+          },
+          verifyTls: true,
+          build: () => request,
+          framer: new StunStreamFramer(),
+          onMessage: judge,
+          describeWait: () => tracker.describe(),
+        },
+        attempt,
+      );
+    });
+}
