@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent lint
 npm run --silent build
-npx tsc -p tsconfig.json --noEmit
+npm run --silent typecheck
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # One file at a time: lab tests build network namespaces and run daemons on a 2-core machine.
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
