@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages herald's lab and tests use, only those missing. Needs root.
 set -euo pipefail
-packages=(exabgp bird2 kamailio kamailio-tls-modules sipsak sip-tester iproute2 openssl procps chromium)
+packages=(exabgp bird2 kamailio kamailio-tls-modules sipsak sip-tester iproute2 openssl procps chromium ansible-core ansible-lint yamllint)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
