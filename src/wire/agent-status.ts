@@ -114,6 +114,13 @@ export const agentDesiredSchema = z.object({
       prefixes: z.array(z.string()).optional(),
       /** Graceful-shutdown hold before withdrawing; absent = the agent's configured drainHold. */
       holdMs: z.number().int().min(0).max(3_600_000).optional(),
+      /**
+       * The coordinator's step gate. 'graceful': hold GRACEFUL_SHUTDOWN and do not withdraw yet,
+       * whatever holdMs says (the safety policy has not cleared the withdraw step). 'withdraw':
+       * withdraw once holdMs has passed since the agent began this drain. Absent: as 'withdraw'
+       * (older coordinators). Agents that do not know the field behave as 'withdraw'.
+       */
+      phase: z.enum(['graceful', 'withdraw']).optional(),
     }),
   ),
 });

@@ -1,0 +1,301 @@
+/**
+ * The agent's connection to the coordinator. Desired state arrives on a push stream (SSE, GET
+ * /api/v1/agents/NODE/desired) the moment it changes and again on every (re)connect; the
+ * agent's status goes out as POSTs, on every change (coalesced: at most one in flight, the
+ * latest wins) and as a heartbeat. Reconnects use full-jitter exponential backoff so a fleet
+ * that lost the coordinator does not come back as one wave. Nothing here throws into the agent:
+ * failures are logged and retried; the agent keeps its last desired state and its local health.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../util/log.js';
+import { coerceError } from '../util/errors.js';
+import { agentDesiredSchema, type AgentDesired, type AgentStatus } from '../wire/agent-status.js';
+import { API_PREFIX } from '../wire/coordinator-api.js';
+import { openStream, requestJson, StreamRefusedError, type Endpoint } from '../wire/http-client.js';
+import { SseParser } from '../wire/sse.js';
+
+export interface CoordinatorLinkOptions {
+  url: string;
+  token: string;
+  caFile?: string;
+  heartbeatMs: number;
+  node: string;
+  logger: Logger;
+  /** Reconnect backoff bounds (defaults 500 ms … 30 s). */
+  reconnect?: { baseMs?: number; maxMs?: number };
+  /** Source of randomness for the jitter (tests). */
+  random?: () => number;
+}
+
+export interface CoordinatorLink {
+  start(): void;
+  stop(): Promise<void>;
+  onDesired(cb: (desired: AgentDesired) => void): void;
+  /** The latest status; sent at once (coalesced) and then as the heartbeat. */
+  report(status: AgentStatus): void;
+  connected(): boolean;
+  lastContactAt(): number | null;
+}
+
+/** The wait before reconnect attempt `attempt` (1, 2, …): uniformly random up to an exponential bound. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const bound = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * bound);
+}
+
+/** Idle bound before the first `hello` tells us the server's keepalive. */
+const DEFAULT_IDLE_MS = 60_000;
+/** A stream that lived this long resets the backoff. */
+const STABLE_MS = 10_000;
+
+export function createCoordinatorLink(options: CoordinatorLinkOptions): CoordinatorLink {
+  const { logger, node } = options;
+  const baseMs = options.reconnect?.baseMs ?? 500;
+  const maxMs = options.reconnect?.maxMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  const log = logger.child({ component: 'coordinator-link' });
+  const listeners: ((desired: AgentDesired) => void)[] = [];
+
+  let ca: Buffer | undefined;
+  let caError: Error | undefined;
+  if (options.caFile) {
+    try {
+      ca = readFileSync(options.caFile);
+    } catch (error) {
+      caError = coerceError(error);
+    }
+  }
+  const secure = options.url.startsWith('https:');
+  const pool = secure
+    ? new https.Agent({ keepAlive: true, maxSockets: 2 })
+    : new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const endpoint: Endpoint = {
+    baseUrl: options.url,
+    token: options.token,
+    agent: pool,
+    ...(ca ? { ca } : {}),
+  };
+  const streamPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/desired`;
+  const reportPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/report`;
+
+  let started = false;
+  let stopped = false;
+  let streamOpen = false;
+  let lastContact: number | null = null;
+  const abort = new AbortController();
+
+  let latest: AgentStatus | undefined;
+  let dirty = false;
+  let inFlight: Promise<void> | undefined;
+  let lastSentAt = 0;
+  let heartbeat: NodeJS.Timeout | undefined;
+  /** Logs a repeated failure once per kind until it changes, so a dead coordinator does not flood the log. */
+  let lastFailure = '';
+
+  function failure(kind: string, message: string, level: 'warn' | 'error' = 'warn'): void {
+    const key = `${kind}:${message}`;
+    if (key === lastFailure) return;
+    lastFailure = key;
+    log[level]({ url: options.url }, `${kind}: ${message}`);
+  }
+
+  function deliver(desired: AgentDesired): void {
+    for (const listener of listeners) {
+      try {
+        listener(desired);
+      } catch (error) {
+        log.error({ err: coerceError(error) }, 'the desired-state handler threw; continuing');
+      }
+    }
+  }
+
+  async function sendReport(): Promise<void> {
+    while (latest && !stopped) {
+      const status = latest;
+      dirty = false;
+      lastSentAt = Date.now();
+      try {
+        const response = await requestJson(endpoint, 'POST', reportPath, status, {
+          timeoutMs: Math.max(2000, options.heartbeatMs),
+          signal: abort.signal,
+        });
+        if (response.status >= 200 && response.status < 300) {
+          lastContact = Date.now();
+          if (lastFailure.startsWith('report')) lastFailure = '';
+        } else {
+          const message = (response.body as { error?: { message?: string } } | null)?.error?.message ?? '';
+          failure(
+            'report',
+            `refused with ${response.status} ${message}`,
+            response.status === 401 || response.status === 403 ? 'error' : 'warn',
+          );
+        }
+      } catch (error) {
+        if (!stopped) failure('report', coerceError(error).message);
+      }
+      if (!dirty) return;
+    }
+  }
+
+  /** Sends now unless a POST is in flight, in which case the latest status follows it. */
+  function flush(): void {
+    if (stopped || !latest) return;
+    if (inFlight) {
+      dirty = true;
+      return;
+    }
+    inFlight = sendReport().finally(() => {
+      inFlight = undefined;
+    });
+  }
+
+  /** One stream: resolves when it ends for any reason. Returns whether it was healthy for a while. */
+  async function runStream(): Promise<{ stable: boolean; refusedStatus?: number }> {
+    const openedAt = Date.now();
+    let response: http.IncomingMessage;
+    try {
+      response = await openStream(endpoint, streamPath, { signal: abort.signal, connectTimeoutMs: 10_000 });
+    } catch (error) {
+      if (stopped) return { stable: false };
+      if (error instanceof StreamRefusedError) {
+        failure(
+          'push stream',
+          error.message,
+          error.status === 401 || error.status === 403 ? 'error' : 'warn',
+        );
+        return { stable: false, refusedStatus: error.status };
+      }
+      failure('push stream', coerceError(error).message);
+      return { stable: false };
+    }
+    streamOpen = true;
+    lastContact = Date.now();
+    if (lastFailure.startsWith('push stream')) lastFailure = '';
+    log.info({ url: options.url }, 'connected to the coordinator');
+    flush(); // the coordinator may have restarted: tell it where we are at once
+    return new Promise((resolve) => {
+      let idleMs = DEFAULT_IDLE_MS;
+      let idleTimer: NodeJS.Timeout | undefined;
+      const touch = () => {
+        lastContact = Date.now();
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => response.destroy(new Error(`no data for ${idleMs} ms`)), idleMs);
+      };
+      const parser = new SseParser(
+        (message) => {
+          if (message.event === 'hello') {
+            const keepaliveMs = Number((JSON.parse(message.data) as { keepaliveMs?: unknown }).keepaliveMs);
+            if (Number.isFinite(keepaliveMs) && keepaliveMs > 0) idleMs = Math.max(3 * keepaliveMs, 1000);
+            return;
+          }
+          if (message.event !== 'desired') return;
+          const parsed = agentDesiredSchema.safeParse(JSON.parse(message.data));
+          if (!parsed.success) {
+            failure(
+              'push stream',
+              `ignored an invalid desired state: ${parsed.error.issues[0]?.message ?? ''}`,
+            );
+            return;
+          }
+          log.info(
+            { revision: parsed.data.revision, drains: parsed.data.drains.map((d) => d.id) },
+            'desired state received',
+          );
+          deliver(parsed.data);
+        },
+        () => undefined,
+      );
+      touch();
+      let done = false;
+      const end = (why: string) => {
+        if (done) return;
+        done = true;
+        clearTimeout(idleTimer);
+        streamOpen = false;
+        if (!stopped) log.warn({ url: options.url, why }, 'push stream from the coordinator ended');
+        response.destroy();
+        resolve({ stable: Date.now() - openedAt >= STABLE_MS });
+      };
+      response.on('data', (chunk: string) => {
+        touch();
+        try {
+          parser.push(chunk);
+        } catch (error) {
+          end(coerceError(error).message);
+        }
+      });
+      response.on('end', () => end('closed by the coordinator'));
+      response.on('error', (error) => end(error.message));
+      response.on('close', () => end('connection closed'));
+    });
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  async function connectLoop(): Promise<void> {
+    let attempt = 0;
+    while (!stopped) {
+      const { stable, refusedStatus } = await runStream();
+      if (stopped) break;
+      attempt = stable ? 1 : attempt + 1;
+      // A refused token will not fix itself quickly: wait the longest.
+      const delay =
+        refusedStatus === 401 || refusedStatus === 403 ? maxMs : backoffDelay(attempt, baseMs, maxMs, random);
+      await sleep(delay);
+    }
+  }
+
+  return {
+    start() {
+      if (started || stopped) return;
+      started = true;
+      if (caError) {
+        log.error(
+          { err: caError, caFile: options.caFile },
+          'cannot read the coordinator CA file; running on local health only',
+        );
+        return;
+      }
+      void connectLoop().catch((error) =>
+        log.error({ err: coerceError(error) }, 'coordinator link loop failed'),
+      );
+      heartbeat = setInterval(() => {
+        if (Date.now() - lastSentAt >= options.heartbeatMs * 0.9) flush();
+      }, options.heartbeatMs);
+      heartbeat.unref();
+    },
+    async stop() {
+      if (stopped) return;
+      clearInterval(heartbeat);
+      // Let the last report (usually "everything withdrawn") go out, briefly.
+      if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 2000).unref())]);
+      stopped = true;
+      abort.abort();
+      pool.destroy();
+      streamOpen = false;
+    },
+    onDesired(cb) {
+      listeners.push(cb);
+    },
+    report(status) {
+      latest = status;
+      if (started && !caError) flush();
+    },
+    connected: () => streamOpen,
+    lastContactAt: () => lastContact,
+  };
+}

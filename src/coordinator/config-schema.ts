@@ -1,0 +1,212 @@
+/**
+ * The coordinator's configuration file, defined once as a zod schema: where it listens, the
+ * inventory of sites and their nodes, the safety policy, the bearer tokens, the store and the
+ * optional route observer. `herald check --kind coordinator` prints it with defaults filled in.
+ */
+import { z } from 'zod';
+import { duration } from '../config/duration.js';
+import { ipSchema, nameSchema } from '../config/net-schemas.js';
+
+export const roleSchema = z.enum(['agent', 'viewer', 'operator']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const tlsListenSchema = z
+  .object({
+    /** PEM certificate chain served to agents and the CLI. */
+    certFile: z.string().min(1),
+    /** PEM private key of the certificate. */
+    keyFile: z.string().min(1),
+  })
+  .strict();
+
+export const listenSchema = z
+  .object({
+    host: ipSchema.default('127.0.0.1'),
+    /** 0 picks a free port (tests); the chosen address is logged and written to dataDir/listen.json. */
+    port: z.number().int().min(0).max(65535).default(9180),
+    tls: tlsListenSchema.optional(),
+  })
+  .strict();
+
+export const siteSchema = z
+  .object({
+    name: nameSchema,
+    region: nameSchema,
+    /** Where the site is drawn on the dashboard's map. */
+    location: z
+      .object({
+        lat: z.number().min(-90).max(90),
+        lon: z.number().min(-180).max(180),
+        label: z.string().min(1).max(100).optional(),
+      })
+      .strict(),
+    /** The nodes expected at this site (their agents' `node` names). */
+    nodes: z.array(nameSchema).min(1),
+  })
+  .strict();
+export type SiteConfig = z.output<typeof siteSchema>;
+
+export const policySchema = z
+  .object({
+    /** Never fewer sites than this announcing a prefix (planned drains and health withdrawals together). */
+    minAnnouncingSites: z.number().int().min(0).default(2),
+    /** Never drain the last announcing site of a region. */
+    regionFloor: z.boolean().default(true),
+    /** At most this many sites under drain at once, fleet-wide. */
+    maxConcurrentDrains: z.number().int().min(1).default(1),
+    /** At most this many sites under drain at once in one region. */
+    maxConcurrentDrainsPerRegion: z.number().int().min(1).default(1),
+    /** Graceful phase (GRACEFUL_SHUTDOWN held) before a drain may withdraw, when a drain names no hold. */
+    defaultHold: duration({ max: 3_600_000 }).default(10_000),
+  })
+  .strict();
+export type PolicyConfig = z.output<typeof policySchema>;
+
+export const tokenSchema = z
+  .object({
+    /** Who this token belongs to; recorded as the owner of drains and in the audit log. */
+    name: z.string().min(1).max(100),
+    role: roleSchema,
+    /** Agent tokens only: the one node this token may speak for. */
+    node: nameSchema.optional(),
+    token: z.string().min(16).optional(),
+    tokenFile: z.string().min(1).optional(),
+    /** The token's SHA-256 as 64 hex digits, so the config file need not hold the secret. */
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, { message: 'expected 64 lower-case hex digits' })
+      .optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const given = [value.token, value.tokenFile, value.tokenSha256].filter((v) => v !== undefined).length;
+    if (given !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: `expected exactly one of token, tokenFile or tokenSha256, received ${given}`,
+      });
+    if (value.role === 'agent' && !value.node)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['node'],
+        message: 'expected the node this agent token speaks for, received nothing',
+      });
+    if (value.role !== 'agent' && value.node)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['node'],
+        message: `expected no node for a ${value.role} token, received "${value.node}"`,
+      });
+  });
+export type TokenConfig = z.output<typeof tokenSchema>;
+
+export const birdObserverSchema = z
+  .object({
+    type: z.literal('bird'),
+    /** birdc control sockets of the routers that peer with the nodes. */
+    sockets: z.array(z.string().min(1)).min(1),
+    /** BGP neighbor address (as BIRD shows it: "from" or next hop) → node name. */
+    neighbors: z.record(ipSchema, nameSchema).default({}),
+    /** BIRD protocol name → node name, for setups where addresses are not unique. */
+    protocols: z.record(z.string().min(1), nameSchema).default({}),
+    /** How often routes of drains in progress are checked. */
+    interval: duration({ min: 100, max: 600_000 }).default(1000),
+    birdc: z.string().min(1).default('birdc'),
+    timeout: duration({ min: 100, max: 60_000 }).default(2000),
+  })
+  .strict();
+export type BirdObserverConfig = z.output<typeof birdObserverSchema>;
+
+export const storeSchema = z
+  .object({
+    type: z.literal('sqlite').default('sqlite'),
+    /** Database file; relative paths are under dataDir. */
+    file: z.string().min(1).default('coordinator.db'),
+  })
+  .strict();
+
+export const coordinatorConfigSchema = z
+  .object({
+    listen: listenSchema.default({} as never),
+    /** Where the store and listen.json live. */
+    dataDir: z.string().min(1).default('/var/lib/herald-coordinator'),
+    store: storeSchema.default({} as never),
+    inventory: z.object({ sites: z.array(siteSchema).min(1) }).strict(),
+    policy: policySchema.default({} as never),
+    tokens: z.array(tokenSchema).min(1),
+    agents: z
+      .object({
+        /** An agent not heard from for this long is stale: it no longer counts as announcing. */
+        staleAfter: duration({ min: 200, max: 3_600_000 }).default(15_000),
+        /** Keepalive comment interval on push streams, so dead connections are noticed. */
+        keepalive: duration({ min: 100, max: 300_000 }).default(10_000),
+      })
+      .strict()
+      .default({} as never),
+    routeObserver: birdObserverSchema.optional(),
+    metrics: z
+      .object({
+        /** Require a viewer token for /metrics (off: Prometheus scrapes without one). */
+        requireToken: z.boolean().default(false),
+      })
+      .strict()
+      .default({} as never),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const siteNames = new Set<string>();
+    const nodeSite = new Map<string, string>();
+    config.inventory.sites.forEach((site, index) => {
+      if (siteNames.has(site.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inventory', 'sites', index, 'name'],
+          message: `expected a unique site name, received "${site.name}" twice`,
+        });
+      siteNames.add(site.name);
+      site.nodes.forEach((node, nodeIndex) => {
+        const other = nodeSite.get(node);
+        if (other !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['inventory', 'sites', index, 'nodes', nodeIndex],
+            message: `expected each node in one site only, received "${node}" also in site "${other}"`,
+          });
+        nodeSite.set(node, site.name);
+      });
+    });
+    const names = new Set<string>();
+    config.tokens.forEach((token, index) => {
+      if (token.node !== undefined && !nodeSite.has(token.node))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokens', index, 'node'],
+          message: `expected a node of the inventory, received "${token.node}"`,
+        });
+      if (names.has(token.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokens', index, 'name'],
+          message: `expected a unique token name, received "${token.name}" twice`,
+        });
+      names.add(token.name);
+    });
+    const observer = config.routeObserver;
+    if (observer) {
+      const mapped = [
+        ...Object.entries(observer.neighbors).map(([key, node]) => ['neighbors', key, node] as const),
+        ...Object.entries(observer.protocols).map(([key, node]) => ['protocols', key, node] as const),
+      ];
+      for (const [field, key, node] of mapped)
+        if (!nodeSite.has(node))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routeObserver', field, key],
+            message: `expected a node of the inventory, received "${node}"`,
+          });
+    }
+  });
+
+export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;

@@ -1,0 +1,124 @@
+/**
+ * Honest drain progress, as pure functions of the agents' reports (and the route observer):
+ * a node is `draining` once its agent holds the drain with GRACEFUL_SHUTDOWN acknowledged,
+ * `withdrawn` once ExaBGP acknowledged the withdraw, `verified` once the observer no longer
+ * sees the node's route. Nothing counts because it was merely asked for. The same goes for a
+ * release: a node has `returned` only when its agent dropped the hold and ExaBGP caught up.
+ */
+import type { DrainStage, NodeProgress, ReleaseNode } from '../wire/coordinator-api.js';
+import type { DrainRecord, NodeReport } from './model.js';
+
+/** What the route observer saw: prefix → nodes whose route it still sees. null = no observation yet. */
+export type Observation = ReadonlyMap<string, ReadonlySet<string>> | null;
+
+export interface NodeProgressInput {
+  drain: Pick<DrainRecord, 'id' | 'target'>;
+  node: string;
+  report: NodeReport | undefined;
+  stale: boolean;
+  observerConfigured: boolean;
+  observation: Observation;
+  previous: NodeProgress | undefined;
+  now: number;
+}
+
+function targetedPrefixes(drain: Pick<DrainRecord, 'target'>, report: NodeReport) {
+  return report.status.prefixes.filter((p) => !drain.target.prefix || p.prefix === drain.target.prefix);
+}
+
+function agentHolds(drainId: string, report: NodeReport): boolean {
+  return (
+    report.status.drains.some((d) => d.id === drainId) ||
+    report.status.prefixes.some((p) => p.drainedBy.includes(drainId))
+  );
+}
+
+function stageFromReport(input: NodeProgressInput): { stage: DrainStage; detail: string } {
+  const { drain, report } = input;
+  if (!report) return { stage: 'pending', detail: 'no report from the agent yet' };
+  if (!agentHolds(drain.id, report))
+    return { stage: 'pending', detail: 'the agent has not picked up the drain yet' };
+  const prefixes = targetedPrefixes(drain, report);
+  if (prefixes.every((p) => p.desired === 'withdraw' && p.acknowledged === 'withdraw')) {
+    const observed = prefixes.length
+      ? prefixes.map((p) => p.prefix)
+      : drain.target.prefix
+        ? [drain.target.prefix]
+        : [];
+    if (!input.observerConfigured)
+      return {
+        stage: 'withdrawn',
+        detail: prefixes.length ? 'withdraw acknowledged by ExaBGP' : 'nothing to withdraw',
+      };
+    if (!input.observation)
+      return { stage: 'withdrawn', detail: 'withdraw acknowledged; waiting for the route observer' };
+    const seen = observed.filter((p) => input.observation!.get(p)?.has(input.node));
+    if (seen.length)
+      return { stage: 'withdrawn', detail: `withdraw acknowledged; route still seen for ${seen.join(', ')}` };
+    return { stage: 'verified', detail: 'route gone at the observer' };
+  }
+  const graceful = prefixes.every(
+    (p) => p.desired !== 'announce' && (p.acknowledged === 'graceful' || p.acknowledged === 'withdraw'),
+  );
+  if (graceful)
+    return { stage: 'draining', detail: 'GRACEFUL_SHUTDOWN acknowledged; holding before withdraw' };
+  return { stage: 'pending', detail: 'the agent holds the drain; waiting for ExaBGP to acknowledge' };
+}
+
+/** One node's progress. Without a report it keeps the last known stage (e.g. across a coordinator restart). */
+export function nodeProgress(input: NodeProgressInput): NodeProgress {
+  const computed =
+    !input.report && input.previous
+      ? { stage: input.previous.stage, detail: input.previous.detail }
+      : stageFromReport(input);
+  const since = input.previous && input.previous.stage === computed.stage ? input.previous.since : input.now;
+  const detail = input.stale ? `${computed.detail} (agent stale: last known state)` : computed.detail;
+  return { node: input.node, stage: computed.stage, stale: input.stale, detail, since };
+}
+
+/** The stage every node must reach for the drain to be complete. */
+export function finalStage(observerConfigured: boolean): DrainStage {
+  return observerConfigured ? 'verified' : 'withdrawn';
+}
+
+export function drainComplete(nodes: readonly NodeProgress[], observerConfigured: boolean): boolean {
+  const order: DrainStage[] = ['pending', 'draining', 'withdrawn', 'verified'];
+  const needed = order.indexOf(finalStage(observerConfigured));
+  return nodes.length > 0 && nodes.every((n) => order.indexOf(n.stage) >= needed);
+}
+
+export interface ReleaseNodeInput {
+  drainId: string;
+  target: DrainRecord['target'];
+  node: string;
+  report: NodeReport | undefined;
+  stale: boolean;
+  /** Other active holds on this node: "d-… (owner)". */
+  otherHolds: readonly string[];
+}
+
+/** After a release: has this node dropped the hold, and did ExaBGP catch up? */
+export function releaseNodeProgress(input: ReleaseNodeInput): ReleaseNode {
+  const { report } = input;
+  const base = { node: input.node, stale: input.stale };
+  if (!report) return { ...base, stage: 'held', detail: 'no report from the agent yet' };
+  if (agentHolds(input.drainId, report))
+    return { ...base, stage: 'held', detail: 'the agent still holds the drain' };
+  const prefixes = targetedPrefixes({ target: input.target }, report);
+  const unsettled = prefixes.filter((p) => p.desired !== p.acknowledged);
+  if (unsettled.length)
+    return {
+      ...base,
+      stage: 'returning',
+      detail: `waiting for ExaBGP: ${unsettled.map((p) => `${p.prefix} ${p.acknowledged}→${p.desired}`).join(', ')}`,
+    };
+  const withdrawn = prefixes.filter((p) => p.desired === 'withdraw').map((p) => p.prefix);
+  let detail = 'announcing again';
+  if (withdrawn.length && input.otherHolds.length) detail = `still drained by ${input.otherHolds.join(', ')}`;
+  else if (withdrawn.length) detail = `withdrawn by local health (${report.status.state})`;
+  return { ...base, stage: 'returned', detail };
+}
+
+export function releaseComplete(nodes: readonly ReleaseNode[]): boolean {
+  return nodes.every((n) => n.stage === 'returned' && !n.stale);
+}

@@ -1,0 +1,323 @@
+/**
+ * The coordinator's HTTP API (/api/v1): request bodies, query strings and the documents it
+ * returns, defined once as zod schemas so the server, the CLI and the dashboard agree.
+ * Requests are validated strictly (unknown fields are errors); responses are parsed leniently
+ * by clients so a newer coordinator can add fields.
+ */
+import { z } from 'zod';
+import { duration } from '../config/duration.js';
+import { nameSchema, prefixSchema } from '../config/net-schemas.js';
+import { healthStateSchema, prefixStatusSchema } from './agent-status.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** The rules of the safety policy; each can be overridden separately, with a reason. */
+export const policyRuleSchema = z.enum([
+  'minAnnouncingSites',
+  'regionFloor',
+  'maxConcurrentDrains',
+  'maxConcurrentDrainsPerRegion',
+]);
+export type PolicyRule = z.infer<typeof policyRuleSchema>;
+
+export const drainTargetSchema = z
+  .object({
+    site: nameSchema,
+    /** Only this node of the site. */
+    node: nameSchema.optional(),
+    /** Only this prefix (on every node of the site, or on `node`). */
+    prefix: prefixSchema.optional(),
+  })
+  .strict();
+export type DrainTarget = z.infer<typeof drainTargetSchema>;
+
+export const overrideSchema = z
+  .object({
+    rule: policyRuleSchema,
+    reason: z.string().trim().min(3).max(1000),
+  })
+  .strict();
+export type Override = z.infer<typeof overrideSchema>;
+
+export const drainRequestSchema = drainTargetSchema
+  .extend({
+    reason: z.string().trim().min(3).max(1000),
+    ticket: z.string().trim().min(1).max(200).optional(),
+    /** Unix milliseconds after which the drain is flagged overdue. */
+    deadline: z.number().int().positive().optional(),
+    /** Graceful phase before withdrawing: milliseconds or "30s". */
+    hold: duration({ max: 3_600_000 }).optional(),
+    overrides: z.array(overrideSchema).max(4).default([]),
+    /** Evaluate and report; store nothing. */
+    dryRun: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    value.overrides.forEach((override, index) => {
+      if (seen.has(override.rule))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['overrides', index, 'rule'],
+          message: `expected each rule overridden once, received "${override.rule}" twice`,
+        });
+      seen.add(override.rule);
+    });
+  });
+export type DrainRequest = z.input<typeof drainRequestSchema>;
+
+export const releaseRequestSchema = drainTargetSchema
+  .extend({
+    reason: z.string().trim().max(1000).optional(),
+  })
+  .strict();
+export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
+
+export const releaseByIdSchema = z.object({ reason: z.string().trim().max(1000).optional() }).strict();
+
+export const violationSchema = z.object({
+  rule: policyRuleSchema,
+  message: z.string(),
+  /** Whether waiting could help (a site may come back, another drain may end). */
+  retryable: z.boolean(),
+  /** Present when the rule was overridden: the override's reason. */
+  overridden: z.string().optional(),
+});
+export type Violation = z.infer<typeof violationSchema>;
+
+export const policyEvaluationSchema = z.object({
+  allowed: z.boolean(),
+  /** Every rule that blocked (or would have blocked, when overridden). */
+  violations: z.array(violationSchema),
+});
+export type PolicyEvaluation = z.infer<typeof policyEvaluationSchema>;
+
+export const drainStageSchema = z.enum(['pending', 'draining', 'withdrawn', 'verified']);
+export type DrainStage = z.infer<typeof drainStageSchema>;
+
+export const nodeProgressSchema = z.object({
+  node: z.string(),
+  stage: drainStageSchema,
+  /** The agent has not been heard from within the stale bound: this is the last known stage. */
+  stale: z.boolean(),
+  detail: z.string(),
+  /** Unix milliseconds when this stage was first seen. */
+  since: z.number(),
+});
+export type NodeProgress = z.infer<typeof nodeProgressSchema>;
+
+export const releaseStageSchema = z.enum(['held', 'returning', 'returned']);
+export const releaseNodeSchema = z.object({
+  node: z.string(),
+  stage: releaseStageSchema,
+  stale: z.boolean(),
+  detail: z.string(),
+});
+export type ReleaseNode = z.infer<typeof releaseNodeSchema>;
+
+export const drainViewSchema = z.object({
+  id: z.string(),
+  target: drainTargetSchema,
+  reason: z.string(),
+  ticket: z.string().nullable(),
+  owner: z.string(),
+  createdAt: z.number(),
+  deadline: z.number().nullable(),
+  /** Graceful hold asked for; null = the coordinator's default gate and the agent's own drainHold. */
+  holdMs: z.number().nullable(),
+  overrides: z.array(overrideSchema),
+  windowId: z.string().nullable(),
+  status: z.enum(['active', 'released']),
+  /** graceful: GRACEFUL_SHUTDOWN held; withdraw: the policy allowed the withdraw step. */
+  phase: z.enum(['graceful', 'withdraw']),
+  phaseChangedAt: z.number(),
+  /** Rules currently holding the drain before its withdraw step (empty when not blocked). */
+  blocked: z.array(violationSchema),
+  overdue: z.boolean(),
+  complete: z.boolean(),
+  completedAt: z.number().nullable(),
+  nodes: z.array(nodeProgressSchema),
+  releasedAt: z.number().nullable(),
+  releasedBy: z.string().nullable(),
+  releaseReason: z.string().nullable(),
+  /** After a release: whether each node has dropped this hold (and returned, unless another hold remains). */
+  release: z.object({ complete: z.boolean(), nodes: z.array(releaseNodeSchema) }).nullable(),
+});
+export type DrainView = z.infer<typeof drainViewSchema>;
+
+export const drainCreatedSchema = z.object({
+  dryRun: z.boolean(),
+  evaluation: policyEvaluationSchema,
+  /** The nodes the drain applies to. */
+  nodes: z.array(z.string()),
+  /** Holds already on the same site (stacked drains). */
+  otherHolds: z.array(z.object({ id: z.string(), owner: z.string(), reason: z.string() })),
+  drain: drainViewSchema.nullable(),
+});
+export type DrainCreated = z.infer<typeof drainCreatedSchema>;
+
+export const windowRequestSchema = drainTargetSchema
+  .extend({
+    /** node-cron expression (5 fields, or 6 with seconds first) for the window's start. */
+    cron: z.string().min(1).max(200),
+    duration: duration({ min: 1000, max: 7 * 86_400_000 }),
+    /** IANA time zone for the cron expression; default the coordinator's. */
+    timezone: z.string().min(1).max(100).optional(),
+    reason: z.string().trim().min(3).max(1000),
+    ticket: z.string().trim().min(1).max(200).optional(),
+    hold: duration({ max: 3_600_000 }).optional(),
+    /** At the window's end, release the drain once every node of the target is healthy. */
+    autoRelease: z.boolean().default(false),
+  })
+  .strict();
+export type WindowRequest = z.input<typeof windowRequestSchema>;
+
+export const windowViewSchema = z.object({
+  id: z.string(),
+  target: drainTargetSchema,
+  cron: z.string(),
+  durationMs: z.number(),
+  timezone: z.string().nullable(),
+  reason: z.string(),
+  ticket: z.string().nullable(),
+  holdMs: z.number().nullable(),
+  autoRelease: z.boolean(),
+  owner: z.string(),
+  createdAt: z.number(),
+  nextStartAt: z.number().nullable(),
+  /** The occurrence in progress, or the last one whose drain is still held. */
+  occurrence: z
+    .object({
+      startedAt: z.number(),
+      endsAt: z.number(),
+      drainId: z.string().nullable(),
+      ended: z.boolean(),
+      refused: z.array(violationSchema),
+    })
+    .nullable(),
+});
+export type WindowView = z.infer<typeof windowViewSchema>;
+
+export const auditQuerySchema = z
+  .object({
+    drain: z.string().max(100).optional(),
+    window: z.string().max(100).optional(),
+    actor: z.string().max(100).optional(),
+    action: z.string().max(100).optional(),
+    site: z.string().max(100).optional(),
+    since: z.coerce.number().int().nonnegative().optional(),
+    until: z.coerce.number().int().nonnegative().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+export const auditEntrySchema = z.object({
+  id: z.number(),
+  at: z.number(),
+  actor: z.string(),
+  action: z.string(),
+  site: z.string().nullable(),
+  target: z.string(),
+  drainId: z.string().nullable(),
+  windowId: z.string().nullable(),
+  reason: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+export const drainListQuerySchema = z
+  .object({
+    status: z.enum(['active', 'released', 'all']).default('active'),
+    site: nameSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+export const nodeStatusSchema = z.object({
+  name: z.string(),
+  site: z.string(),
+  /** A push stream to the agent is open. */
+  connected: z.boolean(),
+  stale: z.boolean(),
+  lastSeenAt: z.number().nullable(),
+  state: healthStateSchema.nullable(),
+  healthy: z.boolean().nullable(),
+  /** Prefixes this node has acknowledged as announced (normal or graceful). */
+  announcing: z.array(z.string()),
+  prefixes: z.array(prefixStatusSchema),
+  /** Drain ids the agent reports holding. */
+  drains: z.array(z.string()),
+  desiredRevision: z.number().nullable(),
+});
+export type NodeStatus = z.infer<typeof nodeStatusSchema>;
+
+export const siteStatusSchema = z.object({
+  name: z.string(),
+  region: z.string(),
+  location: z.object({ lat: z.number(), lon: z.number(), label: z.string().optional() }),
+  announcing: z.boolean(),
+  announcingPrefixes: z.array(z.string()),
+  holds: z.array(
+    z.object({
+      drainId: z.string(),
+      owner: z.string(),
+      reason: z.string(),
+      node: z.string().nullable(),
+      prefix: z.string().nullable(),
+      complete: z.boolean(),
+      overdue: z.boolean(),
+    }),
+  ),
+  nodes: z.array(nodeStatusSchema),
+});
+export type SiteStatus = z.infer<typeof siteStatusSchema>;
+
+export const fleetStatusSchema = z.object({
+  generatedAt: z.number(),
+  announcingSites: z.number(),
+  policy: z.object({
+    minAnnouncingSites: z.number(),
+    regionFloor: z.boolean(),
+    maxConcurrentDrains: z.number(),
+    maxConcurrentDrainsPerRegion: z.number(),
+  }),
+  regions: z.array(z.object({ name: z.string(), sites: z.array(z.string()), announcingSites: z.number() })),
+  sites: z.array(siteStatusSchema),
+  routeObserver: z.boolean(),
+});
+export type FleetStatus = z.infer<typeof fleetStatusSchema>;
+
+/** Every event on GET /api/v1/events (SSE `event:` names). */
+export const eventTypeSchema = z.enum([
+  'agent.report',
+  'agent.connected',
+  'agent.disconnected',
+  'agent.stale',
+  'drain.created',
+  'drain.progress',
+  'drain.blocked',
+  'drain.completed',
+  'drain.overdue',
+  'drain.released',
+  'window.added',
+  'window.removed',
+  'window.started',
+  'window.refused',
+  'window.ended',
+  'audit',
+]);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    status: z.number(),
+    code: z.string(),
+    message: z.string(),
+    problems: z.array(z.string()).optional(),
+    rules: z.array(violationSchema).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const reportAcceptedSchema = z.object({ ok: z.literal(true), revision: z.number().nullable() });

@@ -1,0 +1,199 @@
+/**
+ * A small HTTP(S) client for the coordinator's API, on node:http so a private CA can be given
+ * (global fetch on Node 20 cannot take one without undici). JSON requests with a deadline, and
+ * long-lived event streams. Used by the agent link and the CLI; never logs the token.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+export interface Endpoint {
+  /** e.g. "https://coordinator.example:9180" (a path prefix is kept). */
+  baseUrl: string;
+  token: string;
+  /** PEM CA bundle for a coordinator with a private CA. */
+  ca?: string | Buffer;
+  /** Connection pool (keep-alive) to reuse. */
+  agent?: http.Agent;
+}
+
+export interface JsonResponse {
+  status: number;
+  body: unknown;
+}
+
+/** The coordinator could not be reached or did not answer in time. */
+export class TransportError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+function urlFor(endpoint: Endpoint, path: string): URL {
+  return new URL(endpoint.baseUrl.replace(/\/+$/, '') + path);
+}
+
+function start(
+  endpoint: Endpoint,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): http.ClientRequest {
+  const url = urlFor(endpoint, path);
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:')
+    throw new TransportError(`expected an http: or https: coordinator URL, received ${url.protocol}`);
+  const options: https.RequestOptions = {
+    method,
+    headers: { authorization: `Bearer ${endpoint.token}`, ...headers },
+    ...(endpoint.agent ? { agent: endpoint.agent } : {}),
+    ...(secure && endpoint.ca ? { ca: endpoint.ca } : {}),
+  };
+  return secure ? https.request(url, options) : http.request(url, options);
+}
+
+function describeFailure(error: unknown, endpoint: Endpoint): string {
+  const e = error as NodeJS.ErrnoException;
+  return `cannot reach the coordinator at ${endpoint.baseUrl}: ${e.code ?? e.message}`;
+}
+
+/** Sends a JSON request and reads a JSON (or empty) answer. Rejects only on transport failures. */
+export function requestJson(
+  endpoint: Endpoint,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<JsonResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let request: http.ClientRequest;
+    try {
+      request = start(endpoint, method, path, {
+        accept: 'application/json',
+        ...(payload !== undefined
+          ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+          : {}),
+      });
+    } catch (error) {
+      reject(error instanceof TransportError ? error : new TransportError(describeFailure(error, endpoint)));
+      return;
+    }
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timer = setTimeout(
+      () => request.destroy(new TransportError(`no answer from ${endpoint.baseUrl} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onAbort = () => request.destroy(new TransportError('aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    request.on('error', (error) => {
+      finish();
+      reject(
+        error instanceof TransportError
+          ? error
+          : new TransportError(describeFailure(error, endpoint), { cause: error }),
+      );
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', (error) => {
+        finish();
+        reject(new TransportError(describeFailure(error, endpoint), { cause: error }));
+      });
+      response.on('end', () => {
+        finish();
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = null;
+        if (text.trim()) {
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = {
+              error: { status: response.statusCode ?? 0, code: 'not_json', message: text.slice(0, 500) },
+            };
+          }
+        }
+        resolve({ status: response.statusCode ?? 0, body: parsed });
+      });
+    });
+    request.end(payload);
+  });
+}
+
+/** A non-2xx answer to a stream request, with its parsed body. */
+export class StreamRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    const message = (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${status}`;
+    super(`the coordinator refused the stream: ${status} ${message}`);
+    this.name = 'StreamRefusedError';
+  }
+}
+
+/**
+ * Opens a long-lived GET (an SSE stream). Resolves with the response once a 2xx arrives; the
+ * caller reads it and destroys it when done. Aborting the signal destroys the request.
+ */
+export function openStream(
+  endpoint: Endpoint,
+  path: string,
+  options: { signal?: AbortSignal; connectTimeoutMs?: number } = {},
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    let request: http.ClientRequest;
+    try {
+      request = start(endpoint, 'GET', path, { accept: 'text/event-stream', 'cache-control': 'no-cache' });
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timer = setTimeout(
+      () => request.destroy(new TransportError(`no answer from ${endpoint.baseUrl} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onAbort = () => request.destroy(new TransportError('aborted'));
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(
+        error instanceof TransportError
+          ? error
+          : new TransportError(describeFailure(error, endpoint), { cause: error }),
+      );
+    });
+    request.on('close', () => options.signal?.removeEventListener('abort', onAbort));
+    request.on('response', (response) => {
+      clearTimeout(timer);
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        response.setEncoding('utf8');
+        resolve(response);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = null;
+        }
+        reject(new StreamRefusedError(status, body));
+      });
+      response.on('error', (error) =>
+        reject(new TransportError(describeFailure(error, endpoint), { cause: error })),
+      );
+    });
+    request.end();
+  });
+}
