@@ -1,0 +1,103 @@
+/**
+ * Builds each lab node's agent.yaml: the node's prefixes, BGP attributes, SIP OPTIONS checks over
+ * UDP, TCP and TLS against the local Kamailio, fast lab timings, and the control API bound to the
+ * node's fabric address. The result is validated against the agent's own schema, so a lab never
+ * starts with a config the agent would refuse.
+ */
+import { stringify } from 'yaml';
+import { agentConfigSchema } from '../config/agent-schema.js';
+import { validateConfig } from '../config/load.js';
+import { CONTROL_PORT, LAB_SERVER_NAME, type LabPlan, type NodePlan } from './plan.js';
+import type { NodePaths } from './paths.js';
+
+export type LabCheckTransport = 'udp' | 'tcp' | 'tls';
+
+/** Timings and behaviour of the lab's agents (milliseconds). */
+export interface AgentTuning {
+  interval: number;
+  fastInterval: number;
+  rise: number;
+  fall: number;
+  /** Per-probe deadline. */
+  timeout: number;
+  drainHold: number;
+  /** false disables flap damping (for tests that kill a proxy repeatedly). */
+  flapDamping: boolean;
+  checks: LabCheckTransport[];
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_AGENT_TUNING: AgentTuning = {
+  interval: 1000,
+  fastInterval: 200,
+  rise: 3,
+  fall: 3,
+  timeout: 500,
+  drainHold: 2000,
+  flapDamping: true,
+  checks: ['udp', 'tcp', 'tls'],
+  logLevel: 'info',
+};
+
+export interface CoordinatorLink {
+  url: string;
+  token: string;
+}
+
+/** The agent config as plain data (the YAML file's content). */
+export function buildAgentConfig(
+  plan: LabPlan,
+  node: NodePlan,
+  paths: NodePaths,
+  caFile: string,
+  tuning: AgentTuning,
+  coordinator?: CoordinatorLink,
+): Record<string, unknown> {
+  const prefixes = [`${plan.anycast.ipv4}/32`, ...(plan.anycast.ipv6 ? [`${plan.anycast.ipv6}/128`] : [])];
+  const checks = tuning.checks.map((transport) => ({
+    name: `sip-${transport}`,
+    type: 'sip-options',
+    transport,
+    host: '127.0.0.1',
+    timeout: tuning.timeout,
+    ...(transport === 'tls' ? { serverName: LAB_SERVER_NAME, caFile } : {}),
+  }));
+  return {
+    node: node.name,
+    site: node.site,
+    prefixes,
+    bgp: {
+      localAs: node.asn,
+      nextHop: 'self',
+      ...(plan.anycast.ipv6 ? { nextHop6: node.ipv6 } : {}),
+      med: 100,
+      drainMed: 1000,
+      communities: [`${node.asn}:${node.index + 1}`],
+      drainPrepend: 3,
+    },
+    checks,
+    interval: tuning.interval,
+    fastInterval: tuning.fastInterval,
+    rise: tuning.rise,
+    fall: tuning.fall,
+    // Lenient: a few flaps in a test must not hold a node down.
+    flapDamping: tuning.flapDamping
+      ? { enabled: true, penaltyPerFlap: 1000, suppressAt: 8000, reuseAt: 750, halfLife: 10_000 }
+      : { enabled: false },
+    drainHold: tuning.drainHold,
+    maintenanceFile: paths.maintenanceFile,
+    stateDir: paths.stateDir,
+    control: { host: node.ipv4, port: CONTROL_PORT },
+    exabgp: { transport: 'process' },
+    ...(coordinator
+      ? { coordinator: { url: coordinator.url, token: coordinator.token, heartbeat: 1000 } }
+      : {}),
+    logLevel: tuning.logLevel,
+  };
+}
+
+/** The agent.yaml text; throws naming the field if the agent's schema would refuse it. */
+export function renderAgentConfig(config: Record<string, unknown>, source: string): string {
+  validateConfig(agentConfigSchema, config, source);
+  return `# herald lab: agent config (generated)\n${stringify(config)}`;
+}

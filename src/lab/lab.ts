@@ -1,0 +1,348 @@
+/**
+ * Brings a whole lab up and down: namespaces and links, certificates, BIRD routers, Kamailio and
+ * ExaBGP (running the agent) on every node, optionally a coordinator on the host. `startLab()`
+ * returns a Lab whose `release()` removes everything; a failure half-way releases what was made
+ * before rethrowing, and an exit handler removes what is left if the process ends without it.
+ */
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentStatus } from '../wire/agent-status.js';
+import {
+  buildAgentConfig,
+  DEFAULT_AGENT_TUNING,
+  renderAgentConfig,
+  type AgentTuning,
+} from './agent-config.js';
+import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
+import { renderBirdConfig } from './bird-config.js';
+import { makeLabCertificates } from './certs.js';
+import { nodeOf, type LabContext } from './context.js';
+import { startBird, startExabgp, startKamailio } from './daemons.js';
+import { renderExabgpConfig } from './exabgp-config.js';
+import { applyFault, type Fault, type FaultResult } from './faults.js';
+import { renderKamailioConfig, renderKamailioTlsConfig } from './kamailio-config.js';
+import { buildNetwork, releaseAll, type Release } from './network.js';
+import { ANYCAST_V4, findClient, LAB_SERVER_NAME, newRunId, planLab, type LabPlan } from './plan.js';
+import { labPaths, type LabPaths } from './paths.js';
+import { assertLabPrerequisites, findKamailioModules } from './preflight.js';
+import { stopNamespaceProcesses } from './processes.js';
+import { isAnnouncedBy, RouteObserver, type RouteSnapshot } from './route-observer.js';
+import { requireCompiledCli } from './runtime.js';
+import { sipOptionsOnce, startSipTraffic, type OptionsOutcome, type TrafficHandle } from './sip-traffic.js';
+import { acquireLock, writeState, type LabState } from './state.js';
+import { cleanStaleRun, teardownSync } from './teardown.js';
+import { defaultTopology, type LabTopology } from './topology.js';
+import { waitFor, type WaitResult } from './wait.js';
+import { rm } from 'node:fs/promises';
+
+/** What ExaBGP runs as its helper on each node. */
+export type AgentRuntime =
+  /** herald's agent: `node dist/src/cli.js agent --config <node>/agent.yaml`. */
+  | { kind: 'herald' }
+  /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG and ANYCAST in env. */
+  | { kind: 'script'; script: string };
+
+/** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
+export interface CoordinatorHook {
+  start(context: LabContext): Promise<{
+    url: string;
+    /** A bearer token per node name. */
+    tokens: Record<string, string>;
+    pid?: number;
+    release: Release;
+  }>;
+}
+
+export interface LabOptions {
+  topology?: LabTopology;
+  /** Take the named lock (CLI and demo): a second lab with this name refuses to start. */
+  name?: string;
+  runId?: string;
+  /** Where the run directory goes (default: the OS temp dir). */
+  baseDir?: string;
+  /** Join the root namespace to the fabric (192.0.2.254). Needed for a coordinator on the host. */
+  hostLink?: boolean;
+  agent?: AgentRuntime;
+  agentTuning?: Partial<AgentTuning>;
+  /** BGP hold time, seconds (default 3). */
+  holdTime?: number;
+  coordinator?: CoordinatorHook;
+  /** Wait until every node's route is at every router before returning (default true). */
+  waitUntilAnnounced?: boolean;
+  startTimeoutMs?: number;
+  /** Progress lines for a person watching (the CLI prints them). */
+  onProgress?: (message: string) => void;
+}
+
+export interface LabClient {
+  region: string;
+  netns: string;
+  ipv4: string;
+}
+
+export class Lab {
+  readonly observer: RouteObserver;
+  private released = false;
+
+  constructor(
+    readonly context: LabContext,
+    private readonly releases: Release[],
+    private readonly exitHandler: () => void,
+    readonly tuning: AgentTuning,
+  ) {
+    this.observer = RouteObserver.forLab(context.plan, context.paths);
+  }
+
+  get plan(): LabPlan {
+    return this.context.plan;
+  }
+
+  get paths(): LabPaths {
+    return this.context.paths;
+  }
+
+  get runDir(): string {
+    return this.context.state.runDir;
+  }
+
+  get coordinatorUrl(): string | undefined {
+    return this.context.state.coordinator?.url;
+  }
+
+  client(region: string): LabClient {
+    const client = findClient(this.plan, region);
+    return { region, netns: client.netns, ipv4: client.ipv4 };
+  }
+
+  fault(node: string, fault: Fault): Promise<FaultResult> {
+    return applyFault(this.context, node, fault);
+  }
+
+  agentRequest(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ControlResponse> {
+    return agentRequest(nodeOf(this.context, node).node, method, path, body, {
+      hostLink: this.context.state.hostLink,
+    });
+  }
+
+  agentStatus(node: string): Promise<AgentStatus> {
+    return agentStatus(nodeOf(this.context, node).node, { hostLink: this.context.state.hostLink });
+  }
+
+  /** One SIP OPTIONS from the region's client to the anycast address: which node answered. */
+  sipOptions(region: string, timeoutMs = 1000): Promise<OptionsOutcome> {
+    const client = this.client(region);
+    return sipOptionsOnce({ netns: client.netns, localAddress: client.ipv4, target: ANYCAST_V4, timeoutMs });
+  }
+
+  /** A steady stream of OPTIONS from the region's client (default 20/s). */
+  startTraffic(
+    region: string,
+    options: { rate?: number; durationMs?: number; count?: number; timeoutMs?: number } = {},
+  ): TrafficHandle {
+    const client = this.client(region);
+    return startSipTraffic({
+      netns: client.netns,
+      localAddress: client.ipv4,
+      target: ANYCAST_V4,
+      ...options,
+    });
+  }
+
+  /** Waits until every node (or the given ones) announces the prefix to every router. */
+  waitUntilAnnounced(
+    options: { nodes?: string[]; prefix?: string; timeoutMs?: number } = {},
+  ): Promise<WaitResult<RouteSnapshot>> {
+    const nodes = options.nodes ?? this.plan.nodes.map((n) => n.name);
+    return this.observer.waitFor((snapshot) => nodes.every((node) => isAnnouncedBy(snapshot, node)), {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      description: `${nodes.join(', ')} announcing ${options.prefix ?? this.observer.defaultPrefix} to every router`,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    });
+  }
+
+  /** Stops every process of the lab and removes its namespaces, links and files. Idempotent. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      writeState(this.context.paths.stateFile, { ...this.context.state, status: 'stopping' });
+    } catch {
+      // The run directory may already be gone.
+    }
+    await Promise.all(this.plan.namespaces.map((netns) => stopNamespaceProcesses(netns)));
+    const errors = await releaseAll(this.releases);
+    process.removeListener('exit', this.exitHandler);
+    if (errors.length)
+      throw new Error(
+        `lab ${this.plan.runId}: cleanup had errors: ${errors.map((e) => e.message).join('; ')}`,
+      );
+  }
+}
+
+async function writeNodeFiles(
+  context: LabContext,
+  modulesDir: string,
+  agent: AgentRuntime,
+  tuning: AgentTuning,
+  holdTime: number,
+  coordinator?: { url: string; tokens: Record<string, string> },
+): Promise<void> {
+  const { plan, paths } = context;
+  const nodeBin = process.execPath;
+  const cli = agent.kind === 'herald' ? requireCompiledCli() : '';
+  await Promise.all(
+    plan.nodes.map(async (node) => {
+      const nodePaths = paths.nodes[node.name]!;
+      await mkdir(nodePaths.stateDir, { recursive: true });
+      await mkdir(nodePaths.kamailioRunDir, { recursive: true });
+      await copyFile(paths.certs.serverCert, nodePaths.tlsCert);
+      await copyFile(paths.certs.serverKey, nodePaths.tlsKey);
+      await writeFile(nodePaths.kamailioConfig, renderKamailioConfig(plan, node, nodePaths, modulesDir));
+      await writeFile(nodePaths.kamailioTlsConfig, renderKamailioTlsConfig(nodePaths));
+      const token = coordinator?.tokens[node.name];
+      const agentConfig = buildAgentConfig(
+        plan,
+        node,
+        nodePaths,
+        paths.certs.caCert,
+        tuning,
+        coordinator && token ? { url: coordinator.url, token } : undefined,
+      );
+      await writeFile(nodePaths.agentConfig, renderAgentConfig(agentConfig, nodePaths.agentConfig), {
+        mode: 0o600,
+      });
+      const script =
+        agent.kind === 'herald'
+          ? [
+              '#!/bin/sh',
+              `# herald lab: ExaBGP's helper on ${node.name}: the agent, with its log in agent.log`,
+              `exec ${nodeBin} ${cli} agent --config ${nodePaths.agentConfig} 2>>${nodePaths.agentLog}`,
+              '',
+            ].join('\n')
+          : [
+              '#!/bin/sh',
+              `# herald lab: ExaBGP's helper on ${node.name} (a fixture, not the agent)`,
+              `NODE=${node.name}; CONFIG=${nodePaths.agentConfig}; ANYCAST=${plan.anycast.ipv4}`,
+              `exec 2>>${nodePaths.agentLog}`,
+              agent.script,
+              '',
+            ].join('\n');
+      await writeFile(nodePaths.agentScript, script);
+      await chmod(nodePaths.agentScript, 0o755);
+      await writeFile(
+        nodePaths.exabgpConfig,
+        renderExabgpConfig(plan, node, { helper: nodePaths.agentScript, holdTime }),
+      );
+    }),
+  );
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  assertLabPrerequisites();
+  const modulesDir = findKamailioModules()!;
+  const progress = options.onProgress ?? (() => {});
+  const topology = options.topology ?? defaultTopology();
+  const agent = options.agent ?? { kind: 'herald' };
+  if (agent.kind === 'herald') requireCompiledCli();
+  const tuning: AgentTuning = { ...DEFAULT_AGENT_TUNING, ...options.agentTuning };
+  const holdTime = options.holdTime ?? 3;
+  const runId = options.runId ?? newRunId();
+  const plan = planLab(topology, runId);
+  const runDir = join(options.baseDir ?? tmpdir(), `herald-lab-${runId}`);
+  const paths = labPaths(runDir, plan);
+  const releases: Release[] = [];
+  if (options.name) {
+    const releaseLock = acquireLock(options.name, runDir, cleanStaleRun);
+    releases.push(async () => releaseLock());
+  }
+  const state: LabState = {
+    version: 1,
+    ...(options.name ? { name: options.name } : {}),
+    runId,
+    runDir,
+    ownerPid: process.pid,
+    createdAt: Date.now(),
+    status: 'starting',
+    topology,
+    hostLink: options.hostLink ?? false,
+    agent: agent.kind,
+  };
+  const context: LabContext = { state, plan, paths };
+  // If this process ends without release() (uncaught error, process.exit), remove what exists.
+  const exitHandler = () => {
+    teardownSync(plan, runDir, context.state.coordinator?.pid);
+    if (options.name) void releases[0]?.();
+  };
+  try {
+    mkdirSync(runDir, { recursive: false, mode: 0o755 });
+  } catch (error) {
+    await releaseAll(releases);
+    throw error;
+  }
+  releases.push(() => rm(runDir, { recursive: true, force: true }));
+  process.on('exit', exitHandler);
+  const lab = new Lab(context, releases, exitHandler, tuning);
+  try {
+    writeState(paths.stateFile, state);
+    progress('making TLS certificates');
+    await makeLabCertificates(paths.certs.dir, {
+      serverName: LAB_SERVER_NAME,
+      ipAddresses: ['127.0.0.1', plan.anycast.ipv4, ...(plan.anycast.ipv6 ? [plan.anycast.ipv6] : [])],
+    });
+    progress(`creating ${plan.namespaces.length} network namespaces (${plan.namespacePrefix}-*)`);
+    await buildNetwork(plan, releases, state.hostLink);
+
+    let coordinator: { url: string; tokens: Record<string, string> } | undefined;
+    if (options.coordinator) {
+      progress('starting the coordinator');
+      const started = await options.coordinator.start(context);
+      releases.push(started.release);
+      coordinator = started;
+      context.state.coordinator = { url: started.url, ...(started.pid ? { pid: started.pid } : {}) };
+      writeState(paths.stateFile, context.state);
+    }
+
+    for (const router of plan.routers) {
+      const routerPaths = paths.routers[router.region]!;
+      await mkdir(routerPaths.dir, { recursive: true });
+      await writeFile(routerPaths.birdConfig, renderBirdConfig(plan, router, { holdTime }));
+    }
+    await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator);
+
+    progress(`starting BIRD on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`);
+    await Promise.all([
+      ...plan.routers.map((router) => startBird(context, router)),
+      ...plan.nodes.map((node) => startKamailio(context, node)),
+    ]);
+    progress(`starting ExaBGP and the ${agent.kind === 'herald' ? 'agent' : 'helper'} on every node`);
+    await Promise.all(plan.nodes.map((node) => startExabgp(context, node)));
+    context.state.status = 'up';
+    writeState(paths.stateFile, context.state);
+    if (options.waitUntilAnnounced ?? true) {
+      progress('waiting for every node to announce the anycast prefix');
+      const timeoutMs = options.startTimeoutMs ?? 60_000;
+      await lab.waitUntilAnnounced({ timeoutMs });
+      if (plan.anycast.ipv6) await lab.waitUntilAnnounced({ timeoutMs, prefix: `${plan.anycast.ipv6}/128` });
+    }
+    return lab;
+  } catch (error) {
+    await lab.release().catch(() => {});
+    throw error;
+  }
+}
+
+/** Polls an agent's status until the predicate holds. */
+export function waitForAgent(
+  lab: Lab,
+  node: string,
+  predicate: (status: AgentStatus) => boolean,
+  options: { timeoutMs: number; description?: string },
+): Promise<WaitResult<AgentStatus>> {
+  return waitFor(() => lab.agentStatus(node), predicate, {
+    pollMs: 100,
+    description: options.description ?? `agent on ${node}`,
+    timeoutMs: options.timeoutMs,
+  });
+}
