@@ -32,11 +32,20 @@ function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
+export interface AttemptOptions {
+  /** The hard deadline. */
+  timeoutMs: number;
+  /** The caller's signal (agent shutdown); an abort ends the attempt as "aborted". */
+  signal?: AbortSignal | undefined;
+  /** Copied into the result's `target`. */
+  target?: string | undefined;
+}
+
 export function runAttempt(
-  timeoutMs: number,
-  callerSignal: AbortSignal | undefined,
+  options: AttemptOptions,
   body: (attempt: Attempt) => Promise<ProbeOutcome>,
 ): Promise<ProbeResult> {
+  const { timeoutMs, signal: callerSignal, target } = options;
   const started = performance.now();
   const controller = new AbortController();
   const releases: (() => void)[] = [];
@@ -59,7 +68,9 @@ export function runAttempt(
       if (timer) clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
       for (const fn of releases.splice(0).reverse()) release(fn);
-      resolve({ ...outcome, durationMs: roundMs(performance.now() - started) });
+      const result: ProbeResult = { ...outcome, durationMs: roundMs(performance.now() - started) };
+      if (target !== undefined) result.target = target;
+      resolve(result);
     };
     const onCallerAbort = () => finish(down('aborted', { answered: false, ...facts }));
 

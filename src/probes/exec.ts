@@ -41,8 +41,7 @@ export function createExecProbe(config: ExecProbeConfig): Probe {
   const [file, ...args] = config.command as [string, ...string[]];
   return (context = {}): Promise<ProbeResult> =>
     runAttempt(
-      config.timeout,
-      context.signal,
+      { timeoutMs: config.timeout, signal: context.signal },
       (attempt) =>
         new Promise<ProbeOutcome>((resolve) => {
           attempt.waitingFor(`waiting for ${file} to exit`);

@@ -4,7 +4,7 @@
  * here throws on malformed input — errors are returned as values that say what was expected.
  */
 import { randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
+import { formatHost, formatHostPort } from './host-port.js';
 
 export type SipTransport = 'udp' | 'tcp' | 'tls';
 
@@ -52,15 +52,6 @@ export interface OptionsRequest {
   callId: string;
   fromTag: string;
   cseq: { number: number; method: 'OPTIONS' };
-}
-
-/** "host:port", with IPv6 literals in brackets as SIP URIs and Via sent-by require. */
-export function formatHostPort(host: string, port: number): string {
-  return `${formatHost(host)}:${port}`;
-}
-
-function formatHost(host: string): string {
-  return isIPv6(host) ? `[${host}]` : host;
 }
 
 /** Builds the OPTIONS request exactly as in the notes (sip-tls-checks.md): CRLF lines, Content-Length 0. */

@@ -5,6 +5,7 @@
  * Never throws; every socket is closed when the probe ends.
  */
 import type { SipOptionsCheckConfig } from '../config/agent-schema.js';
+import { formatHostPort } from './host-port.js';
 import { runAttempt } from './attempt.js';
 import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
@@ -34,8 +35,9 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
       localPort: local.port,
     });
 
+  const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   return (context = {}): Promise<ProbeResult> =>
-    runAttempt(config.timeout, context.signal, (attempt) => {
+    runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       let tracker: SipReplyTracker | undefined;
       const build = (local: { address: string; port: number }) => {
         const request = requestFor(local);

@@ -49,7 +49,7 @@ export function createSipReplyTracker(request: OptionsRequest, policy: SipCodePo
       if (requestsSent !== undefined) parts.push(`${plural(requestsSent, 'request', 'requests')} sent`);
       if (provisional) parts.push(`got ${provisional} but no final reply`);
       if (unmatched > 0) parts.push(`ignored ${plural(unmatched, 'unmatched reply', 'unmatched replies')}`);
-      return parts.length > 0 ? parts.join(', ') : 'nothing received';
+      return parts.join(', ');
     },
   };
 }

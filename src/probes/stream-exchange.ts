@@ -8,7 +8,7 @@ import { down } from './attempt.js';
 import { describeNetworkError } from './net-errors.js';
 import { openStream, type StreamTarget } from './stream.js';
 import { verificationFailure } from './tls-peer.js';
-import type { LocalEndpoint } from './udp-exchange.js';
+import { waitingForReply, type LocalEndpoint } from './exchange-common.js';
 
 /** Cuts whole messages out of a byte stream; an error means the stream can no longer be read. */
 export interface MessageFramer {
@@ -66,9 +66,11 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
     if (socket.localAddress === undefined || socket.localPort === undefined)
       return resolve(finalOutcome(down('the connection has no local address (closed while connecting)')));
     const local: LocalEndpoint = { address: socket.localAddress, port: socket.localPort };
-    attempt.waitingFor(`waiting for a reply (${exchange.describeWait()})`);
-    socket.write(exchange.build(local));
+    const request = exchange.build(local);
+    const describe = () => attempt.waitingFor(waitingForReply(exchange.describeWait()));
+    describe();
+    socket.write(request);
     // The description can change as replies arrive (e.g. a provisional 100): refresh it on every read.
-    socket.on('data', () => attempt.waitingFor(`waiting for a reply (${exchange.describeWait()})`));
+    socket.on('data', describe);
   });
 }

@@ -64,7 +64,7 @@ export function createStunReplyTracker(transactionId: Buffer): StunReplyTracker 
         parts.push(`${requestsSent} ${requestsSent === 1 ? 'request' : 'requests'} sent`);
       if (unmatched > 0)
         parts.push(`ignored ${unmatched} ${unmatched === 1 ? 'unmatched reply' : 'unmatched replies'}`);
-      return parts.length > 0 ? parts.join(', ') : 'nothing received';
+      return parts.join(', ');
     },
   };
 }

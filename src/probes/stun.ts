@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StunCheckConfig } from '../config/agent-schema.js';
+import { formatHostPort } from './host-port.js';
 import { runAttempt } from './attempt.js';
 import { streamExchange } from './stream-exchange.js';
 import { buildBindingRequest, StunStreamFramer } from './stun-message.js';
@@ -24,8 +25,9 @@ export type StunProbeConfig = Pick<
 
 export function createStunProbe(config: StunProbeConfig): Probe {
   const port = config.port ?? DEFAULT_STUN_PORTS[config.transport];
+  const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   return (context = {}): Promise<ProbeResult> =>
-    runAttempt(config.timeout, context.signal, (attempt) => {
+    runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       const transactionId = randomBytes(12);
       const request = buildBindingRequest(transactionId);
       const tracker = createStunReplyTracker(transactionId);

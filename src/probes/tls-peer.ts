@@ -96,7 +96,8 @@ export function inspectTlsPeer(socket: TLSSocket, expectedName: string): TlsPeer
   if (!leaf) identityError = 'the server sent no certificate';
   else {
     try {
-      identityError = checkServerIdentity(expectedName, leaf)?.message;
+      // Node ends the message with the certificate's altnames list, empty when there are none.
+      identityError = checkServerIdentity(expectedName, leaf)?.message.replace(/[:\s]+$/, '');
     } catch (error) {
       identityError = error instanceof Error ? error.message : String(error);
     }

@@ -6,6 +6,7 @@
  * left ("critical" below criticalDays), or a served certificate that is not expectedCertFile.
  */
 import type { TlsCheckConfig } from '../config/agent-schema.js';
+import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
 import { openStream } from './stream.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
@@ -69,8 +70,9 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
+  const target = `tls:${formatHostPort(config.host, config.port)}`;
   return (context = {}): Promise<ProbeResult> =>
-    runAttempt(config.timeout, context.signal, async (attempt) => {
+    runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, async (attempt) => {
       const opened = await openStream(
         {
           host: config.host,

@@ -9,6 +9,7 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError } from './net-errors.js';
 import { resolveHost } from './resolve.js';
+import { waitingForReply, type LocalEndpoint } from './exchange-common.js';
 
 export const FIRST_RETRANSMIT_MS = 500;
 export const MAX_RETRANSMIT_INTERVAL_MS = 4000;
@@ -16,11 +17,6 @@ export const MAX_RETRANSMIT_INTERVAL_MS = 4000;
 /** The gap before retransmission number `n` (1-based): 500, 1000, 2000, 4000, 4000, ... */
 export function retransmitInterval(n: number): number {
   return Math.min(FIRST_RETRANSMIT_MS * 2 ** Math.max(0, n - 1), MAX_RETRANSMIT_INTERVAL_MS);
-}
-
-export interface LocalEndpoint {
-  address: string;
-  port: number;
 }
 
 export interface UdpExchange {
@@ -45,7 +41,7 @@ export async function udpExchange(exchange: UdpExchange, attempt: Attempt): Prom
   attempt.onEnd(() => clearTimeout(retransmitTimer));
 
   let sent = 0;
-  const describe = () => attempt.waitingFor(`waiting for a reply (${exchange.describeWait(sent)})`);
+  const describe = () => attempt.waitingFor(waitingForReply(exchange.describeWait(sent)));
 
   return new Promise<ProbeOutcome>((resolve) => {
     socket.on('error', (error) => resolve(down(describeNetworkError(error).detail)));

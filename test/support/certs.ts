@@ -108,6 +108,7 @@ export class TestPki {
         'default_md = sha256',
         'policy = herald_policy',
         'unique_subject = no',
+        'rand_serial = yes',
         'email_in_dn = no',
         '[ herald_policy ]',
         'commonName = supplied',
@@ -241,8 +242,6 @@ export class TestPki {
       opensslTime(subject.notBefore),
       '-enddate',
       opensslTime(subject.notAfter),
-      // Random serials: no serial file to create and keep.
-      '-rand_serial',
     ]);
   }
 }
