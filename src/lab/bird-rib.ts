@@ -135,3 +135,34 @@ export function birdcError(output: string): string | undefined {
     .find((l) => /^(Unable to connect|syntax error|Access denied|Permission denied)/i.test(l));
   return line;
 }
+
+export interface BirdProtocol {
+  name: string;
+  /** "BGP", "Kernel", "Device", ... */
+  proto: string;
+  table: string;
+  /** "up", "start", "down", ... */
+  state: string;
+  since: string;
+  /** For BGP: "Established", "Active", "Connect", "Idle", possibly with a reason. */
+  info: string;
+}
+
+/** Parses `show protocols` output. Pure. */
+export function parseBirdProtocols(output: string): BirdProtocol[] {
+  const protocols: BirdProtocol[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.trim() || /^(BIRD |Name\s+Proto)/.test(line)) continue;
+    const match = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*(.*)$/.exec(line.trimEnd());
+    if (!match) continue;
+    protocols.push({
+      name: match[1]!,
+      proto: match[2]!,
+      table: match[3]!,
+      state: match[4]!,
+      since: match[5]!,
+      info: match[6]!.trim(),
+    });
+  }
+  return protocols;
+}

@@ -5,7 +5,7 @@
  * verification poll it with waitFor().
  */
 import { execFile } from 'node:child_process';
-import { birdcError, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
+import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';
@@ -135,6 +135,39 @@ export function describeSnapshot(snapshot: RouteSnapshot): string {
     .join('; ');
 }
 
+export interface SessionView {
+  router: string;
+  /** BIRD protocol name. */
+  protocol: string;
+  node?: string;
+  site?: string;
+  /** BIRD's state ("up", "start", ...) and info ("Established", "Active", ...). */
+  state: string;
+  info: string;
+  established: boolean;
+}
+
+/** BGP sessions of one router from `show protocols` output. Pure. */
+export function sessionsFromOutput(
+  router: string,
+  output: string,
+  neighbors: ReadonlyMap<string, NeighborInfo>,
+): SessionView[] {
+  return parseBirdProtocols(output)
+    .filter((protocol) => protocol.proto === 'BGP')
+    .map((protocol) => {
+      const neighbor = neighbors.get(protocol.name);
+      return {
+        router,
+        protocol: protocol.name,
+        ...(neighbor ? { node: neighbor.node, site: neighbor.site } : {}),
+        state: protocol.state,
+        info: protocol.info,
+        established: protocol.state === 'up' && protocol.info.startsWith('Established'),
+      };
+    });
+}
+
 export type BirdcRunner = (socket: string, command: string) => Promise<string>;
 
 /** Runs birdc against a control socket and returns its output (errors are output too). */
@@ -198,6 +231,20 @@ export class RouteObserver {
     const at = Date.now();
     const routers = await Promise.all(this.options.routers.map((router) => this.routerView(router, prefix)));
     return { prefix, at, routers };
+  }
+
+  /** Every router's BGP sessions with the nodes. A router that cannot be asked contributes none. */
+  async sessions(): Promise<SessionView[]> {
+    const views = await Promise.all(
+      this.options.routers.map(async (router) =>
+        sessionsFromOutput(
+          router.name,
+          await this.birdc(router.socket, 'show protocols'),
+          this.options.neighbors,
+        ),
+      ),
+    );
+    return views.flat();
   }
 
   /** Polls snapshots until `predicate` holds (default poll 25 ms). */
