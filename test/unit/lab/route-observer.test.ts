@@ -133,7 +133,7 @@ describe('RouteObserver', () => {
 
   it('parses sessions that are down', () => {
     const text = fixture('eu-protocols').replace(
-      /n_lon1_a   BGP        ---        up     (\S+)  Established/,
+      /n_lon1_a\s+BGP\s+---\s+up\s+(\S+)\s+Established/,
       'n_lon1_a   BGP        ---        start  $1  Active        Socket: Connection refused',
     );
     const sessions = sessionsFromOutput('eu', text, neighbors);
