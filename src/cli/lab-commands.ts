@@ -1,4 +1,239 @@
-/** Placeholder: the lab command family registers here. */
-import type { Command } from 'commander';
+/**
+ * `herald lab ...`: the multi-PoP lab on this machine (network namespaces, BIRD, ExaBGP, Kamailio,
+ * the agents). This file only parses arguments; the work is in src/lab/.
+ */
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { CliError, ExitCode } from '../util/errors.js';
+import { FAULT_HELP, FAULTS } from '../lab/faults.js';
+import type { LabTopology } from '../lab/topology.js';
 
-export function registerLabCommands(_program: Command): void {}
+const out = (text: string) => process.stderr.write(text);
+
+interface NameOption {
+  name: string;
+}
+
+async function loadTopology(choice: string, ipv6: boolean): Promise<LabTopology> {
+  const { defaultTopology, failoverTopology, singleNodeTopology, validateTopology } =
+    await import('../lab/topology.js');
+  let topology: LabTopology;
+  if (choice === 'demo') topology = defaultTopology();
+  else if (choice === 'single') topology = singleNodeTopology();
+  else if (choice === 'failover') topology = failoverTopology();
+  else {
+    try {
+      topology = {
+        ipv6: true,
+        ...(JSON.parse(readFileSync(choice, 'utf8')) as Partial<LabTopology>),
+      } as LabTopology;
+    } catch (error) {
+      throw new CliError(
+        `--topology: expected demo, single, failover or a readable JSON file, received "${choice}" (${error instanceof Error ? error.message : String(error)})`,
+        ExitCode.usage,
+      );
+    }
+  }
+  try {
+    return validateTopology({ ...topology, ipv6: ipv6 && topology.ipv6 !== false });
+  } catch (error) {
+    throw new CliError(`--topology ${choice}: ${(error as Error).message}`, ExitCode.usage);
+  }
+}
+
+async function context(name: string) {
+  const { contextForName } = await import('../lab/context.js');
+  try {
+    return contextForName(name);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+export function registerLabCommands(program: Command): void {
+  const lab = program
+    .command('lab')
+    .description(
+      'A multi-PoP anycast lab on this machine (Linux, root): BIRD routers, ExaBGP + agent + Kamailio per ' +
+        'node, clients per region. `lab up` runs it in the foreground; the other commands act on it.',
+    );
+  const nameOption = () =>
+    new Option('--name <name>', 'which lab (several can run side by side)').default('lab');
+
+  lab
+    .command('up')
+    .description('Bring the lab up, print what runs, stay up until Ctrl-C, then remove everything.')
+    .addOption(nameOption())
+    .option('--topology <which>', 'demo (3 PoPs, 2 regions), single, failover, or a JSON file', 'demo')
+    .option('--no-ipv6', 'IPv4 only (no 2001:db8:a::10/128 over IPv6 sessions)')
+    .option('--no-host-link', 'do not join the root namespace to the lab (192.0.2.254)')
+    .addOption(
+      new Option('--coordinator <mode>', 'run the coordinator on the host')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--agent <kind>', "ExaBGP's helper: the herald agent, or a stand-in that only announces")
+        .choices(['herald', 'announce-only'])
+        .default('herald'),
+    )
+    .option('--demo', "print the newcomer's guide: what runs and what to try")
+    .action(
+      async (
+        options: NameOption & {
+          topology: string;
+          ipv6: boolean;
+          hostLink: boolean;
+          coordinator: 'auto' | 'on' | 'off';
+          agent: 'herald' | 'announce-only';
+          demo?: boolean;
+        },
+      ) => {
+        const { runLabUp } = await import('../lab/lab-up.js');
+        const { announceOnlyScript } = await import('../lab/fixture-helper.js');
+        const { LabPrerequisiteError } = await import('../lab/preflight.js');
+        const { LabBusyError } = await import('../lab/state.js');
+        try {
+          process.exitCode = await runLabUp({
+            name: options.name,
+            topology: await loadTopology(options.topology, options.ipv6),
+            hostLink: options.hostLink,
+            coordinatorMode: options.agent === 'herald' ? options.coordinator : 'off',
+            agent:
+              options.agent === 'herald'
+                ? { kind: 'herald' }
+                : { kind: 'script', script: announceOnlyScript() },
+            demo: options.demo ?? false,
+          });
+        } catch (error) {
+          if (error instanceof LabPrerequisiteError || error instanceof LabBusyError)
+            throw new CliError(error.message, ExitCode.refused);
+          throw error;
+        }
+      },
+    );
+
+  lab
+    .command('down')
+    .description('Stop a running lab (its `lab up` process removes everything) or clean up after a dead one.')
+    .addOption(nameOption())
+    .action(async (options: NameOption) => {
+      const { stopLab } = await import('../lab/lab-down.js');
+      await stopLab(options.name, out);
+    });
+
+  lab
+    .command('status')
+    .description('Routes at each router (who announces, which is best), BGP sessions, daemons and agents.')
+    .addOption(nameOption())
+    .option('--json', 'print the report as JSON')
+    .action(async (options: NameOption & { json?: boolean }) => {
+      const { gatherLabReport, formatLabReport } = await import('../lab/lab-status.js');
+      const report = await gatherLabReport(await context(options.name));
+      process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatLabReport(report));
+    });
+
+  lab
+    .command('fault')
+    .description('Press a fault button on one node (see the list below).')
+    .argument('<node>', 'node name, e.g. lon1-a')
+    .argument(
+      '<fault>',
+      'stop-proxy, freeze-proxy, thaw-proxy, start-proxy, break-tls, fix-tls, kill-agent, ...',
+    )
+    .addOption(nameOption())
+    .addHelpText(
+      'after',
+      '\nFaults:\n' + FAULTS.map((fault) => `  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`).join('\n'),
+    )
+    .action(async (node: string, fault: string, options: NameOption) => {
+      const { applyFault, isFault } = await import('../lab/faults.js');
+      if (!isFault(fault))
+        throw new CliError(
+          `fault: expected one of ${FAULTS.join(', ')}, received "${fault}"`,
+          ExitCode.usage,
+        );
+      const lab = await context(options.name);
+      try {
+        const result = await applyFault(lab, node, fault);
+        out(`herald lab: ${fault} on ${node} (pids ${result.pids.join(' ') || 'none'})\n`);
+      } catch (error) {
+        throw new CliError(`fault ${fault} on ${node}: ${(error as Error).message}`);
+      }
+    });
+
+  lab
+    .command('client')
+    .description("Send SIP OPTIONS from a region's client to the anycast address; print which node answered.")
+    .argument('<region>', 'client region, e.g. eu')
+    .addOption(nameOption())
+    .option('--count <n>', 'how many requests', (v) => Number.parseInt(v, 10), 1)
+    .option('--rate <n>', 'requests per second', (v) => Number.parseFloat(v), 5)
+    .action(async (region: string, options: NameOption & { count: number; rate: number }) => {
+      const { findClient, ANYCAST_V4 } = await import('../lab/plan.js');
+      const { startSipTraffic } = await import('../lab/sip-traffic.js');
+      const lab = await context(options.name);
+      let client;
+      try {
+        client = findClient(lab.plan, region);
+      } catch (error) {
+        throw new CliError((error as Error).message, ExitCode.usage);
+      }
+      if (!(options.count >= 1) || !(options.rate > 0))
+        throw new CliError('--count and --rate: expected positive numbers', ExitCode.usage);
+      const traffic = startSipTraffic({
+        netns: client.netns,
+        localAddress: client.ipv4,
+        target: ANYCAST_V4,
+        count: options.count,
+        rate: options.rate,
+      });
+      const { summary, events } = await traffic.done;
+      for (const event of [...events].sort((a, b) => a.seq - b.seq))
+        process.stdout.write(
+          event.type === 'reply'
+            ? `#${event.seq} ${event.code} from ${event.node ?? '?'} in ${event.rttMs} ms\n`
+            : `#${event.seq} no answer\n`,
+        );
+      const byNode = Object.entries(summary.byNode).map(([node, n]) => `${node} ${n}`);
+      process.stdout.write(
+        `${summary.answered}/${summary.sent} answered${byNode.length ? ` (${byNode.join(', ')})` : ''}, ${summary.lost} lost\n`,
+      );
+      if (summary.answered === 0) process.exitCode = ExitCode.error;
+    });
+
+  for (const action of ['drain', 'undrain'] as const)
+    lab
+      .command(action)
+      .description(
+        action === 'drain'
+          ? "Drain one node through its agent's local control API (GRACEFUL_SHUTDOWN, then withdraw)."
+          : "Release the local drain of one node through its agent's control API.",
+      )
+      .argument('<node>', 'node name, e.g. lon1-a')
+      .addOption(nameOption())
+      .option('--reason <text>', 'why (recorded by the agent)', 'herald lab drain')
+      .action(async (node: string, options: NameOption & { reason: string }) => {
+        const { agentRequest } = await import('../lab/agent-control.js');
+        const { nodeOf } = await import('../lab/context.js');
+        const lab = await context(options.name);
+        let target;
+        try {
+          target = nodeOf(lab, node).node;
+        } catch (error) {
+          throw new CliError((error as Error).message, ExitCode.usage);
+        }
+        const response = await agentRequest(
+          target,
+          'POST',
+          `/${action}`,
+          action === 'drain' ? { reason: options.reason } : {},
+          { hostLink: lab.state.hostLink },
+        );
+        if (response.status < 200 || response.status >= 300)
+          throw new CliError(
+            `${action} ${node}: expected a 2xx answer from the agent, received ${response.status || 'no answer'}: ${response.body}`,
+          );
+        process.stdout.write(response.body.trim() ? `${response.body.trim()}\n` : `${action}ed ${node}\n`);
+      });
+}

@@ -87,7 +87,7 @@ export function buildAgentConfig(
     drainHold: tuning.drainHold,
     maintenanceFile: paths.maintenanceFile,
     stateDir: paths.stateDir,
-    control: { host: node.ipv4, port: CONTROL_PORT },
+    control: { host: node.managementIpv4, port: CONTROL_PORT },
     exabgp: { transport: 'process' },
     ...(coordinator
       ? { coordinator: { url: coordinator.url, token: coordinator.token, heartbeat: 1000 } }

@@ -1,7 +1,7 @@
 /**
  * Talks to a lab node's agent over its local control API (GET /status, GET /metrics, POST /drain,
- * POST /undrain). The API listens on the node's fabric address; with a host link the host reaches
- * it directly, otherwise the request is made from inside the node's namespace.
+ * POST /undrain). The API listens on the node's management address; with a host link the host
+ * reaches it directly, otherwise the request is made from inside the node's namespace.
  */
 import { execFile } from 'node:child_process';
 import { agentStatusSchema, type AgentStatus } from '../wire/agent-status.js';
@@ -32,7 +32,7 @@ export interface AgentControlOptions {
 }
 
 export function controlUrl(node: NodePlan, path: string): string {
-  return `http://${node.ipv4}:${CONTROL_PORT}${path}`;
+  return `http://${node.managementIpv4}:${CONTROL_PORT}${path}`;
 }
 
 /** One HTTP request to a node's agent; status 0 means no answer (connection refused, timeout). */

@@ -14,7 +14,7 @@ export interface LabContext {
 }
 
 export function contextFromState(state: LabState): LabContext {
-  const plan = planLab(state.topology, state.runId);
+  const plan = planLab(state.topology, state.runId, state.managementNet);
   return { state, plan, paths: labPaths(state.runDir, plan) };
 }
 

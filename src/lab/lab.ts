@@ -23,8 +23,17 @@ import { startBird, startExabgp, startKamailio } from './daemons.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
 import { renderKamailioConfig, renderKamailioTlsConfig } from './kamailio-config.js';
-import { buildNetwork, releaseAll, type Release } from './network.js';
-import { ANYCAST_V4, findClient, LAB_SERVER_NAME, newRunId, planLab, type LabPlan } from './plan.js';
+import { buildNetwork, chooseManagementNet, releaseAll, type Release } from './network.js';
+import {
+  ANYCAST_V4,
+  findClient,
+  LAB_SERVER_NAME,
+  MANAGEMENT_NETS,
+  newRunId,
+  planLab,
+  type LabPlan,
+  type ManagementNet,
+} from './plan.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { assertLabPrerequisites, findKamailioModules } from './preflight.js';
 import { stopNamespaceProcesses } from './processes.js';
@@ -41,7 +50,7 @@ import { rm } from 'node:fs/promises';
 export type AgentRuntime =
   /** herald's agent: `node dist/src/cli.js agent --config <node>/agent.yaml`. */
   | { kind: 'herald' }
-  /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG and ANYCAST in env. */
+  /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG, ANYCAST, ANYCAST6, NEXTHOP6. */
   | { kind: 'script'; script: string };
 
 /** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
@@ -225,6 +234,7 @@ async function writeNodeFiles(
               '#!/bin/sh',
               `# herald lab: ExaBGP's helper on ${node.name} (a fixture, not the agent)`,
               `NODE=${node.name}; CONFIG=${nodePaths.agentConfig}; ANYCAST=${plan.anycast.ipv4}`,
+              `ANYCAST6=${plan.anycast.ipv6 ?? ''}; NEXTHOP6=${plan.anycast.ipv6 ? node.ipv6 : ''}`,
               `exec 2>>${nodePaths.agentLog}`,
               agent.script,
               '',
@@ -249,7 +259,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const tuning: AgentTuning = { ...DEFAULT_AGENT_TUNING, ...options.agentTuning };
   const holdTime = options.holdTime ?? 3;
   const runId = options.runId ?? newRunId();
-  const plan = planLab(topology, runId);
+  const hostLink = options.hostLink ?? false;
+  let managementNet: ManagementNet = MANAGEMENT_NETS[0];
+  if (hostLink) {
+    const free = await chooseManagementNet();
+    if (!free)
+      throw new Error(
+        `host link: expected one of ${MANAGEMENT_NETS.map((n) => `${n}.128/25`).join(' or ')} to be unused in the root namespace, but both are routed (other labs with a host link running?)`,
+      );
+    managementNet = free;
+  }
+  const plan = planLab(topology, runId, managementNet);
   const runDir = join(options.baseDir ?? tmpdir(), `herald-lab-${runId}`);
   const paths = labPaths(runDir, plan);
   const releases: Release[] = [];
@@ -266,7 +286,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     createdAt: Date.now(),
     status: 'starting',
     topology,
-    hostLink: options.hostLink ?? false,
+    hostLink,
+    managementNet,
     agent: agent.kind,
   };
   const context: LabContext = { state, plan, paths };

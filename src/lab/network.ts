@@ -2,12 +2,13 @@
  * Builds the lab's network from a plan: a fabric bridge (in its own namespace) joining every node
  * and router on 192.0.2.0/24 (+ 2001:db8:f::/64), a client namespace behind each region's router,
  * the anycast addresses on each node's loopback, return routes from the nodes to the clients, and
- * optionally a veth from the root namespace (192.0.2.254) so the host reaches the agents and the
+ * a management subnet beside the fabric for the agents' control APIs, and optionally a veth from
+ * the root namespace into that subnet (e.g. 198.51.100.254) so the host reaches the agents and the
  * agents reach a coordinator on the host. Veth ends are created directly inside their namespaces,
  * so no temporary interface name ever appears in the root namespace.
  */
 import { ip, run, runSyncQuiet } from './exec.js';
-import type { LabPlan } from './plan.js';
+import { MANAGEMENT_NETS, type LabPlan, type ManagementNet } from './plan.js';
 import { killNamespaceProcessesSync, stopNamespaceProcesses } from './processes.js';
 
 export type Release = () => Promise<void>;
@@ -114,6 +115,7 @@ async function buildNode(plan: LabPlan, nodeIndex: number): Promise<void> {
   await attachToBridge(plan, node.bridgePort);
   await addAddress(node.netns, `${node.ipv4}/24`, 'fabric');
   await addAddress(node.netns, `${node.ipv6}/64`, 'fabric');
+  await addAddress(node.netns, `${node.managementIpv4}/${plan.management.prefixLength}`, 'fabric');
   await ip(['link', 'set', 'fabric', 'up'], node.netns);
   await addAddress(node.netns, `${plan.anycast.ipv4}/32`, 'lo');
   if (plan.anycast.ipv6) await addAddress(node.netns, `${plan.anycast.ipv6}/128`, 'lo');
@@ -124,22 +126,62 @@ async function buildNode(plan: LabPlan, nodeIndex: number): Promise<void> {
   }
 }
 
-/** Why the host link cannot be made (192.0.2.0/24 already used in the root namespace), if so. */
+const ROUTE_TYPES = new Set([
+  'local',
+  'broadcast',
+  'unicast',
+  'unreachable',
+  'blackhole',
+  'prohibit',
+  'anycast',
+  'multicast',
+]);
+
+/** The IPv4 destinations of `ip route show table all` output (no default routes). Pure. */
+export function routeDestinations(output: string): string[] {
+  return output
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .map((tokens) => (ROUTE_TYPES.has(tokens[0] ?? '') ? tokens[1] : tokens[0]) ?? '')
+    .filter((destination) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(destination));
+}
+
+/** The first management net whose /25 the root namespace does not route yet, for a host link. */
+export async function chooseManagementNet(): Promise<ManagementNet | undefined> {
+  const destinations = routeDestinations(await ip(['-4', 'route', 'show', 'table', 'all']));
+  return MANAGEMENT_NETS.find((net) => !destinations.some((d) => overlaps(d, `${net}.128/25`)));
+}
+
+/**
+ * Why the host link cannot use this plan's management subnet (the root namespace already routes
+ * some of it, e.g. another lab's host link or the machine's own network), if so.
+ */
 export async function hostLinkConflict(plan: LabPlan): Promise<string | undefined> {
-  const routes = (await ip(['-4', 'route', 'show', 'match', plan.host.ipv4])).trim();
-  const conflict = routes.split('\n').find((line) => line && !line.startsWith('default'));
-  if (conflict) return `the root namespace already has a route to ${plan.fabric.subnet4}: "${conflict}"`;
-  const addresses = await ip(['-4', '-o', 'addr', 'show']);
-  if (addresses.includes(` ${plan.host.ipv4}/`))
-    return `the root namespace already has the address ${plan.host.ipv4}`;
-  return undefined;
+  const subnet = plan.management.subnet4;
+  const conflict = routeDestinations(await ip(['-4', 'route', 'show', 'table', 'all'])).find((destination) =>
+    overlaps(destination, subnet),
+  );
+  return conflict ? `the root namespace already routes ${conflict}, which overlaps ${subnet}` : undefined;
+}
+
+function toNumber(address: string): number {
+  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** Whether two IPv4 prefixes overlap. Pure. */
+export function overlaps(a: string, b: string): boolean {
+  const [addressA, lengthA = '32'] = a.split('/');
+  const [addressB, lengthB = '32'] = b.split('/');
+  const length = Math.min(Number(lengthA), Number(lengthB));
+  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  return (toNumber(addressA!) & mask) >>> 0 === (toNumber(addressB!) & mask) >>> 0;
 }
 
 async function buildHostLink(plan: LabPlan): Promise<Release> {
   const conflict = await hostLinkConflict(plan);
   if (conflict)
     throw new Error(
-      `host link: expected ${plan.fabric.subnet4} to be unused in the root namespace, but ${conflict} (another lab with a host link running?)`,
+      `host link: expected ${plan.management.subnet4} to be unused in the root namespace, but ${conflict} (another lab with a host link running?)`,
     );
   await vethPair({ name: plan.host.ifName }, { netns: plan.fabric.netns, name: plan.host.peerIfName });
   const release = async () => {
@@ -147,7 +189,7 @@ async function buildHostLink(plan: LabPlan): Promise<Release> {
   };
   try {
     await attachToBridge(plan, plan.host.peerIfName);
-    await addAddress(undefined, `${plan.host.ipv4}/24`, plan.host.ifName);
+    await addAddress(undefined, `${plan.host.ipv4}/${plan.management.prefixLength}`, plan.host.ifName);
     await ip(['link', 'set', plan.host.ifName, 'up']);
   } catch (error) {
     await release();

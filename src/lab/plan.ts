@@ -4,7 +4,10 @@
  * can be rebuilt from the state file by `herald lab status|fault|down`.
  *
  * Addressing (documentation prefixes only):
- *   fabric     192.0.2.0/24, 2001:db8:f::/64 — routers .1.., nodes .11.., the host .254
+ *   fabric     192.0.2.0/24, 2001:db8:f::/64 — routers .1.., nodes .11..
+ *   management 198.51.100.128/25 (or 203.0.113.128/25) on the same bridge — nodes .139.., the host
+ *              .254; the agents' control APIs and the coordinator live here, so the host link never
+ *              needs 192.0.2.0/24 in the root namespace (a machine's own LAN may use it)
  *   clients    203.0.113.16·i/28, 2001:db8:c<i>::/64 — router .1, client .2 (region i)
  *   anycast    198.51.100.10/32, 2001:db8:a::10/128 on every node's loopback
  */
@@ -48,6 +51,8 @@ export interface NodePlan {
   ipv4: string;
   ipv6: string;
   asn: number;
+  /** Address in the management subnet: the agent's control API listens here. */
+  managementIpv4: string;
   /** BIRD protocol names of this node's sessions (the same on every router). */
   birdProtocols: { ipv4: string; ipv6?: string };
 }
@@ -67,8 +72,10 @@ export interface LabPlan {
   namespacePrefix: string;
   topology: LabTopology;
   fabric: { netns: string; bridge: string; subnet4: string; subnet6: string; prefixLength4: 24 };
+  /** The management subnet shared by the host and the nodes' control APIs. */
+  management: { subnet4: string; prefixLength: 25 };
   /** The veth joining the root namespace to the fabric (only created with a host link). */
-  host: { ipv4: string; ipv6: string; ifName: string; peerIfName: string };
+  host: { ipv4: string; ifName: string; peerIfName: string };
   routers: RouterPlan[];
   nodes: NodePlan[];
   clients: ClientPlan[];
@@ -92,8 +99,20 @@ export function newRunId(random: () => number = Math.random): string {
 
 const RUN_ID = /^[a-z0-9]{1,8}$/;
 
-export function planLab(topology: LabTopology, runId: string): LabPlan {
+/** The /24s whose upper half may hold the management subnet (both documentation prefixes). */
+export const MANAGEMENT_NETS = ['198.51.100', '203.0.113'] as const;
+export type ManagementNet = (typeof MANAGEMENT_NETS)[number];
+
+export function planLab(
+  topology: LabTopology,
+  runId: string,
+  managementNet: ManagementNet = MANAGEMENT_NETS[0],
+): LabPlan {
   validateTopology(topology);
+  if (!MANAGEMENT_NETS.includes(managementNet))
+    throw new Error(
+      `managementNet: expected one of ${MANAGEMENT_NETS.join(', ')}, received "${String(managementNet)}"`,
+    );
   if (!RUN_ID.test(runId))
     throw new Error(`runId: expected 1-8 lower-case letters or digits, received "${runId}"`);
   const namespacePrefix = `hl-${runId}`;
@@ -128,6 +147,7 @@ export function planLab(topology: LabTopology, runId: string): LabPlan {
         ipv4: `192.0.2.${11 + index}`,
         ipv6: `2001:db8:f::${11 + index}`,
         asn: FIRST_POP_ASN + popIndex,
+        managementIpv4: `${managementNet}.${139 + index}`,
         birdProtocols,
       });
     }
@@ -152,7 +172,8 @@ export function planLab(topology: LabTopology, runId: string): LabPlan {
     namespacePrefix,
     topology,
     fabric,
-    host: { ipv4: '192.0.2.254', ipv6: '2001:db8:f::fe', ifName: `hl${runId}`, peerIfName: 'host' },
+    management: { subnet4: `${managementNet}.128/25`, prefixLength: 25 },
+    host: { ipv4: `${managementNet}.254`, ifName: `hl${runId}`, peerIfName: 'host' },
     routers,
     nodes,
     clients,

@@ -139,7 +139,7 @@ describe('agent config', () => {
       assert.equal(parsed.interval, 1000);
       assert.equal(parsed.fastInterval, 200);
       assert.equal(parsed.drainHold, 2000);
-      assert.equal(parsed.control.host, node.ipv4);
+      assert.equal(parsed.control.host, node.managementIpv4);
       assert.deepEqual(
         parsed.checks.map((c) => c.name),
         ['sip-udp', 'sip-tcp', 'sip-tls'],

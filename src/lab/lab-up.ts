@@ -1,0 +1,122 @@
+/**
+ * `herald lab up` (and `npm run demo`): starts the lab, prints what runs and what to try, stays
+ * up until Ctrl-C or SIGTERM (e.g. from `herald lab down`), then removes everything.
+ */
+import { join, relative } from 'node:path';
+import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from './coordinator.js';
+import { FAULT_HELP, FAULTS } from './faults.js';
+import { startLab, type Lab, type LabOptions } from './lab.js';
+import { catchShutdownSignals, exitCodeFor } from './signals.js';
+import { bestNode, bestSite } from './route-observer.js';
+import { watchRouting } from './route-watch.js';
+import { packageRoot } from '../version.js';
+
+export interface LabUpOptions extends LabOptions {
+  /** Print the newcomer's guide (what runs, what to try). */
+  demo?: boolean;
+  /** 'auto': run the coordinator when the compiled CLI has it. */
+  coordinatorMode?: 'auto' | 'on' | 'off';
+  out?: (text: string) => void;
+}
+
+/** The summary printed once the lab is up. */
+export async function describeRunningLab(lab: Lab, demo: boolean): Promise<string> {
+  const { plan } = lab;
+  const snapshot = await lab.observer.snapshot();
+  const cli = relative(process.cwd(), join(packageRoot, 'dist', 'src', 'cli.js')) || 'dist/src/cli.js';
+  const lines: string[] = [
+    '',
+    `herald lab${lab.context.state.name ? ` "${lab.context.state.name}"` : ''} is up — run ${plan.runId}, files in ${lab.runDir}`,
+    '',
+    `anycast: ${plan.anycast.ipv4}/32${plan.anycast.ipv6 ? `, ${plan.anycast.ipv6}/128` : ''} (announced by the agents through ExaBGP)`,
+    'PoPs:',
+  ];
+  for (const pop of plan.topology.pops) {
+    const nodes = plan.nodes.filter((n) => n.site === pop.name).map((n) => `${n.name} ${n.ipv4}`);
+    lines.push(`  ${pop.name.padEnd(6)} region ${pop.region.padEnd(4)} ${nodes.join(', ')}`);
+  }
+  lines.push('routers (BIRD, one per region, peering with every node):');
+  for (const router of plan.routers)
+    lines.push(
+      `  ${router.region.padEnd(6)} ${router.ipv4}  birdc -s ${lab.paths.routers[router.region]!.birdSocket}`,
+    );
+  lines.push('clients:');
+  for (const client of plan.clients) {
+    const node = bestNode(snapshot, client.region);
+    lines.push(
+      `  ${client.region.padEnd(6)} ${client.ipv4}  reaches ${node ? `${bestSite(snapshot, client.region)} (${node})` : 'nothing yet'}`,
+    );
+  }
+  if (lab.coordinatorUrl)
+    lines.push(`coordinator: ${lab.coordinatorUrl} (operator token in ${operatorTokenFile(lab.paths)})`);
+  else lines.push('coordinator: not running (start the lab with --coordinator on once it is built)');
+  if (demo) {
+    const someNode = plan.nodes[0]!.name;
+    lines.push(
+      '',
+      'Try, in another terminal (as root, in this directory):',
+      `  alias herald="node ${cli}"`,
+      '  herald lab status                          # routes at each router, daemons and agents of each node',
+      `  herald lab client ${plan.clients[0]!.region}                       # send SIP OPTIONS from the ${plan.clients[0]!.region} client: which node answers`,
+      `  herald lab fault ${someNode} stop-proxy       # kill Kamailio: the agent withdraws, traffic moves`,
+      `  herald lab fault ${someNode} start-proxy      # and back after ${lab.tuning.rise} good probes`,
+      `  herald lab drain ${someNode} --reason "try"   # local drain: GRACEFUL_SHUTDOWN, then withdraw`,
+      `  herald lab undrain ${someNode}`,
+    );
+    if (lab.coordinatorUrl)
+      lines.push(
+        `  herald status                              # the coordinator's view (${lab.coordinatorUrl})`,
+        `  herald drain ${plan.topology.pops[0]!.name} --reason "maintenance" --wait`,
+      );
+    lines.push('', 'Fault buttons: herald lab fault <node> <fault>');
+    for (const fault of FAULTS) lines.push(`  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`);
+  }
+  lines.push('', 'Ctrl-C stops the lab and removes everything it created.', '');
+  return lines.join('\n');
+}
+
+export async function runLabUp(options: LabUpOptions): Promise<number> {
+  const out = options.out ?? ((text: string) => process.stderr.write(text));
+  const signals = catchShutdownSignals((signal) => out(`\nherald lab: ${signal} again, exiting now\n`));
+  let lab: Lab | undefined;
+  try {
+    const mode = options.coordinatorMode ?? 'auto';
+    let coordinator = options.coordinator;
+    if (!coordinator && mode !== 'off') {
+      const available = coordinatorAvailable();
+      if (mode === 'on' && !available)
+        throw new Error(
+          '--coordinator on: expected `herald coordinator` in the compiled CLI, but it is not there (build it, or use --coordinator off)',
+        );
+      if (available && options.hostLink !== false) coordinator = heraldCoordinator();
+    }
+    const starting = startLab({
+      ...options,
+      ...(coordinator ? { coordinator, hostLink: true } : {}),
+      onProgress: (message) => out(`herald lab: ${message}\n`),
+    });
+    const first = await Promise.race([starting, signals.received]);
+    if (typeof first === 'string') {
+      out(`herald lab: ${first} while starting; cleaning up\n`);
+      lab = await starting.catch(() => undefined);
+      return exitCodeFor(first);
+    }
+    lab = first;
+    out(await describeRunningLab(lab, options.demo ?? false));
+    const stopWatching = watchRouting(lab.observer, (lines) => {
+      const time = new Date().toISOString().slice(11, 23);
+      for (const line of lines) out(`${time} ${line}\n`);
+    });
+    const signal = await signals.received;
+    stopWatching();
+    out(`\nherald lab: ${signal}: stopping the lab and removing everything\n`);
+    return 0;
+  } finally {
+    if (lab) {
+      const started = performance.now();
+      await lab.release();
+      out(`herald lab: removed in ${Math.round(performance.now() - started)} ms\n`);
+    }
+    signals.dispose();
+  }
+}
