@@ -128,12 +128,12 @@ export const storeSchema = z
 
 export const coordinatorConfigSchema = z
   .object({
-    listen: listenSchema.default({} as never),
+    listen: listenSchema.prefault({}),
     /** Where the store and listen.json live. */
     dataDir: z.string().min(1).default('/var/lib/herald-coordinator'),
-    store: storeSchema.default({} as never),
+    store: storeSchema.prefault({}),
     inventory: z.object({ sites: z.array(siteSchema).min(1) }).strict(),
-    policy: policySchema.default({} as never),
+    policy: policySchema.prefault({}),
     tokens: z.array(tokenSchema).min(1),
     agents: z
       .object({
@@ -143,7 +143,7 @@ export const coordinatorConfigSchema = z
         keepalive: duration({ min: 100, max: 300_000 }).default(10_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     routeObserver: birdObserverSchema.optional(),
     metrics: z
       .object({
@@ -151,7 +151,7 @@ export const coordinatorConfigSchema = z
         requireToken: z.boolean().default(false),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   })
   .strict()

@@ -51,21 +51,36 @@ function list(names: Iterable<string>): string {
   return all.length ? all.join(', ') : 'none';
 }
 
+/**
+ * Stands for "whatever the fleet serves" when no agent has reported a prefix yet: a node
+ * announces it if it announces anything. Knowing nothing must not make a drain look harmless.
+ */
+export const ANY_PREFIX = '(any prefix)';
+
+function covers(input: PolicyInput, target: DrainTarget, node: string, prefix: string): boolean {
+  if (prefix === ANY_PREFIX) return !target.prefix && nodesOfTarget(input.inventory, target).includes(node);
+  return targetCovers(input.inventory, target, node, prefix);
+}
+
+function announces(input: PolicyInput, node: string, prefix: string): boolean {
+  const set = input.announcing.get(node);
+  if (!set) return false;
+  return prefix === ANY_PREFIX ? set.size > 0 : set.has(prefix);
+}
+
 /** The sites announcing `prefix`, with and without the proposed drain. */
 function sitesAnnouncing(input: PolicyInput, prefix: string): { before: Set<string>; after: Set<string> } {
   const before = new Set<string>();
   const after = new Set<string>();
-  const proposedNodes = new Set(nodesOfTarget(input.inventory, input.proposed));
   for (const site of input.inventory.sites) {
     for (const node of site.nodes) {
-      if (input.others.some((d) => targetCovers(input.inventory, d.target, node, prefix))) continue;
-      const announces = input.announcing.get(node)?.has(prefix) ?? false;
-      const coveredByProposed =
-        proposedNodes.has(node) && (!input.proposed.prefix || input.proposed.prefix === prefix);
+      if (input.others.some((d) => covers(input, d.target, node, prefix))) continue;
+      const announcing = announces(input, node, prefix);
+      const coveredByProposed = covers(input, input.proposed, node, prefix);
       // A node of the target that has not reported might be announcing: assume it is.
       const assumed = coveredByProposed && !input.reporting.has(node);
-      if (announces || assumed) before.add(site.name);
-      if (announces && !coveredByProposed) after.add(site.name);
+      if (announcing || assumed) before.add(site.name);
+      if (announcing && !coveredByProposed) after.add(site.name);
     }
   }
   return { before, after };
@@ -75,9 +90,7 @@ function sitesAnnouncing(input: PolicyInput, prefix: string): { before: Set<stri
 function whyNotAnnouncing(input: PolicyInput, siteName: string, prefix: string): string {
   const site = findSite(input.inventory, siteName);
   if (!site) return 'unknown';
-  const hold = input.others.find((d) =>
-    site.nodes.some((n) => targetCovers(input.inventory, d.target, n, prefix)),
-  );
+  const hold = input.others.find((d) => site.nodes.some((n) => covers(input, d.target, n, prefix)));
   if (hold) return `drained by ${hold.id} (${hold.owner})`;
   if (site.nodes.every((n) => !input.reporting.has(n))) return 'no fresh report';
   return 'withdrawn by health';
@@ -89,7 +102,11 @@ function floorViolations(input: PolicyInput): Violation[] {
   if (!site) return [];
   const regionSites = inventory.sites.filter((s) => s.region === site.region).map((s) => s.name);
   const partial = nodesOfTarget(inventory, proposed).length < site.nodes.length;
-  const prefixes = proposed.prefix ? [proposed.prefix] : input.prefixes;
+  const prefixes = proposed.prefix
+    ? [proposed.prefix]
+    : input.prefixes.length
+      ? input.prefixes
+      : [ANY_PREFIX];
   const floor: string[] = [];
   const region: string[] = [];
   for (const prefix of prefixes) {

@@ -50,9 +50,10 @@ function stageFromReport(input: NodeProgressInput): { stage: DrainStage; detail:
         stage: 'withdrawn',
         detail: prefixes.length ? 'withdraw acknowledged by ExaBGP' : 'nothing to withdraw',
       };
-    if (!input.observation)
+    const observation = input.observation;
+    if (!observation || observed.some((p) => !observation.has(p)))
       return { stage: 'withdrawn', detail: 'withdraw acknowledged; waiting for the route observer' };
-    const seen = observed.filter((p) => input.observation!.get(p)?.has(input.node));
+    const seen = observed.filter((p) => observation.get(p)?.has(input.node));
     if (seen.length)
       return { stage: 'withdrawn', detail: `withdraw acknowledged; route still seen for ${seen.join(', ')}` };
     return { stage: 'verified', detail: 'route gone at the observer' };

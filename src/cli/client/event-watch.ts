@@ -1,0 +1,121 @@
+/**
+ * Following the coordinator's event stream from the CLI: reconnects (short backoff) when the
+ * coordinator restarts, re-reads the current state on every connect so nothing is missed, and
+ * polls slowly as a safety net. `waitForDrain` builds `--wait` on it.
+ */
+import { coerceError } from '../../util/errors.js';
+import { API_PREFIX, drainViewSchema, type DrainView } from '../../wire/coordinator-api.js';
+import { openStream, StreamRefusedError, type Endpoint } from '../../wire/http-client.js';
+import { SseParser, type SseMessage } from '../../wire/sse.js';
+import type { ApiClient } from './api-client.js';
+
+export interface WatchOptions {
+  endpoint: Endpoint;
+  /** e.g. "/events?drain=d-12ab" (under /api/v1). */
+  path: string;
+  signal: AbortSignal;
+  onEvent: (message: SseMessage) => void;
+  /** After each (re)connect: re-read state here. */
+  onConnect?: () => Promise<void> | void;
+  /** A connection failed or dropped (the watch keeps retrying). */
+  onTrouble?: (message: string) => void;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/** Follows the stream until the signal aborts. A 401/403 ends it with that error. */
+export async function watchEvents(options: WatchOptions): Promise<void> {
+  let attempt = 0;
+  while (!options.signal.aborted) {
+    try {
+      const response = await openStream(options.endpoint, API_PREFIX + options.path, {
+        signal: options.signal,
+      });
+      attempt = 0;
+      await options.onConnect?.();
+      await new Promise<void>((resolve) => {
+        const parser = new SseParser(options.onEvent);
+        const end = () => {
+          options.signal.removeEventListener('abort', abort);
+          resolve();
+        };
+        const abort = () => response.destroy();
+        options.signal.addEventListener('abort', abort, { once: true });
+        response.on('data', (chunk: string) => parser.push(chunk));
+        response.on('close', end);
+        response.on('error', end);
+      });
+      if (!options.signal.aborted) options.onTrouble?.('event stream ended; reconnecting');
+    } catch (error) {
+      if (options.signal.aborted) return;
+      if (error instanceof StreamRefusedError && (error.status === 401 || error.status === 403)) throw error;
+      options.onTrouble?.(coerceError(error).message);
+    }
+    attempt++;
+    await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)), options.signal);
+  }
+}
+
+export interface DrainWaitOptions {
+  timeoutMs: number | null;
+  /** Called with every new state of the drain. */
+  onUpdate: (drain: DrainView) => void;
+  /** When to stop waiting. */
+  done: (drain: DrainView) => boolean;
+  onTrouble?: (message: string) => void;
+}
+
+/** Follows one drain until `done` or the timeout. */
+export async function waitForDrain(
+  client: ApiClient,
+  id: string,
+  options: DrainWaitOptions,
+): Promise<{ drain: DrainView | null; timedOut: boolean }> {
+  const controller = new AbortController();
+  let latest: DrainView | null = null;
+  let finished = false;
+  const update = (drain: DrainView) => {
+    latest = drain;
+    options.onUpdate(drain);
+    if (options.done(drain)) {
+      finished = true;
+      controller.abort();
+    }
+  };
+  const refresh = async () => {
+    try {
+      update(await client.getDrain(id));
+    } catch (error) {
+      options.onTrouble?.(coerceError(error).message);
+    }
+  };
+  const timer =
+    options.timeoutMs === null ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
+  const poll = setInterval(() => void refresh(), 5000);
+  try {
+    await refresh();
+    if (!finished)
+      await watchEvents({
+        endpoint: client.endpoint,
+        path: `/events?drain=${encodeURIComponent(id)}`,
+        signal: controller.signal,
+        onConnect: refresh,
+        ...(options.onTrouble ? { onTrouble: options.onTrouble } : {}),
+        onEvent: (message) => {
+          if (finished || !message.event.startsWith('drain.')) return;
+          const parsed = drainViewSchema.safeParse((JSON.parse(message.data) as { drain?: unknown }).drain);
+          if (parsed.success && parsed.data.id === id) update(parsed.data);
+        },
+      });
+  } finally {
+    clearTimeout(timer);
+    clearInterval(poll);
+    controller.abort();
+  }
+  return { drain: latest, timedOut: !finished };
+}

@@ -1,0 +1,146 @@
+/**
+ * Text the CLI prints, as pure functions of the API's documents: refusals with their rules,
+ * drain progress, fleet status and maintenance windows.
+ */
+import { formatDuration } from '../../config/duration.js';
+import type {
+  DrainCreated,
+  DrainTarget,
+  DrainView,
+  FleetStatus,
+  NodeProgress,
+  ReleaseNode,
+  Violation,
+  WindowView,
+} from '../../wire/coordinator-api.js';
+
+export function describeTarget(target: DrainTarget): string {
+  return `${target.site}${target.node ? `/${target.node}` : ''}${target.prefix ? ` ${target.prefix}` : ''}`;
+}
+
+/** "3s ago", "2m ago" (rounded down). */
+export function ago(ms: number): string {
+  if (ms < 1000) return 'just now';
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 120) return `${seconds}s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 120) return `${minutes}m ago`;
+  return `${Math.floor(minutes / 60)}h ago`;
+}
+
+export function formatRules(rules: readonly Violation[]): string[] {
+  return rules.map((v) =>
+    v.overridden !== undefined
+      ? `  ~ ${v.rule} (overridden: ${v.overridden}): ${v.message}`
+      : `  ✗ ${v.rule}${v.retryable ? '' : ' (waiting cannot help)'}: ${v.message}`,
+  );
+}
+
+export function refusalText(target: DrainTarget, rules: readonly Violation[]): string {
+  const blocking = rules.filter((v) => v.overridden === undefined);
+  return [
+    `drain of ${describeTarget(target)} refused by ${blocking.map((v) => v.rule).join(', ')}; nothing changed:`,
+    ...formatRules(rules),
+    'Override a rule only with a reason: --override RULE="why" (one per rule; there is no --force).',
+  ].join('\n');
+}
+
+export function dryRunText(target: DrainTarget, result: DrainCreated): string {
+  const lines = [
+    `dry run: draining ${describeTarget(target)} (nodes ${result.nodes.join(', ')}) would be ${result.evaluation.allowed ? 'allowed' : 'refused'}`,
+  ];
+  if (result.evaluation.violations.length) lines.push(...formatRules(result.evaluation.violations));
+  else lines.push('  no rule blocks it');
+  if (result.otherHolds.length)
+    lines.push(
+      `other holds on ${target.site}: ${result.otherHolds.map((h) => `${h.id} by ${h.owner} (${h.reason})`).join('; ')}`,
+    );
+  lines.push('nothing changed');
+  return lines.join('\n');
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+export function phaseText(drain: DrainView): string {
+  if (drain.status === 'released') return `released by ${drain.releasedBy ?? '?'}`;
+  if (drain.complete) return 'complete';
+  if (drain.blocked.length) return `withdraw step blocked by ${drain.blocked.map((v) => v.rule).join(', ')}`;
+  return drain.phase === 'graceful' ? 'graceful phase (GRACEFUL_SHUTDOWN)' : 'withdraw step';
+}
+
+export function drainHeader(drain: DrainView): string {
+  return (
+    `drain ${drain.id} of ${describeTarget(drain.target)} by ${drain.owner}: ${drain.reason}` +
+    `${drain.ticket ? ` [${drain.ticket}]` : ''} — ${phaseText(drain)}${drain.overdue ? ' — OVERDUE' : ''}`
+  );
+}
+
+export function nodeLine(node: NodeProgress | ReleaseNode): string {
+  return `  ${pad(node.node, 16)} ${pad(node.stage, 10)} ${node.detail}${node.stale && !node.detail.includes('stale') ? ' (agent stale)' : ''}`;
+}
+
+/** The whole progress block of a drain (or of its release). */
+export function drainBlock(drain: DrainView): string[] {
+  const lines = [drainHeader(drain)];
+  if (drain.release) lines.push(...drain.release.nodes.map(nodeLine));
+  else lines.push(...drain.nodes.map(nodeLine));
+  if (drain.blocked.length && drain.status === 'active') lines.push(...formatRules(drain.blocked));
+  return lines;
+}
+
+export function statusText(status: FleetStatus, now: number): string {
+  const lines: string[] = [];
+  const floor = status.policy.minAnnouncingSites;
+  lines.push(
+    `${status.announcingSites} of ${status.sites.length} site(s) announcing (floor ${floor}` +
+      `${status.policy.regionFloor ? ', never the last of a region' : ''}; at most ${status.policy.maxConcurrentDrains} drain(s) at once)`,
+  );
+  for (const site of status.sites) {
+    lines.push('');
+    lines.push(
+      `${site.name} (${site.region}) ${site.announcing ? `announcing ${site.announcingPrefixes.join(', ')}` : 'NOT ANNOUNCING'}`,
+    );
+    for (const node of site.nodes) {
+      const state = node.state ?? 'no report';
+      const routes = node.prefixes.map((p) => `${p.prefix} ${p.acknowledged}`).join(', ') || '-';
+      const seen =
+        node.lastSeenAt === null
+          ? 'never seen'
+          : node.stale
+            ? `STALE (last seen ${ago(now - node.lastSeenAt)})`
+            : node.connected
+              ? 'connected'
+              : `reporting, push stream down`;
+      lines.push(`  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}`);
+    }
+    for (const hold of site.holds)
+      lines.push(
+        `  hold ${hold.drainId} by ${hold.owner}${hold.node ? ` on ${hold.node}` : ''}${hold.prefix ? ` for ${hold.prefix}` : ''}: ${hold.reason}` +
+          ` [${hold.complete ? 'drained' : 'in progress'}${hold.overdue ? ', OVERDUE' : ''}]`,
+      );
+  }
+  return lines.join('\n');
+}
+
+export function windowsText(windows: readonly WindowView[], now: number): string {
+  if (!windows.length) return 'no maintenance windows';
+  return windows
+    .map((w) => {
+      const next = w.nextStartAt === null ? 'never' : new Date(w.nextStartAt).toISOString();
+      const occurrence = w.occurrence
+        ? w.occurrence.ended
+          ? `last ran ${ago(now - w.occurrence.startedAt)}${w.occurrence.drainId ? ` (drain ${w.occurrence.drainId})` : ''}`
+          : `IN PROGRESS until ${new Date(w.occurrence.endsAt).toISOString()}` +
+            (w.occurrence.drainId
+              ? ` (drain ${w.occurrence.drainId})`
+              : ` (refused: ${w.occurrence.refused.map((v) => v.rule).join(', ')})`)
+        : 'not run yet';
+      return (
+        `${w.id}  ${describeTarget(w.target)}  cron "${w.cron}"${w.timezone ? ` ${w.timezone}` : ''} for ${formatDuration(w.durationMs)}` +
+        `${w.autoRelease ? ', auto-release' : ''} by ${w.owner}: ${w.reason}\n    next start ${next}; ${occurrence}`
+      );
+    })
+    .join('\n');
+}

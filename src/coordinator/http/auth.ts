@@ -1,0 +1,94 @@
+/**
+ * Bearer tokens with roles. Tokens are compared by SHA-256 digest in constant time and never
+ * kept or logged in clear. agent: only its own node's endpoints; viewer: read; operator: read,
+ * drain and undrain.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Role, TokenConfig } from '../config-schema.js';
+import { HttpError } from './http-error.js';
+
+export interface Principal {
+  name: string;
+  role: Role;
+  /** Agent tokens: the node they speak for. */
+  node?: string;
+}
+
+/** What a route demands of the caller. */
+export type Access = 'public' | 'viewer' | 'operator' | { agentNode: string };
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export class TokenTable {
+  private readonly entries: { digest: Buffer; principal: Principal }[];
+
+  constructor(
+    tokens: readonly TokenConfig[],
+    readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  ) {
+    this.entries = tokens.map((t) => {
+      let hash: Buffer;
+      if (t.tokenSha256) hash = Buffer.from(t.tokenSha256, 'hex');
+      else if (t.token) hash = digest(t.token);
+      else {
+        const text = readFile(t.tokenFile!).trim();
+        if (text.length < 16)
+          throw new Error(
+            `${t.tokenFile}: expected a token of at least 16 characters, received ${text.length}`,
+          );
+        hash = digest(text);
+      }
+      return { digest: hash, principal: { name: t.name, role: t.role, ...(t.node ? { node: t.node } : {}) } };
+    });
+  }
+
+  /** The principal behind an Authorization header; 401 when missing or unknown. */
+  authenticate(request: IncomingMessage): Principal {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match)
+      throw new HttpError(
+        401,
+        'unauthenticated',
+        'expected an Authorization: Bearer <token> header, received none',
+        {
+          headers: { 'www-authenticate': 'Bearer realm="herald"' },
+        },
+      );
+    const presented = digest(match[1]!);
+    let found: Principal | undefined;
+    for (const entry of this.entries) if (timingSafeEqual(entry.digest, presented)) found = entry.principal;
+    if (!found)
+      throw new HttpError(401, 'unauthenticated', 'unknown token', {
+        headers: { 'www-authenticate': 'Bearer realm="herald", error="invalid_token"' },
+      });
+    return found;
+  }
+}
+
+/** Throws 403 unless the principal may use a route with this access. */
+export function authorize(principal: Principal, access: Access): void {
+  if (access === 'public') return;
+  if (typeof access === 'object') {
+    if (principal.role !== 'agent' || principal.node !== access.agentNode)
+      throw new HttpError(
+        403,
+        'forbidden',
+        principal.role === 'agent'
+          ? `this agent token speaks for node ${principal.node}, not ${access.agentNode}`
+          : `expected an agent token of node ${access.agentNode}, received a ${principal.role} token`,
+      );
+    return;
+  }
+  const allowed = access === 'viewer' ? ['viewer', 'operator'] : ['operator'];
+  if (!allowed.includes(principal.role))
+    throw new HttpError(
+      403,
+      'forbidden',
+      `expected a token with role ${allowed.join(' or ')}, received role ${principal.role}`,
+    );
+}

@@ -1,0 +1,248 @@
+/**
+ * A small router on node:http: routes are registered with a method, a path pattern
+ * ("/api/v1/drains/:id"), the access they demand and a handler. Handlers return a JSON value
+ * (or `json(status, body)`), or take over the response for streams and return STREAMED. Every
+ * error becomes one JSON shape here. Static files can be mounted for the dashboard.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { z } from 'zod';
+import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
+import { HttpError } from './http-error.js';
+
+export const STREAMED: unique symbol = Symbol('streamed');
+
+export interface JsonReply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly kind: 'json';
+}
+
+export function json(status: number, body: unknown): JsonReply {
+  return { status, body, kind: 'json' };
+}
+
+export interface RequestContext {
+  request: IncomingMessage;
+  response: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  /** null on public routes. */
+  principal: Principal | null;
+  /** Parses and validates the JSON body; 400 naming every problem. */
+  body<S extends z.ZodType>(schema: S): Promise<z.output<S>>;
+  /** Validates the query string; 400 naming every problem. */
+  query<S extends z.ZodType>(schema: S): z.output<S>;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  access: Access | ((params: Record<string, string>) => Access);
+  handler: Handler;
+}
+
+interface CompiledRoute extends Route {
+  pattern: RegExp;
+  keys: string[];
+}
+
+const MAX_BODY = 1_000_000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+function compile(route: Route): CompiledRoute {
+  const keys: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((part) => {
+      if (part.startsWith(':')) {
+        keys.push(part.slice(1));
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { ...route, pattern: new RegExp(`^${source}$`), keys };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY)
+      throw new HttpError(413, 'too_large', `expected a body of at most ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface StaticMount {
+  prefix: string;
+  dir: string;
+  /** Served for paths without a file (single-page apps); default "index.html", false for none. */
+  fallback?: string | false;
+}
+
+export class Router {
+  private readonly routes: CompiledRoute[] = [];
+  private readonly mounts: StaticMount[] = [];
+
+  add(route: Route): this {
+    this.routes.push(compile(route));
+    return this;
+  }
+
+  /** Serves files under `dir` at `prefix` (public, GET only). Mount the dashboard here. */
+  mountStatic(mount: StaticMount): this {
+    this.mounts.push(mount);
+    return this;
+  }
+
+  /** The route pattern that matches, for metrics labels (never the raw path). */
+  routeName(method: string, pathname: string): string {
+    const route = this.routes.find((r) => r.method === method && r.pattern.test(pathname));
+    if (route) return route.path;
+    const mount = this.mounts.find((m) => pathname.startsWith(m.prefix));
+    return mount ? `${mount.prefix}*` : 'unmatched';
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse, tokens: TokenTable): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://herald.invalid');
+    try {
+      const method = request.method ?? 'GET';
+      const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
+      const route = candidates.find((r) => r.method === method);
+      if (!route) {
+        if (method === 'GET' && this.serveStatic(url.pathname, response)) return;
+        if (candidates.length)
+          throw new HttpError(
+            405,
+            'method_not_allowed',
+            `expected one of ${candidates.map((r) => r.method).join(', ')} for ${url.pathname}, received ${method}`,
+            {
+              headers: { allow: candidates.map((r) => r.method).join(', ') },
+            },
+          );
+        throw HttpError.notFound(`no such resource: ${url.pathname}`);
+      }
+      const match = route.pattern.exec(url.pathname)!;
+      const params: Record<string, string> = {};
+      route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1]!)));
+      const access = typeof route.access === 'function' ? route.access(params) : route.access;
+      let principal: Principal | null = null;
+      if (access !== 'public') {
+        principal = tokens.authenticate(request);
+        authorize(principal, access);
+      }
+      const context: RequestContext = {
+        request,
+        response,
+        url,
+        params,
+        principal,
+        body: async (schema) => {
+          const text = await readBody(request);
+          let input: unknown;
+          try {
+            input = text.trim() ? JSON.parse(text) : {};
+          } catch (error) {
+            throw HttpError.problems('request body', [
+              `(body): expected JSON, received ${(error as Error).message}`,
+            ]);
+          }
+          const parsed = schema.safeParse(input);
+          if (!parsed.success) throw HttpError.invalid('request body', parsed.error.issues, input);
+          return parsed.data;
+        },
+        query: (schema) => {
+          const input = Object.fromEntries(url.searchParams);
+          const parsed = schema.safeParse(input);
+          if (!parsed.success) throw HttpError.invalid('query', parsed.error.issues, input);
+          return parsed.data;
+        },
+      };
+      const result = await route.handler(context);
+      if (result === STREAMED) return;
+      const reply =
+        (result as JsonReply | undefined)?.kind === 'json' ? (result as JsonReply) : json(200, result);
+      send(response, reply.status, reply.body);
+    } catch (error) {
+      if (response.headersSent) {
+        response.destroy();
+        throw error;
+      }
+      if (error instanceof HttpError) {
+        for (const [name, value] of Object.entries(error.extra.headers ?? {}))
+          response.setHeader(name, value);
+        send(response, error.status, error.toBody());
+        return;
+      }
+      send(
+        response,
+        500,
+        new HttpError(500, 'internal', 'internal error (see the coordinator log)').toBody(),
+      );
+      throw error;
+    }
+  }
+
+  private serveStatic(pathname: string, response: ServerResponse): boolean {
+    for (const mount of this.mounts) {
+      if (!pathname.startsWith(mount.prefix)) continue;
+      const root = resolve(mount.dir);
+      const relative = normalize(decodeURIComponent(pathname.slice(mount.prefix.length))).replace(
+        /^(\.\.(\/|\\|$))+/,
+        '',
+      );
+      let file = join(root, relative);
+      if (file !== root && !file.startsWith(root + sep)) return false;
+      let stat = statSync(file, { throwIfNoEntry: false });
+      if (stat?.isDirectory()) {
+        file = join(file, 'index.html');
+        stat = statSync(file, { throwIfNoEntry: false });
+      }
+      if (!stat?.isFile()) {
+        if (mount.fallback === false) return false;
+        file = join(root, mount.fallback ?? 'index.html');
+        stat = statSync(file, { throwIfNoEntry: false });
+        if (!stat?.isFile()) return false;
+      }
+      response.writeHead(200, {
+        'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': stat.size,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      createReadStream(file).pipe(response);
+      return true;
+    }
+    return false;
+  }
+}
+
+export function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = body === undefined || body === null ? '' : JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(text);
+}

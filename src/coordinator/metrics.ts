@@ -1,0 +1,96 @@
+/**
+ * Prometheus metrics of the coordinator (GET /metrics): agents connected and stale, sites
+ * announcing, drains active/blocked/overdue, refusals by rule, reports and HTTP requests.
+ * Gauges are read from the coordinator when scraped; counters follow its events.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Coordinator } from './coordinator.js';
+
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'herald_coordinator_http_requests_total',
+    help: 'HTTP requests by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'herald_coordinator_http_request_seconds',
+    help: 'HTTP request duration (streams excluded)',
+    labelNames: ['route'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly reports = new Counter({
+    name: 'herald_coordinator_agent_reports_total',
+    help: 'Agent reports received',
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'herald_coordinator_drain_refusals_total',
+    help: 'Drain requests refused by the safety policy, by rule',
+    labelNames: ['rule'],
+    registers: [this.registry],
+  });
+  readonly eventClients = new Gauge({
+    name: 'herald_coordinator_event_stream_clients',
+    help: 'Open /api/v1/events streams',
+    registers: [this.registry],
+  });
+
+  constructor(coordinator: Coordinator) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_coordinator_' });
+    const read = () => coordinator.gauges();
+    new Gauge({
+      name: 'herald_coordinator_agents_connected',
+      help: 'Agents with an open push stream',
+      registers: [this.registry],
+      collect() {
+        this.set(read().agentsConnected);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_agents_stale',
+      help: 'Inventory nodes not heard from within agents.staleAfter',
+      registers: [this.registry],
+      collect() {
+        this.set(read().agentsStale);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_site_announcing',
+      help: '1 when at least one fresh node of the site has a prefix acknowledged as announced',
+      labelNames: ['site'],
+      registers: [this.registry],
+      collect() {
+        for (const [site, announcing] of read().sitesAnnouncing) this.set({ site }, announcing ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_drains',
+      help: 'Active drains by condition (active, blocked at the withdraw step, overdue)',
+      labelNames: ['condition'],
+      registers: [this.registry],
+      collect() {
+        const g = read();
+        this.set({ condition: 'active' }, g.drainsActive);
+        this.set({ condition: 'blocked' }, g.drainsBlocked);
+        this.set({ condition: 'overdue' }, g.drainsOverdue);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_windows',
+      help: 'Maintenance windows defined',
+      registers: [this.registry],
+      collect() {
+        this.set(read().windows);
+      },
+    });
+    coordinator.events.subscribe((event) => {
+      if (event.type === 'audit' && event.data.entry.action === 'drain.refused') {
+        const rules = (event.data.entry.details.rules ?? []) as { rule: string; overridden?: string }[];
+        for (const v of rules) if (v.overridden === undefined) this.refusals.inc({ rule: v.rule });
+      }
+    });
+  }
+}

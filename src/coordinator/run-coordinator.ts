@@ -1,0 +1,124 @@
+/**
+ * `herald coordinator`: opens the store, resumes drains and windows, starts the HTTP(S) API
+ * and the timers, writes the bound address to dataDir/listen.json, and shuts down on the first
+ * SIGTERM/SIGINT (a second one exits at once). Agents keep following local health while it is
+ * down, and a drain stored here stays in force on them.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { createLogger, type Logger } from '../util/log.js';
+import { coerceError } from '../util/errors.js';
+import { version } from '../version.js';
+import type { CoordinatorConfig } from './config-schema.js';
+import { Coordinator } from './coordinator.js';
+import { coordinatorExtensions, type CoordinatorExtension } from './extensions.js';
+import { TokenTable } from './http/auth.js';
+import { registerApiRoutes } from './http/api-routes.js';
+import { createRouter, startServer, type ServerHandle } from './http/server.js';
+import { CoordinatorMetrics } from './metrics.js';
+import { BirdRouteObserver, type RouteObserver } from './route-observer.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { CoordinatorStore } from './store/store.js';
+
+export interface RunningCoordinator {
+  coordinator: Coordinator;
+  server: ServerHandle;
+  metrics: CoordinatorMetrics;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  store?: CoordinatorStore;
+  observer?: RouteObserver;
+  extensions?: readonly CoordinatorExtension[];
+  tickMs?: number;
+}
+
+export function storeFile(config: CoordinatorConfig): string {
+  return isAbsolute(config.store.file) ? config.store.file : join(config.dataDir, config.store.file);
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  options: StartOptions,
+): Promise<RunningCoordinator> {
+  const { logger } = options;
+  const tokens = new TokenTable(config.tokens);
+  const store = options.store ?? new SqliteStore(storeFile(config));
+  const observer =
+    options.observer ?? (config.routeObserver ? new BirdRouteObserver(config.routeObserver) : undefined);
+  let coordinator: Coordinator;
+  try {
+    coordinator = await Coordinator.open({
+      config,
+      store,
+      logger,
+      ...(observer ? { observer } : {}),
+      ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const metrics = new CoordinatorMetrics(coordinator);
+  const router = createRouter(metrics, config);
+  registerApiRoutes(router, coordinator, metrics);
+  for (const extension of options.extensions ?? coordinatorExtensions()) extension(router, coordinator);
+  let server: ServerHandle;
+  try {
+    server = await startServer({ config, router, tokens, metrics, logger });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  coordinator.start();
+  return {
+    coordinator,
+    server,
+    metrics,
+    close: async () => {
+      await coordinator.stop();
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+function writeListenFile(dataDir: string, url: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'listen.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify({ url, pid: process.pid, version }) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+export async function runCoordinator(
+  config: CoordinatorConfig,
+  _context: { configFile: string },
+): Promise<void> {
+  const logger = createLogger('herald-coordinator', process.env.HERALD_LOG_LEVEL ?? config.logLevel);
+  const running = await startCoordinator(config, { logger });
+  writeListenFile(config.dataDir, running.server.url);
+  logger.info(
+    { url: running.server.url, store: storeFile(config), sites: config.inventory.sites.length },
+    `herald coordinator ${version} listening on ${running.server.url}`,
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running
+      .close()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        logger.error({ err: coerceError(error) }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

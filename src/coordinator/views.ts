@@ -1,0 +1,151 @@
+/**
+ * The documents the API returns, built as pure functions of the records and the agents'
+ * reports: a drain with its live completeness and release progress, a window with its next
+ * start, and the fleet status (sites, regions, nodes, holds).
+ */
+import type { DrainView, FleetStatus, NodeStatus, SiteStatus, WindowView } from '../wire/coordinator-api.js';
+import type { CoordinatorConfig } from './config-schema.js';
+import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
+import { holdsOnNode, holdsOnSite, nodesOfTarget } from './holds.js';
+import type { DrainRecord, NodeReport, WindowRecord } from './model.js';
+import { drainComplete, releaseComplete, releaseNodeProgress } from './progress.js';
+
+export interface ViewContext {
+  inventory: Inventory;
+  reports: ReadonlyMap<string, NodeReport>;
+  /** Every drain the coordinator tracks (active ones matter for stacked holds). */
+  drains: readonly DrainRecord[];
+  observerConfigured: boolean;
+  staleAfterMs: number;
+  now: number;
+}
+
+export function drainView(record: DrainRecord, ctx: ViewContext): DrainView {
+  let release: DrainView['release'] = null;
+  if (record.status === 'released') {
+    const nodes = nodesOfTarget(ctx.inventory, record.target).map((node) =>
+      releaseNodeProgress({
+        drainId: record.id,
+        target: record.target,
+        node,
+        report: ctx.reports.get(node),
+        stale: isStale(ctx.reports.get(node), ctx.now, ctx.staleAfterMs),
+        otherHolds: holdsOnNode(ctx.inventory, ctx.drains, node)
+          .filter((d) => d.id !== record.id)
+          .map((d) => `${d.id} (${d.owner})`),
+      }),
+    );
+    release = { complete: releaseComplete(nodes), nodes };
+  }
+  return {
+    id: record.id,
+    target: record.target,
+    reason: record.reason,
+    ticket: record.ticket,
+    owner: record.owner,
+    createdAt: record.createdAt,
+    deadline: record.deadline,
+    holdMs: record.holdMs,
+    overrides: record.overrides,
+    windowId: record.windowId,
+    status: record.status,
+    phase: record.phase,
+    phaseChangedAt: record.phaseChangedAt,
+    blocked: record.blocked,
+    overdue: record.overdue,
+    complete: record.status === 'active' && drainComplete(record.nodes, ctx.observerConfigured),
+    completedAt: record.completedAt,
+    nodes: record.nodes,
+    releasedAt: record.releasedAt,
+    releasedBy: record.releasedBy,
+    releaseReason: record.releaseReason,
+    release,
+  };
+}
+
+export function windowView(record: WindowRecord, nextStartAt: number | null): WindowView {
+  return {
+    id: record.id,
+    target: record.target,
+    cron: record.cron,
+    durationMs: record.durationMs,
+    timezone: record.timezone,
+    reason: record.reason,
+    ticket: record.ticket,
+    holdMs: record.holdMs,
+    autoRelease: record.autoRelease,
+    owner: record.owner,
+    createdAt: record.createdAt,
+    nextStartAt,
+    occurrence: record.occurrence ? { ...record.occurrence } : null,
+  };
+}
+
+export interface StatusContext extends ViewContext {
+  policy: CoordinatorConfig['policy'];
+  connected: (node: string) => boolean;
+  revisionOf: (node: string) => number | null;
+}
+
+function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
+  const report = ctx.reports.get(node);
+  const stale = isStale(report, ctx.now, ctx.staleAfterMs);
+  return {
+    name: node,
+    site,
+    connected: ctx.connected(node),
+    stale,
+    lastSeenAt: report?.receivedAt ?? null,
+    state: report?.status.state ?? null,
+    healthy: report?.status.healthy ?? null,
+    announcing: stale ? [] : acknowledgedAnnouncing(report),
+    prefixes: report?.status.prefixes ?? [],
+    drains: report?.status.drains.map((d) => d.id) ?? [],
+    desiredRevision: ctx.revisionOf(node),
+  };
+}
+
+export function fleetStatus(ctx: StatusContext): FleetStatus {
+  const sites: SiteStatus[] = ctx.inventory.sites.map((site) => {
+    const nodes = site.nodes.map((node) => nodeStatus(node, site.name, ctx));
+    const announcingPrefixes = [...new Set(nodes.flatMap((n) => n.announcing))].sort();
+    return {
+      name: site.name,
+      region: site.region,
+      location: site.location,
+      announcing: announcingPrefixes.length > 0,
+      announcingPrefixes,
+      holds: holdsOnSite(ctx.drains, site.name).map((d) => ({
+        drainId: d.id,
+        owner: d.owner,
+        reason: d.reason,
+        node: d.target.node ?? null,
+        prefix: d.target.prefix ?? null,
+        complete: drainComplete(d.nodes, ctx.observerConfigured),
+        overdue: d.overdue,
+      })),
+      nodes,
+    };
+  });
+  const regionNames = [...new Set(ctx.inventory.sites.map((s) => s.region))].sort();
+  return {
+    generatedAt: ctx.now,
+    announcingSites: sites.filter((s) => s.announcing).length,
+    policy: {
+      minAnnouncingSites: ctx.policy.minAnnouncingSites,
+      regionFloor: ctx.policy.regionFloor,
+      maxConcurrentDrains: ctx.policy.maxConcurrentDrains,
+      maxConcurrentDrainsPerRegion: ctx.policy.maxConcurrentDrainsPerRegion,
+    },
+    regions: regionNames.map((name) => {
+      const inRegion = sites.filter((s) => s.region === name);
+      return {
+        name,
+        sites: inRegion.map((s) => s.name),
+        announcingSites: inRegion.filter((s) => s.announcing).length,
+      };
+    }),
+    sites,
+    routeObserver: ctx.observerConfigured,
+  };
+}
