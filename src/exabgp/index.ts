@@ -1,0 +1,22 @@
+/** The ExaBGP bridge: command building, the API event parser, transports and the single route writer. */
+export {
+  buildCommand,
+  checkNeighbors,
+  CommandRejectedError,
+  MAX_COMMAND_LENGTH,
+  type RouteAttributes,
+  type RouteIntent,
+} from './commands.js';
+export { parseApiLine, type ApiEvent, type NeighborStateName } from './api-events.js';
+export { LineSplitter } from './line-splitter.js';
+export { TransportWriteError, type ExabgpTransport } from './transport.js';
+export { ProcessTransport, type ProcessTransportOptions } from './process-transport.js';
+export { openPipeTransport, PipeTransport, type PipeTransportOptions } from './pipe-transport.js';
+export { openExabgpTransport } from './open-transport.js';
+export {
+  RouteWriter,
+  type NeighborState,
+  type PrefixWriteStatus,
+  type RouteWriterCounters,
+  type RouteWriterOptions,
+} from './route-writer.js';
