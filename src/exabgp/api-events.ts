@@ -28,7 +28,11 @@ export type ApiEvent =
   | { kind: 'ignored'; type: string }
   | { kind: 'unknown'; line: string; reason: string };
 
-/** The header ExaBGP 4.2 prints first in answer to `show neighbor summary`. */
+/**
+ * The header ExaBGP 4.2 prints first in answer to `show neighbor summary` (exactly this text; a
+ * fake ExaBGP must answer that command with this line and then `done`).
+ */
+export const SUMMARY_HEADER_LINE = 'Peer            AS        up/down state       |     #sent     #recvd';
 const SUMMARY_HEADER = /^Peer\s+AS\s+up\/down\s+state\s+\|\s+#sent\s+#recvd$/;
 
 const envelopeSchema = z.object({ exabgp: z.string(), type: z.string() });

@@ -3,16 +3,16 @@ export {
   buildCommand,
   checkNeighbors,
   CommandRejectedError,
+  BARRIER_COMMAND,
   MAX_COMMAND_LENGTH,
   type RouteAttributes,
   type RouteIntent,
 } from './commands.js';
-export { parseApiLine, type ApiEvent, type NeighborStateName } from './api-events.js';
+export { parseApiLine, SUMMARY_HEADER_LINE, type ApiEvent, type NeighborStateName } from './api-events.js';
 export { LineSplitter } from './line-splitter.js';
 export { TransportWriteError, type ExabgpTransport } from './transport.js';
-export { ProcessTransport, type ProcessTransportOptions } from './process-transport.js';
-export { openPipeTransport, PipeTransport, type PipeTransportOptions } from './pipe-transport.js';
-export { openExabgpTransport } from './open-transport.js';
+export { createProcessTransport, ProcessTransport, type ProcessTransportOptions } from './process-transport.js';
+export { createPipeTransport, PipeTransport, type PipeTransportOptions } from './pipe-transport.js';
 export {
   RouteWriter,
   type NeighborState,

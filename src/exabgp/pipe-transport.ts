@@ -18,8 +18,7 @@
  * - Answers that ExaBGP produced while nobody read `.out` pile up in its relay and arrive as soon as
  *   we open it; the route writer's start-up barrier discards them.
  */
-import { constants, closeSync, openSync, writeSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
@@ -44,10 +43,10 @@ export interface PipeTransportOptions {
   maxLineLength?: number;
 }
 
-async function assertFifo(path: string): Promise<void> {
+function assertFifo(path: string): void {
   let kind: string;
   try {
-    const info = await stat(path);
+    const info = statSync(path);
     if (info.isFIFO()) return;
     kind = info.isFile() ? 'a regular file' : info.isDirectory() ? 'a directory' : 'another kind of file';
   } catch (error) {
@@ -58,15 +57,18 @@ async function assertFifo(path: string): Promise<void> {
   );
 }
 
-/** Checks both FIFOs and starts reading answers; commands can be written as soon as it resolves. */
-export async function openPipeTransport(options: PipeTransportOptions): Promise<PipeTransport> {
+/**
+ * Checks both FIFOs (throws naming the path when one is missing or not a FIFO) and starts reading
+ * answers. Never blocks, whether or not ExaBGP is running.
+ */
+export function createPipeTransport(options: PipeTransportOptions): PipeTransport {
   const name = options.pipename ?? 'exabgp';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name))
     throw new Error(`pipename: expected letters, digits, ".", "_" or "-", received ${JSON.stringify(name)}`);
   const inPath = join(options.dir, `${name}.in`);
   const outPath = join(options.dir, `${name}.out`);
-  await assertFifo(inPath);
-  await assertFifo(outPath);
+  assertFifo(inPath);
+  assertFifo(outPath);
   const fd = openSync(outPath, constants.O_RDWR | constants.O_NONBLOCK);
   return new PipeTransport(inPath, outPath, fd, options);
 }
@@ -77,7 +79,7 @@ export class PipeTransport implements ExabgpTransport {
   private readonly logger: Logger;
   private readonly listeners: TransportListeners;
 
-  /** Use openPipeTransport(). */
+  /** Use createPipeTransport(). */
   constructor(
     private readonly inPath: string,
     outPath: string,

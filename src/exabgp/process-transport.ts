@@ -119,3 +119,8 @@ export class ProcessTransport implements ExabgpTransport {
     this.input.destroy();
   }
 }
+
+/** The transport for herald run by ExaBGP as its helper: stdin and stdout unless others are given. */
+export function createProcessTransport(options: ProcessTransportOptions): ProcessTransport {
+  return new ProcessTransport(options);
+}
