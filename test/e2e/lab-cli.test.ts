@@ -1,0 +1,157 @@
+/**
+ * `herald lab` as a person uses it, through the compiled CLI: up (in the foreground), a second up
+ * refused, status/client/fault against the running lab, Ctrl-C removing everything, a killed
+ * owner cleaned up by `lab down`, and a clear refusal without root.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { listNamespaces } from '../../src/lab/network.js';
+import { compiledCli } from '../../src/lab/runtime.js';
+import { waitFor } from '../../src/lab/wait.js';
+import { labSkip, noteOutcome } from '../support/lab.js';
+
+const skip = labSkip({ needsAgent: true });
+let lockDir: string;
+const env = () => ({ ...process.env, HERALD_LAB_LOCK_DIR: lockDir });
+
+function cli(args: string[], options: { user?: number } = {}) {
+  const command = options.user !== undefined ? 'setpriv' : process.execPath;
+  const prefix =
+    options.user !== undefined
+      ? ['--reuid', String(options.user), '--regid', String(options.user), '--clear-groups', process.execPath]
+      : [];
+  const result = spawnSync(command, [...prefix, compiledCli(), ...args], { env: env(), timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+interface Owner {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  runDir: string;
+  namespaces: string[];
+}
+
+/** Starts `herald lab up` in the foreground and waits for its "is up" line. */
+async function labUp(name: string): Promise<Owner> {
+  const before = new Set(await listNamespaces());
+  const child = spawn(
+    process.execPath,
+    [
+      compiledCli(),
+      'lab',
+      'up',
+      '--name',
+      name,
+      '--topology',
+      'single',
+      '--no-ipv6',
+      '--no-host-link',
+      '--agent',
+      'announce-only',
+    ],
+    { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitFor(
+    () => text,
+    (t) => / is up — run /.test(t) || child.exitCode !== null,
+    { timeoutMs: 60_000, pollMs: 100, description: `herald lab up --name ${name} to be up` },
+  );
+  assert.equal(child.exitCode, null, `lab up exited early:\n${text}`);
+  const runDir = /files in (\S+)/.exec(text)?.[1] ?? '';
+  const namespaces = (await listNamespaces()).filter(
+    (ns) => !before.has(ns) && ns.includes(/run (\w+)/.exec(text)?.[1] ?? '?'),
+  );
+  return { child, output: () => text, exited, runDir, namespaces };
+}
+
+describe('herald lab CLI', { skip }, () => {
+  const owners: Owner[] = [];
+  before(() => {
+    lockDir = mkdtempSync(join(tmpdir(), 'herald-lab-cli-test-'));
+  });
+  after(async () => {
+    for (const owner of owners) if (owner.child.exitCode === null) owner.child.kill('SIGTERM');
+    await Promise.all(owners.map((o) => o.exited));
+    rmSync(lockDir, { recursive: true, force: true });
+  });
+  afterEach((t) => noteOutcome(t));
+
+  it('runs in the foreground, refuses a second one, answers status/client/fault, and Ctrl-C removes it all', async () => {
+    const name = `cli${process.pid}`;
+    const owner = await labUp(name);
+    owners.push(owner);
+    assert.equal(owner.namespaces.length, 4, 'fabric, router, client and node namespaces');
+    assert.ok(existsSync(owner.runDir));
+
+    const second = cli(['lab', 'up', '--name', name, '--topology', 'single', '--agent', 'announce-only']);
+    assert.equal(second.status, 3);
+    assert.match(
+      second.stderr,
+      new RegExp(`a lab named "${name}" is already running \\(pid ${owner.child.pid}`),
+    );
+
+    const status = cli(['lab', 'status', '--name', name, '--json']);
+    assert.equal(status.status, 0, status.stderr);
+    const report = JSON.parse(status.stdout) as { snapshots: { routers: { best?: { node?: string } }[] }[] };
+    assert.equal(report.snapshots[0]?.routers[0]?.best?.node, 'lon1-a');
+
+    const client = cli(['lab', 'client', 'eu', '--name', name, '--count', '2']);
+    assert.equal(client.status, 0, client.stderr);
+    assert.match(client.stdout, /2\/2 answered \(lon1-a 2\)/);
+
+    const fault = cli(['lab', 'fault', 'lon1-a', 'stop-proxy', '--name', name]);
+    assert.equal(fault.status, 0, fault.stderr);
+    // The stand-in helper has no health checks: the route stays, and nobody answers.
+    const silent = cli(['lab', 'client', 'eu', '--name', name]);
+    assert.equal(silent.status, 1);
+    assert.match(silent.stdout, /0\/1 answered/);
+    assert.equal(cli(['lab', 'fault', 'lon1-a', 'no-such-fault', '--name', name]).status, 2);
+
+    owner.child.kill('SIGINT');
+    assert.equal(await owner.exited, 0, owner.output());
+    assert.match(owner.output(), /stopping the lab and removing everything/);
+    const left = (await listNamespaces()).filter((ns) => owner.namespaces.includes(ns));
+    assert.deepEqual(left, []);
+    assert.equal(existsSync(owner.runDir), false);
+    assert.equal(existsSync(join(lockDir, `${name}.json`)), false, 'lock released');
+  });
+
+  it('cleans up after an owner that was killed outright (lab down)', async () => {
+    const name = `dead${process.pid}`;
+    const owner = await labUp(name);
+    owners.push(owner);
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+    assert.ok(
+      (await listNamespaces()).some((ns) => owner.namespaces.includes(ns)),
+      'leftovers exist',
+    );
+    const down = cli(['lab', 'down', '--name', name]);
+    assert.equal(down.status, 0, down.stderr);
+    const left = (await listNamespaces()).filter((ns) => owner.namespaces.includes(ns));
+    assert.deepEqual(left, []);
+    assert.equal(existsSync(owner.runDir), false);
+    assert.equal(existsSync(join(lockDir, `${name}.json`)), false);
+  });
+
+  it(
+    'refuses clearly without root, creating nothing',
+    { skip: !existsSync('/usr/bin/setpriv') && 'no setpriv' },
+    async () => {
+      const result = cli(['lab', 'up', '--name', `nobody${process.pid}`], { user: 65534 });
+      assert.equal(result.status, 3, result.stderr);
+      assert.match(result.stderr, /the lab needs root to create network namespaces/);
+      assert.doesNotMatch(result.stderr, /making TLS certificates|creating \d+ network namespaces/);
+      assert.equal(existsSync(join(lockDir, `nobody${process.pid}.json`)), false);
+    },
+  );
+});

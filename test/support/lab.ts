@@ -1,0 +1,98 @@
+/**
+ * Test helpers for end-to-end tests on the lab: skip (or, with HERALD_REQUIRE_LAB=1, fail) when
+ * the machine cannot run it, start labs that are always released (after the test, on Ctrl-C, on
+ * SIGTERM), keep the daemons' logs of a failed test in test-output/, and record timings there.
+ */
+import { appendFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLab, type Lab, type LabOptions } from '../../src/lab/lab.js';
+import { labProblems } from '../../src/lab/preflight.js';
+import { compiledCli } from '../../src/lab/runtime.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const testOutputDir = join(repoRoot, 'test-output');
+export const requireLab = process.env.HERALD_REQUIRE_LAB === '1';
+
+/**
+ * Why lab tests cannot run here, as a skip reason — or false to run them. With
+ * HERALD_REQUIRE_LAB=1 nothing is skipped: a missing piece then fails the test that needs it.
+ */
+export function labSkip(options: { needsAgent?: boolean } = {}): string | false {
+  if (requireLab) return false;
+  const problems = labProblems();
+  if (options.needsAgent && !existsSync(compiledCli()))
+    problems.push(`the compiled CLI ${compiledCli()} is missing (run \`npm run build\`)`);
+  return problems.length ? `lab unavailable: ${problems.join('; ')}` : false;
+}
+
+const liveLabs = new Set<Lab>();
+let handlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      void Promise.allSettled([...liveLabs].map((lab) => lab.release())).then(() =>
+        process.exit(signal === 'SIGINT' ? 130 : 143),
+      );
+    });
+}
+
+/** A file-system-safe name for a test. */
+export function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 80);
+}
+
+/** Copies the run directory's logs to test-output/lab-logs/<name>/ (for a failed test). */
+export function keepLabLogs(lab: Lab, name: string): string {
+  const target = join(testOutputDir, 'lab-logs', `${slug(name)}-${lab.plan.runId}`);
+  mkdirSync(target, { recursive: true });
+  cpSync(lab.runDir, target, {
+    recursive: true,
+    filter: (source) => !/\.(pem|ctl|token)$|certs|kamailio-run/.test(source),
+  });
+  return target;
+}
+
+const failedLabs = new Set<Lab>();
+const labNames = new Map<Lab, string>();
+
+/** Starts a lab for a test file; pair with releaseTestLab() in an after() hook. */
+export async function startTestLab(name: string, options: LabOptions): Promise<Lab> {
+  installSignalHandlers();
+  const lab = await startLab(options);
+  liveLabs.add(lab);
+  labNames.set(lab, name);
+  return lab;
+}
+
+/** Call from afterEach: a failed test marks the live labs so their logs are kept. */
+export function noteOutcome(t: object): void {
+  if ('passed' in t && t.passed === false) for (const lab of liveLabs) failedLabs.add(lab);
+}
+
+/** Releases a test lab, first keeping its logs in test-output/ if a test using it failed. */
+export async function releaseTestLab(lab: Lab | undefined): Promise<void> {
+  if (!lab) return;
+  if (failedLabs.has(lab)) {
+    const kept = keepLabLogs(lab, labNames.get(lab) ?? 'lab');
+    process.stderr.write(`lab logs kept in ${kept}\n`);
+  }
+  liveLabs.delete(lab);
+  await lab.release();
+}
+
+/** Appends one JSON line to test-output/<file> (timings, losses, for the record). */
+export function record(file: string, entry: Record<string, unknown>): void {
+  mkdirSync(testOutputDir, { recursive: true });
+  appendFileSync(
+    join(testOutputDir, file),
+    JSON.stringify({ at: new Date().toISOString(), ...entry }) + '\n',
+  );
+}
