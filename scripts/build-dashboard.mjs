@@ -1,15 +1,58 @@
-// Placeholder until the dashboard lands: bundles src/dashboard/client/main.ts when it exists.
-import { existsSync } from 'node:fs';
-if (existsSync('src/dashboard/client/main.ts')) {
-  const { build } = await import('esbuild');
-  await build({
-    entryPoints: ['src/dashboard/client/main.ts'],
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    outfile: 'dist/dashboard/app.js',
-    logLevel: 'warning',
-  });
-}
+// Builds the dashboard page into dist/dashboard: app.js (src/dashboard/client/main.ts bundled
+// with esbuild, the world map data included, so the page works offline), app.css, index.html and
+// favicon.svg copied from src/dashboard/page. The coordinator serves this directory at /.
+// `node scripts/build-dashboard.mjs [outDir]`.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath, URL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = process.argv[2] ?? `${root}dist/dashboard`;
+const pageDir = `${root}src/dashboard/page`;
+
+/** The shared wire schemas import node:net for address checks; the browser gets a small shim. */
+const nodeNetShim = {
+  name: 'node-net-shim',
+  setup(builder) {
+    builder.onResolve({ filter: /^node:net$/ }, () => ({
+      path: `${root}src/dashboard/client/shims/node-net.ts`,
+    }));
+  },
+};
+
+/**
+ * zod re-exports every locale as `z.locales` (≈200 kB the page never uses): keep English only.
+ * zod registers English itself; nothing in herald calls z.locales.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(builder) {
+    builder.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/node_modules/zod/')
+        ? { path: 'zod-locales', namespace: 'zod-locales' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(`${root}node_modules/zod/v4/locales/en.js`)};`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+mkdirSync(outDir, { recursive: true });
+await build({
+  entryPoints: [`${root}src/dashboard/client/main.ts`],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  outfile: `${outDir}/app.js`,
+  plugins: [nodeNetShim, zodEnglishOnly],
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'app.css', 'favicon.svg'])
+  copyFileSync(`${pageDir}/${file}`, `${outDir}/${file}`);

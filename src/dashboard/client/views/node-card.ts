@@ -1,0 +1,276 @@
+/**
+ * One node of a site: its state and why, last report and staleness, each prefix's desired
+ * versus acknowledged announcement, every check with its last result, latency over the hour
+ * and certificate days left, flap hold-down, BGP neighbors and ExaBGP acknowledgements.
+ */
+import type { AgentStatus, CheckStatus, PrefixStatus } from '../../../wire/agent-status.js';
+import type { NodeStatus } from '../../../wire/coordinator-api.js';
+import { daysUntil, formatAgo, formatLatency, formatSpan } from '../../shared/format.js';
+import type { LatencyPoint } from '../../shared/history-schema.js';
+import { STATE_LABELS, type NodeView } from '../../shared/site-state.js';
+import { ageText, h, type Child } from '../dom.js';
+import { sparkline } from './sparkline.js';
+import { stateBadge } from './state-icon.js';
+
+const CHECK_ICON: Record<CheckStatus['status'], string> = {
+  up: '✓ up',
+  warn: '! warn',
+  down: '✕ down',
+  pending: '… pending',
+};
+
+export interface NodeCardInput {
+  node: NodeStatus;
+  view: NodeView;
+  detail: AgentStatus | null;
+  /** Whether the coordinator can give full reports at all. */
+  detailsAvailable: boolean | null;
+  latency: Record<string, LatencyPoint[]> | null;
+  latencyWindowMs: number;
+  now: number;
+  onDrainNode: (() => void) | null;
+}
+
+function prefixRows(prefixes: readonly PrefixStatus[], now: number): Child {
+  if (!prefixes.length) return h('p', { class: 'muted' }, 'No prefixes reported.');
+  return h(
+    'table',
+    { class: 'mini-table prefixes' },
+    h('caption', {}, 'Prefixes: what the agent wants versus what ExaBGP acknowledged'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Prefix'),
+        h('th', { scope: 'col' }, 'Desired'),
+        h('th', { scope: 'col' }, 'Acknowledged'),
+        h('th', { scope: 'col' }, 'Health'),
+        h('th', { scope: 'col' }, 'Drained by'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      prefixes.map((p) => {
+        const settled = p.desired === p.acknowledged;
+        return h(
+          'tr',
+          { class: settled ? '' : 'unsettled', 'data-prefix': p.prefix },
+          h('th', { scope: 'row' }, h('code', {}, p.prefix)),
+          h('td', {}, p.desired),
+          h(
+            'td',
+            {},
+            settled ? '= ' : '≠ ',
+            p.acknowledged,
+            p.acknowledgedAt
+              ? h('span', { class: 'muted' }, ' · ', ageText(p.acknowledgedAt, formatAgo, now))
+              : null,
+            settled ? null : h('span', { class: 'warn-text' }, ' (waiting for ExaBGP)'),
+          ),
+          h('td', {}, p.state),
+          h('td', {}, p.drainedBy.length ? p.drainedBy.join(', ') : '—'),
+        );
+      }),
+    ),
+  );
+}
+
+function certCell(check: CheckStatus, now: number): Child {
+  if (check.certEarliestExpiry === undefined) return '—';
+  const days = daysUntil(check.certEarliestExpiry, now);
+  const cls = days < 0 ? 'alarm-text' : days < 20 ? 'warn-text' : '';
+  return h('span', { class: cls }, days < 0 ? `expired ${-days} d ago` : `${days} d`);
+}
+
+function checkRows(input: NodeCardInput, detail: AgentStatus): Child {
+  if (!detail.checks.length) return h('p', { class: 'muted' }, 'No checks reported.');
+  return h(
+    'table',
+    { class: 'mini-table checks' },
+    h('caption', {}, 'Health checks: last result and latency over the last hour'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Check'),
+        h('th', { scope: 'col' }, 'Result'),
+        h('th', { scope: 'col' }, 'Detail'),
+        h('th', { scope: 'col' }, 'Last'),
+        h('th', { scope: 'col' }, 'Latency, last hour'),
+        h('th', { scope: 'col' }, 'Certificate'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      detail.checks.map((check) =>
+        h(
+          'tr',
+          { class: `check-${check.status}`, 'data-check': check.name, 'data-status': check.status },
+          h(
+            'th',
+            { scope: 'row' },
+            check.name,
+            h('span', { class: 'muted' }, ` ${check.type}${check.transport ? `/${check.transport}` : ''}`),
+          ),
+          h(
+            'td',
+            { class: `check-result check-${check.status}` },
+            CHECK_ICON[check.status],
+            check.failOpen ? h('span', { class: 'muted' }, ' (fail-open)') : null,
+          ),
+          h(
+            'td',
+            { class: 'check-detail' },
+            check.detail,
+            check.sipCode ? h('span', { class: 'muted' }, ` · SIP ${check.sipCode}`) : null,
+            check.tlsVersion ? h('span', { class: 'muted' }, ` · ${check.tlsVersion}`) : null,
+          ),
+          h(
+            'td',
+            { class: 'num' },
+            formatLatency(check.durationMs),
+            h('br', {}),
+            h('span', { class: 'muted' }, ageText(check.at, formatAgo, input.now)),
+          ),
+          h(
+            'td',
+            {},
+            input.latency
+              ? sparkline(input.latency[check.name] ?? [], input.latencyWindowMs, input.now)
+              : h('span', { class: 'muted' }, 'history unavailable'),
+          ),
+          h('td', {}, certCell(check, input.now)),
+        ),
+      ),
+    ),
+  );
+}
+
+function extras(detail: AgentStatus, now: number): Child {
+  const hold = detail.holdDown;
+  return h(
+    'div',
+    { class: 'node-extras' },
+    h(
+      'section',
+      { 'aria-label': 'Flap hold-down' },
+      h('h4', {}, 'Flap hold-down'),
+      hold.active
+        ? h(
+            'p',
+            { class: 'warn-text' },
+            `⏸ Held down for another ${formatSpan(hold.remainingMs)} (penalty ${Math.round(hold.penalty)}, ${hold.flaps} flaps)`,
+          )
+        : h('p', {}, `Not held down (penalty ${Math.round(hold.penalty)}, ${hold.flaps} flaps)`),
+    ),
+    h(
+      'section',
+      { 'aria-label': 'BGP neighbors' },
+      h('h4', {}, 'BGP neighbors'),
+      detail.neighbors.length
+        ? h(
+            'ul',
+            { class: 'neighbors' },
+            detail.neighbors.map((n) =>
+              h(
+                'li',
+                { class: /up|established/i.test(n.state) ? '' : 'warn-text' },
+                h('code', {}, n.peer),
+                ` ${n.state} since `,
+                ageText(n.since, formatAgo, now),
+                n.reason ? ` (${n.reason})` : '',
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'none reported yet'),
+    ),
+    h(
+      'section',
+      { 'aria-label': 'ExaBGP' },
+      h('h4', {}, 'ExaBGP'),
+      h(
+        'p',
+        { class: detail.exabgp.ackFailures ? 'warn-text' : '' },
+        `${detail.exabgp.ackFailures} unacknowledged commands`,
+        detail.exabgp.lastError ? ` · last error: ${detail.exabgp.lastError}` : '',
+      ),
+    ),
+    detail.drains.length
+      ? h(
+          'section',
+          { 'aria-label': 'Drains held by the agent' },
+          h('h4', {}, 'Drains held by the agent'),
+          h(
+            'ul',
+            {},
+            detail.drains.map((d) => h('li', {}, h('code', {}, d.id), ` (${d.source}): ${d.reason}`)),
+          ),
+        )
+      : null,
+  );
+}
+
+export function nodeCard(input: NodeCardInput): HTMLElement {
+  const { node, view, detail, now } = input;
+  const stale = view.state === 'stale';
+  return h(
+    'article',
+    {
+      class: `node-card state-border-${view.state}`,
+      'data-node': node.name,
+      'data-state': view.state,
+      'aria-label': `Node ${node.name}: ${STATE_LABELS[view.state]}`,
+    },
+    h(
+      'header',
+      {},
+      h('h3', {}, node.name),
+      stateBadge(view.state),
+      h('span', { class: 'node-detail' }, view.detail),
+      input.onDrainNode
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'button',
+              'data-action': 'drain-node',
+              'data-focus-key': `drain-node-${node.name}`,
+              onclick: input.onDrainNode,
+            },
+            'Drain node…',
+          )
+        : null,
+    ),
+    h(
+      'p',
+      { class: `heartbeat${stale ? ' alarm-text' : ''}` },
+      'Last report ',
+      ageText(node.lastSeenAt, formatAgo, now),
+      stale ? ' — STALE: this is the last known state, not the current one' : '',
+      node.connected ? ' · push stream connected' : ' · push stream not connected',
+      node.healthy === null ? '' : node.healthy ? ' · local checks pass' : ' · local checks FAIL',
+    ),
+    h(
+      'div',
+      { class: stale ? 'stale-content' : '' },
+      prefixRows(node.prefixes, now),
+      detail
+        ? [checkRows(input, detail), extras(detail, now)]
+        : h(
+            'p',
+            { class: 'muted' },
+            input.detailsAvailable === false
+              ? 'This coordinator does not serve full agent reports (checks, neighbors).'
+              : node.lastSeenAt === null
+                ? 'The agent never reported.'
+                : 'Loading checks…',
+          ),
+    ),
+  );
+}

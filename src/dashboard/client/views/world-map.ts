@@ -1,0 +1,165 @@
+/**
+ * The map: every site at its configured location, drawn with its state's shape and colour
+ * (problem sites on top, with their name written beside them). One tab stop for the whole map;
+ * arrow keys move between sites (west to east), Enter opens one. The table below is the
+ * complete, sortable alternative.
+ */
+import { MAP_WIDTH, project, spherePath } from '../../shared/projection.js';
+import { DISPLAY_STATES, STATE_LABELS, type SiteView } from '../../shared/site-state.js';
+import type { SiteStatus } from '../../../wire/coordinator-api.js';
+import type { DashboardState } from '../model/dashboard-state.js';
+import { h, s, setAttr, setText } from '../dom.js';
+import { worldShapes } from '../map/world-shapes.js';
+import { stateBadge, stateShape } from './state-icon.js';
+
+/** The map shows latitudes 84°N to 58°S: no PoP lives further south, and the room goes to the rest. */
+const TOP = project(0, 84)[1];
+const BOTTOM = project(0, -58)[1];
+const MARKER_SCALE = 0.9;
+/** Drawn last (on top), so a problem is never hidden under a healthy neighbour. */
+const Z_ORDER = ['announcing', 'draining', 'drained', 'stale', 'down'];
+
+interface Marker {
+  group: SVGGElement;
+  shape: SVGGElement;
+  label: SVGTextElement;
+  title: SVGTitleElement;
+  state: string;
+  x: number;
+}
+
+export class WorldMap {
+  readonly element: HTMLElement;
+  private readonly svg: SVGSVGElement;
+  private readonly markerLayer: SVGGElement;
+  private readonly markers = new Map<string, Marker>();
+  private focused: string | null = null;
+  private order: string[] = [];
+
+  constructor(private readonly open: (site: string) => void) {
+    const shapes = worldShapes();
+    const sphere = spherePath();
+    this.markerLayer = s('g', { class: 'markers' });
+    this.svg = s(
+      'svg',
+      {
+        viewBox: `0 ${Math.floor(TOP)} ${MAP_WIDTH} ${Math.ceil(BOTTOM - TOP)}`,
+        class: 'world-map',
+        role: 'group',
+        'aria-label': 'Map of the sites. Arrow keys move between sites; Enter opens one.',
+      },
+      s('defs', {}, s('clipPath', { id: 'globe-clip' }, s('path', { d: sphere }))),
+      s('path', { class: 'sea', d: sphere }),
+      s(
+        'g',
+        { 'clip-path': 'url(#globe-clip)' },
+        s('path', { class: 'land', d: shapes.land }),
+        s('path', { class: 'borders', d: shapes.borders }),
+      ),
+      this.markerLayer,
+    );
+    this.svg.addEventListener('keydown', (event) => this.onKey(event));
+    const legend = h(
+      'ul',
+      { class: 'legend', 'aria-label': 'Legend' },
+      DISPLAY_STATES.map((state) => h('li', {}, stateBadge(state, STATE_LABELS[state]))),
+    );
+    this.element = h('figure', { class: 'map-panel' }, this.svg, h('figcaption', {}, legend));
+  }
+
+  render(state: DashboardState): void {
+    const fleet = state.fleet;
+    if (!fleet) return;
+    const seen = new Set<string>();
+    let reorder = false;
+    for (const site of fleet.sites) {
+      const view = state.siteViews.get(site.name);
+      if (!view) continue;
+      seen.add(site.name);
+      let marker = this.markers.get(site.name);
+      if (!marker) {
+        marker = this.createMarker(site);
+        this.markers.set(site.name, marker);
+        reorder = true;
+      }
+      if (this.updateMarker(marker, site, view)) reorder = true;
+    }
+    for (const [name, marker] of this.markers)
+      if (!seen.has(name)) {
+        marker.group.remove();
+        this.markers.delete(name);
+        reorder = true;
+      }
+    if (reorder) this.reorder();
+  }
+
+  private createMarker(site: SiteStatus): Marker {
+    const [x, y] = project(site.location.lon, Math.max(-58, Math.min(84, site.location.lat)));
+    const title = s('title', {});
+    const shape = s('g', { transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
+    const label = s('text', { x: 9, y: 4, class: 'marker-label' });
+    const group = s(
+      'g',
+      {
+        class: 'marker',
+        transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`,
+        tabindex: -1,
+        role: 'link',
+        'data-site': site.name,
+      },
+      title,
+      shape,
+      label,
+    );
+    group.addEventListener('click', () => this.open(site.name));
+    group.addEventListener('focus', () => (this.focused = site.name));
+    return { group, shape, label, title, state: '', x };
+  }
+
+  /** Returns true when the drawing order must change. */
+  private updateMarker(marker: Marker, site: SiteStatus, view: SiteView): boolean {
+    const place = site.location.label ? ` (${site.location.label})` : '';
+    const text = `${site.name}${place}, region ${site.region}: ${STATE_LABELS[view.state]} — ${view.summary}`;
+    setAttr(marker.group, 'aria-label', text);
+    setText(marker.title, text);
+    setAttr(marker.group, 'data-state', view.state);
+    setText(marker.label, view.state === 'announcing' ? '' : site.name);
+    if (marker.state === view.state) return false;
+    marker.state = view.state;
+    setAttr(marker.group, 'class', `marker state-${view.state}`);
+    marker.shape.replaceChildren(stateShape(view.state));
+    return true;
+  }
+
+  private reorder(): void {
+    const entries = [...this.markers.entries()];
+    entries.sort((a, b) => Z_ORDER.indexOf(a[1].state) - Z_ORDER.indexOf(b[1].state) || a[1].x - b[1].x);
+    for (const [, marker] of entries) this.markerLayer.appendChild(marker.group);
+    this.order = [...this.markers.entries()].sort((a, b) => a[1].x - b[1].x).map(([name]) => name);
+    if (!this.focused || !this.markers.has(this.focused)) this.focused = this.order[0] ?? null;
+    for (const [name, marker] of this.markers)
+      setAttr(marker.group, 'tabindex', name === this.focused ? '0' : '-1');
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    const current = this.focused ? this.order.indexOf(this.focused) : -1;
+    let next = current;
+    if (event.key === 'ArrowRight' || event.key === 'ArrowDown')
+      next = Math.min(this.order.length - 1, current + 1);
+    else if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') next = Math.max(0, current - 1);
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = this.order.length - 1;
+    else if ((event.key === 'Enter' || event.key === ' ') && this.focused) {
+      event.preventDefault();
+      this.open(this.focused);
+      return;
+    } else return;
+    event.preventDefault();
+    const name = this.order[next];
+    if (!name) return;
+    for (const [other, marker] of this.markers)
+      setAttr(marker.group, 'tabindex', other === name ? '0' : '-1');
+    this.focused = name;
+    this.markers.get(name)?.group.focus();
+  }
+}
