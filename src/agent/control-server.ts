@@ -60,11 +60,16 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function route(handlers: ControlHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function route(
+  handlers: ControlHandlers,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const method = request.method ?? 'GET';
   if (method === 'GET' && path === '/status') return send(response, 200, handlers.status());
-  if (method === 'GET' && path === '/metrics') return send(response, 200, await handlers.metrics(), 'text/plain; version=0.0.4');
+  if (method === 'GET' && path === '/metrics')
+    return send(response, 200, await handlers.metrics(), 'text/plain; version=0.0.4');
   if (method === 'GET' && path === '/healthz') return send(response, 200, 'ok\n', 'text/plain');
   if (method === 'POST' && path === '/drain') {
     const input = await readJson(request);
@@ -87,10 +92,17 @@ async function route(handlers: ControlHandlers, request: IncomingMessage, respon
     } catch (error) {
       throw new HttpError(503, `undrain not recorded, nothing changed: ${(error as Error).message}`);
     }
-    if (!released) throw new HttpError(409, 'no local drain to release (drains from the coordinator or the maintenance file are released there)');
+    if (!released)
+      throw new HttpError(
+        409,
+        'no local drain to release (drains from the coordinator or the maintenance file are released there)',
+      );
     return send(response, 200, handlers.status());
   }
-  throw new HttpError(404, `no route ${method} ${path}; try GET /status, GET /metrics, POST /drain, POST /undrain`);
+  throw new HttpError(
+    404,
+    `no route ${method} ${path}; try GET /status, GET /metrics, POST /drain, POST /undrain`,
+  );
 }
 
 export function startControlServer(
@@ -100,7 +112,8 @@ export function startControlServer(
 ): Promise<Server> {
   const server = createServer((request, response) => {
     route(handlers, request, response).catch((error: unknown) => {
-      if (error instanceof HttpError) send(response, error.status, { error: error.message, problems: error.problems });
+      if (error instanceof HttpError)
+        send(response, error.status, { error: error.message, problems: error.problems });
       else {
         onError(error as Error);
         send(response, 500, { error: 'internal error' });

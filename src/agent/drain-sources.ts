@@ -83,7 +83,12 @@ export class DrainSources {
       } catch {
         // Unreadable or removed in between: still a drain while it exists.
       }
-      sources.push({ id: 'maintenance-file', source: 'maintenance-file', reason: `${reason} (${file})`, since });
+      sources.push({
+        id: 'maintenance-file',
+        source: 'maintenance-file',
+        reason: `${reason} (${file})`,
+        since,
+      });
     }
     if (this.local)
       sources.push({

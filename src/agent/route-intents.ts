@@ -17,7 +17,12 @@ export function routeIntent(prefix: string, announcement: Announcement, bgp: Bgp
     return {
       prefix,
       action: 'announce',
-      attributes: { nextHop, med: bgp.med, communities: bgp.communities, largeCommunities: bgp.largeCommunities },
+      attributes: {
+        nextHop,
+        med: bgp.med,
+        communities: bgp.communities,
+        largeCommunities: bgp.largeCommunities,
+      },
     };
   return {
     prefix,

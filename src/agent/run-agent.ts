@@ -52,13 +52,20 @@ interface CheckSlot {
 }
 
 function openDrainSources(config: AgentConfig, logger: Logger): DrainSources {
-  const options = { stateDir: config.stateDir, maintenanceFile: config.maintenanceFile, defaultHoldMs: config.drainHold };
+  const options = {
+    stateDir: config.stateDir,
+    maintenanceFile: config.maintenanceFile,
+    defaultHoldMs: config.drainHold,
+  };
   try {
     return new DrainSources(options);
   } catch (error) {
     // A state file we cannot read might have held a drain: keep the node out until an operator
     // looks, rather than guessing. The unreadable files are kept aside for inspection.
-    logger.error({ err: coerceError(error) }, 'agent state files unreadable; starting drained until released');
+    logger.error(
+      { err: coerceError(error) },
+      'agent state files unreadable; starting drained until released',
+    );
     for (const name of ['local-drain.json', 'coordinator-desired.json'])
       try {
         renameSync(join(config.stateDir, name), join(config.stateDir, `${name}.corrupt-${Date.now()}`));
@@ -82,7 +89,10 @@ function readToken(link: NonNullable<AgentConfig['coordinator']>): string {
 }
 
 export async function runAgent(config: AgentConfig, _options: { configFile: string }): Promise<void> {
-  const logger = createLogger('herald-agent', config.logLevel).child({ node: config.node, site: config.site });
+  const logger = createLogger('herald-agent', config.logLevel).child({
+    node: config.node,
+    site: config.site,
+  });
   const startedAt = Date.now();
   const now = () => performance.now();
   const params: MachineParams = { rise: config.rise, fall: config.fall, damping: config.flapDamping };
@@ -115,6 +125,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   let roundTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   let lastReported = '';
+  let lastReportAt = 0;
   let countedFlaps = 0;
   let countedAckFailures = 0;
   const abort = new AbortController();
@@ -156,7 +167,9 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   /** Pushes the machine's desired routes to the writer and reports if anything a person would see changed. */
   function publish(): void {
     if (!stopping)
-      writer.setDesired(config.prefixes.map((prefix) => routeIntent(prefix, announcementFor(machine, prefix), config.bgp)));
+      writer.setDesired(
+        config.prefixes.map((prefix) => routeIntent(prefix, announcementFor(machine, prefix), config.bgp)),
+      );
     const status = buildStatus();
     metrics.update(status);
     if (machine.damping.flaps > countedFlaps) {
@@ -168,10 +181,20 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       countedAckFailures = writer.ackFailures;
     }
     // Report on change; timestamps alone are not a change (the link heartbeats on its own).
-    const fingerprint = JSON.stringify({ ...status, reportedAt: 0, holdDown: { ...status.holdDown, remainingMs: 0 }, checks: status.checks.map((c) => ({ ...c, at: 0, durationMs: 0, detail: c.status })) });
-    if (fingerprint !== lastReported) {
+    const fingerprint = JSON.stringify({
+      ...status,
+      reportedAt: 0,
+      holdDown: { ...status.holdDown, remainingMs: 0 },
+      checks: status.checks.map((c) => ({ ...c, at: 0, durationMs: 0, detail: c.status })),
+    });
+    const heartbeatDue = config.coordinator && Date.now() - lastReportAt >= config.coordinator.heartbeat;
+    if (fingerprint !== lastReported || heartbeatDue) {
+      if (fingerprint !== lastReported)
+        logger.debug({ state: status.state, prefixes: status.prefixes }, 'status changed');
       lastReported = fingerprint;
-      logger.debug({ state: status.state, prefixes: status.prefixes }, 'status changed');
+      lastReportAt = Date.now();
+      // The link sends it at once (coalesced) and repeats the latest as its heartbeat; passing a
+      // fresh copy once per heartbeat keeps the coordinator's check latencies current.
       link?.report(status);
     }
     scheduleDrainTimer();
@@ -179,11 +202,22 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
 
   function logTransitions(before: MachineState, after: MachineState): void {
     if (before.health !== after.health)
-      logger.info({ from: before.health, to: after.health, checks: checks.map((c) => `${c.config.name}=${c.last.status}`) }, `health ${before.health} → ${after.health}`);
+      logger.info(
+        {
+          from: before.health,
+          to: after.health,
+          checks: checks.map((c) => `${c.config.name}=${c.last.status}`),
+        },
+        `health ${before.health} → ${after.health}`,
+      );
     for (const prefix of config.prefixes) {
       const was = announcementFor(before, prefix);
       const is = announcementFor(after, prefix);
-      if (was !== is) logger.info({ prefix, from: was, to: is, state: prefixState(after, prefix) }, `${prefix}: ${was} → ${is}`);
+      if (was !== is)
+        logger.info(
+          { prefix, from: was, to: is, state: prefixState(after, prefix) },
+          `${prefix}: ${was} → ${is}`,
+        );
     }
   }
 
@@ -195,7 +229,12 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
 
   /** Re-reads drain inputs and applies them at once (no waiting for the next probe round). */
   function reevaluateDrains(): void {
-    update(applyTime(applyDrains(machine, heldPrefixes(drains.sources(), config.prefixes, config.drainHold), now()), now()));
+    update(
+      applyTime(
+        applyDrains(machine, heldPrefixes(drains.sources(), config.prefixes, config.drainHold), now()),
+        now(),
+      ),
+    );
     publish();
   }
 
@@ -203,10 +242,13 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     clearTimeout(drainTimer);
     const at = nextTimerAt(machine);
     if (at === null || stopping) return;
-    drainTimer = setTimeout(() => {
-      update(applyTime(machine, now()));
-      publish();
-    }, Math.max(0, at - now()));
+    drainTimer = setTimeout(
+      () => {
+        update(applyTime(machine, now()));
+        publish();
+      },
+      Math.max(0, at - now()),
+    );
   }
 
   async function runCheck(slot: CheckSlot): Promise<ProbeResult> {
@@ -215,10 +257,18 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       result = await slot.run({ signal: abort.signal });
     } catch (error) {
       // Probes never throw by contract; if one does, it is a failed probe, not a crash.
-      result = { status: 'down', detail: `probe error: ${coerceError(error).message}`, durationMs: 0, answered: false };
+      result = {
+        status: 'down',
+        detail: `probe error: ${coerceError(error).message}`,
+        durationMs: 0,
+        answered: false,
+      };
     }
     if (result.status !== slot.last.status)
-      logger.info({ check: slot.config.name, status: result.status, detail: result.detail }, `check ${slot.config.name}: ${slot.last.status} → ${result.status}`);
+      logger.info(
+        { check: slot.config.name, status: result.status, detail: result.detail },
+        `check ${slot.config.name}: ${slot.last.status} → ${result.status}`,
+      );
     slot.last = {
       ...describeCheck(slot.config),
       status: result.status,
@@ -240,7 +290,10 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     const started = now();
     const results = await Promise.all(checks.map(runCheck));
     if (stopping) return;
-    const healthy = roundIsHealthy(results.map((r) => r.status), config.quorum);
+    const healthy = roundIsHealthy(
+      results.map((r) => r.status),
+      config.quorum,
+    );
     const held = heldPrefixes(drains.sources(), config.prefixes, config.drainHold);
     update(applyTime(applyDrains(applyProbeRound(machine, params, healthy, now()), held, now()), now()));
     publish();
@@ -275,7 +328,9 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   });
   writer.onShutdownNotice?.(() => void shutdown('ExaBGP is shutting down'));
   writer.onChange(() => publish());
-  writer.onNeighbor?.((neighbor) => logger.info({ neighbor }, `BGP neighbor ${neighbor.peer} ${neighbor.state}`));
+  writer.onNeighbor?.((neighbor) =>
+    logger.info({ neighbor }, `BGP neighbor ${neighbor.peer} ${neighbor.state}`),
+  );
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
@@ -303,9 +358,18 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       config.control,
       (error) => logger.error({ err: error }, 'control listener error'),
     );
+    const address = server.address();
+    if (address && typeof address === 'object')
+      logger.info(
+        { control: `${address.address}:${address.port}` },
+        `control listener on http://${address.address}:${address.port}`,
+      );
   } catch (error) {
     // Without the control listener the agent still does its main job; say so loudly.
-    logger.error({ err: coerceError(error), listen: config.control }, 'control listener could not start; continuing without it');
+    logger.error(
+      { err: coerceError(error), listen: config.control },
+      'control listener could not start; continuing without it',
+    );
   }
 
   if (config.coordinator) {
@@ -319,14 +383,22 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     });
     link.onDesired((desired) => {
       const error = drains.setCoordinator(desired);
-      if (error) logger.error({ err: error }, 'could not persist the coordinator drains; applying them in memory');
+      if (error)
+        logger.error({ err: error }, 'could not persist the coordinator drains; applying them in memory');
       reevaluateDrains();
     });
     link.start();
   }
 
   logger.info(
-    { prefixes: config.prefixes, checks: config.checks.map((c) => c.name), interval: config.interval, rise: config.rise, fall: config.fall, drains: drains.sources().map((d) => d.id) },
+    {
+      prefixes: config.prefixes,
+      checks: config.checks.map((c) => c.name),
+      interval: config.interval,
+      rise: config.rise,
+      fall: config.fall,
+      drains: drains.sources().map((d) => d.id),
+    },
     `herald agent ${version} starting: withdrawing until checks pass`,
   );
   // Reconcile: routes survive a helper crash, so start by withdrawing what we cannot vouch for.

@@ -27,7 +27,11 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /** Reads and validates a state file; a missing file gives `fallback`, a corrupt one throws. */
-export function readJsonFile<S extends z.ZodType>(file: string, schema: S, fallback: z.output<S>): z.output<S> {
+export function readJsonFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  fallback: z.output<S>,
+): z.output<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -62,7 +62,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
         if (nested.length) return formatIssues(nested, input);
         const options = (issue as { options?: unknown[] }).options;
         if (options?.length)
-          return [`${path}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, received ${received}`];
+          return [
+            `${path}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, received ${received}`,
+          ];
         return [
           `${path}: ${issue.message.replace(/^Invalid input/, 'expected a valid value')}, received ${received}`,
         ];

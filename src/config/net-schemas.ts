@@ -66,8 +66,6 @@ export const hostSchema = z
     },
   );
 /** Names that end up in logs, metrics labels and URLs: lower-case letters, digits, '-', '_' and '.'. */
-export const nameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
-    message: 'expected a name of lower-case letters, digits, ".", "_" or "-" (at most 63)',
-  });
+export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+  message: 'expected a name of lower-case letters, digits, ".", "_" or "-" (at most 63)',
+});

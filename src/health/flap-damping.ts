@@ -31,7 +31,8 @@ function penaltyCeiling(config: FlapDampingConfig): number {
 /** Brings the state forward to `now`: decays the penalty and ends a hold-down that is over. */
 export function dampingAt(state: DampingState, config: FlapDampingConfig, now: number): DampingState {
   const penalty = decayed(state.penalty, now - state.updatedAt, config.halfLife);
-  const suppressedSince = state.suppressedSince !== null && penalty >= config.reuseAt ? state.suppressedSince : null;
+  const suppressedSince =
+    state.suppressedSince !== null && penalty >= config.reuseAt ? state.suppressedSince : null;
   return { penalty, updatedAt: now, flaps: state.flaps, suppressedSince };
 }
 

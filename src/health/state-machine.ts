@@ -11,7 +11,14 @@
  */
 import type { FlapDampingConfig } from '../config/agent-schema.js';
 import type { Announcement, HealthState } from '../wire/agent-status.js';
-import { dampingAt, holdDownRemainingMs, initialDamping, isHeldDown, recordFlap, type DampingState } from './flap-damping.js';
+import {
+  dampingAt,
+  holdDownRemainingMs,
+  initialDamping,
+  isHeldDown,
+  recordFlap,
+  type DampingState,
+} from './flap-damping.js';
 
 export type NodeHealth = 'INIT' | 'RISING' | 'UP' | 'FALLING' | 'DOWN';
 
@@ -54,14 +61,20 @@ export function isHealthAnnouncing(health: NodeHealth): boolean {
 }
 
 /** Applies one probe round's verdict (all checks, after quorum) at monotonic time `now`. */
-export function applyProbeRound(state: MachineState, params: MachineParams, healthy: boolean, now: number): MachineState {
+export function applyProbeRound(
+  state: MachineState,
+  params: MachineParams,
+  healthy: boolean,
+  now: number,
+): MachineState {
   let { health, good, bad, damping } = state;
   if (healthy) {
     bad = 0;
     good = Math.min(good + 1, params.rise);
     if (health === 'INIT' || health === 'DOWN') health = 'RISING';
     if (health === 'FALLING') health = 'UP';
-    if (health === 'RISING' && good >= params.rise && !isHeldDown(damping, params.damping, now)) health = 'UP';
+    if (health === 'RISING' && good >= params.rise && !isHeldDown(damping, params.damping, now))
+      health = 'UP';
   } else {
     good = 0;
     bad = Math.min(bad + 1, params.fall);
@@ -78,7 +91,9 @@ export function applyProbeRound(state: MachineState, params: MachineParams, heal
     if (drain.phase === 'returning') {
       const returningGood = healthy ? drain.good + 1 : 0;
       prefixes[prefix] =
-        health === 'UP' && returningGood >= params.rise ? { phase: 'none' } : { phase: 'returning', good: returningGood };
+        health === 'UP' && returningGood >= params.rise
+          ? { phase: 'none' }
+          : { phase: 'returning', good: returningGood };
     } else if (drain.phase === 'draining' && !isHealthAnnouncing(health)) {
       // The node failed while de-preferred: nothing left to hold gracefully.
       prefixes[prefix] = { phase: 'drained' };
@@ -93,7 +108,11 @@ export function applyProbeRound(state: MachineState, params: MachineParams, heal
  * Applies the current set of drain holds: `held` maps each drained prefix to the graceful hold
  * to use. Prefixes not in `held` are released (they return after `rise` good rounds).
  */
-export function applyDrains(state: MachineState, held: ReadonlyMap<string, number>, now: number): MachineState {
+export function applyDrains(
+  state: MachineState,
+  held: ReadonlyMap<string, number>,
+  now: number,
+): MachineState {
   let changed = false;
   const prefixes: Record<string, PrefixDrain> = {};
   for (const [prefix, drain] of Object.entries(state.prefixes)) {

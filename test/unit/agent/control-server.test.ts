@@ -47,8 +47,14 @@ describe('agent control listener', () => {
     const response = await post('/drain', { hold: 'soon' });
     assert.equal(response.status, 400);
     const body = (await response.json()) as { problems: string[] };
-    assert.ok(body.problems.some((p) => p.startsWith('reason: expected string, received nothing')), body.problems.join());
-    assert.ok(body.problems.some((p) => p.startsWith('hold: expected a duration')), body.problems.join());
+    assert.ok(
+      body.problems.some((p) => p.startsWith('reason: expected string, received nothing')),
+      body.problems.join(),
+    );
+    assert.ok(
+      body.problems.some((p) => p.startsWith('hold: expected a duration')),
+      body.problems.join(),
+    );
     assert.equal(drains.length, 0);
     assert.equal((await post('/drain', '{not json')).status, 400);
   });

@@ -10,7 +10,11 @@ const P6 = '2001:db8::10/128';
 
 function fresh() {
   const dir = mkdtempSync(join(tmpdir(), 'herald-drains-'));
-  const options = { stateDir: join(dir, 'state'), maintenanceFile: join(dir, 'maintenance'), defaultHoldMs: 5000 };
+  const options = {
+    stateDir: join(dir, 'state'),
+    maintenanceFile: join(dir, 'maintenance'),
+    defaultHoldMs: 5000,
+  };
   return { dir, options, sources: new DrainSources(options) };
 }
 
@@ -38,10 +42,16 @@ describe('drain inputs', () => {
 
   test('coordinator drains persist; an older revision never overrides a newer one', () => {
     const { options, sources } = fresh();
-    sources.setCoordinator({ revision: 5, drains: [{ id: 'd-1', reason: 'planned', prefixes: [P6], holdMs: 0 }] });
+    sources.setCoordinator({
+      revision: 5,
+      drains: [{ id: 'd-1', reason: 'planned', prefixes: [P6], holdMs: 0 }],
+    });
     sources.setCoordinator({ revision: 4, drains: [] });
     const restarted = new DrainSources(options);
-    assert.deepEqual(restarted.sources().map((s) => s.id), ['d-1']);
+    assert.deepEqual(
+      restarted.sources().map((s) => s.id),
+      ['d-1'],
+    );
     assert.deepEqual([...heldPrefixes(restarted.sources(), [P4, P6], 5000)], [[P6, 0]]);
     assert.deepEqual(drainIdsFor(restarted.sources(), P4), []);
   });

@@ -3,7 +3,12 @@ import { describe, test } from 'node:test';
 import { announcementOf, routeIntent } from '../../../src/agent/route-intents.js';
 import { bgpSchema } from '../../../src/config/agent-schema.js';
 
-const bgp = bgpSchema.parse({ localAs: 65001, nextHop6: '2001:db8:f::1', communities: ['65000:100'], largeCommunities: ['65000:1:2'] });
+const bgp = bgpSchema.parse({
+  localAs: 65001,
+  nextHop6: '2001:db8:f::1',
+  communities: ['65000:100'],
+  largeCommunities: ['65000:1:2'],
+});
 
 describe('route intents', () => {
   test('healthy: normal MED and communities, no prepend', () => {
@@ -33,6 +38,9 @@ describe('route intents', () => {
   });
 
   test('withdraw carries no attributes', () => {
-    assert.deepEqual(routeIntent('198.51.100.10/32', 'withdraw', bgp), { prefix: '198.51.100.10/32', action: 'withdraw' });
+    assert.deepEqual(routeIntent('198.51.100.10/32', 'withdraw', bgp), {
+      prefix: '198.51.100.10/32',
+      action: 'withdraw',
+    });
   });
 });

@@ -6,9 +6,13 @@ import { describe, test } from 'node:test';
 const watchdogModule = new URL('../../../src/agent/watchdog.ts', import.meta.url).pathname;
 
 /** Runs a child that starts the watchdog and then does `then` (JS source). */
-async function child(then: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+async function child(
+  then: string,
+): Promise<{ signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   const source = `import { startWatchdog } from ${JSON.stringify(watchdogModule)};\nconst w = startWatchdog(600);\n${then}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d));
   const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000);

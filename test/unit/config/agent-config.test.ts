@@ -12,7 +12,8 @@ import { ConfigError, loadConfigFile } from '../../../src/config/load.js';
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;
-const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), ...args], { cwd: root });
+const cli = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), ...args], { cwd: root });
 
 function writeTemp(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'herald-config-')), 'agent.yaml');
@@ -32,10 +33,14 @@ checks:
 describe('agent configuration', () => {
   test('the example file is valid and shows every top-level option', () => {
     const config = loadConfigFile(agentConfigSchema, join(root, 'config/agent.example.yaml'));
-    const raw = parse(readFileSync(join(root, 'config/agent.example.yaml'), 'utf8')) as Record<string, unknown>;
+    const raw = parse(readFileSync(join(root, 'config/agent.example.yaml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const documented = new Set(Object.keys(raw));
     // coordinator is shown commented out (it is optional and changes behaviour when present).
-    for (const key of Object.keys(agentConfigSchema.shape ?? {})) if (key !== 'coordinator') assert.ok(documented.has(key), key);
+    for (const key of Object.keys(agentConfigSchema.shape ?? {}))
+      if (key !== 'coordinator') assert.ok(documented.has(key), key);
     assert.equal(config.node, 'lon1-a');
   });
 
@@ -97,12 +102,19 @@ quorum: 3
   });
 
   test('YAML syntax errors are reported with a line number', () => {
-    assert.throws(() => loadConfigFile(agentConfigSchema, writeTemp('node: [unclosed\nsite: x\n')), /line \d+: expected valid YAML/);
+    assert.throws(
+      () => loadConfigFile(agentConfigSchema, writeTemp('node: [unclosed\nsite: x\n')),
+      /line \d+: expected valid YAML/,
+    );
   });
 
   test('the committed JSON Schema is the one generated from the zod schema', () => {
     const committed = JSON.parse(readFileSync(join(root, 'config/agent.schema.json'), 'utf8'));
-    assert.deepEqual(committed, JSON.parse(JSON.stringify(jsonSchemaFor('agent'))), 'run: herald schema agent > config/agent.schema.json');
+    assert.deepEqual(
+      committed,
+      JSON.parse(JSON.stringify(jsonSchemaFor('agent'))),
+      'run: herald schema agent > config/agent.schema.json',
+    );
   });
 });
 
@@ -115,12 +127,15 @@ describe('herald check', () => {
   });
 
   test('exits 2 on an invalid file and prints every problem to stderr', async () => {
-    await assert.rejects(cli('check', '--config', writeTemp('node: x\n')), (error: { code: number; stderr: string; stdout: string }) => {
-      assert.equal(error.code, 2);
-      assert.match(error.stderr, /site: expected string, received nothing/);
-      assert.match(error.stderr, /prefixes: expected array, received nothing/);
-      assert.equal(error.stdout, '');
-      return true;
-    });
+    await assert.rejects(
+      cli('check', '--config', writeTemp('node: x\n')),
+      (error: { code: number; stderr: string; stdout: string }) => {
+        assert.equal(error.code, 2);
+        assert.match(error.stderr, /site: expected string, received nothing/);
+        assert.match(error.stderr, /prefixes: expected array, received nothing/);
+        assert.equal(error.stdout, '');
+        return true;
+      },
+    );
   });
 });

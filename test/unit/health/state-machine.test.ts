@@ -18,11 +18,22 @@ import { roundIsHealthy } from '../../../src/health/quorum.js';
 
 const P4 = '198.51.100.10/32';
 const P6 = '2001:db8::10/128';
-const noDamping = { enabled: false, penaltyPerFlap: 1000, suppressAt: 2500, reuseAt: 750, halfLife: 60_000, maxHoldDown: 600_000 };
+const noDamping = {
+  enabled: false,
+  penaltyPerFlap: 1000,
+  suppressAt: 2500,
+  reuseAt: 750,
+  halfLife: 60_000,
+  maxHoldDown: 600_000,
+};
 const params: MachineParams = { rise: 3, fall: 3, damping: noDamping };
 
 /** Feeds a string of rounds ("+" healthy, "-" unhealthy) one second apart; returns the states seen. */
-function run(rounds: string, p: MachineParams = params, start = initialState([P4])): { states: string[]; final: MachineState } {
+function run(
+  rounds: string,
+  p: MachineParams = params,
+  start = initialState([P4]),
+): { states: string[]; final: MachineState } {
   let state = start;
   const states: string[] = [];
   [...rounds].forEach((round, i) => {
@@ -35,13 +46,30 @@ function run(rounds: string, p: MachineParams = params, start = initialState([P4
 describe('health state machine', () => {
   const table: Array<[string, string, string[]]> = [
     ['rises after exactly rise good rounds', '+++', ['RISING', 'RISING', 'UP']],
-    ['a bad round while rising starts over', '++-+++', ['RISING', 'RISING', 'DOWN', 'RISING', 'RISING', 'UP']],
-    ['falls after exactly fall bad rounds', '+++---', ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'DOWN']],
-    ['one good round while falling returns to UP', '+++--+', ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'UP']],
+    [
+      'a bad round while rising starts over',
+      '++-+++',
+      ['RISING', 'RISING', 'DOWN', 'RISING', 'RISING', 'UP'],
+    ],
+    [
+      'falls after exactly fall bad rounds',
+      '+++---',
+      ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'DOWN'],
+    ],
+    [
+      'one good round while falling returns to UP',
+      '+++--+',
+      ['RISING', 'RISING', 'UP', 'FALLING', 'FALLING', 'UP'],
+    ],
     ['a first bad round goes straight to DOWN', '-', ['DOWN']],
-    ['comes back from DOWN after rise good rounds', '---+++', ['DOWN', 'DOWN', 'DOWN', 'RISING', 'RISING', 'UP']],
+    [
+      'comes back from DOWN after rise good rounds',
+      '---+++',
+      ['DOWN', 'DOWN', 'DOWN', 'RISING', 'RISING', 'UP'],
+    ],
   ];
-  for (const [name, rounds, expected] of table) test(name, () => assert.deepEqual(run(rounds).states, expected));
+  for (const [name, rounds, expected] of table)
+    test(name, () => assert.deepEqual(run(rounds).states, expected));
 
   test('rise 1 / fall 1 react on the first round', () => {
     assert.deepEqual(run('+-+', { ...params, rise: 1, fall: 1 }).states, ['UP', 'DOWN', 'UP']);
@@ -96,7 +124,8 @@ describe('flap damping', () => {
       remaining.push(holdDownRemainingMs(state, damping, i * 1000));
     }
     assert.deepEqual(remaining.slice(0, 2), [0, 0], 'two flaps stay below suppressAt');
-    for (let i = 3; i < 6; i++) assert.ok(remaining[i]! > remaining[i - 1]!, `flap ${i + 1} lengthens the hold-down`);
+    for (let i = 3; i < 6; i++)
+      assert.ok(remaining[i]! > remaining[i - 1]!, `flap ${i + 1} lengthens the hold-down`);
     assert.ok(remaining.every((ms) => ms <= damping.maxHoldDown));
     for (let i = 12; i < 1000; i++) state = recordFlap(state, damping, 12_000);
     assert.equal(holdDownRemainingMs(state, damping, 12_000), damping.maxHoldDown);
