@@ -1,0 +1,253 @@
+/**
+ * site.yml converges for real on this machine: the example inventory's lon1-a node and its
+ * coordinator, each into its own path prefix (herald_*_root) with the service manager set to
+ * "none" (there is no systemd here), the node's modules running inside a network namespace
+ * this test creates (so the anycast address lands on that namespace's loopback, never the
+ * host's). Then: the rendered configs pass `herald check` and `exabgp --validate`, a second
+ * run changes nothing, --check changes nothing, and bad settings never reach the live files.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmod, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
+import {
+  ansibleDir,
+  buildRelease,
+  missing,
+  repoRoot,
+  requireLab,
+  run,
+  runId,
+  runPlaybook,
+  tail,
+  tempDir,
+  total,
+  type PlaybookRun,
+} from '../unit/ansible/support.js';
+
+const skipReason = missing(['root', 'ansible-playbook', 'exabgp', 'ip', 'pkill']);
+if (skipReason && requireLab) throw new Error(`${skipReason} (HERALD_REQUIRE_LAB=1)`);
+
+const NODE = 'lon1-a.example.net';
+const COORDINATOR = 'coord1.example.net';
+const version = (
+  JSON.parse(execFileSync('cat', [join(repoRoot, 'package.json')], { encoding: 'utf8' })) as {
+    version: string;
+  }
+).version;
+
+/** Whether this checkout's CLI validates coordinator configs yet (`herald schema coordinator`). */
+function coordinatorKindKnown(): boolean {
+  try {
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src/cli.ts'), 'schema', 'coordinator'],
+      {
+        cwd: repoRoot,
+        stdio: 'ignore',
+        timeout: 60_000,
+      },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('site.yml converges the example inventory on this machine', { skip: skipReason ?? false }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const netns = `hans-${runId()}`;
+  let nodeRoot: string;
+  let coordRoot: string;
+  let withCoordinator = false;
+  let limit: string;
+  let inventoryArgs: string[];
+  let hostLoBefore: string;
+
+  before(async () => {
+    ({ dir, remove } = await tempDir('herald-ansible-converge-'));
+    nodeRoot = join(dir, 'node');
+    coordRoot = join(dir, 'coordinator');
+    execFileSync('ip', ['netns', 'add', netns]);
+    hostLoBefore = execFileSync('ip', ['-o', 'address', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+    // Every module for the node runs inside the namespace; the file system is the host's.
+    const python = join(dir, 'python-in-netns');
+    await writeFile(python, `#!/bin/sh\nexec ip netns exec ${netns} /usr/bin/python3 "$@"\n`);
+    await chmod(python, 0o755);
+    const archive = await buildRelease(dir);
+    withCoordinator = coordinatorKindKnown();
+    const common = {
+      ansible_connection: 'local',
+      herald_release_archive: archive,
+      herald_release_version: version,
+    };
+    const overrides = {
+      all: {
+        hosts: {
+          [NODE]: {
+            ...common,
+            ansible_python_interpreter: python,
+            herald_agent_root: nodeRoot,
+            herald_agent_service_manager: 'none',
+            herald_agent_exabgp_apt_cache_valid_time: 0,
+          },
+          [COORDINATOR]: {
+            ...common,
+            ansible_python_interpreter: '/usr/bin/python3',
+            herald_coordinator_root: coordRoot,
+            herald_coordinator_service_manager: 'none',
+            herald_coordinator_manage_user: false,
+            herald_coordinator_user: 'root',
+            herald_coordinator_group: 'root',
+          },
+        },
+      },
+    };
+    await writeFile(join(dir, 'overrides.yml'), JSON.stringify(overrides, null, 2));
+    inventoryArgs = ['-i', join(ansibleDir, 'inventory/example'), '-i', join(dir, 'overrides.yml')];
+    limit = withCoordinator ? `${NODE},${COORDINATOR}` : NODE;
+  });
+
+  after(async () => {
+    try {
+      execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
+    } catch {
+      // never created
+    }
+    await remove?.();
+  });
+
+  const converge = (extra: string[] = [], hosts = limit): Promise<PlaybookRun> =>
+    runPlaybook([...inventoryArgs, 'site.yml', '--limit', hosts, ...extra]);
+
+  it('installs the release, ExaBGP, the configs, the units and the anycast address', async (t) => {
+    if (!withCoordinator)
+      t.diagnostic('coordinator skipped: this checkout has no `herald check --kind coordinator` yet');
+    const first = await converge();
+    assert.equal(first.code, 0, tail(first.output));
+    assert.ok(total(first, 'changed') > 0, 'a first run changes things');
+    assert.equal(await readlink(join(nodeRoot, 'opt/herald/current')), `releases/herald-${version}`);
+    const agentYaml = await readFile(join(nodeRoot, 'etc/herald/agent.yaml'), 'utf8');
+    assert.match(agentYaml, /^node: lon1-a$/m);
+    assert.match(agentYaml, /^site: lon1$/m);
+    assert.match(agentYaml, /tokenFile: \/etc\/herald\/agent.token/);
+    const exabgpConf = await readFile(join(nodeRoot, 'etc/exabgp/exabgp.conf'), 'utf8');
+    assert.match(
+      exabgpConf,
+      /run \/usr\/bin\/node \/opt\/herald\/current\/dist\/src\/cli.js agent --config \/etc\/herald\/agent.yaml;/,
+    );
+    assert.match(exabgpConf, /neighbor 192\.0\.2\.1 \{[\s\S]*local-address 192\.0\.2\.11;/);
+    // Secrets: the agent token only readable by root and ExaBGP's group.
+    const tokenFile = join(nodeRoot, 'etc/herald/agent.token');
+    assert.equal(await readFile(tokenFile, 'utf8'), 'example-agent-token-lon1-a-change-me\n');
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o640);
+    assert.equal((await stat(join(nodeRoot, 'etc/herald/agent.yaml'))).mode & 0o777, 0o640);
+    const unit = await readFile(join(nodeRoot, 'etc/systemd/system/herald-anycast.service'), 'utf8');
+    assert.match(unit, /ExecStart=\/usr\/sbin\/ip address replace 198\.51\.100\.10\/32 dev lo/);
+    assert.doesNotMatch(
+      unit,
+      /^ExecStop/m,
+      'stopping the unit must not remove an address that may be announced',
+    );
+    await stat(join(nodeRoot, 'etc/systemd/system/exabgp.service.d/herald.conf'));
+    const wrapper = await readFile(join(nodeRoot, 'usr/local/bin/herald'), 'utf8');
+    assert.match(wrapper, /exec \/usr\/bin\/node \/opt\/herald\/current\/dist\/src\/cli.js "\$@"/);
+    if (withCoordinator) {
+      const coordinatorYaml = await readFile(join(coordRoot, 'etc/herald/coordinator.yaml'), 'utf8');
+      assert.doesNotMatch(coordinatorYaml, /change-me/, 'no plaintext token in coordinator.yaml');
+      const digest = createHash('sha256').update('example-operator-token-change-me-0001').digest('hex');
+      assert.match(coordinatorYaml, new RegExp(`tokenSha256: ${digest}`));
+      assert.match(coordinatorYaml, /nodes:\n\s*- lon1-a\n\s*- lon1-b/);
+      await stat(join(coordRoot, 'etc/systemd/system/herald-coordinator.service'));
+      await stat(join(coordRoot, 'var/lib/herald-coordinator'));
+    }
+  });
+
+  it('renders configs that herald check and exabgp --validate accept', async () => {
+    const cli = join(nodeRoot, 'opt/herald/current/dist/src/cli.js');
+    const agent = await run(process.execPath, [
+      cli,
+      'check',
+      '--config',
+      join(nodeRoot, 'etc/herald/agent.yaml'),
+    ]);
+    assert.equal(agent.code, 0, agent.stderr);
+    assert.match(agent.stdout, /prefixes:\n\s*- 198\.51\.100\.10\/32/);
+    const exabgp = await run('exabgp', ['--validate', join(nodeRoot, 'etc/exabgp/exabgp.conf')]);
+    assert.equal(exabgp.code, 0, exabgp.stdout + exabgp.stderr);
+    if (withCoordinator) {
+      const coordinator = await run(process.execPath, [
+        join(coordRoot, 'opt/herald/current/dist/src/cli.js'),
+        'check',
+        '--kind',
+        'coordinator',
+        '--config',
+        join(coordRoot, 'etc/herald/coordinator.yaml'),
+      ]);
+      assert.equal(coordinator.code, 0, coordinator.stderr);
+    }
+  });
+
+  it("puts the anycast address on the node's loopback (the test namespace), not the host's", () => {
+    const inside = execFileSync('ip', ['-n', netns, '-o', 'address', 'show', 'dev', 'lo'], {
+      encoding: 'utf8',
+    });
+    assert.match(inside, /inet 198\.51\.100\.10\/32/);
+    const host = execFileSync('ip', ['-o', 'address', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+    assert.equal(host, hostLoBefore);
+  });
+
+  it('changes nothing on a second run', async () => {
+    const second = await converge();
+    assert.equal(second.code, 0, tail(second.output));
+    assert.equal(total(second, 'changed'), 0, tail(second.output, 120));
+  });
+
+  it('runs clean in --check --diff mode', async () => {
+    const check = await converge(['--check', '--diff']);
+    assert.equal(check.code, 0, tail(check.output));
+    assert.equal(total(check, 'changed'), 0, tail(check.output, 120));
+    assert.equal(total(check, 'failed'), 0);
+  });
+
+  it('never replaces a live file with a config that herald check or exabgp --validate refuses', async () => {
+    const agentBefore = await readFile(join(nodeRoot, 'etc/herald/agent.yaml'), 'utf8');
+    // Start at the template task: the tasks before it were proven above, and this keeps the test short.
+    const badAgent = await converge(
+      [
+        '-e',
+        'herald_agent_rise=0',
+        '--start-at-task',
+        'Render the agent configuration, checked with herald check before it goes live.',
+      ],
+      NODE,
+    );
+    assert.notEqual(badAgent.code, 0);
+    assert.match(badAgent.output, /Render the agent configuration[\s\S]*rise: expected at least 1/);
+    assert.equal(await readFile(join(nodeRoot, 'etc/herald/agent.yaml'), 'utf8'), agentBefore);
+
+    const exabgpBefore = await readFile(join(nodeRoot, 'etc/exabgp/exabgp.conf'), 'utf8');
+    const badExabgp = await converge(
+      [
+        '-e',
+        'herald_agent_bgp_hold_time=1',
+        '--start-at-task',
+        'Render the ExaBGP configuration, checked with exabgp --validate before it goes live.',
+      ],
+      NODE,
+    );
+    assert.notEqual(badExabgp.code, 0);
+    assert.match(badExabgp.output, /Render the ExaBGP configuration[\s\S]*failed to validate/);
+    assert.equal(await readFile(join(nodeRoot, 'etc/exabgp/exabgp.conf'), 'utf8'), exabgpBefore);
+  });
+
+  it('refuses invalid role inputs before changing anything', async () => {
+    const bad = await converge(['-e', 'herald_agent_service_manager=upstart'], NODE);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.output, /herald_agent_service_manager.*upstart|upstart.*herald_agent_service_manager/);
+    assert.equal(total(bad, 'changed'), 0);
+  });
+});
