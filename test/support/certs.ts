@@ -10,7 +10,7 @@
  *   await pki.cleanup();
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,9 +94,13 @@ export class TestPki {
     readonly ca: CaCert,
   ) {}
 
-  /** Makes a directory (under the system temp dir unless `dir` is given) and a root CA named "herald-test-ca". */
+  /**
+   * Makes a directory (a new one under the system temp dir unless `dir` is given; created if
+   * missing) and a root CA named "herald-test-ca". `cleanup()` removes the directory.
+   */
   static async create(dir?: string): Promise<TestPki> {
     const root = dir ?? (await mkdtemp(join(tmpdir(), `herald-certs-${process.pid}-`)));
+    await mkdir(root, { recursive: true });
     await writeFile(
       join(root, 'ca.cnf'),
       [

@@ -7,6 +7,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe } from '../../../src/probes/index.js';
 import type { ProbeResult } from '../../../src/probes/types.js';
@@ -304,15 +305,28 @@ describe('SIP OPTIONS over a stream (tcp and tls)', () => {
     });
   }
 
-  test('tcp: a server that closes the connection without replying is down', async () => {
-    const server = await startSipServer('tcp', () => []);
+  test('tcp: a server that closes the connection after the request, without replying, is down', async () => {
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const closing = await startSipServer('tcp', () => []);
-      await closing.close();
-      assertDown(await probe('tcp', closing.port)(), /^connection refused$/);
+      const port = (server.address() as { port: number }).port;
+      const result = await probe('tcp', port)();
+      assertDown(result, /^connection closed by the peer before a reply$/);
+      assert.equal(result.answered, false);
     } finally {
-      await server.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  test('tcp: a closed port is down as refused', async () => {
+    const closed = await startSipServer('tcp', () => []);
+    await closed.close();
+    const result = await probe('tcp', closed.port)();
+    assertDown(result, /^connection refused$/);
+    assert.equal(result.answered, false);
   });
 });
 

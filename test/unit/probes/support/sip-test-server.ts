@@ -95,6 +95,12 @@ function parseRequest(raw: Buffer, remote: { address: string; port: number }): R
   return { raw, startLine, headers, remote };
 }
 
+/** Makes close() safe to call twice (a test closes early, the cleanup closes again). */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}
+
 const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
 
 async function writePaced(socket: Socket, pieces: (string | Buffer)[]): Promise<void> {
@@ -119,7 +125,7 @@ export async function startUdpSipServer(respond: Responder): Promise<SipTestServ
     port: socket.address().port,
     requests,
     connections: () => 0,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    close: once(() => new Promise<void>((resolve) => socket.close(() => resolve()))),
   };
 }
 
@@ -165,10 +171,10 @@ export async function startStreamSipServer(
     port: address.port,
     requests,
     connections: () => connections,
-    close: async () => {
+    close: once(async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    }),
   };
 }
 
