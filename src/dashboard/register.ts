@@ -27,5 +27,7 @@ export function coordinatorSource(coordinator: Coordinator): DashboardSource {
 }
 
 registerCoordinatorExtension((router, coordinator) => {
-  mountDashboard(router, coordinatorSource(coordinator));
+  // HERALD_DASHBOARD_DIR serves another build of the page (tests build into a temporary directory).
+  const dir = process.env.HERALD_DASHBOARD_DIR;
+  mountDashboard(router, coordinatorSource(coordinator), dir ? { dir } : {});
 });

@@ -46,7 +46,8 @@ export function defaultDashboardDir(): string {
 interface CachedFile {
   body: Buffer;
   etag: string;
-  mtimeMs: number;
+  /** mtime and size: a rebuilt file differs in one of them. */
+  version: string;
 }
 
 export interface StaticFilesOptions {
@@ -66,18 +67,19 @@ export function createStaticFilesHandler(
 
   function load(name: string): CachedFile | null {
     const file = join(dir, name);
-    let mtimeMs: number;
+    let version: string;
     try {
-      mtimeMs = statSync(file).mtimeMs;
+      const stat = statSync(file);
+      version = `${stat.mtimeMs}:${stat.size}`;
     } catch {
       return null;
     }
     const cached = cache.get(name);
-    if (cached && cached.mtimeMs === mtimeMs) return cached;
+    if (cached && cached.version === version) return cached;
     const body = readFileSync(file);
     const entry = {
       body,
-      mtimeMs,
+      version,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
     };
     cache.set(name, entry);

@@ -111,7 +111,7 @@ function checkRows(input: NodeCardInput, detail: AgentStatus): Child {
       detail.checks.map((check) =>
         h(
           'tr',
-          { class: `check-${check.status}`, 'data-check': check.name, 'data-status': check.status },
+          { class: `check-row-${check.status}`, 'data-check': check.name, 'data-status': check.status },
           h(
             'th',
             { scope: 'row' },

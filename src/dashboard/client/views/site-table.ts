@@ -43,6 +43,7 @@ export class SiteTable {
   private readonly filterInput: HTMLInputElement;
   private readonly stateButtons = new Map<DisplayState, HTMLButtonElement>();
   private readonly shownCount: HTMLElement;
+  private readonly problemsOnly: HTMLButtonElement;
   private readonly rows = new Map<string, Row>();
   private readonly groups = new Map<string, Group>();
   private readonly headers = new Map<SortKey, HTMLTableCellElement>();
@@ -71,7 +72,7 @@ export class SiteTable {
           'button',
           {
             type: 'button',
-            class: `toggle state-${state}`,
+            class: `toggle filter-toggle state-${state}`,
             'aria-pressed': 'true',
             'data-state-filter': state,
           },
@@ -81,23 +82,20 @@ export class SiteTable {
         button.addEventListener('click', () => {
           if (this.hiddenStates.has(state)) this.hiddenStates.delete(state);
           else this.hiddenStates.add(state);
-          button.setAttribute('aria-pressed', String(!this.hiddenStates.has(state)));
           this.rerender();
         });
         this.stateButtons.set(state, button);
         return button;
       }),
     );
-    const problemsOnly = h(
+    const problemsOnly = (this.problemsOnly = h(
       'button',
-      { type: 'button', class: 'toggle', 'data-testid': 'problems-only' },
+      { type: 'button', class: 'toggle', 'aria-pressed': 'false', 'data-testid': 'problems-only' },
       'Only problems',
-    );
+    ));
     problemsOnly.addEventListener('click', () => {
       const only = !this.hiddenStates.has('announcing');
       this.hiddenStates = new Set(only ? ['announcing'] : []);
-      for (const [state, button] of this.stateButtons)
-        button.setAttribute('aria-pressed', String(!this.hiddenStates.has(state)));
       this.rerender();
     });
     this.shownCount = h('span', { class: 'muted shown-count', 'aria-live': 'polite' });
@@ -199,6 +197,13 @@ export class SiteTable {
     }
     syncChildren(this.table, [this.table.tHead!, ...bodies]);
     setText(this.shownCount, `${shown} of ${plural(fleet.sites.length, 'site')} shown`);
+    for (const [filterState, button] of this.stateButtons)
+      setAttr(button, 'aria-pressed', String(!this.hiddenStates.has(filterState)));
+    setAttr(
+      this.problemsOnly,
+      'aria-pressed',
+      String(this.hiddenStates.size === 1 && this.hiddenStates.has('announcing')),
+    );
     for (const [key, th] of this.headers)
       setAttr(
         th,

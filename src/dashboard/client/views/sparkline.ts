@@ -38,6 +38,9 @@ export function sparkline(points: readonly LatencyPoint[], windowMs: number, now
     s('title', {}, label),
     s('path', { class: 'spark-axis', d: `M0 ${HEIGHT - 1} H${WIDTH}` }),
     s('path', { class: 'spark-line', d: line }),
+    points.length === 1
+      ? s('circle', { class: 'spark-dot', cx: x(points[0]![0]), cy: y(points[0]![1]), r: 2 })
+      : null,
     failed.map((p) =>
       s('path', { class: 'spark-fail', d: `M${x(p[0]) - 2} ${HEIGHT - 5} l4 4 m0 -4 l-4 4` }),
     ),
