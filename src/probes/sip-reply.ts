@@ -25,6 +25,8 @@ export function createSipReplyTracker(request: OptionsRequest, policy: SipCodePo
   let provisional: string | undefined;
   return {
     judge(message, elapsedMs) {
+      // A bare CRLF keepalive (RFC 5626) is not a reply; streams never get here with one.
+      if (message.length > 0 && message.every((byte) => byte === 0x0d || byte === 0x0a)) return undefined;
       const parsed = parseSipResponse(message);
       if (!parsed.ok) return down(`unparsable reply: ${parsed.error}`, { answered: true });
       const reply = parsed.value;

@@ -4,6 +4,7 @@
  * header's length field. Pure; malformed input gives an error value, never an exception.
  */
 import { randomBytes } from 'node:crypto';
+import { SocketAddress } from 'node:net';
 import type { Parsed } from './sip-message.js';
 
 export const STUN_MAGIC_COOKIE = 0x2112a442;
@@ -130,7 +131,9 @@ export function decodeXorMappedAddress(value: Buffer, transactionId: Buffer): Pa
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2)
       groups.push(((value[4 + i]! ^ mask[i]!) * 256 + (value[5 + i]! ^ mask[i + 1]!)).toString(16));
-    return { ok: true, value: { family: 'IPv6', address: groups.join(':'), port } };
+    // SocketAddress prints the canonical (compressed) form: 2001:db8::1.
+    const address = new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+    return { ok: true, value: { family: 'IPv6', address, port } };
   }
   return {
     ok: false,
