@@ -137,11 +137,16 @@ async function waitAndReport(
   const timeoutMs = durationFlag('--timeout', flags.timeout ?? DEFAULT_WAIT_TIMEOUT);
   const done = (d: DrainView) =>
     goal === 'drained' ? d.complete || d.status === 'released' : (d.release?.complete ?? false);
+  let lastTrouble = '';
   const result = await waitForDrain(api, drain.id, {
     timeoutMs,
     onUpdate: (d) => display.update(d),
     done,
-    onTrouble: (message) => display.note(`(coordinator: ${message}; still waiting)`),
+    onTrouble: (message) => {
+      if (message === lastTrouble) return; // one line per kind of trouble, not one per retry
+      lastTrouble = message;
+      display.note(`(coordinator: ${message}; still waiting)`);
+    },
   });
   const final = result.drain ?? drain;
   if (flags.json) printJson({ outcome: result.timedOut ? 'timed-out' : goal, drain: final });

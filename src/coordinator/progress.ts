@@ -73,8 +73,8 @@ export function nodeProgress(input: NodeProgressInput): NodeProgress {
       ? { stage: input.previous.stage, detail: input.previous.detail }
       : stageFromReport(input);
   const since = input.previous && input.previous.stage === computed.stage ? input.previous.since : input.now;
-  const detail = input.stale ? `${computed.detail} (agent stale: last known state)` : computed.detail;
-  return { node: input.node, stage: computed.stage, stale: input.stale, detail, since };
+  // `stale` says the stage is the last known one; the detail stays what the agent last showed.
+  return { node: input.node, stage: computed.stage, stale: input.stale, detail: computed.detail, since };
 }
 
 /** The stage every node must reach for the drain to be complete. */

@@ -78,7 +78,7 @@ export function drainHeader(drain: DrainView): string {
 }
 
 export function nodeLine(node: NodeProgress | ReleaseNode): string {
-  return `  ${pad(node.node, 16)} ${pad(node.stage, 10)} ${node.detail}${node.stale && !node.detail.includes('stale') ? ' (agent stale)' : ''}`;
+  return `  ${pad(node.node, 16)} ${pad(node.stage, 10)} ${node.detail}${node.stale ? ' (agent stale: last known state)' : ''}`;
 }
 
 /** The whole progress block of a drain (or of its release). */
