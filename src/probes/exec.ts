@@ -50,6 +50,7 @@ export function createExecProbe(config: ExecProbeConfig): Probe {
             reject: false,
             shell: false,
             stdin: 'ignore',
+            // Discarded: in the agent, stdout belongs to ExaBGP and a check must never write to it.
             stdout: 'ignore',
             stderr: 'pipe',
             buffer: false,
