@@ -124,6 +124,7 @@ export class RouteWriter {
   /** Increases when a neighbor comes up: acks of commands sent before then do not count. */
   private generation = 0;
   private stopped = false;
+  private warnedStopped = false;
   private lastErrorMessage: string | null = null;
   private readonly counts: RouteWriterCounters = {
     ackFailures: 0,
@@ -186,8 +187,10 @@ export class RouteWriter {
       record.failures = 0;
       this.stopBackoff(record);
     }
-    if (this.stopped)
+    if (this.stopped && !this.warnedStopped) {
+      this.warnedStopped = true;
       this.logger.warn('desired routes changed after the ExaBGP transport closed: nothing will be written');
+    }
     this.pump();
     this.settleDrains();
   }
