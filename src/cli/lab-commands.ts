@@ -215,7 +215,7 @@ export function registerLabCommands(program: Command): void {
       .option('--reason <text>', 'why (recorded by the agent)', 'herald lab drain')
       .action(async (node: string, options: NameOption & { reason: string }) => {
         const { agentRequest } = await import('../lab/agent-control.js');
-        const { nodeOf } = await import('../lab/context.js');
+        const { controlOptions, nodeOf } = await import('../lab/context.js');
         const lab = await context(options.name);
         let target;
         try {
@@ -227,13 +227,20 @@ export function registerLabCommands(program: Command): void {
           target,
           'POST',
           `/${action}`,
-          action === 'drain' ? { reason: options.reason } : {},
-          { hostLink: lab.state.hostLink },
+          action === 'drain' ? { reason: options.reason } : undefined,
+          controlOptions(lab),
         );
         if (response.status < 200 || response.status >= 300)
           throw new CliError(
             `${action} ${node}: expected a 2xx answer from the agent, received ${response.status || 'no answer'}: ${response.body}`,
           );
-        process.stdout.write(response.body.trim() ? `${response.body.trim()}\n` : `${action}ed ${node}\n`);
+        let summary = `${action}ed ${node}`;
+        try {
+          const status = JSON.parse(response.body) as { state?: string; drains?: { source: string }[] };
+          summary = `${node}: ${status.state ?? '?'}${status.drains?.length ? ` (drained by ${status.drains.map((d) => d.source).join(', ')})` : ''}`;
+        } catch {
+          // not a status document: keep the plain line
+        }
+        process.stdout.write(`${summary}\n`);
       });
 }

@@ -1,9 +1,11 @@
 /**
  * Talks to a lab node's agent over its local control API (GET /status, GET /metrics, POST /drain,
- * POST /undrain). The API listens on the node's management address; with a host link the host
- * reaches it directly, otherwise the request is made from inside the node's namespace.
+ * POST /undrain). The API listens on the node's management address, which the lab's control relay
+ * (a Unix socket in the run directory) reaches from any namespace.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { agentStatusSchema, type AgentStatus } from '../wire/agent-status.js';
 import { CONTROL_PORT, type NodePlan } from './plan.js';
 
@@ -27,37 +29,61 @@ try {
 `;
 
 export interface AgentControlOptions {
-  /** Whether the host can reach the node's fabric address directly. */
-  hostLink: boolean;
+  /** The lab's control relay socket (fast path, works from any namespace). */
+  relaySocket?: string;
+  /** Whether the host can reach the node's management address directly. */
+  hostLink?: boolean;
 }
 
 export function controlUrl(node: NodePlan, path: string): string {
   return `http://${node.managementIpv4}:${CONTROL_PORT}${path}`;
 }
 
-/** One HTTP request to a node's agent; status 0 means no answer (connection refused, timeout). */
-export async function agentRequest(
-  node: NodePlan,
-  method: 'GET' | 'POST',
-  path: string,
-  body: unknown,
-  options: AgentControlOptions,
-): Promise<ControlResponse> {
-  const url = controlUrl(node, path);
-  const text = body === undefined ? '' : JSON.stringify(body);
-  if (options.hostLink) {
-    try {
-      const response = await fetch(url, {
+function viaRelay(socketPath: string, node: NodePlan, method: string, path: string, text: string) {
+  return new Promise<ControlResponse>((resolve) => {
+    const request = httpRequest(
+      {
+        socketPath,
         method,
-        ...(text ? { body: text, headers: { 'content-type': 'application/json' } } : {}),
-        signal: AbortSignal.timeout(5000),
-      });
-      return { status: response.status, body: await response.text() };
-    } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause;
-      return { status: 0, body: cause?.message ?? String(error) };
-    }
+        path,
+        headers: {
+          'x-herald-target': `${node.managementIpv4}:${CONTROL_PORT}`,
+          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+        },
+        timeout: 10_000,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => {
+          // The relay answers 502 when the agent itself did not answer.
+          if (response.statusCode === 502) resolve({ status: 0, body });
+          else resolve({ status: response.statusCode ?? 0, body });
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('no answer from the control relay in 10 s')));
+    request.on('error', (error) => resolve({ status: 0, body: `control relay: ${error.message}` }));
+    request.end(text);
+  });
+}
+
+async function direct(url: string, method: string, text: string): Promise<ControlResponse> {
+  try {
+    const response = await fetch(url, {
+      method,
+      ...(text ? { body: text, headers: { 'content-type': 'application/json' } } : {}),
+      signal: AbortSignal.timeout(5000),
+    });
+    return { status: response.status, body: await response.text() };
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause;
+    return { status: 0, body: cause?.message ?? String(error) };
   }
+}
+
+function inNamespace(node: NodePlan, url: string, method: string, text: string): Promise<ControlResponse> {
   return new Promise((resolve) => {
     execFile(
       'ip',
@@ -83,6 +109,26 @@ export async function agentRequest(
       },
     );
   });
+}
+
+/**
+ * One HTTP request to a node's agent; status 0 means no answer (connection refused, timeout).
+ * Goes through the control relay when there is one, else directly over a host link, else from
+ * a process started inside the node's namespace (slow: a Node start per request).
+ */
+export async function agentRequest(
+  node: NodePlan,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  options: AgentControlOptions,
+): Promise<ControlResponse> {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  if (options.relaySocket && existsSync(options.relaySocket))
+    return viaRelay(options.relaySocket, node, method, path, text);
+  const url = controlUrl(node, path);
+  if (options.hostLink) return direct(url, method, text);
+  return inNamespace(node, url, method, text);
 }
 
 /** The agent's status document, validated; throws naming the node when it cannot be had. */

@@ -6,6 +6,7 @@ import { findNode, planLab, type LabPlan, type NodePlan } from './plan.js';
 import { labPaths, type LabPaths, type NodePaths } from './paths.js';
 import { readLock, readState, type LabState } from './state.js';
 import { join } from 'node:path';
+import type { AgentControlOptions } from './agent-control.js';
 
 export interface LabContext {
   state: LabState;
@@ -26,6 +27,11 @@ export function contextForName(name: string): LabContext {
       `no lab named "${name}" is running (no lock file); start one with \`herald lab up\` or \`npm run demo\``,
     );
   return contextFromState(readState(join(lock.runDir, 'state.json')));
+}
+
+/** How to reach the lab's agents' control APIs. */
+export function controlOptions(context: LabContext): AgentControlOptions {
+  return { relaySocket: context.paths.controlRelaySocket, hostLink: context.state.hostLink };
 }
 
 export function nodeOf(context: LabContext, name: string): { node: NodePlan; paths: NodePaths } {

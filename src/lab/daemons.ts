@@ -9,7 +9,9 @@ import { exabgpEnvironment } from './exabgp-config.js';
 import { run } from './exec.js';
 import type { NodePlan, RouterPlan } from './plan.js';
 import { findInNamespace, isAlive, spawnInNamespace } from './processes.js';
+import { labEntryArgs } from './runtime.js';
 import { waitFor } from './wait.js';
+import { packageRoot } from '../version.js';
 
 function fileSize(file: string): number {
   try {
@@ -140,6 +142,24 @@ export async function startExabgp(context: LabContext, node: NodePlan): Promise<
   });
   await waitUntilUp(`ExaBGP on ${node.name}`, pid, paths.exabgpLog, () =>
     readFileSync(paths.exabgpLog, 'utf8').slice(logStart).includes('loaded new configuration successfully'),
+  );
+  return pid;
+}
+
+/** Starts the control relay in the fabric namespace (see control-relay-main.ts). */
+export async function startControlRelay(context: LabContext): Promise<number> {
+  const { plan, paths } = context;
+  rmSync(paths.controlRelaySocket, { force: true });
+  const subnetPrefix = plan.management.relayIpv4.split('.').slice(0, 3).join('.') + '.';
+  const pid = spawnInNamespace({
+    netns: plan.fabric.netns,
+    command: process.execPath,
+    args: [...labEntryArgs('control-relay-main'), paths.controlRelaySocket, subnetPrefix],
+    logFile: paths.controlRelayLog,
+    cwd: packageRoot,
+  });
+  await waitUntilUp('the control relay', pid, paths.controlRelayLog, () =>
+    existsSync(paths.controlRelaySocket),
   );
   return pid;
 }

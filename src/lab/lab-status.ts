@@ -4,7 +4,7 @@
  * the state of every node's daemons and agent. Gathering is I/O; formatting is pure.
  */
 import { agentStatus } from './agent-control.js';
-import type { LabContext } from './context.js';
+import { controlOptions, type LabContext } from './context.js';
 import { agentPids, exabgpPid, kamailioPids } from './daemons.js';
 import { isAlive } from './processes.js';
 import { RouteObserver, type RouteSnapshot, type SessionView } from './route-observer.js';
@@ -64,7 +64,7 @@ export async function gatherLabReport(context: LabContext): Promise<LabReport> {
         };
         if (agents.length)
           try {
-            const status = await agentStatus(node, { hostLink: state.hostLink });
+            const status = await agentStatus(node, controlOptions(context));
             report.agent = {
               pids: agents,
               state: status.state,

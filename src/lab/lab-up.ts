@@ -63,11 +63,18 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
       `  herald lab drain ${someNode} --reason "try"   # local drain: GRACEFUL_SHUTDOWN, then withdraw`,
       `  herald lab undrain ${someNode}`,
     );
-    if (lab.coordinatorUrl)
+    if (lab.coordinatorUrl) {
+      const site = plan.topology.pops[0]!.name;
       lines.push(
-        `  herald status                              # the coordinator's view (${lab.coordinatorUrl})`,
-        `  herald drain ${plan.topology.pops[0]!.name} --reason "maintenance" --wait`,
+        '',
+        'The coordinator (drains across sites, with the safety policy):',
+        `  export HERALD_COORDINATOR=${lab.coordinatorUrl} HERALD_TOKEN_FILE=${operatorTokenFile(lab.paths)}`,
+        '  herald status                              # sites, nodes, drains as the coordinator sees them',
+        `  herald drain ${site} --reason "maintenance" --wait   # de-prefer, withdraw, verified at the routers`,
+        `  herald undrain ${site} --wait`,
+        `  dashboard: ${lab.coordinatorUrl}/ in a browser on this machine`,
       );
+    }
     lines.push('', 'Fault buttons: herald lab fault <node> <fault>');
     for (const fault of FAULTS) lines.push(`  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`);
   }

@@ -18,8 +18,8 @@ import {
 import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
 import { renderBirdConfig } from './bird-config.js';
 import { makeLabCertificates } from './certs.js';
-import { nodeOf, type LabContext } from './context.js';
-import { startBird, startExabgp, startKamailio } from './daemons.js';
+import { controlOptions, nodeOf, type LabContext } from './context.js';
+import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
 import { renderKamailioConfig, renderKamailioTlsConfig } from './kamailio-config.js';
@@ -130,13 +130,11 @@ export class Lab {
   }
 
   agentRequest(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ControlResponse> {
-    return agentRequest(nodeOf(this.context, node).node, method, path, body, {
-      hostLink: this.context.state.hostLink,
-    });
+    return agentRequest(nodeOf(this.context, node).node, method, path, body, controlOptions(this.context));
   }
 
   agentStatus(node: string): Promise<AgentStatus> {
-    return agentStatus(nodeOf(this.context, node).node, { hostLink: this.context.state.hostLink });
+    return agentStatus(nodeOf(this.context, node).node, controlOptions(this.context));
   }
 
   /** One SIP OPTIONS from the region's client to the anycast address: which node answered. */
@@ -334,6 +332,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
     progress(`starting BIRD on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`);
     await Promise.all([
+      startControlRelay(context),
       ...plan.routers.map((router) => startBird(context, router)),
       ...plan.nodes.map((node) => startKamailio(context, node)),
     ]);

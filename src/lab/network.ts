@@ -81,6 +81,12 @@ async function addAddress(netns: string | undefined, address: string, dev: strin
 
 async function buildFabric(plan: LabPlan): Promise<void> {
   await ip(['link', 'add', plan.fabric.bridge, 'type', 'bridge'], plan.fabric.netns);
+  // The control relay, running in this namespace, reaches the agents from the bridge itself.
+  await addAddress(
+    plan.fabric.netns,
+    `${plan.management.relayIpv4}/${plan.management.prefixLength}`,
+    plan.fabric.bridge,
+  );
   await ip(['link', 'set', plan.fabric.bridge, 'up'], plan.fabric.netns);
 }
 

@@ -37,6 +37,9 @@ export interface RouterPaths {
 export interface LabPaths {
   runDir: string;
   stateFile: string;
+  /** Unix socket of the control relay (HTTP to any agent's control API, from any namespace). */
+  controlRelaySocket: string;
+  controlRelayLog: string;
   certs: {
     dir: string;
     caCert: string;
@@ -92,6 +95,8 @@ export function labPaths(runDir: string, plan: LabPlan): LabPaths {
   return {
     runDir,
     stateFile: join(runDir, 'state.json'),
+    controlRelaySocket: join(runDir, 'control-relay.sock'),
+    controlRelayLog: join(runDir, 'control-relay.log'),
     certs: {
       dir: certDir,
       caCert: join(certDir, 'ca.pem'),

@@ -5,9 +5,10 @@
  *
  * Addressing (documentation prefixes only):
  *   fabric     192.0.2.0/24, 2001:db8:f::/64 — routers .1.., nodes .11..
- *   management 198.51.100.128/25 (or 203.0.113.128/25) on the same bridge — nodes .139.., the host
- *              .254; the agents' control APIs and the coordinator live here, so the host link never
- *              needs 192.0.2.0/24 in the root namespace (a machine's own LAN may use it)
+ *   management 198.51.100.128/25 (or 203.0.113.128/25) on the same bridge — nodes .139.., the
+ *              control relay .253 (on the bridge), the host .254; the agents' control APIs and the
+ *              coordinator live here, so the host link never needs 192.0.2.0/24 in the root
+ *              namespace (a machine's own LAN may use it)
  *   clients    203.0.113.16·i/28, 2001:db8:c<i>::/64 — router .1, client .2 (region i)
  *   anycast    198.51.100.10/32, 2001:db8:a::10/128 on every node's loopback
  */
@@ -72,8 +73,11 @@ export interface LabPlan {
   namespacePrefix: string;
   topology: LabTopology;
   fabric: { netns: string; bridge: string; subnet4: string; subnet6: string; prefixLength4: 24 };
-  /** The management subnet shared by the host and the nodes' control APIs. */
-  management: { subnet4: string; prefixLength: 25 };
+  /**
+   * The management subnet shared by the host and the nodes' control APIs; the fabric bridge
+   * itself has relayIpv4, where the lab's control relay reaches every agent from.
+   */
+  management: { subnet4: string; prefixLength: 25; relayIpv4: string };
   /** The veth joining the root namespace to the fabric (only created with a host link). */
   host: { ipv4: string; ifName: string; peerIfName: string };
   routers: RouterPlan[];
@@ -172,7 +176,7 @@ export function planLab(
     namespacePrefix,
     topology,
     fabric,
-    management: { subnet4: `${managementNet}.128/25`, prefixLength: 25 },
+    management: { subnet4: `${managementNet}.128/25`, prefixLength: 25, relayIpv4: `${managementNet}.253` },
     host: { ipv4: `${managementNet}.254`, ifName: `hl${runId}`, peerIfName: 'host' },
     routers,
     nodes,

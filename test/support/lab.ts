@@ -7,6 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab, type Lab, type LabOptions } from '../../src/lab/lab.js';
+import type { RouteSnapshot } from '../../src/lab/route-observer.js';
 import { labProblems } from '../../src/lab/preflight.js';
 import { compiledCli } from '../../src/lab/runtime.js';
 
@@ -95,4 +96,32 @@ export function record(file: string, entry: Record<string, unknown>): void {
     join(testOutputDir, file),
     JSON.stringify({ at: new Date().toISOString(), ...entry }) + '\n',
   );
+}
+
+/**
+ * Waits for a routing condition after an event at `since` (unix ms), asserting it happens within
+ * `boundMs`; records and returns how long it took (first snapshot that showed it, started after
+ * `since`).
+ */
+export async function measureUntil(
+  lab: Lab,
+  predicate: (snapshot: RouteSnapshot) => boolean,
+  options: { since: number; boundMs: number; description: string; record?: Record<string, unknown> },
+): Promise<{ ms: number; snapshot: RouteSnapshot }> {
+  const result = await lab.observer.waitFor(predicate, {
+    timeoutMs: options.boundMs + 3000,
+    pollMs: 10,
+    description: options.description,
+  });
+  const ms = result.value.at - options.since;
+  if (options.record)
+    record('lab-timings.jsonl', {
+      ...options.record,
+      what: options.description,
+      ms,
+      boundMs: options.boundMs,
+    });
+  if (ms > options.boundMs)
+    throw new Error(`${options.description}: expected within ${options.boundMs} ms, took ${ms} ms`);
+  return { ms, snapshot: result.value };
 }
