@@ -129,7 +129,9 @@ export class Router {
       const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
       const route = candidates.find((r) => r.method === method);
       if (!route) {
-        if (method === 'GET' && this.serveStatic(url.pathname, response)) return;
+        // The API never falls through to static files: an unknown API path is a JSON 404.
+        if (method === 'GET' && !url.pathname.startsWith('/api/') && this.serveStatic(url.pathname, response))
+          return;
         if (candidates.length)
           throw new HttpError(
             405,

@@ -134,6 +134,23 @@ describe('withdraw step gate and event stream', () => {
     assert.equal(agents.get('lon1-a')!.announcement(), 'announce');
   });
 
+  it('--wait that times out exits 4 and says the drain stays recorded', async () => {
+    const api = { url: running.server.url, token: TOKENS.alice };
+    const result = await runCli(
+      ['drain', 'nyc1', '--reason', 'slow one', '--hold', '10m', '--wait', '--timeout', '1s'],
+      api,
+    );
+    assert.equal(result.code, 4, result.stdout + result.stderr);
+    assert.match(result.stderr, /timed out after 1s: the drain d-\w+ stays recorded and in force/);
+    const active = (await fetchJson(running, '/api/v1/drains')) as Json;
+    assert.deepEqual(
+      active.drains.map((d: Json) => [d.target.site, d.status, d.complete]),
+      [['nyc1', 'active', false]],
+    );
+    const released = await runCli(['undrain', 'nyc1'], api);
+    assert.equal(released.code, 0, released.stderr);
+  });
+
   it('exposes Prometheus metrics', async () => {
     const response = await fetch(`${running.server.url}/metrics`);
     const text = await response.text();
@@ -142,7 +159,7 @@ describe('withdraw step gate and event stream', () => {
     assert.match(text, /herald_coordinator_site_announcing\{site="lon1"\} 1/);
     assert.match(
       text,
-      /herald_coordinator_http_requests_total\{route="\/api\/v1\/drains",method="POST",status="201"\} 1/,
+      /herald_coordinator_http_requests_total\{route="\/api\/v1\/drains",method="POST",status="201"\} [1-9]\d*$/m,
     );
   });
 });
