@@ -477,12 +477,15 @@ export class RouteWriter {
       record.acknowledgedCommand = null;
       record.acknowledgedAt = null;
     }
-    const delay = retryDelay(record.failures, this.retryBackoffMs, this.maxRetryBackoffMs);
+    // Only the newest desired state matters: if it changed meanwhile, send that one without waiting.
+    const superseded = record.desiredCommand !== command;
+    const delay = superseded ? 0 : retryDelay(record.failures, this.retryBackoffMs, this.maxRetryBackoffMs);
     this.logger.warn(
-      { prefix: record.prefix, command, failures: record.failures, retryInMs: delay },
+      { prefix: record.prefix, command, failures: record.failures, retryInMs: delay, superseded },
       message,
     );
-    this.startBackoff(record, delay);
+    if (superseded) record.failures = 0;
+    else this.startBackoff(record, delay);
     this.emitChange();
   }
 

@@ -197,6 +197,19 @@ describe('failures', () => {
     assert.equal(statusOf(A)?.lastError, null);
   });
 
+  test('a failed command whose desired state has changed meanwhile is not retried; the new one goes at once', async (t) => {
+    const { transport, writer, statusOf } = setup(t);
+    writer.setDesired([announce(A)]);
+    await settle();
+    writer.setDesired([withdraw(A)]);
+    transport.send('error');
+    await settle();
+    assert.deepEqual(transport.routeCommands, [announceA, `withdraw route ${A}`], 'no backoff wait');
+    assert.equal(writer.ackFailures, 1);
+    transport.send('done');
+    assert.deepEqual(statusOf(A)?.acknowledged, withdraw(A));
+  });
+
   test('the backoff is capped', async (t) => {
     const { transport, writer } = setup(t, { maxRetryBackoffMs: 500 });
     transport.routeAnswer = () => 'error';
