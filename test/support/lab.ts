@@ -3,7 +3,7 @@
  * the machine cannot run it, start labs that are always released (after the test, on Ctrl-C, on
  * SIGTERM), keep the daemons' logs of a failed test in test-output/, and record timings there.
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab, type Lab, type LabOptions } from '../../src/lab/lab.js';
@@ -56,7 +56,12 @@ export function keepLabLogs(lab: Lab, name: string): string {
   mkdirSync(target, { recursive: true });
   cpSync(lab.runDir, target, {
     recursive: true,
-    filter: (source) => !/\.(pem|ctl|token)$|certs|kamailio-run/.test(source),
+    // Logs and configs only: no keys, tokens, sockets or pipes.
+    filter: (source) => {
+      if (/\.(pem|token)$|\/certs$|kamailio-run/.test(source)) return false;
+      const stat = lstatSync(source, { throwIfNoEntry: false });
+      return !!stat && (stat.isFile() || stat.isDirectory());
+    },
   });
   return target;
 }
