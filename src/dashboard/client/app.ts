@@ -108,8 +108,8 @@ export function startApp(
   }
 
   wallToggle.addEventListener('click', () => {
-    const on = !document.body.classList.contains('wall');
-    document.body.classList.toggle('wall', on);
+    const on = !document.documentElement.classList.contains('wall');
+    document.documentElement.classList.toggle('wall', on);
     wallToggle.setAttribute('aria-pressed', String(on));
     localStorage.setItem('herald.wall', on ? '1' : '0');
   });

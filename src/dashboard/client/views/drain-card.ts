@@ -5,6 +5,7 @@
  */
 import { formatAgo, formatDateTime, formatRelative, formatSpan } from '../../shared/format.js';
 import type { DrainStage, DrainView, WindowView } from '../../../wire/coordinator-api.js';
+import { drainFlags } from '../../shared/drain-flags.js';
 import { ageText, h, type Child } from '../dom.js';
 
 const STAGE_LABEL: Record<DrainStage, string> = {
@@ -17,25 +18,6 @@ const STAGE_LABEL: Record<DrainStage, string> = {
 export function describeDrainTarget(drain: Pick<DrainView, 'target'>): string {
   const { site, node, prefix } = drain.target;
   return `${node ? `node ${node} of ${site}` : `site ${site}`}${prefix ? `, prefix ${prefix}` : ''}`;
-}
-
-export interface DrainFlags {
-  overdue: boolean;
-  windowEnded: WindowView | null;
-  ownerless: boolean;
-  blocked: boolean;
-}
-
-export function drainFlags(drain: DrainView, windows: readonly WindowView[]): DrainFlags {
-  const window = drain.windowId ? windows.find((w) => w.id === drain.windowId) : undefined;
-  const active = drain.status === 'active';
-  return {
-    overdue: active && drain.overdue,
-    windowEnded:
-      active && window?.occurrence?.ended && window.occurrence.drainId === drain.id ? window : null,
-    ownerless: active && drain.windowId !== null && window === undefined,
-    blocked: active && drain.blocked.length > 0,
-  };
 }
 
 export function drainCard(

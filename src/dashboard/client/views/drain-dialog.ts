@@ -251,11 +251,13 @@ export class DrainDialog {
                 { 'data-rule': v.rule },
                 h('strong', {}, v.rule),
                 `: ${v.message} `,
-                h(
-                  'span',
-                  { class: 'muted' },
-                  v.retryable ? '(waiting could help)' : '(waiting will not help)',
-                ),
+                /waiting/i.test(v.message)
+                  ? null
+                  : h(
+                      'span',
+                      { class: 'muted' },
+                      v.retryable ? '(waiting could help)' : '(waiting will not help)',
+                    ),
               ),
             ),
           )

@@ -6,7 +6,8 @@ import type { DrainView } from '../../../wire/coordinator-api.js';
 import { formatAgo, formatDateTime, formatRelative, formatSpan } from '../../shared/format.js';
 import type { DashboardState } from '../model/dashboard-state.js';
 import { h, refreshAges, renderKeepingFocus, replaceChildren } from '../dom.js';
-import { describeDrainTarget, drainCard, drainFlags } from './drain-card.js';
+import { drainFlags, needsAttention } from '../../shared/drain-flags.js';
+import { describeDrainTarget, drainCard } from './drain-card.js';
 
 export class DrainsView {
   readonly element = h('section', { class: 'drains-view', 'aria-label': 'Drains and holds' });
@@ -25,10 +26,7 @@ export class DrainsView {
     }
     this.lastKey = key;
     const active = drains.filter((d) => d.status === 'active');
-    const flagged = (d: DrainView) => {
-      const f = drainFlags(d, state.windows);
-      return f.overdue || f.windowEnded !== null || f.ownerless || f.blocked;
-    };
+    const flagged = (d: DrainView) => needsAttention(drainFlags(d, state.windows));
     active.sort((a, b) => Number(flagged(b)) - Number(flagged(a)) || a.createdAt - b.createdAt);
     const released = drains
       .filter((d) => d.status === 'released' && (d.releasedAt ?? 0) > now - 6 * 3_600_000)

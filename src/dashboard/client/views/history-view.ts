@@ -10,6 +10,7 @@ import { ageText, h, refreshAges, renderKeepingFocus, replaceChildren } from '..
 import { stateStrip, timeAxis } from './state-timeline.js';
 
 const WINDOWS = [
+  { label: '15 min', ms: 900_000 },
   { label: '1 h', ms: 3_600_000 },
   { label: '3 h', ms: 3 * 3_600_000 },
   { label: '6 h', ms: 6 * 3_600_000 },
@@ -28,7 +29,7 @@ export class HistoryView {
   private readonly timeline = h('div', { class: 'timeline-holder' });
   private readonly auditList = h('div', { class: 'audit-list' });
   private readonly auditInput: HTMLInputElement;
-  private windowMs = 3 * 3_600_000;
+  private windowMs = 3_600_000;
   private showSteady = false;
   private auditFilter = '';
   private lastKey = '';

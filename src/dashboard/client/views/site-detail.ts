@@ -11,6 +11,9 @@ import { nodeCard } from './node-card.js';
 import { stateBadge } from './state-icon.js';
 import { stateStrip } from './state-timeline.js';
 
+/** The site's own strip covers the last hour (the History tab goes back further). */
+const SITE_STRIP_MS = 3_600_000;
+
 export interface SiteActions {
   drain: (target: DrainTarget) => void;
   release: (drain: DrainView) => void;
@@ -105,8 +108,8 @@ export class SiteDetail {
           ? h(
               'div',
               { class: 'site-strip' },
-              h('h3', {}, 'State over recent hours'),
-              stateStrip(state.states.sites[siteName]!, state.states, now, 'wide'),
+              h('h3', {}, 'State over the last hour'),
+              stateStrip(state.states.sites[siteName]!, state.states, now, 'wide', SITE_STRIP_MS),
             )
           : null,
         h(

@@ -126,7 +126,14 @@ export function stateStrip(
 
 /** Hour marks under a chart spanning `windowMs` up to `now`. */
 export function timeAxis(now: number, windowMs: number): HTMLElement {
-  const step = windowMs <= 3_600_000 ? 600_000 : windowMs <= 3 * 3_600_000 ? 1_800_000 : 3_600_000;
+  const step =
+    windowMs <= 900_000
+      ? 180_000
+      : windowMs <= 3_600_000
+        ? 600_000
+        : windowMs <= 3 * 3_600_000
+          ? 1_800_000
+          : 3_600_000;
   const start = now - windowMs;
   const marks: HTMLElement[] = [];
   for (let t = Math.ceil(start / step) * step; t <= now; t += step) {

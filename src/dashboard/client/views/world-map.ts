@@ -15,7 +15,7 @@ import { stateBadge, stateShape } from './state-icon.js';
 /** The map shows latitudes 84°N to 58°S: no PoP lives further south, and the room goes to the rest. */
 const TOP = project(0, 84)[1];
 const BOTTOM = project(0, -58)[1];
-const MARKER_SCALE = 0.9;
+const MARKER_SCALE = 1.3;
 /** Drawn last (on top), so a problem is never hidden under a healthy neighbour. */
 const Z_ORDER = ['announcing', 'draining', 'drained', 'stale', 'down'];
 
@@ -97,7 +97,7 @@ export class WorldMap {
     const [x, y] = project(site.location.lon, Math.max(-58, Math.min(84, site.location.lat)));
     const title = s('title', {});
     const shape = s('g', { transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
-    const label = s('text', { x: 9, y: 4, class: 'marker-label' });
+    const label = s('text', { x: 12, y: 5, class: 'marker-label' });
     const group = s(
       'g',
       {

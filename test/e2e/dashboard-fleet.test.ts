@@ -1,0 +1,209 @@
+/**
+ * The dashboard at fleet scale, in headless Chromium: 200 sites × 4 nodes on a real coordinator
+ * (in this process; agents played by posting reports). The page must load fast, show each site
+ * in its state, keep up with a burst of reports without freezing, and stay usable from the
+ * keyboard. Writes docs/screenshots/fleet-wall.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  browserSkipReason,
+  launchChromium,
+  signIn,
+  watchPageErrors,
+} from '../unit/dashboard/support/browser.js';
+import { buildDashboard } from '../unit/dashboard/support/build.js';
+import { expect } from '../unit/dashboard/support/expect.js';
+import {
+  FIXTURE_TOKENS,
+  startFixtureCoordinator,
+  type FixtureCoordinator,
+} from '../unit/dashboard/support/fixture-coordinator.js';
+import { fixtureSites, fixtureStatus, type FixtureSite } from '../unit/dashboard/support/fleet-fixture.js';
+
+const skip = browserSkipReason();
+const screenshots =
+  process.env.HERALD_SCREENSHOT_DIR ?? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+const SITES = fixtureSites(200, 4);
+const STALE = SITES[7]!; // never reports
+const DOWN = SITES[11]!; // every node fails its checks
+const DEGRADED = SITES[20]!; // one node of four fails
+const DRAINED = SITES[3]!; // drained by a real drain, its agents acknowledging the withdraw
+
+async function inBatches<T>(items: T[], size: number, task: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(task));
+}
+
+function reportsFor(
+  sites: FixtureSite[],
+  options: (site: FixtureSite, node: string) => Parameters<typeof fixtureStatus>[2] | null,
+) {
+  return sites.flatMap((site) =>
+    site.nodes.flatMap((node) => {
+      const o = options(site, node);
+      return o ? [fixtureStatus(node, site.name, o)] : [];
+    }),
+  );
+}
+
+describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 180_000 }, () => {
+  let coordinator: FixtureCoordinator;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let drainId = '';
+  const row = (site: string) => page.locator(`.site-table tr[data-site="${site}"]`);
+
+  before(async () => {
+    mkdirSync(screenshots, { recursive: true });
+    coordinator = await startFixtureCoordinator({
+      sites: SITES,
+      dashboardDir: await buildDashboard(),
+      policy: { maxConcurrentDrains: 5 },
+    });
+    const reports = reportsFor(SITES, (site, node) => {
+      if (site === STALE) return null;
+      if (site === DOWN || (site === DEGRADED && node.endsWith('-a'))) return { healthy: false };
+      return {};
+    });
+    await inBatches(reports, 50, (r) => coordinator.report(r));
+    const created = await coordinator.api('POST', '/api/v1/drains', FIXTURE_TOKENS.operator, {
+      site: DRAINED.name,
+      reason: 'fibre cut repair',
+      ticket: 'NOC-77',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    drainId = (created.body as { drain: { id: string } }).drain.id;
+    // Its agents pick the drain up and ExaBGP acknowledges the withdraw.
+    await inBatches(
+      reportsFor([DRAINED], () => ({ drains: [drainId], acknowledged: 'withdraw' })),
+      50,
+      (r) => coordinator.report(r),
+    );
+    browser = await launchChromium();
+    page = await (
+      await browser.newContext({ viewport: { width: 1920, height: 1080 }, colorScheme: 'dark' })
+    ).newPage();
+    errors = watchPageErrors(page);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await coordinator?.close();
+  });
+
+  test('loads the whole fleet within seconds, each site in its state, counted against the floor', async (t) => {
+    const started = Date.now();
+    await signIn(page, coordinator.url, FIXTURE_TOKENS.viewer);
+    await expect(page.locator('.site-table tr[data-site]')).toHaveCount(200, { timeout: 10_000 });
+    await expect(page.locator('.world-map .marker')).toHaveCount(200);
+    const loadedMs = Date.now() - started;
+    t.diagnostic(`200 sites × 4 nodes on screen ${loadedMs} ms after signing in`);
+    assert.ok(loadedMs < 6000, `took ${loadedMs} ms`);
+    await expect(row(STALE.name)).toHaveAttribute('data-state', 'stale');
+    await expect(row(DOWN.name)).toHaveAttribute('data-state', 'down');
+    await expect(row(DRAINED.name)).toHaveAttribute('data-state', 'drained');
+    await expect(row(DEGRADED.name)).toHaveAttribute('data-state', 'announcing');
+    await expect(row(DEGRADED.name).locator('.state-cell')).toContainText('partly');
+    await expect(row(DEGRADED.name).locator('.nodes-cell')).toContainText('3/4');
+    await expect(page.getByTestId('announcing-count')).toContainText('197 / 200');
+    await expect(page.getByTestId('state-counts')).toContainText('Down: 1');
+    await expect(page.getByTestId('state-counts')).toContainText('Stale: 1');
+    await expect(page.getByTestId('state-counts')).toContainText('Drained: 1');
+    await expect(row(DRAINED.name).locator('.holds-cell')).toContainText('alice: fibre cut repair');
+    await expect(page.getByRole('button', { name: /drain (site|node)|release hold/i })).toHaveCount(0);
+    await page.locator(`.site-table a.site-link`, { hasText: DRAINED.name }).click();
+    await expect(page.locator('.drain-card')).toContainText('NOC-77');
+    await expect(page.getByRole('button', { name: /drain (site|node)|release hold/i })).toHaveCount(0);
+    await page.goBack();
+  });
+
+  test('a burst of 800 reports does not freeze the page, and the last change shows within a second or two', async (t) => {
+    // (Strings: this file is type-checked without the DOM library.)
+    await page.evaluate(
+      `window.longTasks = []; new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push(e.duration))).observe({ type: 'longtask' })`,
+    );
+    const target = SITES[30]!;
+    const burst = reportsFor(SITES, (site, node) => {
+      if (site === STALE || site === DRAINED || site === target) return null;
+      if (site === DOWN || (site === DEGRADED && node.endsWith('-a')))
+        return { healthy: false, latencyMs: 9 };
+      return { latencyMs: 5 + (node.length % 7) };
+    });
+    // The change to watch for comes last, after 796 reports the page must digest first.
+    burst.push(...reportsFor([target], () => ({ healthy: false })));
+    const started = Date.now();
+    await inBatches(burst, 100, (r) => coordinator.report(r));
+    const sentAt = Date.now();
+    await expect(row(target.name)).toHaveAttribute('data-state', 'down', { timeout: 5000 });
+    const shownMs = Date.now() - sentAt;
+    const longTasks = (await page.evaluate('window.longTasks')) as number[];
+    t.diagnostic(
+      `800 reports posted in ${sentAt - started} ms; change shown ${shownMs} ms after the last; long tasks: ${longTasks.map(Math.round).join(', ') || 'none'}`,
+    );
+    assert.ok(shownMs < 2500, `shown ${shownMs} ms after the last report`);
+    assert.ok(
+      Math.max(0, ...longTasks) < 400,
+      `the main thread was blocked for ${Math.max(...longTasks)} ms`,
+    );
+  });
+
+  test('keyboard: "/" filters, sorting works, the map is one tab stop with arrow keys', async () => {
+    await page.locator('body').press('/');
+    await page.keyboard.type('tyo');
+    await expect(page.locator('.site-table tr[data-site]')).toHaveCount(3); // tyo1, tyo2, tyo3
+    await expect(page.locator('.shown-count')).toHaveText('3 of 200 sites shown');
+    await page.getByLabel(/Filter sites/).fill('');
+    await page.getByRole('button', { name: 'Only problems' }).click();
+    await expect(page.locator('.site-table tr[data-site]')).toHaveCount(4);
+    await page.getByRole('button', { name: 'Only problems' }).click();
+    await page.getByRole('button', { name: 'Site', exact: true }).click();
+    await expect(page.locator('th[aria-sort="ascending"]')).toContainText('Site');
+    await page.getByRole('button', { name: 'Site', exact: true }).click();
+    await expect(page.locator('th[aria-sort="descending"]')).toContainText('Site');
+    await expect(page.locator('.world-map .marker[tabindex="0"]')).toHaveCount(1);
+    await page.locator('.world-map .marker[tabindex="0"]').focus();
+    const focusedSite = () =>
+      page.evaluate(`document.activeElement?.getAttribute('data-site')`) as Promise<string | null>;
+    const first = await focusedSite();
+    await page.keyboard.press('ArrowRight');
+    const second = await focusedSite();
+    assert.ok(first && second && first !== second, `focus moved from ${first} to ${second}`);
+    await page.keyboard.press('Enter');
+    await expect(page.locator('#site-title')).toContainText(second!);
+    await page.screenshot({ path: join(screenshots, 'fleet-site.png') });
+  });
+
+  test('a drain past its deadline is flagged overdue in the table and on the drains page', async () => {
+    const site = SITES[12]!; // another region than the drained one (one drain per region)
+    const created = await coordinator.api('POST', '/api/v1/drains', FIXTURE_TOKENS.operator, {
+      site: site.name,
+      reason: 'router swap',
+      deadline: Date.now() + 1500,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await page.goto(`${coordinator.url}/#/`);
+    await expect(row(site.name).locator('.holds-cell')).toContainText('overdue', { timeout: 10_000 });
+    await page.getByRole('link', { name: 'Drains and holds' }).click();
+    const card = page.locator(
+      `.drain-card[data-drain="${(created.body as { drain: { id: string } }).drain.id}"]`,
+    );
+    await expect(card.locator('.flag-overdue')).toContainText('Overdue: the deadline passed');
+    await expect(page.locator('.drains-view')).toContainText('need attention');
+    await expect(page.getByTestId('drain-count')).toContainText('1 overdue');
+  });
+
+  test('wall display: larger text, same page', async () => {
+    await page.goto(`${coordinator.url}/?wall#/`);
+    await expect(page.locator('html')).toHaveClass(/wall/);
+    await expect(page.locator('.site-table tr[data-site]')).toHaveCount(200);
+    await page.getByRole('button', { name: 'Only problems' }).click();
+    await page.screenshot({ path: join(screenshots, 'fleet-wall.png') });
+    assert.deepEqual(errors, []);
+  });
+});
