@@ -22,10 +22,18 @@
  * `done`/`error` is discarded. The same barrier is sent before the first command (answers left over
  * from an earlier helper or pipe user) and after any answer that arrives with nothing outstanding.
  * A `done`/`error` that follows a summary header always belongs to a barrier, even a stale one.
+ * That decision is the pure function in answer-matching.ts.
  */
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { parseApiLine, type ApiEvent, type NeighborStateName } from './api-events.js';
+import {
+  attributeAnswer,
+  onSummaryHeader,
+  onTimeout,
+  START_STATE,
+  type MatchState,
+} from './answer-matching.js';
 import {
   BARRIER_COMMAND,
   buildCommand,
@@ -115,10 +123,8 @@ export class RouteWriter {
   private readonly records = new Map<string, PrefixRecord>();
   private readonly retryTimers = new Map<PrefixRecord, NodeJS.Timeout>();
   private inFlight: InFlight | null = null;
-  /** False until a barrier has been answered: until then answers cannot be matched to commands. */
-  private inStep = false;
-  /** A summary header arrived: the next `done`/`error` answers a barrier. */
-  private barrierAnswerNext = false;
+  /** Whether answers can be matched to commands (see answer-matching.ts). */
+  private match: MatchState = START_STATE;
   private barrierFailures = 0;
   private barrierRetryTimer: NodeJS.Timeout | null = null;
   /** Increases when a neighbor comes up: acks of commands sent before then do not count. */
@@ -294,7 +300,7 @@ export class RouteWriter {
     if (this.stopped || this.inFlight) return;
     const next = pickNext(this.records.values());
     if (!next) return;
-    if (!this.inStep) {
+    if (!this.match.inStep) {
       if (!this.barrierRetryTimer) this.sendBarrier();
       return;
     }
@@ -339,7 +345,7 @@ export class RouteWriter {
         this.handleAnswer(event.kind);
         return;
       case 'summary-header':
-        this.barrierAnswerNext = true;
+        this.match = onSummaryHeader(this.match);
         return;
       case 'state':
         this.handleState(event);
@@ -360,40 +366,46 @@ export class RouteWriter {
   }
 
   private handleAnswer(answer: 'done' | 'error'): void {
-    if (this.barrierAnswerNext) {
-      this.barrierAnswerNext = false;
-      if (this.inFlight?.kind === 'barrier') {
-        clearTimeout(this.inFlight.timer);
+    const outstanding = this.inFlight;
+    const { attribution, next } = attributeAnswer(this.match, outstanding?.kind ?? 'none');
+    this.match = next;
+    switch (attribution) {
+      case 'barrier-answered':
+        if (outstanding) clearTimeout(outstanding.timer);
         this.inFlight = null;
-        this.inStep = true;
         this.barrierFailures = 0;
         this.logger.debug('in step with ExaBGP: answers now match commands');
         this.pump();
-      } else {
+        return;
+      case 'route':
+        if (outstanding?.kind !== 'route') return;
+        clearTimeout(outstanding.timer);
+        this.inFlight = null;
+        if (answer === 'done') this.acknowledge(outstanding);
+        else
+          this.routeFailed(
+            outstanding.record,
+            outstanding.command,
+            `ExaBGP answered "error" to "${outstanding.command}"`,
+            false,
+          );
+        this.pump();
+        return;
+      case 'earlier-barrier':
         this.logger.debug({ answer }, 'ignored the answer to an earlier barrier');
-      }
-      return;
+        return;
+      case 'discarded':
+        this.logger.debug({ answer }, 'discarded an answer that belongs to an earlier command');
+        return;
+      case 'unexpected':
+        this.counts.unexpectedAnswers++;
+        this.logger.warn(
+          { answer },
+          'ExaBGP answered with no command outstanding (is something else writing to it?); resynchronising',
+        );
+        this.pump();
+        return;
     }
-    const current = this.inFlight;
-    if (current?.kind === 'route') {
-      clearTimeout(current.timer);
-      this.inFlight = null;
-      if (answer === 'done') this.acknowledge(current);
-      else this.routeFailed(current.record, current.command, `ExaBGP answered "error" to "${current.command}"`, false);
-      this.pump();
-      return;
-    }
-    if (!this.inStep) {
-      this.logger.debug({ answer }, 'discarded an answer that belongs to an earlier command');
-      return;
-    }
-    this.counts.unexpectedAnswers++;
-    this.logger.warn(
-      { answer },
-      'ExaBGP answered with no command outstanding (is something else writing to it?); resynchronising',
-    );
-    this.inStep = false;
-    this.pump();
   }
 
   private acknowledge(sent: Extract<InFlight, { kind: 'route' }>): void {
@@ -456,8 +468,7 @@ export class RouteWriter {
     const current = this.inFlight;
     if (current?.kind !== 'route') return;
     this.inFlight = null;
-    this.inStep = false;
-    this.barrierAnswerNext = false;
+    this.match = onTimeout(this.match);
     this.routeFailed(
       current.record,
       current.command,
@@ -492,7 +503,7 @@ export class RouteWriter {
   private barrierTimedOut(): void {
     if (this.inFlight?.kind !== 'barrier') return;
     this.inFlight = null;
-    this.barrierAnswerNext = false;
+    this.match = onTimeout(this.match);
     this.barrierFailed(
       `no answer from ExaBGP within ${this.ackTimeoutMs} ms to "${BARRIER_COMMAND}" (is exabgp.api.ack true?)`,
     );
