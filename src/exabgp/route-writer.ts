@@ -19,8 +19,8 @@
  * route commands. Instead the writer sends `show neighbor summary`, which goes through the same
  * queue and answers with a fixed header line and then `done`; that header-then-answer pair can
  * only come after every answer to earlier commands. Until it arrives ("out of step") every other
- * `done`/`error` is discarded. The same barrier is sent before the first command (answers left over
- * from an earlier helper or pipe user) and after any answer that arrives with nothing outstanding.
+ * `done`/`error` is discarded. The same barrier is sent before the first command (answers may be
+ * left over from an earlier helper or pipe user) and after any answer with nothing outstanding.
  * A `done`/`error` that follows a summary header always belongs to a barrier, even a stale one.
  * That decision is the pure function in answer-matching.ts.
  */
