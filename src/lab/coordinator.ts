@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -136,25 +136,29 @@ export function heraldCoordinator(options: { port?: number } = {}): CoordinatorH
       child.on('error', () => {});
       child.unref();
       const pid = child.pid!;
-      const url = `http://${listen.host}:${listen.port}`;
       const release = async () => {
         signal(pid, 'SIGTERM');
         for (const left of await waitForExit([pid], 3000)) signal(left, 'SIGKILL');
       };
+      // It writes dataDir/listen.json (with the port it bound, and its pid) once it listens.
+      const listenFile = join(paths.coordinator.dir, 'listen.json');
+      let url: string;
       try {
-        await waitFor(
-          async () => {
+        const listening = await waitFor(
+          () => {
             if (!isAlive(pid)) throw new Error('exited');
-            const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-            return response.status;
+            return JSON.parse(readFileSync(listenFile, 'utf8')) as { url?: string; pid?: number };
           },
-          (status) => status > 0,
-          { timeoutMs: 15_000, pollMs: 100, description: 'the coordinator to answer' },
+          (written) => written.pid === pid && typeof written.url === 'string',
+          { timeoutMs: 15_000, pollMs: 50, description: 'the coordinator to listen' },
         );
+        url = listening.value.url!.replace(/\/$/, '');
+        const answer = await fetch(`${url}/`, { signal: AbortSignal.timeout(3000) });
+        await answer.body?.cancel();
       } catch (error) {
         await release();
         throw new Error(
-          `coordinator: expected it to start and answer on ${url}, but it did not; log ${paths.coordinator.log}:\n${logTail(paths.coordinator.log)}`,
+          `coordinator: expected it to listen on ${listen.host}:${listen.port} and answer, but it did not; log ${paths.coordinator.log}:\n${logTail(paths.coordinator.log)}`,
           { cause: error },
         );
       }

@@ -13,6 +13,8 @@ import { agentConfigSchema } from '../../../src/config/agent-schema.js';
 import { buildAgentConfig, DEFAULT_AGENT_TUNING, renderAgentConfig } from '../../../src/lab/agent-config.js';
 import { renderBirdConfig } from '../../../src/lab/bird-config.js';
 import { makeLabCertificates } from '../../../src/lab/certs.js';
+import { buildCoordinatorConfig, newCoordinatorTokens } from '../../../src/lab/coordinator.js';
+import { coordinatorConfigSchema } from '../../../src/coordinator/config-schema.js';
 import { renderExabgpConfig, exabgpEnvironment } from '../../../src/lab/exabgp-config.js';
 import {
   nodeFromServerHeader,
@@ -156,5 +158,31 @@ describe('agent config', () => {
     });
     assert.match(renderAgentConfig(config, 'agent.yaml'), /^node: lon1-a$/m);
     assert.throws(() => renderAgentConfig({ ...config, rise: 0 }, 'agent.yaml'), /rise: expected at least 1/);
+  });
+});
+
+describe('coordinator config', () => {
+  it("is valid for the coordinator: the lab's sites, a token per agent, the lab's routers as observer", () => {
+    const tokens = newCoordinatorTokens(plan);
+    const config = coordinatorConfigSchema.parse(
+      buildCoordinatorConfig(plan, paths, tokens, { host: plan.host.ipv4, port: 0 }),
+    );
+    assert.deepEqual(
+      config.inventory.sites.map((s) => [s.name, s.region, s.nodes]),
+      [
+        ['lon1', 'eu', ['lon1-a', 'lon1-b']],
+        ['ams1', 'eu', ['ams1-a']],
+        ['nyc1', 'us', ['nyc1-a']],
+      ],
+    );
+    const agentTokens = config.tokens.filter((t) => t.role === 'agent');
+    assert.deepEqual(
+      agentTokens.map((t) => t.node),
+      plan.nodes.map((n) => n.name),
+    );
+    assert.equal(new Set(config.tokens.map((t) => t.token)).size, config.tokens.length, 'tokens differ');
+    assert.equal(config.routeObserver?.sockets.length, 2);
+    assert.equal(config.routeObserver?.protocols['n_lon1_b_v6'], 'lon1-b');
+    assert.equal(config.listen.host, '198.51.100.254');
   });
 });
