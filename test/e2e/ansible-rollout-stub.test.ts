@@ -154,6 +154,12 @@ describe(
         },
       };
       await writeFile(join(dir, 'inventory.yml'), JSON.stringify(inventory, null, 2));
+      // The same fleet with ams1-a unreachable (nothing listens on port 1).
+      const unreachable = structuredClone(inventory);
+      unreachable.all.children.herald_pops.children.ams1!.hosts = {
+        'ams1-a': { ansible_connection: 'ssh', ansible_host: '127.0.0.1', ansible_port: 1 },
+      };
+      await writeFile(join(dir, 'inventory-unreachable.yml'), JSON.stringify(unreachable, null, 2));
     });
 
     after(async () => {
@@ -164,6 +170,7 @@ describe(
     async function rollout(
       extraVars: Record<string, unknown>,
       stubEnv: Record<string, string> = {},
+      options: { inventory?: string; args?: string[] } = {},
     ): Promise<{ run: PlaybookRun; events: StubEvent[]; drainedAtEnd: string[] }> {
       for (const name of ['state.json', 'events.jsonl'])
         await writeFile(join(dir, name), name === 'state.json' ? '{"drained":[]}' : '');
@@ -171,10 +178,11 @@ describe(
       const run = await runPlaybook(
         [
           '-i',
-          join(dir, 'inventory.yml'),
+          join(dir, options.inventory ?? 'inventory.yml'),
           'rollout.yml',
           '-e',
           JSON.stringify({ herald_rollout_reason: 'test rollout', ...extraVars }),
+          ...(options.args ?? []),
         ],
         { env: { PATH: `${dir}:${process.env.PATH ?? ''}`, HERALD_STUB_DIR: dir, ...stubEnv } },
       );
@@ -259,7 +267,10 @@ describe(
       const { run, events, drainedAtEnd } = await rollout({ stub_fail_hosts: ['lon1-b'] });
       assert.notEqual(run.code, 0);
       assert.match(run.output, /the change failed on lon1-b/);
-      assert.match(run.output, /lon1-b failed at site lon1.*the rollout stops before the next site/);
+      assert.match(
+        run.output,
+        /lon1-b failed or became unreachable at site lon1 .*the rollout stops before the next site/,
+      );
       const steps = story(events);
       assert.deepEqual(
         steps.filter((s) => !s.startsWith('change')),
@@ -299,6 +310,32 @@ describe(
         ['drain lon1', 'undrain lon1'],
       );
       assert.deepEqual(drainedAtEnd, ['lon1'], 'the stub coordinator still holds the drain, with its record');
+    });
+
+    it('undrains a site whose only node becomes unreachable during the change, then stops', async () => {
+      const { run, events, drainedAtEnd } = await rollout({}, {}, { inventory: 'inventory-unreachable.yml' });
+      assert.notEqual(run.code, 0, tail(run.output));
+      assert.match(run.output, /ams1-a\]: UNREACHABLE!/);
+      assert.match(run.output, /ams1-a failed or became unreachable at site ams1/);
+      const steps = story(events);
+      assert.deepEqual(
+        steps.filter((s) => !s.startsWith('change')),
+        ['drain lon1', 'undrain lon1', 'drain ams1', 'undrain ams1'],
+      );
+      assert.deepEqual(drainedAtEnd, []);
+    });
+
+    it('rolls out only the sites a --limit by site group names, and refuses a limit by node names', async () => {
+      const bySite = await rollout({}, {}, { args: ['--limit', 'lon1,nyc1'] });
+      assert.equal(bySite.run.code, 0, tail(bySite.run.output));
+      assert.deepEqual(
+        story(bySite.events).filter((s) => !s.startsWith('change')),
+        ['drain lon1', 'undrain lon1', 'drain nyc1', 'undrain nyc1'],
+      );
+      const byNode = await rollout({}, {}, { args: ['--limit', 'lon1-a'] });
+      assert.notEqual(byNode.run.code, 0);
+      assert.match(byNode.run.output, /limit by site groups/);
+      assert.deepEqual(byNode.events, [], 'nothing was drained');
     });
   },
 );
