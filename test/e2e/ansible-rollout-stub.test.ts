@@ -227,6 +227,11 @@ describe(
           assert.equal(event.wait, true);
           assert.match(event.reason ?? '', /^test rollout/);
           assert.equal(event.ticket, 'OPS-42');
+          // A drain this rollout would forget is flagged overdue by the coordinator.
+          assert.deepEqual(
+            event.argv!.slice(event.argv!.indexOf('--deadline'), event.argv!.indexOf('--deadline') + 2),
+            ['--deadline', '4h'],
+          );
         }
         if (event.cmd === 'change') assert.deepEqual(event.drainedNow, [event.host!.replace(/-\w+$/, '')]);
         if (event.cmd === 'drain' || event.cmd === 'undrain') {
