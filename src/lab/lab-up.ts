@@ -2,8 +2,10 @@
  * `herald lab up` (and `npm run demo`): starts the lab, prints what runs and what to try, stays
  * up until Ctrl-C or SIGTERM (e.g. from `herald lab down`), then removes everything.
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from './coordinator.js';
+import { chooseManagementNet } from './network.js';
+import { assertLabPrerequisites } from './preflight.js';
 import { FAULT_HELP, FAULTS } from './faults.js';
 import { startLab, type Lab, type LabOptions } from './lab.js';
 import { catchShutdownSignals, exitCodeFor } from './signals.js';
@@ -23,7 +25,7 @@ export interface LabUpOptions extends LabOptions {
 export async function describeRunningLab(lab: Lab, demo: boolean): Promise<string> {
   const { plan } = lab;
   const snapshot = await lab.observer.snapshot();
-  const cli = relative(process.cwd(), join(packageRoot, 'dist', 'src', 'cli.js')) || 'dist/src/cli.js';
+  const cli = join(packageRoot, 'dist', 'src', 'cli.js');
   const lines: string[] = [
     '',
     `herald lab${lab.context.state.name ? ` "${lab.context.state.name}"` : ''} is up — run ${plan.runId}, files in ${lab.runDir}`,
@@ -87,19 +89,34 @@ export async function runLabUp(options: LabUpOptions): Promise<number> {
   const signals = catchShutdownSignals((signal) => out(`\nherald lab: ${signal} again, exiting now\n`));
   let lab: Lab | undefined;
   try {
+    assertLabPrerequisites();
     const mode = options.coordinatorMode ?? 'auto';
     let coordinator = options.coordinator;
+    let hostLink = options.hostLink ?? true;
+    if (hostLink && !(await chooseManagementNet())) {
+      if (mode === 'on')
+        throw new Error(
+          '--coordinator on: expected a free management subnet for the host link, but other labs use them all',
+        );
+      out(
+        'herald lab: every management subnet is in use in the root namespace (other labs?): no host link, no coordinator\n',
+      );
+      hostLink = false;
+    }
     if (!coordinator && mode !== 'off') {
       const available = coordinatorAvailable();
-      if (mode === 'on' && !available)
+      if (mode === 'on' && (!available || !hostLink))
         throw new Error(
-          '--coordinator on: expected `herald coordinator` in the compiled CLI, but it is not there (build it, or use --coordinator off)',
+          !available
+            ? '--coordinator on: expected `herald coordinator` in the compiled CLI, but it is not there (build it, or use --coordinator off)'
+            : '--coordinator on: expected a host link (agents reach the coordinator through it), but --no-host-link was given',
         );
-      if (available && options.hostLink !== false) coordinator = heraldCoordinator();
+      if (available && hostLink) coordinator = heraldCoordinator();
     }
     const starting = startLab({
       ...options,
-      ...(coordinator ? { coordinator, hostLink: true } : {}),
+      hostLink,
+      ...(coordinator ? { coordinator } : {}),
       onProgress: (message) => out(`herald lab: ${message}\n`),
     });
     const first = await Promise.race([starting, signals.received]);

@@ -4,25 +4,18 @@
  * returns a Lab whose `release()` removes everything; a failure half-way releases what was made
  * before rethrowing, and an exit handler removes what is left if the process ends without it.
  */
-import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatus } from '../wire/agent-status.js';
-import {
-  buildAgentConfig,
-  DEFAULT_AGENT_TUNING,
-  renderAgentConfig,
-  type AgentTuning,
-} from './agent-config.js';
+import { DEFAULT_AGENT_TUNING, type AgentTuning } from './agent-config.js';
 import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
-import { renderBirdConfig } from './bird-config.js';
 import { makeLabCertificates } from './certs.js';
 import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
-import { renderExabgpConfig } from './exabgp-config.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
-import { renderKamailioConfig, renderKamailioTlsConfig } from './kamailio-config.js';
+import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
 import { buildNetwork, chooseManagementNet, releaseAll, type Release } from './network.js';
 import {
   ANYCAST_V4,
@@ -44,7 +37,6 @@ import { acquireLock, writeState, type LabState } from './state.js';
 import { cleanStaleRun, teardownSync } from './teardown.js';
 import { defaultTopology, type LabTopology } from './topology.js';
 import { waitFor, type WaitResult } from './wait.js';
-import { rm } from 'node:fs/promises';
 
 /** What ExaBGP runs as its helper on each node. */
 export type AgentRuntime =
@@ -188,65 +180,6 @@ export class Lab {
   }
 }
 
-async function writeNodeFiles(
-  context: LabContext,
-  modulesDir: string,
-  agent: AgentRuntime,
-  tuning: AgentTuning,
-  holdTime: number,
-  coordinator?: { url: string; tokens: Record<string, string> },
-): Promise<void> {
-  const { plan, paths } = context;
-  const nodeBin = process.execPath;
-  const cli = agent.kind === 'herald' ? requireCompiledCli() : '';
-  await Promise.all(
-    plan.nodes.map(async (node) => {
-      const nodePaths = paths.nodes[node.name]!;
-      await mkdir(nodePaths.stateDir, { recursive: true });
-      await mkdir(nodePaths.kamailioRunDir, { recursive: true });
-      await copyFile(paths.certs.serverCert, nodePaths.tlsCert);
-      await copyFile(paths.certs.serverKey, nodePaths.tlsKey);
-      await writeFile(nodePaths.kamailioConfig, renderKamailioConfig(plan, node, nodePaths, modulesDir));
-      await writeFile(nodePaths.kamailioTlsConfig, renderKamailioTlsConfig(nodePaths));
-      const token = coordinator?.tokens[node.name];
-      const agentConfig = buildAgentConfig(
-        plan,
-        node,
-        nodePaths,
-        paths.certs.caCert,
-        tuning,
-        coordinator && token ? { url: coordinator.url, token } : undefined,
-      );
-      await writeFile(nodePaths.agentConfig, renderAgentConfig(agentConfig, nodePaths.agentConfig), {
-        mode: 0o600,
-      });
-      const script =
-        agent.kind === 'herald'
-          ? [
-              '#!/bin/sh',
-              `# herald lab: ExaBGP's helper on ${node.name}: the agent, with its log in agent.log`,
-              `exec ${nodeBin} ${cli} agent --config ${nodePaths.agentConfig} 2>>${nodePaths.agentLog}`,
-              '',
-            ].join('\n')
-          : [
-              '#!/bin/sh',
-              `# herald lab: ExaBGP's helper on ${node.name} (a fixture, not the agent)`,
-              `NODE=${node.name}; CONFIG=${nodePaths.agentConfig}; ANYCAST=${plan.anycast.ipv4}`,
-              `ANYCAST6=${plan.anycast.ipv6 ?? ''}; NEXTHOP6=${plan.anycast.ipv6 ? node.ipv6 : ''}`,
-              `exec 2>>${nodePaths.agentLog}`,
-              agent.script,
-              '',
-            ].join('\n');
-      await writeFile(nodePaths.agentScript, script);
-      await chmod(nodePaths.agentScript, 0o755);
-      await writeFile(
-        nodePaths.exabgpConfig,
-        renderExabgpConfig(plan, node, { helper: nodePaths.agentScript, holdTime }),
-      );
-    }),
-  );
-}
-
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   assertLabPrerequisites();
   const modulesDir = findKamailioModules()!;
@@ -323,11 +256,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       writeState(paths.stateFile, context.state);
     }
 
-    for (const router of plan.routers) {
-      const routerPaths = paths.routers[router.region]!;
-      await mkdir(routerPaths.dir, { recursive: true });
-      await writeFile(routerPaths.birdConfig, renderBirdConfig(plan, router, { holdTime }));
-    }
+    await writeRouterFiles(context, holdTime);
     await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator);
 
     progress(`starting BIRD on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`);
