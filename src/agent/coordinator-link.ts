@@ -23,7 +23,7 @@ export interface CoordinatorLinkOptions {
   heartbeatMs: number;
   node: string;
   logger: Logger;
-  /** Reconnect backoff bounds (defaults 500 ms … 30 s). */
+  /** Reconnect backoff bounds (defaults 500 ms … 15 s). */
   reconnect?: { baseMs?: number; maxMs?: number };
   /** Source of randomness for the jitter (tests). */
   random?: () => number;
@@ -53,7 +53,7 @@ const STABLE_MS = 10_000;
 export function createCoordinatorLink(options: CoordinatorLinkOptions): CoordinatorLink {
   const { logger, node } = options;
   const baseMs = options.reconnect?.baseMs ?? 500;
-  const maxMs = options.reconnect?.maxMs ?? 30_000;
+  const maxMs = options.reconnect?.maxMs ?? 15_000;
   const random = options.random ?? Math.random;
   const log = logger.child({ component: 'coordinator-link' });
   const listeners: ((desired: AgentDesired) => void)[] = [];

@@ -295,12 +295,13 @@ function registerUndrain(program: Command): void {
       let otherHolds: { id: string; owner: string; reason: string }[] = [];
       try {
         if (flags.id) {
-          const drain = await api.releaseById(flags.id, flags.reason);
-          if (drain.target.site !== site)
+          const held = await api.getDrain(flags.id);
+          if (held.target.site !== site)
             throw new CliError(
-              `--id ${flags.id}: expected a hold on ${site}, received one on ${drain.target.site} (it was released anyway)`,
+              `--id ${flags.id}: expected a hold on ${site}, received one on ${held.target.site}; nothing released`,
+              ExitCode.usage,
             );
-          released = [drain];
+          released = [await api.releaseById(flags.id, flags.reason)];
         } else {
           const result = await api.releaseMine(target, flags.reason);
           released = result.released;

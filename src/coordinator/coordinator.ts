@@ -16,27 +16,28 @@ import type {
   DrainTarget,
   DrainView,
   FleetStatus,
-  NodeProgress,
   Override,
   PolicyEvaluation,
-  Violation,
   WindowView,
 } from '../wire/coordinator-api.js';
 import { AgentRegistry } from './agent-registry.js';
 import type { CoordinatorConfig } from './config-schema.js';
-import { cronProblems, nextStartFinder, scheduleStarts } from './cron.js';
+import { advanceDrain } from './drain-advance.js';
 import { EventBus, type AgentEventData } from './events.js';
 import { announcingByNode, findSite, isStale, knownPrefixes, sitePrefixes, type Inventory } from './fleet.js';
-import { activeDrains, desiredDrainsForNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
+import { activeDrains, desiredDrainsByNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
 import { HttpError } from './http/http-error.js';
 import type { Principal } from './http/auth.js';
-import { describeTarget, type AuditInput, type DrainRecord, type WindowRecord } from './model.js';
+import { describeTarget, type AuditInput, type DrainRecord } from './model.js';
+import { ObserverLoop } from './observer-loop.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
-import { drainComplete, nodeProgress } from './progress.js';
+import { drainComplete } from './progress.js';
 import type { RouteObserver } from './route-observer.js';
 import type { CoordinatorStore, StoreBatch } from './store/store.js';
-import { fleetStatus, drainView, windowView, type ViewContext } from './views.js';
-import { decideWindow, type NextStart } from './window-schedule.js';
+import { fleetStatus, drainView, type ViewContext } from './views.js';
+import { WindowRunner, type WindowInput } from './window-runner.js';
+
+export type { WindowInput };
 
 export interface CoordinatorOptions {
   config: CoordinatorConfig;
@@ -59,76 +60,70 @@ export interface DrainInput {
   dryRun: boolean;
 }
 
-export interface WindowInput {
-  target: DrainTarget;
-  cron: string;
-  duration: number;
-  timezone?: string;
-  reason: string;
-  ticket?: string;
-  hold?: number;
-  autoRelease: boolean;
-}
-
 /** Released drains stay in memory this long (for release progress), unless their release completed. */
 const RELEASED_RETENTION_MS = 3_600_000;
-
-function newId(prefix: string): string {
-  return `${prefix}-${randomBytes(5).toString('hex')}`;
-}
-
-function sameViolations(a: readonly Violation[], b: readonly Violation[]): boolean {
-  return (
-    JSON.stringify(a.map((v) => [v.rule, v.message])) === JSON.stringify(b.map((v) => [v.rule, v.message]))
-  );
-}
-
-function sameProgress(a: readonly NodeProgress[], b: readonly NodeProgress[]): boolean {
-  return (
-    JSON.stringify(a.map((n) => [n.node, n.stage, n.stale])) ===
-    JSON.stringify(b.map((n) => [n.node, n.stage, n.stale]))
-  );
-}
 
 export class Coordinator {
   readonly events: EventBus;
   private readonly config: CoordinatorConfig;
   private readonly store: CoordinatorStore;
-  private readonly observer: RouteObserver | undefined;
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly inventory: Inventory;
+  /** node → its site, for the per-report paths. */
+  private readonly siteOf = new Map<string, string>();
   private readonly agents: AgentRegistry;
   private readonly drains = new Map<string, DrainRecord>();
-  private readonly windows = new Map<string, WindowRecord>();
-  private readonly nextStarts = new Map<string, NextStart>();
-  private readonly cronStops = new Map<string, () => void>();
+  private readonly windows: WindowRunner;
+  private readonly observerLoop: ObserverLoop | undefined;
   /** Released drains: the release progress last announced, to emit only changes. */
   private readonly releaseSeen = new Map<string, string>();
-  /** prefix → nodes the route observer still sees; null until the first complete observation. */
-  private observation: Map<string, Set<string>> | null = null;
-  private observerError = '';
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
   private tickTimer: NodeJS.Timeout | undefined;
-  private observerTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
 
   private constructor(options: CoordinatorOptions) {
     this.config = options.config;
     this.store = options.store;
-    this.observer = options.observer;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.tickMs = options.tickMs ?? 1000;
     this.inventory = { sites: options.config.inventory.sites };
+    for (const site of this.inventory.sites) for (const node of site.nodes) this.siteOf.set(node, site.name);
     this.agents = new AgentRegistry(
       this.inventory.sites.flatMap((s) => s.nodes),
       options.config.agents.staleAfter,
     );
     this.events = new EventBus((error) =>
       this.logger.error({ err: coerceError(error) }, 'event listener failed'),
+    );
+    this.observerLoop = options.observer
+      ? new ObserverLoop(
+          options.observer,
+          options.config.routeObserver?.interval ?? 1000,
+          () => this.observedPrefixes(),
+          () => this.requestReconcile(),
+          this.logger,
+        )
+      : undefined;
+    this.windows = new WindowRunner(
+      {
+        clock: this.clock,
+        serial: (task) => this.serial(task),
+        commit: (batch) => this.commit(batch),
+        targetProblems: (target) => this.targetProblems(target),
+        createDrain: (owner, input, windowId, now) =>
+          this.createDrain(owner, { ...input, overrides: [], dryRun: false }, windowId, now),
+        release: (drain, actor, reason, now) => this.release(drain, actor, reason, now),
+        drain: (id) => this.drains.get(id),
+        setDrain: (drain) => void this.drains.set(drain.id, drain),
+        drainView: (drain, now) => this.view(drain, now),
+        targetHealthy: (target, now) => this.targetHealthy(target, now),
+      },
+      this.events,
+      this.logger,
     );
   }
 
@@ -142,9 +137,9 @@ export class Coordinator {
   private async load(): Promise<void> {
     for (const drain of await this.store.listDrains({ status: 'active' })) this.drains.set(drain.id, drain);
     this.agents.restore(await this.store.loadDesired());
-    for (const window of await this.store.listWindows()) this.trackWindow(window);
+    this.windows.load(await this.store.listWindows());
     this.logger.info(
-      { activeDrains: this.drains.size, windows: this.windows.size },
+      { activeDrains: this.drains.size, windows: this.windows.count },
       this.drains.size
         ? `resuming ${this.drains.size} active drain(s) from the store`
         : 'no active drains in the store',
@@ -153,17 +148,16 @@ export class Coordinator {
 
   start(): void {
     this.tickTimer = setInterval(() => this.tick(), this.tickMs);
-    for (const window of this.windows.values()) this.scheduleWindow(window);
-    if (this.observer) this.scheduleObservation(0);
+    this.windows.start();
+    this.observerLoop?.start();
     void this.serial(() => this.reconcile());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.tickTimer);
-    clearTimeout(this.observerTimer);
-    for (const stop of this.cronStops.values()) stop();
-    this.cronStops.clear();
+    this.observerLoop?.stop();
+    this.windows.stop();
     await this.queue.catch(() => undefined);
   }
 
@@ -199,7 +193,7 @@ export class Coordinator {
       this.events.emit('agent.stale', this.agentEventData(node, now), now);
     }
     void this.serial(async () => {
-      await this.evaluateWindows();
+      await this.windows.evaluate();
       await this.reconcile();
     }).catch((error) => this.logger.error({ err: coerceError(error) }, 'tick failed'));
   }
@@ -215,7 +209,7 @@ export class Coordinator {
       inventory: this.inventory,
       reports: this.agents.reports,
       drains: this.allDrains(),
-      observerConfigured: !!this.observer,
+      observerConfigured: !!this.observerLoop,
       staleAfterMs: this.config.agents.staleAfter,
       now,
     };
@@ -256,7 +250,7 @@ export class Coordinator {
     const stale = this.agents.isStale(node, now);
     return {
       node,
-      site: this.inventory.sites.find((s) => s.nodes.includes(node))?.name ?? report?.status.site ?? '',
+      site: this.siteOf.get(node) ?? report?.status.site ?? '',
       state: report?.status.state ?? null,
       healthy: report?.status.healthy ?? null,
       announcing:
@@ -372,7 +366,7 @@ export class Coordinator {
       return { evaluation, refused: true, drain: null };
     }
     const drain: DrainRecord = {
-      id: newId('d'),
+      id: `d-${randomBytes(5).toString('hex')}`,
       target: input.target,
       reason: input.reason,
       ticket: input.ticket ?? null,
@@ -488,7 +482,7 @@ export class Coordinator {
           details: {
             owner: drain.owner,
             ownHold: drain.owner === actor,
-            complete: drainComplete(drain.nodes, !!this.observer),
+            complete: drainComplete(drain.nodes, !!this.observerLoop),
           },
         },
       ],
@@ -535,10 +529,8 @@ export class Coordinator {
     }
     const merged = new Map(this.drains);
     for (const drain of changed) merged.set(drain.id, drain);
-    const updates = this.agents.changes(
-      (node) => desiredDrainsForNode(this.inventory, [...merged.values()], node),
-      now,
-    );
+    const desired = desiredDrainsByNode(this.inventory, [...merged.values()]);
+    const updates = this.agents.changes((node) => desired.get(node) ?? [], now);
     if (changed.length || audit.length || updates.length) {
       await this.commit({ drains: changed, audit, desired: updates });
     }
@@ -553,103 +545,52 @@ export class Coordinator {
     this.trackReleases(now);
   }
 
-  /** One drain's progress, withdraw step and deadline. Returns the new record if anything stored changed. */
+  /** One drain moved forward (see drain-advance.ts); queues its events and logs. */
   private advance(
     drain: DrainRecord,
     now: number,
     audit: AuditInput[],
     emits: (() => void)[],
   ): DrainRecord | null {
-    const base = {
-      at: now,
-      actor: 'coordinator',
-      site: drain.target.site,
-      target: describeTarget(drain.target),
-      drainId: drain.id,
-      windowId: drain.windowId,
-    };
-    const nodes = nodesOfTarget(this.inventory, drain.target).map((node) =>
-      nodeProgress({
-        drain,
-        node,
-        report: this.agents.reports.get(node),
-        stale: this.agents.isStale(node, now),
-        observerConfigured: !!this.observer,
-        observation: this.observation,
-        previous: drain.nodes.find((n) => n.node === node),
-        now,
-      }),
-    );
-    const next: DrainRecord = { ...drain, nodes };
-    let stored = !sameProgress(drain.nodes, nodes);
-    for (const node of nodes) {
-      const before = drain.nodes.find((n) => n.node === node.node);
-      if (before?.stage !== node.stage)
-        audit.push({
-          ...base,
-          action: 'drain.step',
-          reason: null,
-          details: { node: node.node, from: before?.stage ?? null, to: node.stage, detail: node.detail },
-        });
-    }
-    // The withdraw step: after the graceful hold, and only if the policy still allows it.
-    const holdMs = drain.holdMs ?? this.config.policy.defaultHold;
-    if (drain.phase === 'graceful' && now - drain.createdAt >= holdMs) {
-      const evaluation = this.evaluate(drain.target, drain.overrides, drain.id, 'withdraw', now);
-      if (evaluation.allowed) {
-        next.phase = 'withdraw';
-        next.phaseChangedAt = now;
-        next.blocked = [];
-        stored = true;
-        audit.push({
-          ...base,
-          action: 'drain.step',
-          reason: null,
-          details: { phase: 'withdraw', overridden: evaluation.violations },
-        });
-      } else {
-        const blocking = blockingViolations(evaluation);
-        if (!sameViolations(drain.blocked, blocking)) {
-          next.blocked = blocking;
-          stored = true;
-          audit.push({ ...base, action: 'drain.blocked', reason: null, details: { rules: blocking } });
-          this.logger.warn(
-            { drain: drain.id, rules: blocking.map((v) => v.rule) },
-            'withdraw step blocked by policy; holding GRACEFUL_SHUTDOWN',
-          );
-          emits.push(() => this.events.emit('drain.blocked', { drain: this.view(next, now) }, now));
-        }
+    const result = advanceDrain({
+      drain,
+      inventory: this.inventory,
+      reports: this.agents.reports,
+      isStale: (node) => this.agents.isStale(node, now),
+      observerConfigured: !!this.observerLoop,
+      observation: this.observerLoop?.current() ?? null,
+      defaultHoldMs: this.config.policy.defaultHold,
+      evaluateWithdraw: () => this.evaluate(drain.target, drain.overrides, drain.id, 'withdraw', now),
+      now,
+    });
+    const { next } = result;
+    audit.push(...result.audit);
+    const emit = (type: 'drain.progress' | 'drain.blocked' | 'drain.completed' | 'drain.overdue') =>
+      emits.push(() => this.events.emit(type, { drain: this.view(next, now) }, now));
+    if (result.progressed) emit('drain.progress');
+    for (const notice of result.notices) {
+      if (notice === 'withdraw-step')
+        this.logger.info({ drain: drain.id }, 'withdraw step cleared by policy');
+      if (notice === 'blocked') {
+        this.logger.warn(
+          { drain: drain.id, rules: next.blocked.map((v) => v.rule) },
+          'withdraw step blocked by policy; holding GRACEFUL_SHUTDOWN',
+        );
+        emit('drain.blocked');
+      }
+      if (notice === 'completed') {
+        this.logger.info({ drain: drain.id }, 'drain complete: every node withdrawn');
+        emit('drain.completed');
+      }
+      if (notice === 'overdue') {
+        this.logger.warn({ drain: drain.id, owner: drain.owner }, 'drain is past its deadline');
+        emit('drain.overdue');
       }
     }
-    const complete = drainComplete(nodes, !!this.observer);
-    if (complete && next.completedAt === null) {
-      next.completedAt = now;
-      stored = true;
-      audit.push({
-        ...base,
-        action: 'drain.completed',
-        reason: null,
-        details: { nodes: nodes.map((n) => `${n.node}:${n.stage}`) },
-      });
-      this.logger.info({ drain: drain.id }, 'drain complete: every node withdrawn');
-      emits.push(() => this.events.emit('drain.completed', { drain: this.view(next, now) }, now));
-    }
-    if (drain.deadline !== null && now >= drain.deadline && !drain.overdue) {
-      next.overdue = true;
-      stored = true;
-      audit.push({ ...base, action: 'drain.overdue', reason: null, details: { deadline: drain.deadline } });
-      this.logger.warn({ drain: drain.id, owner: drain.owner }, 'drain is past its deadline');
-      emits.push(() => this.events.emit('drain.overdue', { drain: this.view(next, now) }, now));
-    }
-    const progressed = stored || nodes.some((n, i) => n.detail !== drain.nodes[i]?.detail);
-    if (progressed)
-      emits.unshift(() => this.events.emit('drain.progress', { drain: this.view(next, now) }, now));
-    if (!stored) {
-      // Detail-only changes stay in memory; nothing worth a disk write.
-      if (progressed) this.drains.set(drain.id, next);
-      return null;
-    }
-    return next;
+    if (result.stored) return next;
+    // Detail-only changes stay in memory; nothing worth a disk write.
+    if (result.progressed) this.drains.set(drain.id, next);
+    return null;
   }
 
   /** Emits progress for released drains until each node has returned; then forgets them. */
@@ -690,15 +631,15 @@ export class Coordinator {
 
   /** Takes an agent's report; 400 when it claims another node or site. */
   ingestReport(node: string, status: AgentStatus): { revision: number | null } {
-    const site = this.inventory.sites.find((s) => s.nodes.includes(node));
+    const site = this.siteOf.get(node);
     const problems: string[] = [];
     if (status.node !== node)
       problems.push(
         `node: expected ${JSON.stringify(node)} (the token's node), received ${JSON.stringify(status.node)}`,
       );
-    if (site && status.site !== site.name)
+    if (site && status.site !== site)
       problems.push(
-        `site: expected ${JSON.stringify(site.name)} (the inventory's site of ${node}), received ${JSON.stringify(status.site)}`,
+        `site: expected ${JSON.stringify(site)} (the inventory's site of ${node}), received ${JSON.stringify(status.site)}`,
       );
     if (problems.length) throw HttpError.problems('report', problems);
     const now = this.clock();
@@ -713,189 +654,32 @@ export class Coordinator {
 
   /** Whether a node is in the inventory. */
   hasNode(node: string): boolean {
-    return this.inventory.sites.some((s) => s.nodes.includes(node));
+    return this.siteOf.has(node);
   }
 
   get keepaliveMs(): number {
     return this.config.agents.keepalive;
   }
 
-  // ---------------------------------------------------------------- route observer
-
-  private scheduleObservation(delay: number): void {
-    if (this.stopped || !this.observer) return;
-    this.observerTimer = setTimeout(() => {
-      void this.observe().finally(() =>
-        this.scheduleObservation(this.config.routeObserver?.interval ?? 1000),
-      );
-    }, delay);
-  }
-
-  /** Asks the observer about every prefix of every active drain; unknown prefixes stay unverified. */
-  private async observe(): Promise<void> {
-    const observer = this.observer!;
-    const prefixes = new Set<string>();
-    for (const drain of activeDrains(this.allDrains())) {
-      if (drain.target.prefix) prefixes.add(drain.target.prefix);
-      else
-        for (const node of nodesOfTarget(this.inventory, drain.target))
-          for (const p of this.agents.reports.get(node)?.status.prefixes ?? []) prefixes.add(p.prefix);
-    }
-    if (!prefixes.size) return;
-    const next = new Map<string, Set<string>>();
-    const errors: string[] = [];
-    await Promise.all(
-      [...prefixes].map(async (prefix) => {
-        try {
-          next.set(prefix, await observer.announcingNodes(prefix));
-        } catch (error) {
-          errors.push(coerceError(error).message);
-        }
-      }),
-    );
-    const message = errors.join('; ');
-    if (message !== this.observerError) {
-      if (message) this.logger.warn({ errors }, 'route observer failed; affected nodes stay unverified');
-      else if (this.observerError) this.logger.info('route observer answers again');
-      this.observerError = message;
-    }
-    const key = (m: Map<string, Set<string>> | null) =>
-      JSON.stringify(m ? [...m].map(([p, nodes]) => [p, [...nodes].sort()]).sort() : null);
-    if (key(next) !== key(this.observation)) {
-      this.observation = next;
-      this.requestReconcile();
-    }
-  }
-
-  // ---------------------------------------------------------------- windows
-
-  private trackWindow(window: WindowRecord): void {
-    this.windows.set(window.id, window);
-    this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
-  }
-
-  private scheduleWindow(window: WindowRecord): void {
-    if (this.stopped) return;
-    this.cronStops.get(window.id)?.();
-    this.cronStops.set(
-      window.id,
-      scheduleStarts(
-        window.cron,
-        window.timezone,
-        window.id,
-        () => {
-          // Starts are decided by the pure schedule; the cron firing only makes it prompt.
-          void this.serial(() => this.evaluateWindows()).catch((error) =>
-            this.logger.error({ err: coerceError(error), window: window.id }, 'window evaluation failed'),
-          );
-        },
-        this.logger,
-      ),
-    );
-  }
-
-  private windowView(window: WindowRecord, now = this.clock()): WindowView {
-    return windowView(window, this.nextStarts.get(window.id)?.(now) ?? null);
-  }
+  // ---------------------------------------------------------------- windows (see window-runner.ts)
 
   addWindow(principal: Principal, input: WindowInput): Promise<WindowView> {
-    const problems = [
-      ...this.targetProblems(input.target),
-      ...cronProblems(input.cron, input.timezone).map(
-        (p) => `${p.includes('time zone') ? 'timezone' : 'cron'}: ${p}`,
-      ),
-    ];
-    if (problems.length) return Promise.reject(HttpError.problems('window', problems));
-    return this.serial(async () => {
-      const now = this.clock();
-      const window: WindowRecord = {
-        id: newId('w'),
-        target: input.target,
-        cron: input.cron,
-        durationMs: input.duration,
-        timezone: input.timezone ?? null,
-        reason: input.reason,
-        ticket: input.ticket ?? null,
-        holdMs: input.hold ?? null,
-        autoRelease: input.autoRelease,
-        owner: principal.name,
-        createdAt: now,
-        occurrence: null,
-      };
-      this.trackWindow(window);
-      await this.commit({
-        windows: [window],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.added',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: window.id,
-            reason: window.reason,
-            details: {
-              cron: window.cron,
-              durationMs: window.durationMs,
-              timezone: window.timezone,
-              autoRelease: window.autoRelease,
-              ticket: window.ticket,
-            },
-          },
-        ],
-      });
-      this.scheduleWindow(window);
-      const view = this.windowView(window, now);
-      this.events.emit('window.added', { window: view }, now);
-      return view;
-    });
+    return this.windows.add(principal, input);
   }
 
-  /** Removes a window; a drain it started stays held until released (say so to the caller). */
   removeWindow(
     principal: Principal,
     id: string,
   ): Promise<{ window: WindowView; drainStillHeld: string | null }> {
-    return this.serial(async () => {
-      const window = this.windows.get(id);
-      if (!window) throw HttpError.notFound(`no window ${id}`);
-      const now = this.clock();
-      const drainId = window.occurrence?.drainId ?? null;
-      const held = drainId && this.drains.get(drainId)?.status === 'active' ? drainId : null;
-      await this.commit({
-        deletedWindows: [id],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.removed',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: id,
-            reason: null,
-            details: { drainStillHeld: held },
-          },
-        ],
-      });
-      this.cronStops.get(id)?.();
-      this.cronStops.delete(id);
-      this.windows.delete(id);
-      const view = this.windowView(window, now);
-      this.nextStarts.delete(id);
-      this.events.emit('window.removed', { window: view }, now);
-      return { window: view, drainStillHeld: held };
-    });
+    return this.windows.remove(principal, id);
   }
 
   listWindows(): WindowView[] {
-    const now = this.clock();
-    return [...this.windows.values()].map((w) => this.windowView(w, now));
+    return this.windows.list();
   }
 
   getWindow(id: string): WindowView {
-    const window = this.windows.get(id);
-    if (!window) throw HttpError.notFound(`no window ${id}`);
-    return this.windowView(window);
+    return this.windows.get(id);
   }
 
   /** Whether every node of a target reports healthy right now (fresh reports only). */
@@ -905,134 +689,16 @@ export class Coordinator {
     );
   }
 
-  /** Inside the queue: starts, retries, ends and auto-releases window occurrences. */
-  private async evaluateWindows(): Promise<void> {
-    const now = this.clock();
-    for (const window of [...this.windows.values()]) {
-      const actions = decideWindow({
-        window,
-        now,
-        nextStart: this.nextStarts.get(window.id)!,
-        drainActive: (id) => this.drains.get(id)?.status === 'active',
-      });
-      for (const action of actions) {
-        if (action.kind === 'none') continue;
-        const actor = `window:${window.id}`;
-        const base = {
-          at: now,
-          actor,
-          site: window.target.site,
-          target: describeTarget(window.target),
-          windowId: window.id,
-        };
-        if (action.kind === 'start' || action.kind === 'retry') {
-          const occurrence =
-            action.kind === 'start'
-              ? {
-                  startedAt: action.startedAt,
-                  endsAt: action.endsAt,
-                  drainId: null,
-                  ended: false,
-                  refused: [] as Violation[],
-                }
-              : window.occurrence!;
-          const result = await this.createDrain(
-            window.owner,
-            {
-              target: window.target,
-              reason: `maintenance window ${window.id}: ${window.reason}`,
-              ...(window.ticket ? { ticket: window.ticket } : {}),
-              deadline: occurrence.endsAt,
-              ...(window.holdMs !== null ? { hold: window.holdMs } : {}),
-              overrides: [],
-              dryRun: false,
-            },
-            window.id,
-            now,
-          );
-          const refused = result.drain ? [] : blockingViolations(result.evaluation);
-          const next: WindowRecord = {
-            ...window,
-            occurrence: { ...occurrence, drainId: result.drain?.id ?? null, refused },
-          };
-          const firstTry = action.kind === 'start' || !sameViolations(occurrence.refused, refused);
-          await this.commit({
-            windows: [next],
-            audit:
-              action.kind === 'start' || result.drain
-                ? [
-                    {
-                      ...base,
-                      action: result.drain ? 'window.started' : 'window.refused',
-                      drainId: result.drain?.id ?? null,
-                      reason: window.reason,
-                      details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
-                    },
-                  ]
-                : [],
-          });
-          this.windows.set(window.id, next);
-          Object.assign(window, next);
-          const view = this.windowView(next, now);
-          if (result.drain)
-            this.events.emit('window.started', { window: view, drainId: result.drain.id }, now);
-          else if (firstTry) {
-            this.logger.warn(
-              { window: window.id, rules: refused.map((v) => v.rule) },
-              'maintenance window could not start its drain; retrying while the window lasts',
-            );
-            this.events.emit('window.refused', { window: view, rules: refused }, now);
-          }
-        } else if (action.kind === 'end') {
-          const occurrence = window.occurrence!;
-          const next: WindowRecord = { ...window, occurrence: { ...occurrence, ended: true } };
-          const drain = occurrence.drainId ? this.drains.get(occurrence.drainId) : undefined;
-          const batch: StoreBatch = {
-            windows: [next],
-            audit: [
-              {
-                ...base,
-                action: 'window.ended',
-                drainId: occurrence.drainId,
-                reason: null,
-                details: { autoRelease: window.autoRelease, drainActive: drain?.status === 'active' },
-              },
-            ],
-          };
-          if (drain && drain.status === 'active' && !drain.overdue) {
-            const overdue = { ...drain, overdue: true };
-            batch.drains = [overdue];
-            batch.audit!.push({
-              ...base,
-              action: 'drain.overdue',
-              drainId: drain.id,
-              reason: null,
-              details: { windowEndedAt: occurrence.endsAt },
-            });
-            Object.assign(drain, overdue);
-          }
-          await this.commit(batch);
-          this.windows.set(window.id, next);
-          Object.assign(window, next);
-          this.events.emit(
-            'window.ended',
-            { window: this.windowView(next, now), drainId: occurrence.drainId },
-            now,
-          );
-          if (drain?.status === 'active') {
-            this.logger.warn(
-              { window: window.id, drain: drain.id },
-              'maintenance window ended with its drain still held: overdue',
-            );
-            this.events.emit('drain.overdue', { drain: this.view(drain, now) }, now);
-          }
-        } else if (action.kind === 'auto-release') {
-          const drain = this.drains.get(action.drainId);
-          if (drain?.status === 'active' && this.targetHealthy(drain.target, now))
-            await this.release(drain, actor, 'maintenance window ended and every node is healthy', now);
-        }
-      }
+  /** The prefixes the route observer should watch: those of every active drain. */
+  private observedPrefixes(): Set<string> {
+    const prefixes = new Set<string>();
+    for (const drain of activeDrains(this.allDrains())) {
+      if (drain.target.prefix) prefixes.add(drain.target.prefix);
+      else
+        for (const node of nodesOfTarget(this.inventory, drain.target))
+          for (const p of this.agents.reports.get(node)?.status.prefixes ?? []) prefixes.add(p.prefix);
     }
+    return prefixes;
   }
 
   // ---------------------------------------------------------------- reads
@@ -1077,7 +743,7 @@ export class Coordinator {
       drainsActive: active.length,
       drainsBlocked: active.filter((d) => d.blocked.length > 0).length,
       drainsOverdue: active.filter((d) => d.overdue).length,
-      windows: this.windows.size,
+      windows: this.windows.count,
     };
   }
 }

@@ -74,6 +74,23 @@ export function desiredDrainsForNode(
   }));
 }
 
+/**
+ * desiredDrainsForNode for every node at once, in one pass over the active drains (the
+ * coordinator runs this every tick for the whole fleet). Nodes without holds get [].
+ */
+export function desiredDrainsByNode(
+  inventory: Inventory,
+  drains: readonly DrainRecord[],
+): Map<string, AgentDesired['drains']> {
+  const byNode = new Map<string, AgentDesired['drains']>();
+  for (const site of inventory.sites) for (const node of site.nodes) byNode.set(node, []);
+  const sorted = activeDrains(drains).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  for (const drain of sorted)
+    for (const node of nodesOfTarget(inventory, drain.target))
+      byNode.get(node)?.push(...desiredDrainsForNode(inventory, [drain], node));
+  return byNode;
+}
+
 /** Which of the caller's holds a release by target means: those of `owner` with exactly this target. */
 export function holdsToRelease(
   drains: readonly DrainRecord[],

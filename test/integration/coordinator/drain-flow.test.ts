@@ -235,7 +235,8 @@ describe('coordinator with real agents', () => {
   });
 
   it('a maintenance window drains at its start, is flagged overdue at its end, and auto-releases once healthy', async () => {
-    const start = new Date(Date.now() + 4000);
+    // Far enough ahead that the CLI (a fresh Node process) is surely done adding the window.
+    const start = new Date(Date.now() + 8000);
     const cron = `${start.getUTCSeconds()} ${start.getUTCMinutes()} ${start.getUTCHours()} * * *`;
     const added = await runCli(
       [
@@ -354,9 +355,11 @@ describe('coordinator with real agents', () => {
     assert.equal(agent('lon1-b').lastRoute(), 'announce');
 
     await coordinator.start();
+    // Agents that failed to reach it for a while back off (jittered, up to 15 s) before retrying.
     await waitFor(
       async () => (await status()).sites.every((s: Json) => s.nodes.every((n: Json) => n.connected)),
       'agents to reconnect',
+      45_000,
     );
     const [drain] = await activeDrains();
     assert.equal(drain.target.node, 'lon1-a');

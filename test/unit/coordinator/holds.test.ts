@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { desiredDrainsForNode, holdsOnSite, holdsToRelease } from '../../../src/coordinator/holds.js';
+import {
+  desiredDrainsByNode,
+  desiredDrainsForNode,
+  holdsOnSite,
+  holdsToRelease,
+} from '../../../src/coordinator/holds.js';
 import type { DrainRecord } from '../../../src/coordinator/model.js';
 import { drainRecord } from './fixtures.js';
 
@@ -73,5 +78,22 @@ describe('hold stacking', () => {
         phase: 'withdraw',
       },
     ]);
+  });
+});
+
+describe('desired drains for the whole fleet', () => {
+  it('matches the per-node answer for every node', () => {
+    const drains = [
+      drainRecord('d-2', { site: 'lon1', node: 'lon1-b' }, { createdAt: 5 }),
+      drainRecord('d-1', { site: 'lon1' }, { createdAt: 1 }),
+      drainRecord('d-3', { site: 'fra1' }, { createdAt: 3, status: 'released' }),
+    ];
+    const all = desiredDrainsByNode(inventory, drains);
+    for (const node of ['lon1-a', 'lon1-b', 'fra1-a'])
+      assert.deepEqual(all.get(node), desiredDrainsForNode(inventory, drains, node), node);
+    assert.deepEqual(
+      all.get('lon1-b')!.map((d) => d.id),
+      ['d-1', 'd-2'],
+    );
   });
 });

@@ -1,0 +1,351 @@
+/**
+ * Maintenance windows at run time: keeps the stored windows, fires node-cron at each start,
+ * and carries out what the pure schedule (window-schedule.ts) decides — create the window's
+ * drain (through the policy like any request; a refused start is retried while the window
+ * lasts), flag it overdue at the end, and release it automatically only when the window says
+ * so and every node of the target is healthy.
+ */
+import type { Logger } from '../util/log.js';
+import { coerceError } from '../util/errors.js';
+import type {
+  AuditEntry,
+  DrainTarget,
+  DrainView,
+  PolicyEvaluation,
+  Violation,
+  WindowView,
+} from '../wire/coordinator-api.js';
+import { cronProblems, nextStartFinder, scheduleStarts } from './cron.js';
+import type { EventBus } from './events.js';
+import type { Principal } from './http/auth.js';
+import { HttpError } from './http/http-error.js';
+import { describeTarget, type DrainRecord, type WindowRecord } from './model.js';
+import { blockingViolations } from './policy.js';
+import type { StoreBatch } from './store/store.js';
+import { windowView } from './views.js';
+import { decideWindow, type NextStart } from './window-schedule.js';
+import { randomBytes } from 'node:crypto';
+
+export interface WindowInput {
+  target: DrainTarget;
+  cron: string;
+  duration: number;
+  timezone?: string;
+  reason: string;
+  ticket?: string;
+  hold?: number;
+  autoRelease: boolean;
+}
+
+/** What the runner needs from the coordinator. Every call happens inside its serial queue. */
+export interface WindowHost {
+  clock(): number;
+  serial<T>(task: () => Promise<T>): Promise<T>;
+  commit(batch: StoreBatch): Promise<AuditEntry[]>;
+  targetProblems(target: DrainTarget): string[];
+  createDrain(
+    owner: string,
+    input: { target: DrainTarget; reason: string; ticket?: string; deadline: number; hold?: number },
+    windowId: string,
+    now: number,
+  ): Promise<{ evaluation: PolicyEvaluation; drain: DrainRecord | null }>;
+  release(drain: DrainRecord, actor: string, reason: string, now: number): Promise<void>;
+  drain(id: string): DrainRecord | undefined;
+  setDrain(drain: DrainRecord): void;
+  drainView(drain: DrainRecord, now: number): DrainView;
+  /** Every node of the target reports healthy right now (fresh reports only). */
+  targetHealthy(target: DrainTarget, now: number): boolean;
+}
+
+function sameRules(a: readonly Violation[], b: readonly Violation[]): boolean {
+  return JSON.stringify(a.map((v) => v.rule)) === JSON.stringify(b.map((v) => v.rule));
+}
+
+export class WindowRunner {
+  private readonly windows = new Map<string, WindowRecord>();
+  private readonly nextStarts = new Map<string, NextStart>();
+  private readonly cronStops = new Map<string, () => void>();
+  private started = false;
+
+  constructor(
+    private readonly host: WindowHost,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads stored windows (before start). */
+  load(windows: readonly WindowRecord[]): void {
+    for (const window of windows) this.track(window);
+  }
+
+  start(): void {
+    this.started = true;
+    for (const window of this.windows.values()) this.schedule(window);
+  }
+
+  stop(): void {
+    this.started = false;
+    for (const stop of this.cronStops.values()) stop();
+    this.cronStops.clear();
+  }
+
+  get count(): number {
+    return this.windows.size;
+  }
+
+  private track(window: WindowRecord): void {
+    this.windows.set(window.id, window);
+    this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
+  }
+
+  private schedule(window: WindowRecord): void {
+    if (!this.started) return;
+    this.cronStops.get(window.id)?.();
+    const onStart = () =>
+      // Starts are decided by the pure schedule; the cron firing only makes them prompt.
+      void this.host
+        .serial(() => this.evaluate())
+        .catch((error) =>
+          this.logger.error({ err: coerceError(error), window: window.id }, 'window evaluation failed'),
+        );
+    this.cronStops.set(
+      window.id,
+      scheduleStarts(window.cron, window.timezone, window.id, onStart, this.logger),
+    );
+  }
+
+  view(window: WindowRecord, now = this.host.clock()): WindowView {
+    return windowView(window, this.nextStarts.get(window.id)?.(now) ?? null);
+  }
+
+  list(): WindowView[] {
+    const now = this.host.clock();
+    return [...this.windows.values()].map((w) => this.view(w, now));
+  }
+
+  get(id: string): WindowView {
+    const window = this.windows.get(id);
+    if (!window) throw HttpError.notFound(`no window ${id}`);
+    return this.view(window);
+  }
+
+  add(principal: Principal, input: WindowInput): Promise<WindowView> {
+    const problems = [
+      ...this.host.targetProblems(input.target),
+      ...cronProblems(input.cron, input.timezone).map(
+        (p) => `${p.includes('time zone') ? 'timezone' : 'cron'}: ${p}`,
+      ),
+    ];
+    if (problems.length) return Promise.reject(HttpError.problems('window', problems));
+    return this.host.serial(async () => {
+      const now = this.host.clock();
+      const window: WindowRecord = {
+        id: `w-${randomBytes(5).toString('hex')}`,
+        target: input.target,
+        cron: input.cron,
+        durationMs: input.duration,
+        timezone: input.timezone ?? null,
+        reason: input.reason,
+        ticket: input.ticket ?? null,
+        holdMs: input.hold ?? null,
+        autoRelease: input.autoRelease,
+        owner: principal.name,
+        createdAt: now,
+        occurrence: null,
+      };
+      await this.host.commit({
+        windows: [window],
+        audit: [
+          {
+            at: now,
+            actor: principal.name,
+            action: 'window.added',
+            site: window.target.site,
+            target: describeTarget(window.target),
+            windowId: window.id,
+            reason: window.reason,
+            details: {
+              cron: window.cron,
+              durationMs: window.durationMs,
+              timezone: window.timezone,
+              autoRelease: window.autoRelease,
+              ticket: window.ticket,
+            },
+          },
+        ],
+      });
+      this.track(window);
+      this.schedule(window);
+      const view = this.view(window, now);
+      this.events.emit('window.added', { window: view }, now);
+      return view;
+    });
+  }
+
+  /** Removes a window; a drain it started stays held until released (the caller is told). */
+  remove(principal: Principal, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
+    return this.host.serial(async () => {
+      const window = this.windows.get(id);
+      if (!window) throw HttpError.notFound(`no window ${id}`);
+      const now = this.host.clock();
+      const drainId = window.occurrence?.drainId ?? null;
+      const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
+      await this.host.commit({
+        deletedWindows: [id],
+        audit: [
+          {
+            at: now,
+            actor: principal.name,
+            action: 'window.removed',
+            site: window.target.site,
+            target: describeTarget(window.target),
+            windowId: id,
+            reason: null,
+            details: { drainStillHeld: held },
+          },
+        ],
+      });
+      this.cronStops.get(id)?.();
+      this.cronStops.delete(id);
+      const view = this.view(window, now);
+      this.windows.delete(id);
+      this.nextStarts.delete(id);
+      this.events.emit('window.removed', { window: view }, now);
+      return { window: view, drainStillHeld: held };
+    });
+  }
+
+  /** Inside the host's queue: starts, retries, ends and auto-releases occurrences. */
+  async evaluate(): Promise<void> {
+    const now = this.host.clock();
+    for (const window of [...this.windows.values()]) {
+      const actions = decideWindow({
+        window,
+        now,
+        nextStart: this.nextStarts.get(window.id)!,
+        drainActive: (id) => this.host.drain(id)?.status === 'active',
+      });
+      for (const action of actions) {
+        const current = this.windows.get(window.id)!;
+        if (action.kind === 'start')
+          await this.startOccurrence(current, action.startedAt, action.endsAt, now);
+        else if (action.kind === 'retry') await this.startOccurrence(current, null, null, now);
+        else if (action.kind === 'end') await this.endOccurrence(current, now);
+        else if (action.kind === 'auto-release') {
+          const drain = this.host.drain(action.drainId);
+          if (drain?.status === 'active' && this.host.targetHealthy(drain.target, now))
+            await this.host.release(
+              drain,
+              `window:${window.id}`,
+              'maintenance window ended and every node is healthy',
+              now,
+            );
+        }
+      }
+    }
+  }
+
+  private base(window: WindowRecord, now: number) {
+    return {
+      at: now,
+      actor: `window:${window.id}`,
+      site: window.target.site,
+      target: describeTarget(window.target),
+      windowId: window.id,
+    };
+  }
+
+  /** A new occurrence (startedAt given) or a retry of the current one whose start was refused. */
+  private async startOccurrence(
+    window: WindowRecord,
+    startedAt: number | null,
+    endsAt: number | null,
+    now: number,
+  ) {
+    const fresh = startedAt !== null;
+    const occurrence = fresh
+      ? { startedAt, endsAt: endsAt!, drainId: null, ended: false, refused: [] as Violation[] }
+      : window.occurrence!;
+    const { evaluation, drain } = await this.host.createDrain(
+      window.owner,
+      {
+        target: window.target,
+        reason: `maintenance window ${window.id}: ${window.reason}`,
+        ...(window.ticket ? { ticket: window.ticket } : {}),
+        deadline: occurrence.endsAt,
+        ...(window.holdMs !== null ? { hold: window.holdMs } : {}),
+      },
+      window.id,
+      now,
+    );
+    const refused = drain ? [] : blockingViolations(evaluation);
+    const next: WindowRecord = {
+      ...window,
+      occurrence: { ...occurrence, drainId: drain?.id ?? null, refused },
+    };
+    const audit =
+      fresh || drain
+        ? [
+            {
+              ...this.base(window, now),
+              action: drain ? 'window.started' : 'window.refused',
+              drainId: drain?.id ?? null,
+              reason: window.reason,
+              details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
+            },
+          ]
+        : [];
+    await this.host.commit({ windows: [next], audit });
+    this.windows.set(window.id, next);
+    const view = this.view(next, now);
+    if (drain) this.events.emit('window.started', { window: view, drainId: drain.id }, now);
+    else if (fresh || !sameRules(occurrence.refused, refused)) {
+      this.logger.warn(
+        { window: window.id, rules: refused.map((v) => v.rule) },
+        'maintenance window could not start its drain; retrying while the window lasts',
+      );
+      this.events.emit('window.refused', { window: view, rules: refused }, now);
+    }
+  }
+
+  private async endOccurrence(window: WindowRecord, now: number): Promise<void> {
+    const occurrence = window.occurrence!;
+    const next: WindowRecord = { ...window, occurrence: { ...occurrence, ended: true } };
+    const drain = occurrence.drainId ? this.host.drain(occurrence.drainId) : undefined;
+    const active = drain?.status === 'active';
+    const batch: StoreBatch = {
+      windows: [next],
+      audit: [
+        {
+          ...this.base(window, now),
+          action: 'window.ended',
+          drainId: occurrence.drainId,
+          reason: null,
+          details: { autoRelease: window.autoRelease, drainActive: active },
+        },
+      ],
+    };
+    const overdue = drain && active && !drain.overdue ? { ...drain, overdue: true } : null;
+    if (overdue) {
+      batch.drains = [overdue];
+      batch.audit!.push({
+        ...this.base(window, now),
+        action: 'drain.overdue',
+        drainId: overdue.id,
+        reason: null,
+        details: { windowEndedAt: occurrence.endsAt },
+      });
+    }
+    await this.host.commit(batch);
+    this.windows.set(window.id, next);
+    if (overdue) this.host.setDrain(overdue);
+    this.events.emit('window.ended', { window: this.view(next, now), drainId: occurrence.drainId }, now);
+    if (overdue) {
+      this.logger.warn(
+        { window: window.id, drain: overdue.id },
+        'maintenance window ended with its drain still held: overdue',
+      );
+      this.events.emit('drain.overdue', { drain: this.host.drainView(overdue, now) }, now);
+    }
+  }
+}
