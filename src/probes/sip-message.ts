@@ -157,7 +157,15 @@ export function contentLengthOf(headers: SipHeaders): Parsed<number | undefined>
   if (!values || values.length === 0) return { ok: true, value: undefined };
   const distinct = new Set(values);
   if (distinct.size > 1)
-    return { ok: false, error: `expected one Content-Length, received ${[...distinct].join(' and ')}` };
+    return {
+      ok: false,
+      // Values are cut and escaped (one may be a 64 KiB folded line, or hold a bare LF), and
+      // only the first few are named: the error ends up in a one-line check detail.
+      error: `expected one Content-Length, received ${[...distinct]
+        .slice(0, 3)
+        .map((value) => (/^\d{1,12}$/.test(value) ? value : excerpt(value, 20)))
+        .join(' and ')}${distinct.size > 3 ? ` and ${distinct.size - 3} more` : ''}`,
+    };
   const text = values[0]!;
   if (!/^\d{1,9}$/.test(text))
     return {
