@@ -16,6 +16,16 @@ export interface SipReplyTracker {
   describe(requestsSent?: number): string;
 }
 
+/** The longest reason phrase quoted in a check detail (a proxy may send kilobytes of it). */
+const MAX_REASON_LENGTH = 80;
+
+/** A reason phrase fit for a one-line detail: control characters replaced, cut to MAX_REASON_LENGTH. */
+function shortReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = reason.replace(/[\x00-\x1f\x7f]/g, '?');
+  return printable.length > MAX_REASON_LENGTH ? `${printable.slice(0, MAX_REASON_LENGTH)}…` : printable;
+}
+
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -34,7 +44,8 @@ export function createSipReplyTracker(request: OptionsRequest, policy: SipCodePo
         unmatched += 1;
         return undefined;
       }
-      const text = `${reply.statusCode}${reply.reasonPhrase ? ` ${reply.reasonPhrase}` : ''}`;
+      const reason = shortReason(reply.reasonPhrase);
+      const text = `${reply.statusCode}${reason ? ` ${reason}` : ''}`;
       if (reply.statusCode < 200) {
         provisional = text;
         return undefined;
