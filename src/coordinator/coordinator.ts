@@ -28,7 +28,7 @@ import { announcingByNode, findSite, isStale, knownPrefixes, sitePrefixes, type 
 import { activeDrains, desiredDrainsByNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
 import { HttpError } from './http/http-error.js';
 import type { Principal } from './http/auth.js';
-import { describeTarget, type AuditInput, type DrainRecord } from './model.js';
+import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { ObserverLoop } from './observer-loop.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
@@ -650,6 +650,11 @@ export class Coordinator {
       this.requestReconcile();
     }
     return { revision: this.agents.revisionOf(node) };
+  }
+
+  /** A node's last full report and when it arrived (for the dashboard's node view). */
+  nodeReport(node: string): NodeReport | undefined {
+    return this.agents.reports.get(node);
   }
 
   /** Whether a node is in the inventory. */

@@ -7,7 +7,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createLogger, type Logger } from '../util/log.js';
-import { coerceError } from '../util/errors.js';
+import { CliError, coerceError } from '../util/errors.js';
 import { version } from '../version.js';
 import type { CoordinatorConfig } from './config-schema.js';
 import { Coordinator } from './coordinator.js';
@@ -17,7 +17,7 @@ import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { BirdRouteObserver, type RouteObserver } from './route-observer.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { SqliteStore, StoreLockedError } from './store/sqlite-store.js';
 import type { CoordinatorStore } from './store/store.js';
 
 export interface RunningCoordinator {
@@ -97,7 +97,19 @@ export async function runCoordinator(
   _context: { configFile: string },
 ): Promise<void> {
   const logger = createLogger('herald-coordinator', process.env.HERALD_LOG_LEVEL ?? config.logLevel);
-  const running = await startCoordinator(config, { logger });
+  let running: RunningCoordinator;
+  try {
+    running = await startCoordinator(config, { logger });
+  } catch (error) {
+    // Problems an operator fixes (store in use, port taken, unreadable certificate): one clear line.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof StoreLockedError) throw new CliError(error.message);
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code}`);
+    if (code === 'ENOENT' || code === 'EISDIR')
+      throw new CliError(`cannot read a file the configuration names: ${(error as Error).message}`);
+    throw error;
+  }
   writeListenFile(config.dataDir, running.server.url);
   logger.info(
     { url: running.server.url, store: storeFile(config), sites: config.inventory.sites.length },
