@@ -1,0 +1,282 @@
+/**
+ * Benchmark 2, the cost of checking. In a lab node's namespace (against its real Kamailio, and a
+ * small STUN responder for the STUN check), herald agents run with this process as their ExaBGP:
+ *
+ * - one agent per probe kind (SIP OPTIONS over UDP, TCP, TLS; the TLS certificate check; STUN
+ *   over UDP), each with that single check every 100 ms, next to the reference (ExaBGP's
+ *   healthcheck running `sipsak`, at 0.1 s) in the other node: CPU seconds per 1,000 probes;
+ * - agents with four checks (SIP UDP/TCP/TLS + TLS) at several intervals: the share of a core
+ *   each uses, and so the shortest interval that stays under 1% of a core.
+ *
+ * CPU is the process's user + system time from /proc (the reference's includes the sh and
+ * sipsak it forks for every check); probes are herald's own `herald_probes_total` counter and,
+ * for the reference, the announce lines it writes after every check.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { renderAgentConfig } from '../src/lab/agent-config.js';
+import type { Lab } from '../src/lab/lab.js';
+import { LAB_SERVER_NAME } from '../src/lab/plan.js';
+import { compiledCli, labEntryArgs } from '../src/lab/runtime.js';
+import { delay } from '../src/lab/wait.js';
+import { packageRoot } from '../src/version.js';
+import { startResult, type Bench } from './lib/context.js';
+import { HelperRunner } from './lib/helper-runner.js';
+import { HERALD_NODE, PREFIX, referenceArgs, REFERENCE_NODE } from './lib/labs.js';
+import { CpuMeter, rssBytes } from './lib/proc.js';
+import { times, type TargetCheck } from './lib/report.js';
+import { ratio, round } from './lib/stats.js';
+
+const STUN_PORT = 3478;
+
+type Check = Record<string, unknown> & { name: string };
+
+function checksFor(caFile: string): Record<string, Check> {
+  const sip = (transport: string): Check => ({
+    name: `sip-${transport}`,
+    type: 'sip-options',
+    transport,
+    host: '127.0.0.1',
+    timeout: 500,
+    ...(transport === 'tls' ? { serverName: LAB_SERVER_NAME, caFile } : {}),
+  });
+  return {
+    'sip-udp': sip('udp'),
+    'sip-tcp': sip('tcp'),
+    'sip-tls': sip('tls'),
+    tls: { name: 'tls', type: 'tls', host: '127.0.0.1', port: 5061, serverName: LAB_SERVER_NAME, caFile, timeout: 500 },
+    'stun-udp': { name: 'stun-udp', type: 'stun', transport: 'udp', host: '127.0.0.1', port: STUN_PORT, timeout: 500 },
+  };
+}
+
+/** GET through the lab's control relay to an agent listening on the management subnet. */
+function relayGet(socketPath: string, target: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', headers: { 'x-herald-target': target }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${target}${path}: ${res.statusCode} ${body.slice(0, 200)}`)),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error(`${target}${path}: no answer`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Sum of herald_probes_total over every label set, from Prometheus text. Pure. */
+export function probesTotal(metrics: string): number {
+  let sum = 0;
+  for (const line of metrics.split('\n'))
+    if (line.startsWith('herald_probes_total{') || line.startsWith('herald_probes_total ')) sum += Number(line.split(/\s+/).pop());
+  return sum;
+}
+
+interface Measured {
+  name: string;
+  runner: HelperRunner;
+  meter: CpuMeter;
+  probes: () => Promise<number>;
+  start?: number;
+}
+
+function startAgent(lab: Lab, dir: string, name: string, checks: Check[], intervalMs: number, port: number): Measured {
+  const node = lab.plan.nodes.find((n) => n.name === HERALD_NODE)!;
+  const agentDir = join(dir, name);
+  mkdirSync(join(agentDir, 'state'), { recursive: true });
+  const config = {
+    node: `bench-${name}`.slice(0, 31),
+    site: 'bench',
+    prefixes: [PREFIX],
+    bgp: { localAs: node.asn, nextHop: 'self', med: 100 },
+    checks,
+    interval: intervalMs,
+    fastInterval: Math.min(200, intervalMs),
+    rise: 3,
+    fall: 3,
+    flapDamping: { enabled: false },
+    drainHold: 0,
+    maintenanceFile: join(agentDir, 'maintenance'),
+    stateDir: join(agentDir, 'state'),
+    control: { host: node.managementIpv4, port },
+    exabgp: { transport: 'process' },
+    logLevel: 'warn',
+  };
+  const file = join(agentDir, 'agent.yaml');
+  writeFileSync(file, renderAgentConfig(config, file));
+  const runner = new HelperRunner(node.netns, process.execPath, [compiledCli(), 'agent', '--config', file], packageRoot);
+  const target = `${node.managementIpv4}:${port}`;
+  return {
+    name,
+    runner,
+    meter: new CpuMeter(() => [runner.pid]),
+    probes: async () => probesTotal(await relayGet(lab.paths.controlRelaySocket, target, '/metrics')),
+  };
+}
+
+function startReference(lab: Lab, intervalS: number): Measured {
+  const node = lab.plan.nodes.find((n) => n.name === REFERENCE_NODE)!;
+  const args = referenceArgs({ intervalS, fastIntervalS: intervalS, rise: 3, fall: 3, name: 'bench-reference' });
+  // Not from herald's checkout: its exabgp/ folder would shadow the exabgp module for `python3 -m`.
+  const runner = new HelperRunner(node.netns, '/usr/bin/python3', args, lab.paths.nodes[node.name]!.dir);
+  return { name: 'reference', runner, meter: new CpuMeter(() => [runner.pid], true), probes: async () => runner.lines };
+}
+
+async function measureWindow(items: Measured[], warmupMs: number, windowMs: number, signal: AbortSignal) {
+  // Every agent answers (its control listener is up) before the warm-up starts.
+  for (const item of items) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (!item.runner.alive) throw new Error(`${item.name} exited: ${item.runner.stderr.slice(-500)}`);
+      const probes = await item.probes().catch(() => 0);
+      if (probes > 0) break;
+      if (Date.now() > deadline) throw new Error(`${item.name}: no probes after 60 s`);
+      await delay(250, signal);
+    }
+  }
+  await delay(warmupMs, signal);
+  for (const item of items) {
+    item.start = await item.probes();
+    item.meter.start();
+  }
+  await delay(windowMs, signal);
+  return Promise.all(
+    items.map(async (item) => {
+      const cpu = item.meter.read();
+      const probes = (await item.probes()) - item.start!;
+      return { name: item.name, probes, ...cpu, rssMiB: (rssBytes(item.runner.pid) ?? NaN) / 2 ** 20 };
+    }),
+  );
+}
+
+/** Least-squares fit cores = a + b / interval; the interval where it crosses `limit`. Pure. */
+export function intervalForShare(points: { intervalMs: number; cores: number }[], limit: number): number {
+  const xs = points.map((p) => 1 / p.intervalMs);
+  const ys = points.map((p) => p.cores);
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+  }
+  const b = sxx ? sxy / sxx : NaN;
+  const a = my - b * mx;
+  return a < limit && b > 0 ? b / (limit - a) : NaN;
+}
+
+export const cost: Bench = async (context) => {
+  const finish = startResult('cost', '2. Cost of checking (CPU per 1,000 probes, RSS, shortest interval under 1% of a core)', context);
+  const windowMs = context.quick ? 8_000 : 60_000;
+  const warmupMs = context.quick ? 3_000 : 8_000;
+  const lab = await context.sideBySideLab();
+  const dir = join(lab.runDir, 'bench-cost');
+  const heraldNode = lab.plan.nodes.find((n) => n.name === HERALD_NODE)!;
+  const stun = new HelperRunner(heraldNode.netns, process.execPath, [...labEntryArgs('x').slice(0, -1), join(packageRoot, 'bench', 'stun-server-main.ts'), '127.0.0.1', String(STUN_PORT)], packageRoot);
+  const running: Measured[] = [];
+  try {
+    const checks = checksFor(lab.paths.certs.caCert);
+    // Part 1: one agent per probe kind at 100 ms, and the reference at 0.1 s.
+    let port = 9201;
+    const kinds = Object.keys(checks);
+    for (const kind of kinds) running.push(startAgent(lab, dir, kind, [checks[kind]!], 100, port++));
+    running.push(startReference(lab, 0.1));
+    context.log(`cost: ${kinds.length} single-check agents and the reference, ${windowMs / 1000} s window`);
+    const perKind = await measureWindow(running, warmupMs, windowMs, context.signal);
+    await Promise.all(running.splice(0).map((r) => r.runner.stop()));
+    // Part 2: four checks at several intervals.
+    const intervals = [2000, 1000, 500, 250, 100];
+    const four = [checks['sip-udp']!, checks['sip-tcp']!, checks['sip-tls']!, checks.tls!];
+    for (const interval of intervals) running.push(startAgent(lab, dir, `four-${interval}`, four, interval, port++));
+    context.log(`cost: four-check agents at ${intervals.join(', ')} ms, ${windowMs / 1000} s window`);
+    const sweep = await measureWindow(running, warmupMs, windowMs, context.signal);
+    await Promise.all(running.splice(0).map((r) => r.runner.stop()));
+
+    const per1000 = (m: { cpuSeconds: number; probes: number }) => (m.probes > 0 ? (m.cpuSeconds / m.probes) * 1000 : NaN);
+    const reference = perKind.find((m) => m.name === 'reference')!;
+    const refPer1000 = per1000(reference);
+    const kindRows = perKind
+      .filter((m) => m.name !== 'reference')
+      .map((m) => ({ kind: m.name, probes: m.probes, cpuSeconds: round(m.cpuSeconds), cpuPer1000: round(per1000(m)), ratio: round(ratio(per1000(m), refPer1000)), rssMiB: round(m.rssMiB) }));
+    const sweepRows = sweep.map((m, i) => ({ intervalMs: intervals[i]!, probes: m.probes, cores: m.cores, percentOfCore: round(m.cores * 100), rssMiB: round(m.rssMiB), cpuPer1000: round(per1000(m)) }));
+    const under = sweepRows.filter((r) => r.cores < 0.01).map((r) => r.intervalMs);
+    const shortestMeasured = under.length ? Math.min(...under) : NaN;
+    const fitted = intervalForShare(sweepRows.map((r) => ({ intervalMs: r.intervalMs, cores: r.cores })), 0.01);
+    const maxRss = Math.max(...kindRows.map((r) => r.rssMiB), ...sweepRows.map((r) => r.rssMiB));
+    const worst = kindRows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    const targets: TargetCheck[] = [
+      ...kindRows.map((row) => ({
+        name: `CPU per ${row.kind} probe ÷ reference per check`,
+        target: '≤ 0.1',
+        value: `${row.ratio} (${row.cpuPer1000} s vs ${round(refPer1000)} s per 1,000)`,
+        met: row.ratio <= 0.1,
+        ...(row.ratio <= 0.1 ? {} : { note: row.kind.includes('tls') ? 'a TLS handshake (key exchange, certificate chain check) per probe' : 'per-round overhead of the agent (timers, status, state machine) is counted into each probe' }),
+      })),
+      {
+        name: 'agent RSS (largest of the measured agents)',
+        target: '≤ 64 MB',
+        value: `${round(maxRss)} MiB`,
+        met: maxRss <= 64,
+        ...(maxRss <= 64 ? {} : { note: 'Node.js baseline (V8 heap, zod schemas, pino) plus the watchdog worker thread' }),
+      },
+      {
+        name: 'shortest interval with four checks under 1% of a core',
+        target: 'report',
+        value: Number.isFinite(shortestMeasured) ? `${shortestMeasured} ms measured (fit: ${Math.round(fitted)} ms)` : `none of ${intervals.join('/')} ms (fit: ${Math.round(fitted)} ms)`,
+        met: null,
+      },
+    ];
+    return finish({
+      params: { windowMs, warmupMs, singleCheckIntervalMs: 100, referenceIntervalS: 0.1, sweepIntervalsMs: intervals },
+      headline: [
+        ['CPU/probe ÷ reference', kindRows.map((r) => `${r.kind} ${times(r.ratio)}`).join(', ')],
+        ['reference', `${round(refPer1000)} CPU s per 1,000 checks`],
+        ['herald', kindRows.map((r) => `${r.kind} ${r.cpuPer1000} s`).join(', ') + ' per 1,000'],
+        ['agent RSS', `${round(maxRss)} MiB max`],
+        ['four checks <1% core', Number.isFinite(shortestMeasured) ? `${shortestMeasured} ms` : 'none measured'],
+      ],
+      targets,
+      summary: [
+        {
+          metric: 'CPU per probe (per 1,000: herald per kind; reference sipsak per check)',
+          ratio: `${kindRows.map((r) => `${r.kind} ${times(r.ratio)}`).join(', ')}`,
+          herald: kindRows.map((r) => `${r.kind} ${r.cpuPer1000} s`).join(', '),
+          reference: `${round(refPer1000)} s`,
+          target: '≤ 0.1× each',
+          met: kindRows.every((r) => r.ratio <= 0.1),
+        },
+        {
+          metric: 'agent RSS',
+          ratio: '',
+          herald: `${round(maxRss)} MiB`,
+          reference: `${round(reference.rssMiB)} MiB (python; sipsak forked per check)`,
+          target: '≤ 64 MB',
+          met: maxRss <= 64,
+        },
+        {
+          metric: 'shortest interval, four checks, < 1% of a core',
+          ratio: '',
+          herald: Number.isFinite(shortestMeasured) ? `${shortestMeasured} ms (fit ${Math.round(fitted)} ms)` : `> ${Math.max(...intervals)} ms (fit ${Math.round(fitted)} ms)`,
+          reference: '',
+          target: 'report',
+          met: null,
+        },
+      ],
+      notes: [
+        `Each herald agent runs alone in its process with one check every 100 ms (five at once, in node ${HERALD_NODE}'s namespace); the reference runs \`${['python3', ...referenceArgs({ intervalS: 0.1, fastIntervalS: 0.1, rise: 3, fall: 3, name: 'bench-reference' })].join(' ')}\` in node ${REFERENCE_NODE}'s. Warm-up ${warmupMs / 1000} s, then a ${windowMs / 1000} s window.`,
+        `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog thread, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
+        `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The fit is cores = a + b/interval by least squares over those points.`,
+        'sipsak cannot speak TLS 1.3 (the lab serves TLS 1.2+), so the reference has no TLS counterpart: every herald kind is compared with the reference\'s one kind of check (SIP OPTIONS over UDP via sipsak).',
+      ],
+      data: { perKind: kindRows, reference: { probes: reference.probes, cpuSeconds: reference.cpuSeconds, cpuPer1000: refPer1000, rssMiB: reference.rssMiB }, sweep: sweepRows, fittedIntervalMs: fitted },
+    });
+  } finally {
+    await Promise.all(running.map((r) => r.runner.stop()));
+    await stun.stop();
+  }
+};

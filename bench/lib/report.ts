@@ -1,0 +1,185 @@
+/**
+ * Benchmark results: each run writes one JSON file to bench/results/ (the machine-readable
+ * record), and bench/RESULTS.md (every run, one row each) and bench/SUMMARY.md (the latest full
+ * run of each benchmark, ratios first) are rendered again from all of those files. Rendering is
+ * pure so it is unit-tested; only writeResult() and renderFiles() touch the disk.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeMachine, type MachineInfo } from './machine.js';
+
+export const benchDir = fileURLToPath(new URL('..', import.meta.url));
+export const resultsDir = join(benchDir, 'results');
+
+export interface TargetCheck {
+  /** What is measured, e.g. "killed proxy → withdrawn, median". */
+  name: string;
+  /** The target as written in the issue, e.g. "< 1000 ms". */
+  target: string;
+  /** The measured value as text, e.g. "812 ms". */
+  value: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+  /** Why it fell short, or what limits it. */
+  note?: string;
+}
+
+/** One line of SUMMARY.md: herald next to the reference, the ratio first. */
+export interface SummaryRow {
+  metric: string;
+  /** herald ÷ reference (lower is better unless said), as text; "" when there is no reference. */
+  ratio: string;
+  herald: string;
+  reference: string;
+  target: string;
+  met: boolean | null;
+}
+
+export interface BenchResult {
+  bench: string;
+  title: string;
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  machine: MachineInfo;
+  /** 1/5/15-minute load averages at start and end. */
+  load: { start: number[]; end: number[] };
+  params: Record<string, unknown>;
+  /** Short "label: value" pairs for the RESULTS.md row, ratios first. */
+  headline: [string, string][];
+  targets: TargetCheck[];
+  summary: SummaryRow[];
+  notes: string[];
+  data: unknown;
+}
+
+export const BENCH_ORDER = ['failover', 'cost', 'quiet', 'drain', 'scale', 'continuity'] as const;
+
+export function resultFileName(result: Pick<BenchResult, 'bench' | 'startedAt' | 'quick'>): string {
+  const stamp = result.startedAt.replace(/[:.]/g, '-');
+  return `${result.bench}-${stamp}${result.quick ? '-quick' : ''}.json`;
+}
+
+export function writeResult(result: BenchResult, dir = resultsDir): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, resultFileName(result));
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  return file;
+}
+
+export function readResults(dir = resultsDir): { file: string; result: BenchResult }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names
+    .sort()
+    .map((name) => ({ file: name, result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult }));
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function met(value: boolean | null): string {
+  return value === null ? 'not measured' : value ? 'yes' : '**no**';
+}
+
+function loadText(load: BenchResult['load']): string {
+  return `${load.start[0] ?? '?'} → ${load.end[0] ?? '?'}`;
+}
+
+/** RESULTS.md: per benchmark, one row per run (newest first), then the targets of the newest full run. */
+export function renderResults(entries: { file: string; result: BenchResult }[]): string {
+  const lines: string[] = [
+    '# herald benchmark results',
+    '',
+    'Rendered by `bench/run.ts` from the JSON files in `bench/results/` (one per run); do not edit by hand.',
+    'Load is the 1-minute load average at the start → end of the run: the machine is shared, so a high',
+    'load means noisier numbers. Ratios are herald ÷ reference measured side by side in the same run.',
+    '',
+  ];
+  const benches = [...BENCH_ORDER, ...new Set(entries.map((e) => e.result.bench))].filter(
+    (bench, index, all) => all.indexOf(bench) === index,
+  );
+  for (const bench of benches) {
+    const runs = entries.filter((e) => e.result.bench === bench).reverse();
+    if (!runs.length) continue;
+    lines.push(`## ${runs[0]!.result.title}`, '');
+    lines.push('| started (UTC) | commit | machine | load | mode | results | targets met | file |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const { file, result } of runs) {
+      const targets = result.targets.filter((t) => t.met !== null);
+      const metCount = targets.filter((t) => t.met).length;
+      lines.push(
+        `| ${result.startedAt.slice(0, 16).replace('T', ' ')} | ${result.machine.commit} | ${cell(describeMachine(result.machine))} | ${loadText(result.load)} | ${result.quick ? 'quick' : 'full'} | ${cell(result.headline.map(([k, v]) => `${k}: ${v}`).join('; '))} | ${targets.length ? `${metCount}/${targets.length}` : '–'} | results/${file} |`,
+      );
+    }
+    const latest = runs.find((r) => !r.result.quick) ?? runs[0]!;
+    lines.push('');
+    lines.push(
+      `Targets in the newest ${latest.result.quick ? 'quick' : 'full'} run (${latest.result.startedAt.slice(0, 16).replace('T', ' ')}):`,
+      '',
+    );
+    lines.push('| measure | target | measured | met | why / limits |');
+    lines.push('|---|---|---|---|---|');
+    for (const target of latest.result.targets)
+      lines.push(
+        `| ${cell(target.name)} | ${cell(target.target)} | ${cell(target.value)} | ${met(target.met)} | ${cell(target.note ?? '')} |`,
+      );
+    if (latest.result.notes.length) {
+      lines.push('');
+      for (const note of latest.result.notes) lines.push(`- ${note}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** SUMMARY.md: one short table, from the newest full run of each benchmark (quick runs only if none). */
+export function renderSummary(entries: { file: string; result: BenchResult }[]): string {
+  const lines: string[] = [
+    '| benchmark | herald ÷ reference | herald | reference | target | met |',
+    '|---|---|---|---|---|---|',
+  ];
+  const loads: string[] = [];
+  for (const bench of BENCH_ORDER) {
+    const runs = entries.filter((e) => e.result.bench === bench).reverse();
+    const latest = runs.find((r) => !r.result.quick) ?? runs[0];
+    if (!latest) continue;
+    loads.push(`${bench} ${latest.result.load.start[0] ?? '?'}${latest.result.quick ? ' (quick run)' : ''}`);
+    for (const row of latest.result.summary)
+      lines.push(
+        `| ${cell(row.metric)} | ${cell(row.ratio || '–')} | ${cell(row.herald)} | ${cell(row.reference || '–')} | ${cell(row.target || '–')} | ${met(row.met)} |`,
+      );
+  }
+  const machine = entries.at(-1)?.result.machine;
+  lines.push('');
+  lines.push(
+    `Reference: ExaBGP ${machine?.exabgp ?? '4.2'}'s \`healthcheck\` running \`sipsak\`, same interval, rise and fall. ` +
+      `Measured on ${machine ? describeMachine(machine) : 'the project machine'}, shared with other work ` +
+      `(1-minute load at start: ${loads.join(', ')}). Details and every run: [bench/RESULTS.md](bench/RESULTS.md).`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function renderFiles(dir = resultsDir): void {
+  const entries = readResults(dir);
+  writeFileSync(join(benchDir, 'RESULTS.md'), renderResults(entries));
+  writeFileSync(join(benchDir, 'SUMMARY.md'), renderSummary(entries));
+}
+
+/** "812 ms" / "1.24 s" style. */
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+}
+
+/** "0.42×". */
+export function times(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toPrecision(2)}×`;
+}
