@@ -104,7 +104,14 @@ export function parseYaml(text: string, source: string): unknown {
           `line ${e.linePos?.[0]?.line ?? '?'}: expected valid YAML, received ${e.message.split('\n')[0]}`,
       ),
     );
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Raised while resolving aliases (an unresolved alias, an alias bomb): still the file's fault.
+    throw new ConfigError(source, [
+      `(file): expected valid YAML, received ${(error as Error).message.split('\n')[0]}`,
+    ]);
+  }
 }
 
 export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
