@@ -39,10 +39,34 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** Turns zod issues into "path: expected X, received Y" lines. */
+/** The longest problem line: a field name or value may be kilobytes long. */
+const MAX_PROBLEM_LENGTH = 500;
+
+/** One path segment as written in a problem: plain names as they are, anything else quoted and cut. */
+function pathSegment(key: PropertyKey): string {
+  if (typeof key === 'number') return String(key);
+  const text = String(key);
+  if (/^[A-Za-z0-9_.:-]{1,64}$/.test(text)) return text;
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 37)}...` : text);
+}
+
+/** A problem as exactly one readable line of bounded length, whatever the input and messages hold. */
+function oneLine(problem: string): string {
+  const flat = problem
+    .replace(/\r\n|[\r\n\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1))
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x1f\x7f]/g, '?');
+  return flat.length > MAX_PROBLEM_LENGTH ? `${flat.slice(0, MAX_PROBLEM_LENGTH - 1)}…` : flat;
+}
+
+/** Turns zod issues into "path: expected X, received Y" lines (one line each, of bounded length). */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return formatIssueLines(issues, input).map(oneLine);
+}
+
+function formatIssueLines(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
   return issues.flatMap((issue) => {
-    const path = issue.path.length ? issue.path.join('.') : '(top level)';
+    const path = issue.path.length ? issue.path.map(pathSegment).join('.') : '(top level)';
     const received = describeValue(valueAt(input, issue.path));
     switch (issue.code) {
       case 'invalid_type':
@@ -50,7 +74,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       case 'unrecognized_keys':
         return issue.keys.map(
           (key) =>
-            `${path === '(top level)' ? key : `${path}.${key}`}: expected no such field, received ${describeValue(valueAt(input, [...issue.path, key]))}`,
+            `${path === '(top level)' ? pathSegment(key) : `${path}.${pathSegment(key)}`}: expected no such field, received ${describeValue(valueAt(input, [...issue.path, key]))}`,
         );
       case 'invalid_value':
         return [
@@ -59,7 +83,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       case 'invalid_union': {
         // A discriminated union with a bad or missing discriminator lands here with no nested errors.
         const nested = issue.errors.flat();
-        if (nested.length) return formatIssues(nested, input);
+        if (nested.length) return formatIssueLines(nested, input);
         const options = (issue as { options?: unknown[] }).options;
         if (options?.length)
           return [
@@ -99,9 +123,10 @@ export function parseYaml(text: string, source: string): unknown {
   if (doc.errors.length)
     throw new ConfigError(
       source,
-      doc.errors.map(
-        (e) =>
+      doc.errors.map((e) =>
+        oneLine(
           `line ${e.linePos?.[0]?.line ?? '?'}: expected valid YAML, received ${e.message.split('\n')[0]}`,
+        ),
       ),
     );
   try {
@@ -109,7 +134,7 @@ export function parseYaml(text: string, source: string): unknown {
   } catch (error) {
     // Raised while resolving aliases (an unresolved alias, an alias bomb): still the file's fault.
     throw new ConfigError(source, [
-      `(file): expected valid YAML, received ${(error as Error).message.split('\n')[0]}`,
+      oneLine(`(file): expected valid YAML, received ${(error as Error).message.split('\n')[0]}`),
     ]);
   }
 }
