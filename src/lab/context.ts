@@ -15,7 +15,7 @@ export interface LabContext {
 }
 
 export function contextFromState(state: LabState): LabContext {
-  const plan = planLab(state.topology, state.runId, state.managementNet);
+  const plan = planLab(state.topology, state.runId, state.managementSubnet);
   return { state, plan, paths: labPaths(state.runDir, plan) };
 }
 

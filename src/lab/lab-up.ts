@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from './coordinator.js';
-import { chooseManagementNet } from './network.js';
+import { freeManagementSubnets } from './management.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { FAULT_HELP, FAULTS } from './faults.js';
 import { startLab, type Lab, type LabOptions } from './lab.js';
@@ -93,7 +93,7 @@ export async function runLabUp(options: LabUpOptions): Promise<number> {
     const mode = options.coordinatorMode ?? 'auto';
     let coordinator = options.coordinator;
     let hostLink = options.hostLink ?? true;
-    if (hostLink && !(await chooseManagementNet())) {
+    if (hostLink && (await freeManagementSubnets()).length === 0) {
       if (mode === 'on')
         throw new Error(
           '--coordinator on: expected a free management subnet for the host link, but other labs use them all',

@@ -16,16 +16,17 @@ import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
 import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
-import { buildNetwork, chooseManagementNet, releaseAll, type Release } from './network.js';
+import { reserveManagementSubnet } from './management.js';
+import { buildNetwork, releaseAll, type Release } from './network.js';
 import {
   ANYCAST_V4,
   findClient,
   LAB_SERVER_NAME,
-  MANAGEMENT_NETS,
+  MANAGEMENT_SUBNETS,
   newRunId,
   planLab,
   type LabPlan,
-  type ManagementNet,
+  type ManagementSubnet,
 } from './plan.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { assertLabPrerequisites, findKamailioModules } from './preflight.js';
@@ -63,7 +64,7 @@ export interface LabOptions {
   runId?: string;
   /** Where the run directory goes (default: the OS temp dir). */
   baseDir?: string;
-  /** Join the root namespace to the fabric (192.0.2.254). Needed for a coordinator on the host. */
+  /** Join the root namespace to the lab's management subnet. Needed for a coordinator on the host. */
   hostLink?: boolean;
   agent?: AgentRuntime;
   agentTuning?: Partial<AgentTuning>;
@@ -191,22 +192,34 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const holdTime = options.holdTime ?? 3;
   const runId = options.runId ?? newRunId();
   const hostLink = options.hostLink ?? false;
-  let managementNet: ManagementNet = MANAGEMENT_NETS[0];
-  if (hostLink) {
-    const free = await chooseManagementNet();
-    if (!free)
-      throw new Error(
-        `host link: expected one of ${MANAGEMENT_NETS.map((n) => `${n}.128/25`).join(' or ')} to be unused in the root namespace, but both are routed (other labs with a host link running?)`,
-      );
-    managementNet = free;
-  }
-  const plan = planLab(topology, runId, managementNet);
   const runDir = join(options.baseDir ?? tmpdir(), `herald-lab-${runId}`);
+  let managementSubnet: ManagementSubnet = MANAGEMENT_SUBNETS[0];
+  let releaseSubnet: (() => void) | undefined;
+  if (hostLink) {
+    const reserved = await reserveManagementSubnet(runDir);
+    if (!reserved)
+      throw new Error(
+        `host link: expected one of the ${MANAGEMENT_SUBNETS.length} management subnets (${MANAGEMENT_SUBNETS.join(', ')}) to be unused, but the root namespace routes or other labs hold them all`,
+      );
+    managementSubnet = reserved.subnet;
+    releaseSubnet = reserved.release;
+  }
+  const plan = planLab(topology, runId, managementSubnet);
   const paths = labPaths(runDir, plan);
-  const releases: Release[] = [];
+  // The lock and the subnet reservation are plain files: released synchronously, last of all
+  // (and by the exit handler if the process ends without release()).
+  const fileReleases: (() => void)[] = releaseSubnet ? [releaseSubnet] : [];
+  const releaseFiles = () => {
+    for (const release of fileReleases.splice(0).reverse()) release();
+  };
+  const releases: Release[] = [async () => releaseFiles()];
   if (options.name) {
-    const releaseLock = acquireLock(options.name, runDir, cleanStaleRun);
-    releases.push(async () => releaseLock());
+    try {
+      fileReleases.push(acquireLock(options.name, runDir, cleanStaleRun));
+    } catch (error) {
+      releaseFiles();
+      throw error;
+    }
   }
   const state: LabState = {
     version: 1,
@@ -218,14 +231,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     status: 'starting',
     topology,
     hostLink,
-    managementNet,
+    managementSubnet,
     agent: agent.kind,
   };
   const context: LabContext = { state, plan, paths };
   // If this process ends without release() (uncaught error, process.exit), remove what exists.
   const exitHandler = () => {
     teardownSync(plan, runDir, context.state.coordinator?.pid);
-    if (options.name) void releases[0]?.();
+    releaseFiles();
   };
   try {
     mkdirSync(runDir, { recursive: false, mode: 0o755 });

@@ -3,12 +3,12 @@
  * and router on 192.0.2.0/24 (+ 2001:db8:f::/64), a client namespace behind each region's router,
  * the anycast addresses on each node's loopback, return routes from the nodes to the clients, and
  * a management subnet beside the fabric for the agents' control APIs, and optionally a veth from
- * the root namespace into that subnet (e.g. 198.51.100.254) so the host reaches the agents and the
+ * the root namespace into that subnet (e.g. 198.51.100.158) so the host reaches the agents and the
  * agents reach a coordinator on the host. Veth ends are created directly inside their namespaces,
  * so no temporary interface name ever appears in the root namespace.
  */
 import { ip, run, runSyncQuiet } from './exec.js';
-import { MANAGEMENT_NETS, type LabPlan, type ManagementNet } from './plan.js';
+import type { LabPlan } from './plan.js';
 import { killNamespaceProcessesSync, stopNamespaceProcesses } from './processes.js';
 
 export type Release = () => Promise<void>;
@@ -150,12 +150,6 @@ export function routeDestinations(output: string): string[] {
     .map((line) => line.trim().split(/\s+/))
     .map((tokens) => (ROUTE_TYPES.has(tokens[0] ?? '') ? tokens[1] : tokens[0]) ?? '')
     .filter((destination) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(destination));
-}
-
-/** The first management net whose /25 the root namespace does not route yet, for a host link. */
-export async function chooseManagementNet(): Promise<ManagementNet | undefined> {
-  const destinations = routeDestinations(await ip(['-4', 'route', 'show', 'table', 'all']));
-  return MANAGEMENT_NETS.find((net) => !destinations.some((d) => overlaps(d, `${net}.128/25`)));
 }
 
 /**

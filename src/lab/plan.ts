@@ -5,10 +5,11 @@
  *
  * Addressing (documentation prefixes only):
  *   fabric     192.0.2.0/24, 2001:db8:f::/64 — routers .1.., nodes .11..
- *   management 198.51.100.128/25 (or 203.0.113.128/25) on the same bridge — nodes .139.., the
- *              control relay .253 (on the bridge), the host .254; the agents' control APIs and the
- *              coordinator live here, so the host link never needs 192.0.2.0/24 in the root
- *              namespace (a machine's own LAN may use it)
+ *   management one of eight /27s in the upper halves of 198.51.100.0/24 and 203.0.113.0/24, on
+ *              the same bridge — nodes .1.., the control relay .29 (on the bridge), the host .30
+ *              (relative to the /27); the agents' control APIs and the coordinator live here, so
+ *              a host link never needs 192.0.2.0/24 in the root namespace (a machine's own LAN
+ *              may use it) and up to eight labs with host links can run side by side
  *   clients    203.0.113.16·i/28, 2001:db8:c<i>::/64 — router .1, client .2 (region i)
  *   anycast    198.51.100.10/32, 2001:db8:a::10/128 on every node's loopback
  */
@@ -77,7 +78,7 @@ export interface LabPlan {
    * The management subnet shared by the host and the nodes' control APIs; the fabric bridge
    * itself has relayIpv4, where the lab's control relay reaches every agent from.
    */
-  management: { subnet4: string; prefixLength: 25; relayIpv4: string };
+  management: { subnet4: ManagementSubnet; prefixLength: 27; relayIpv4: string };
   /** The veth joining the root namespace to the fabric (only created with a host link). */
   host: { ipv4: string; ifName: string; peerIfName: string };
   routers: RouterPlan[];
@@ -103,19 +104,37 @@ export function newRunId(random: () => number = Math.random): string {
 
 const RUN_ID = /^[a-z0-9]{1,8}$/;
 
-/** The /24s whose upper half may hold the management subnet (both documentation prefixes). */
-export const MANAGEMENT_NETS = ['198.51.100', '203.0.113'] as const;
-export type ManagementNet = (typeof MANAGEMENT_NETS)[number];
+/**
+ * The management subnets a lab may use: the upper halves of the two documentation /24s the lab
+ * does not otherwise use there (198.51.100.10 and the client /28s sit in the lower halves).
+ */
+export const MANAGEMENT_SUBNETS = [
+  '198.51.100.128/27',
+  '198.51.100.160/27',
+  '198.51.100.192/27',
+  '198.51.100.224/27',
+  '203.0.113.128/27',
+  '203.0.113.160/27',
+  '203.0.113.192/27',
+  '203.0.113.224/27',
+] as const;
+export type ManagementSubnet = (typeof MANAGEMENT_SUBNETS)[number];
+
+/** The address `offset` into a management /27. */
+function managementAddress(subnet: ManagementSubnet, offset: number): string {
+  const [a, b, c, d] = subnet.split('/')[0]!.split('.').map(Number);
+  return `${a}.${b}.${c}.${d! + offset}`;
+}
 
 export function planLab(
   topology: LabTopology,
   runId: string,
-  managementNet: ManagementNet = MANAGEMENT_NETS[0],
+  managementSubnet: ManagementSubnet = MANAGEMENT_SUBNETS[0],
 ): LabPlan {
   validateTopology(topology);
-  if (!MANAGEMENT_NETS.includes(managementNet))
+  if (!MANAGEMENT_SUBNETS.includes(managementSubnet))
     throw new Error(
-      `managementNet: expected one of ${MANAGEMENT_NETS.join(', ')}, received "${String(managementNet)}"`,
+      `managementSubnet: expected one of ${MANAGEMENT_SUBNETS.join(', ')}, received "${String(managementSubnet)}"`,
     );
   if (!RUN_ID.test(runId))
     throw new Error(`runId: expected 1-8 lower-case letters or digits, received "${runId}"`);
@@ -151,7 +170,7 @@ export function planLab(
         ipv4: `192.0.2.${11 + index}`,
         ipv6: `2001:db8:f::${11 + index}`,
         asn: FIRST_POP_ASN + popIndex,
-        managementIpv4: `${managementNet}.${139 + index}`,
+        managementIpv4: managementAddress(managementSubnet, 1 + index),
         birdProtocols,
       });
     }
@@ -176,8 +195,12 @@ export function planLab(
     namespacePrefix,
     topology,
     fabric,
-    management: { subnet4: `${managementNet}.128/25`, prefixLength: 25, relayIpv4: `${managementNet}.253` },
-    host: { ipv4: `${managementNet}.254`, ifName: `hl${runId}`, peerIfName: 'host' },
+    management: {
+      subnet4: managementSubnet,
+      prefixLength: 27,
+      relayIpv4: managementAddress(managementSubnet, 29),
+    },
+    host: { ipv4: managementAddress(managementSubnet, 30), ifName: `hl${runId}`, peerIfName: 'host' },
     routers,
     nodes,
     clients,

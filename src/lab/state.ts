@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { MANAGEMENT_NETS } from './plan.js';
+import { MANAGEMENT_SUBNETS } from './plan.js';
 import { commandLine, isAlive } from './processes.js';
 
 export const DEFAULT_LAB_NAME = 'lab';
@@ -29,8 +29,8 @@ export const labStateSchema = z.object({
   status: z.enum(['starting', 'up', 'stopping']),
   topology: topologySchema,
   hostLink: z.boolean(),
-  /** First three octets of the management subnet (see plan.ts). */
-  managementNet: z.enum(MANAGEMENT_NETS),
+  /** The management subnet (see plan.ts). */
+  managementSubnet: z.enum(MANAGEMENT_SUBNETS),
   /** The agents' runtime: how ExaBGP's helper was started. */
   agent: z.string(),
   coordinator: z.object({ url: z.string(), pid: z.number().int().optional() }).optional(),

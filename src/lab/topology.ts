@@ -60,6 +60,7 @@ export function failoverTopology(options: { ipv6?: boolean } = {}): LabTopology 
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+export const MAX_LAB_NODES = 28;
 
 /** Checks a topology; throws naming the field, what was expected and what was received. */
 export function validateTopology(topology: LabTopology): LabTopology {
@@ -102,7 +103,9 @@ export function validateTopology(topology: LabTopology): LabTopology {
       names.add(node);
     });
   });
-  if (nodeCount > 40) problems.push(`pops: expected at most 40 nodes in all, received ${nodeCount}`);
+  // The management /27 holds 28 addresses for nodes (see plan.ts).
+  if (nodeCount > MAX_LAB_NODES)
+    problems.push(`pops: expected at most ${MAX_LAB_NODES} nodes in all, received ${nodeCount}`);
   if (problems.length) throw new Error(`invalid lab topology:\n  ${problems.join('\n  ')}`);
   return topology;
 }

@@ -183,6 +183,6 @@ describe('coordinator config', () => {
     assert.equal(new Set(config.tokens.map((t) => t.token)).size, config.tokens.length, 'tokens differ');
     assert.equal(config.routeObserver?.sockets.length, 2);
     assert.equal(config.routeObserver?.protocols['n_lon1_b_v6'], 'lon1-b');
-    assert.equal(config.listen.host, '198.51.100.254');
+    assert.equal(config.listen.host, '198.51.100.158');
   });
 });

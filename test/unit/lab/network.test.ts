@@ -11,25 +11,26 @@ describe('routeDestinations', () => {
       'local 192.0.2.2 dev eth0 table local proto kernel scope host src 192.0.2.2',
       'broadcast 192.0.2.255 dev eth0 table local proto kernel scope link src 192.0.2.2',
       'unreachable 198.51.100.0/24 proto static',
-      '198.51.100.128/25 dev hlabc123 proto kernel scope link src 198.51.100.254',
+      '198.51.100.128/27 dev hlabc123 proto kernel scope link src 198.51.100.158',
     ].join('\n');
     assert.deepEqual(routeDestinations(output), [
       '192.0.2.0/24',
       '192.0.2.2',
       '192.0.2.255',
       '198.51.100.0/24',
-      '198.51.100.128/25',
+      '198.51.100.128/27',
     ]);
   });
 });
 
 describe('overlaps', () => {
   it('tells overlapping IPv4 prefixes from disjoint ones', () => {
-    assert.equal(overlaps('198.51.100.0/24', '198.51.100.128/25'), true, 'covering');
-    assert.equal(overlaps('198.51.100.200', '198.51.100.128/25'), true, 'inside');
-    assert.equal(overlaps('198.51.100.10', '198.51.100.128/25'), false, 'lower half');
-    assert.equal(overlaps('192.0.2.0/24', '198.51.100.128/25'), false);
-    assert.equal(overlaps('0.0.0.0/0', '203.0.113.128/25'), true);
-    assert.equal(overlaps('203.0.113.0/25', '203.0.113.128/25'), false);
+    assert.equal(overlaps('198.51.100.0/24', '198.51.100.160/27'), true, 'covering');
+    assert.equal(overlaps('198.51.100.190', '198.51.100.160/27'), true, 'inside');
+    assert.equal(overlaps('198.51.100.192', '198.51.100.160/27'), false, 'just after');
+    assert.equal(overlaps('198.51.100.10', '198.51.100.128/27'), false, 'the anycast address');
+    assert.equal(overlaps('192.0.2.0/24', '198.51.100.128/27'), false);
+    assert.equal(overlaps('0.0.0.0/0', '203.0.113.224/27'), true);
+    assert.equal(overlaps('203.0.113.0/25', '203.0.113.128/27'), false, 'the client subnets');
   });
 });

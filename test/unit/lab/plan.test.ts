@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { findNode, newRunId, planLab } from '../../../src/lab/plan.js';
+import { overlaps } from '../../../src/lab/network.js';
+import { findNode, MANAGEMENT_SUBNETS, newRunId, planLab } from '../../../src/lab/plan.js';
 import { defaultTopology, singleNodeTopology, type LabTopology } from '../../../src/lab/topology.js';
 
 describe('planLab', () => {
@@ -43,39 +44,55 @@ describe('planLab', () => {
   it('never reuses a name or an address, and keeps interface names within 15 characters', () => {
     const topologies = fc.record({
       regionCount: fc.integer({ min: 1, max: 8 }),
-      pops: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 10 }),
+      pops: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 7 }),
     });
     fc.assert(
-      fc.property(topologies, fc.stringMatching(/^[a-z0-9]{1,8}$/), ({ regionCount, pops }, runId) => {
-        const regions = Array.from({ length: regionCount }, (_, i) => ({ name: `r${i}` }));
-        const topology: LabTopology = {
-          regions,
-          pops: pops.map((nodes, i) => ({
-            name: `pop${i}`,
-            region: regions[i % regionCount]!.name,
-            nodes: Array.from({ length: nodes }, (_, n) => `pop${i}-${String.fromCharCode(97 + n)}`),
-          })),
-          ipv6: true,
-        };
-        const plan = planLab(topology, runId);
-        const addresses = [
-          ...plan.nodes.flatMap((n) => [n.ipv4, n.ipv6]),
-          ...plan.routers.flatMap((r) => [r.ipv4, r.ipv6, r.clientGateway4, r.clientGateway6]),
-          ...plan.clients.flatMap((c) => [c.ipv4, c.ipv6]),
-          plan.host.ipv4,
-        ];
-        assert.equal(new Set(addresses).size, addresses.length, 'addresses are unique');
-        assert.equal(new Set(plan.namespaces).size, plan.namespaces.length, 'namespaces are unique');
-        const ports = [...plan.nodes.map((n) => n.bridgePort), ...plan.routers.map((r) => r.bridgePort)];
-        assert.equal(new Set(ports).size, ports.length, 'bridge ports are unique');
-        for (const name of [...ports, plan.host.ifName, plan.host.peerIfName, plan.fabric.bridge])
-          assert.ok(name.length <= 15, `${name} fits IFNAMSIZ`);
-        const protocols = plan.nodes.flatMap((n) => [n.birdProtocols.ipv4, n.birdProtocols.ipv6]);
-        assert.equal(new Set(protocols).size, protocols.length, 'BIRD protocol names are unique');
-        for (const protocol of protocols) assert.match(protocol ?? '', /^[a-z][a-z0-9_]*$/);
-        assert.ok(plan.nodes.every((n) => /^192\.0\.2\.\d+$/.test(n.ipv4)));
-        assert.ok(plan.clients.every((c) => /^203\.0\.113\.\d+$/.test(c.ipv4)));
-      }),
+      fc.property(
+        topologies,
+        fc.stringMatching(/^[a-z0-9]{1,8}$/),
+        fc.constantFrom(...MANAGEMENT_SUBNETS),
+        ({ regionCount, pops }, runId, subnet) => {
+          const regions = Array.from({ length: regionCount }, (_, i) => ({ name: `r${i}` }));
+          const topology: LabTopology = {
+            regions,
+            pops: pops.map((nodes, i) => ({
+              name: `pop${i}`,
+              region: regions[i % regionCount]!.name,
+              nodes: Array.from({ length: nodes }, (_, n) => `pop${i}-${String.fromCharCode(97 + n)}`),
+            })),
+            ipv6: true,
+          };
+          const plan = planLab(topology, runId, subnet);
+          const addresses = [
+            ...plan.nodes.flatMap((n) => [n.ipv4, n.ipv6]),
+            ...plan.routers.flatMap((r) => [r.ipv4, r.ipv6, r.clientGateway4, r.clientGateway6]),
+            ...plan.clients.flatMap((c) => [c.ipv4, c.ipv6]),
+            plan.host.ipv4,
+          ];
+          assert.equal(new Set(addresses).size, addresses.length, 'addresses are unique');
+          assert.equal(new Set(plan.namespaces).size, plan.namespaces.length, 'namespaces are unique');
+          const ports = [...plan.nodes.map((n) => n.bridgePort), ...plan.routers.map((r) => r.bridgePort)];
+          assert.equal(new Set(ports).size, ports.length, 'bridge ports are unique');
+          for (const name of [...ports, plan.host.ifName, plan.host.peerIfName, plan.fabric.bridge])
+            assert.ok(name.length <= 15, `${name} fits IFNAMSIZ`);
+          const protocols = plan.nodes.flatMap((n) => [n.birdProtocols.ipv4, n.birdProtocols.ipv6]);
+          assert.equal(new Set(protocols).size, protocols.length, 'BIRD protocol names are unique');
+          for (const protocol of protocols) assert.match(protocol ?? '', /^[a-z][a-z0-9_]*$/);
+          assert.ok(plan.nodes.every((n) => /^192\.0\.2\.\d+$/.test(n.ipv4)));
+          const managementAddresses = [
+            ...plan.nodes.map((n) => n.managementIpv4),
+            plan.management.relayIpv4,
+            plan.host.ipv4,
+          ];
+          assert.equal(new Set(managementAddresses).size, managementAddresses.length);
+          for (const address of managementAddresses)
+            assert.ok(overlaps(address, plan.management.subnet4), `${address} in ${plan.management.subnet4}`);
+          assert.ok(!overlaps(plan.anycast.ipv4, plan.management.subnet4));
+          for (const router of plan.routers)
+            assert.ok(!overlaps(router.clientSubnet4, plan.management.subnet4));
+          assert.ok(plan.clients.every((c) => /^203\.0\.113\.\d+$/.test(c.ipv4)));
+        },
+      ),
       { numRuns: 200 },
     );
   });

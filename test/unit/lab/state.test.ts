@@ -80,7 +80,7 @@ describe('state file', () => {
       status: 'up' as const,
       topology: { regions: [{ name: 'eu' }], pops: [{ name: 'p', region: 'eu', nodes: ['n'] }], ipv6: false },
       hostLink: false,
-      managementNet: '198.51.100' as const,
+      managementSubnet: '198.51.100.128/27' as const,
       agent: 'herald',
     };
     writeState(file, state);
