@@ -66,7 +66,7 @@ export function registerLabCommands(program: Command): void {
     .addOption(nameOption())
     .option('--topology <which>', 'demo (3 PoPs, 2 regions), single, failover, or a JSON file', 'demo')
     .option('--no-ipv6', 'IPv4 only (no 2001:db8:a::10/128 over IPv6 sessions)')
-    .option('--no-host-link', 'do not join the root namespace to the lab (192.0.2.254)')
+    .option('--no-host-link', 'do not join the root namespace to the lab (no coordinator on the host then)')
     .addOption(
       new Option('--coordinator <mode>', 'run the coordinator on the host')
         .choices(['auto', 'on', 'off'])

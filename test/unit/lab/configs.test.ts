@@ -130,7 +130,7 @@ describe('agent config', () => {
   it('is valid for the agent and carries the lab timings', () => {
     for (const node of plan.nodes) {
       const config = buildAgentConfig(plan, node, paths.nodes[node.name]!, '/ca.pem', DEFAULT_AGENT_TUNING, {
-        url: 'http://192.0.2.254:9180',
+        url: 'http://198.51.100.158:9180',
         token: 'x'.repeat(32),
       });
       const parsed = agentConfigSchema.parse(config);
@@ -146,7 +146,7 @@ describe('agent config', () => {
         parsed.checks.map((c) => c.name),
         ['sip-udp', 'sip-tcp', 'sip-tls'],
       );
-      assert.equal(parsed.coordinator?.url, 'http://192.0.2.254:9180');
+      assert.equal(parsed.coordinator?.url, 'http://198.51.100.158:9180');
     }
   });
 
