@@ -19,7 +19,6 @@ import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
 import { reserveManagementSubnet } from './management.js';
 import { buildNetwork, releaseAll, type Release } from './network.js';
 import {
-  ANYCAST_V4,
   findClient,
   LAB_SERVER_NAME,
   MANAGEMENT_SUBNETS,
@@ -82,6 +81,13 @@ export interface LabClient {
   region: string;
   netns: string;
   ipv4: string;
+  ipv6: string;
+}
+
+export interface ClientOptions {
+  /** Over IPv6 to the /128 (the lab must have IPv6). */
+  ipv6?: boolean;
+  timeoutMs?: number;
 }
 
 export class Lab {
@@ -115,7 +121,19 @@ export class Lab {
 
   client(region: string): LabClient {
     const client = findClient(this.plan, region);
-    return { region, netns: client.netns, ipv4: client.ipv4 };
+    return { region, netns: client.netns, ipv4: client.ipv4, ipv6: client.ipv6 };
+  }
+
+  /** Source and destination for a client's SIP requests. */
+  private endpoints(region: string, ipv6 = false) {
+    const client = this.client(region);
+    if (ipv6 && !this.plan.anycast.ipv6)
+      throw new Error('ipv6: expected a lab with IPv6 (topology.ipv6), but this lab has none');
+    return {
+      netns: client.netns,
+      localAddress: ipv6 ? client.ipv6 : client.ipv4,
+      target: ipv6 ? this.plan.anycast.ipv6! : this.plan.anycast.ipv4,
+    };
   }
 
   fault(node: string, fault: Fault): Promise<FaultResult> {
@@ -131,23 +149,17 @@ export class Lab {
   }
 
   /** One SIP OPTIONS from the region's client to the anycast address: which node answered. */
-  sipOptions(region: string, timeoutMs = 1000): Promise<OptionsOutcome> {
-    const client = this.client(region);
-    return sipOptionsOnce({ netns: client.netns, localAddress: client.ipv4, target: ANYCAST_V4, timeoutMs });
+  sipOptions(region: string, options: ClientOptions = {}): Promise<OptionsOutcome> {
+    return sipOptionsOnce({ ...this.endpoints(region, options.ipv6), timeoutMs: options.timeoutMs ?? 1000 });
   }
 
   /** A steady stream of OPTIONS from the region's client (default 20/s). */
   startTraffic(
     region: string,
-    options: { rate?: number; durationMs?: number; count?: number; timeoutMs?: number } = {},
+    options: ClientOptions & { rate?: number; durationMs?: number; count?: number } = {},
   ): TrafficHandle {
-    const client = this.client(region);
-    return startSipTraffic({
-      netns: client.netns,
-      localAddress: client.ipv4,
-      target: ANYCAST_V4,
-      ...options,
-    });
+    const { ipv6, ...rest } = options;
+    return startSipTraffic({ ...this.endpoints(region, ipv6), ...rest });
   }
 
   /** Waits until every node (or the given ones) announces the prefix to every router. */

@@ -49,6 +49,8 @@ describe('lab network (announce-only helper)', { skip }, () => {
     const us = await lab.sipOptions('us');
     assert.deepEqual(eu.answered && [eu.code, eu.node], [200, 'lon1-a']);
     assert.deepEqual(us.answered && [us.code, us.node], [200, 'nyc1-a']);
+    const eu6 = await lab.sipOptions('eu', { ipv6: true });
+    assert.deepEqual(eu6.answered && [eu6.code, eu6.node], [200, 'lon1-a'], 'the same over IPv6');
   });
 
   it('ExaBGP SIGKILL: the route is gone at once and eu traffic moves to ams1', async () => {
