@@ -48,7 +48,7 @@ describe('failover between PoPs with SIP traffic', { skip: labSkip({ needsAgent:
     assert.equal(us.answered && us.node, 'nyc1-a');
   });
 
-  it(`lon1's proxy dies: eu traffic lands at ams1 within ${KILLED_BOUND} ms, and returns on restore`, async () => {
+  it(`lon1's proxy dies: eu traffic lands at ams1 within ${KILLED_BOUND} ms, and returns on restore`, async (t) => {
     const traffic = lab.startTraffic('eu', { rate: RATE, durationMs: 60_000, timeoutMs: REQUEST_TIMEOUT_MS });
     try {
       await waitFor(
@@ -82,6 +82,9 @@ describe('failover between PoPs with SIP traffic', { skip: labSkip({ needsAgent:
         lost: lost.length,
         segments: describeSegments(events),
       });
+      t.diagnostic(
+        `hard failure at ${RATE}/s: traffic moved after ${movedMs} ms, ${lost.length} of ${events.length} requests lost`,
+      );
       assert.ok(movedMs <= KILLED_BOUND, `traffic moved after ${movedMs} ms`);
       assert.equal(answeredBy(events, 'nyc1-a').length, 0, 'eu traffic never left eu');
       const segments = trafficSegments(events).filter((s) => s.node !== 'lost');
@@ -95,7 +98,7 @@ describe('failover between PoPs with SIP traffic', { skip: labSkip({ needsAgent:
     }
   });
 
-  it('a graceful drain of lon1 at 20 requests/s loses nothing; traffic ends at ams1, then comes back', async () => {
+  it('a graceful drain of lon1 at 20 requests/s loses nothing; traffic ends at ams1, then comes back', async (t) => {
     await lab.waitUntilAnnounced({ timeoutMs: 15_000 });
     assert.equal(bestNode(await lab.observer.snapshot(), 'eu'), 'lon1-a');
     const traffic = lab.startTraffic('eu', { rate: RATE, durationMs: 60_000, timeoutMs: REQUEST_TIMEOUT_MS });
@@ -134,6 +137,7 @@ describe('failover between PoPs with SIP traffic', { skip: labSkip({ needsAgent:
         byNode: summary.byNode,
         segments: describeSegments(events),
       });
+      t.diagnostic(`graceful drain at ${RATE}/s: ${summary.lost} of ${summary.sent} requests lost`);
       assert.equal(summary.lost, 0, `lost during a graceful drain: ${describeSegments(events)}`);
       assert.deepEqual(
         trafficSegments(events).map((s) => s.node),
