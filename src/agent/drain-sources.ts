@@ -107,13 +107,18 @@ export class DrainSources {
         since: this.coordinatorSeenAt.get(drain.id)!,
         ...(drain.prefixes ? { prefixes: drain.prefixes } : {}),
         ...(drain.holdMs !== undefined ? { holdMs: drain.holdMs } : {}),
+        ...(drain.phase ? { phase: drain.phase } : {}),
       });
     }
     return sources;
   }
 }
 
-/** Which prefixes are held, each with the shortest graceful hold among the drains holding it. */
+/**
+ * Which prefixes are held, each with the shortest graceful hold among the drains holding it. A
+ * coordinator drain in phase 'graceful' holds GRACEFUL_SHUTDOWN without end (Infinity) until the
+ * coordinator's safety policy clears the withdraw step.
+ */
 export function heldPrefixes(
   sources: readonly DrainSource[],
   prefixes: readonly string[],
@@ -123,7 +128,7 @@ export function heldPrefixes(
   for (const source of sources)
     for (const prefix of prefixes) {
       if (source.prefixes && !source.prefixes.includes(prefix)) continue;
-      const hold = source.holdMs ?? defaultHoldMs;
+      const hold = source.phase === 'graceful' ? Infinity : (source.holdMs ?? defaultHoldMs);
       held.set(prefix, Math.min(held.get(prefix) ?? Infinity, hold));
     }
   return held;

@@ -106,7 +106,8 @@ export function applyProbeRound(
 
 /**
  * Applies the current set of drain holds: `held` maps each drained prefix to the graceful hold
- * to use. Prefixes not in `held` are released (they return after `rise` good rounds).
+ * to use (Infinity: hold gracefully until told otherwise). Prefixes not in `held` are released
+ * (they return after `rise` good rounds).
  */
 export function applyDrains(
   state: MachineState,
@@ -124,6 +125,9 @@ export function applyDrains(
         next = announcedNow && holdMs > 0 ? { phase: 'draining', since: now, holdMs } : { phase: 'drained' };
       } else if (drain.phase === 'returning') {
         next = { phase: 'drained' };
+      } else if (drain.phase === 'draining' && drain.holdMs !== holdMs) {
+        // The hold changed (e.g. the coordinator cleared the withdraw step): still counted from the start.
+        next = { ...drain, holdMs };
       }
     } else if (drain.phase === 'draining') {
       // Released during the graceful phase: the route was never withdrawn, so it goes straight back.
@@ -186,7 +190,8 @@ export function wantsFastInterval(state: MachineState, params: MachineParams, no
 export function nextTimerAt(state: MachineState): number | null {
   let next: number | null = null;
   for (const drain of Object.values(state.prefixes))
-    if (drain.phase === 'draining') next = Math.min(next ?? Infinity, drain.since + drain.holdMs);
+    if (drain.phase === 'draining' && Number.isFinite(drain.holdMs))
+      next = Math.min(next ?? Infinity, drain.since + drain.holdMs);
   return next;
 }
 

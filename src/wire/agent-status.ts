@@ -49,6 +49,8 @@ export const drainSourceSchema = z.object({
   /** Prefixes this drain applies to; absent = every prefix of the node. */
   prefixes: z.array(z.string()).optional(),
   holdMs: z.number().nonnegative().optional(),
+  /** Coordinator drains: 'graceful' = hold GRACEFUL_SHUTDOWN until the coordinator clears the withdraw step. */
+  phase: z.enum(['graceful', 'withdraw']).optional(),
   since: z.number().nullable(),
 });
 export type DrainSource = z.infer<typeof drainSourceSchema>;

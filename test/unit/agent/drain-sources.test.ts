@@ -84,3 +84,19 @@ describe('drain inputs', () => {
     assert.ok(readFileSync(join(options.stateDir, 'local-drain.json'), 'utf8').length > 0);
   });
 });
+
+describe('coordinator phases', () => {
+  test("a drain in phase 'graceful' holds without end; 'withdraw' uses its hold", () => {
+    const { sources } = fresh();
+    sources.setCoordinator({
+      revision: 1,
+      drains: [{ id: 'd-1', reason: 'planned', holdMs: 2000, phase: 'graceful' }],
+    });
+    assert.deepEqual([...heldPrefixes(sources.sources(), [P4], 5000)], [[P4, Infinity]]);
+    sources.setCoordinator({
+      revision: 2,
+      drains: [{ id: 'd-1', reason: 'planned', holdMs: 2000, phase: 'withdraw' }],
+    });
+    assert.deepEqual([...heldPrefixes(sources.sources(), [P4], 5000)], [[P4, 2000]]);
+  });
+});

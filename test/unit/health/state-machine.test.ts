@@ -7,6 +7,7 @@ import {
   applyTime,
   holdDownView,
   initialState,
+  nextTimerAt,
   nodeState,
   prefixState,
   wantsFastInterval,
@@ -233,4 +234,26 @@ describe('quorum', () => {
     assert.equal(roundIsHealthy(['up', 'down', 'down'], 2), false);
   });
   test('no checks is never healthy', () => assert.equal(roundIsHealthy([], 'all'), false));
+});
+
+describe('coordinator step gate', () => {
+  const up = () => run('+++', params, initialState([P4])).final;
+
+  test('an endless hold keeps GRACEFUL_SHUTDOWN until the hold is cleared, counted from the drain start', () => {
+    let state = applyDrains(up(), new Map([[P4, Infinity]]), 10_000);
+    assert.equal(nextTimerAt(state), null);
+    state = applyTime(state, 10_000 + 3_600_000);
+    assert.equal(announcementFor(state, P4), 'graceful');
+    // The coordinator clears the withdraw step with a 5 s hold: long past, so it withdraws at once.
+    state = applyTime(applyDrains(state, new Map([[P4, 5000]]), 10_000 + 3_600_001), 10_000 + 3_600_001);
+    assert.equal(announcementFor(state, P4), 'withdraw');
+  });
+
+  test('a cleared step with hold left waits for the rest of the hold', () => {
+    let state = applyDrains(up(), new Map([[P4, Infinity]]), 10_000);
+    state = applyDrains(state, new Map([[P4, 5000]]), 12_000);
+    assert.equal(nextTimerAt(state), 15_000);
+    assert.equal(announcementFor(applyTime(state, 14_999), P4), 'graceful');
+    assert.equal(announcementFor(applyTime(state, 15_000), P4), 'withdraw');
+  });
 });
