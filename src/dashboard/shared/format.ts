@@ -23,6 +23,16 @@ export function formatAgo(at: number | null | undefined, now: number): string {
   return `${formatSpan(delta)} ago`;
 }
 
+/**
+ * Like formatAgo, in 5-second steps under a minute ("10 s ago"): for long tables, whose 200
+ * ages would otherwise all change every second. Staleness itself is shown as a state, not read
+ * off this number.
+ */
+export function formatCoarseAgo(at: number | null | undefined, now: number): string {
+  if (at === null || at === undefined || now - at >= 60_000 || now < at) return formatAgo(at, now);
+  return `${Math.floor((now - at) / 5000) * 5} s ago`;
+}
+
 /** "in 4 min" or "5 min ago". */
 export function formatRelative(at: number, now: number): string {
   return at >= now ? `in ${formatSpan(at - now)}` : `${formatSpan(now - at)} ago`;

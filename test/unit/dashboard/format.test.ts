@@ -1,7 +1,13 @@
 /** Labels people read: spans, ages, latency. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { daysUntil, formatAgo, formatLatency, formatSpan } from '../../../src/dashboard/shared/format.js';
+import {
+  daysUntil,
+  formatAgo,
+  formatCoarseAgo,
+  formatLatency,
+  formatSpan,
+} from '../../../src/dashboard/shared/format.js';
 
 test('spans read the way people say them', () => {
   assert.equal(formatSpan(999), '0 s');
@@ -25,4 +31,11 @@ test('latency and days to expiry', () => {
   assert.equal(formatLatency(1234), '1.2 s');
   assert.equal(daysUntil(10 * 86_400_000 + 5, 0), 10);
   assert.equal(daysUntil(0, 1), -1);
+});
+
+test('coarse ages move in 5-second steps under a minute, like formatAgo after', () => {
+  assert.equal(formatCoarseAgo(10_000, 13_999), '0 s ago');
+  assert.equal(formatCoarseAgo(10_000, 22_000), '10 s ago');
+  assert.equal(formatCoarseAgo(0, 75_000), '1 min 15 s ago');
+  assert.equal(formatCoarseAgo(null, 1), 'never');
 });

@@ -22,6 +22,8 @@ export interface NodeDetail {
 }
 
 const MAX_AUDIT = 500;
+/** The load-error key of the fleet document (see Sync). */
+export const FLEET = 'the fleet';
 
 export class DashboardState {
   fleet: FleetStatus | null = null;
@@ -56,10 +58,16 @@ export class DashboardState {
     return Date.now() + this.clockOffsetMs;
   }
 
-  /** Live: the event stream is open and the fleet document was loaded since it opened. */
+  /**
+   * Live: the event stream is open, the fleet document was loaded since it opened, and the last
+   * attempt to reload it did not fail. Anything else is shown as old data.
+   */
   isLive(): boolean {
     return (
-      this.connection.kind === 'live' && this.fleet !== null && this.fleetReceivedAt >= this.connection.since
+      this.connection.kind === 'live' &&
+      this.fleet !== null &&
+      this.fleetReceivedAt >= this.connection.since &&
+      !this.loadErrors.has(FLEET)
     );
   }
 
@@ -67,19 +75,25 @@ export class DashboardState {
     this.fleet = fleet;
     this.fleetReceivedAt = receivedAt;
     this.clockOffsetMs = fleet.generatedAt - receivedAt;
-    this.recomputeViews();
-  }
-
-  /** Re-derives site views (also on a timer: staleness is a matter of time). */
-  recomputeViews(): void {
-    if (!this.fleet) return;
+    // The coordinator decides staleness (its agents' reports) and says when it changes.
     const freshness = { now: this.now(), staleAfterMs: null };
     const views = new Map<string, SiteView>();
-    for (const site of this.fleet.sites) views.set(site.name, classifySite(site, freshness));
+    for (const site of fleet.sites) views.set(site.name, classifySite(site, freshness));
     this.siteViews = views;
-    this.headroom = computeHeadroom(this.fleet, views);
-    if (this.isLive()) this.lastLiveAt = Date.now();
+    this.headroom = computeHeadroom(fleet, views);
+    this.noteLive();
     this.changed();
+  }
+
+  /** Once a second: ages and countdowns move on, and the last moment known live is kept. */
+  tick(): void {
+    this.noteLive();
+    this.changed();
+  }
+
+  /** Remembers that the data was current now (shown as "data from …" once it no longer is). */
+  private noteLive(): void {
+    if (this.isLive()) this.lastLiveAt = Date.now();
   }
 
   setDrains(drains: readonly DrainView[]): void {
@@ -106,11 +120,13 @@ export class DashboardState {
   }
 
   setConnection(connection: StreamState): void {
+    this.noteLive();
     this.connection = connection;
     this.changed();
   }
 
   setLoadError(what: string, message: string | null): void {
+    this.noteLive();
     if (message === null) {
       if (!this.loadErrors.delete(what)) return;
     } else this.loadErrors.set(what, message);

@@ -17,7 +17,7 @@ import { ApiError, type ApiClient } from '../net/api-client.js';
 import { EventStream } from '../net/event-stream.js';
 import type { Route } from '../router.js';
 import { CoalescedTask } from './coalesced-task.js';
-import type { DashboardState } from './dashboard-state.js';
+import { FLEET, type DashboardState } from './dashboard-state.js';
 
 const drainsDocument = z.object({ drains: z.array(drainViewSchema) });
 const windowsDocument = z.object({ windows: z.array(windowViewSchema) });
@@ -50,7 +50,7 @@ export class Sync {
   ) {
     this.fleetTask = new CoalescedTask(
       () =>
-        this.load('the fleet', async () => {
+        this.load(FLEET, async () => {
           const fleet = await api.get('/api/v1/status', fleetStatusSchema);
           state.setFleet(fleet, Date.now());
         }),
@@ -102,8 +102,8 @@ export class Sync {
     }
     this.state.changed();
     this.stream.start();
-    // Ages and staleness move with time even when nothing is said.
-    this.timers.push(setInterval(() => this.state.recomputeViews(), 1000));
+    // Ages and countdowns move with time even when nothing is said.
+    this.timers.push(setInterval(() => this.state.tick(), 1000));
     // Belt and braces: a full reload now and then, in case an event was lost on the way.
     this.timers.push(setInterval(() => this.state.isLive() && this.reloadAll(), 60_000));
     this.timers.push(setInterval(() => this.refreshForRoute(), 15_000));

@@ -7,6 +7,7 @@ import type { AuditEntry } from '../../../wire/coordinator-api.js';
 import { formatAgo, formatClock, formatDateTime } from '../../shared/format.js';
 import type { DashboardState } from '../model/dashboard-state.js';
 import { ageText, h, refreshAges, renderKeepingFocus, replaceChildren } from '../dom.js';
+import { DISPLAY_STATES, STATE_LABELS } from '../../shared/site-state.js';
 import { stateStrip, timeAxis } from './state-timeline.js';
 
 const WINDOWS = [
@@ -170,6 +171,12 @@ export class HistoryView {
             `Recorded since ${formatDateTime(history.since)} (the coordinator started then); earlier time is shown as not recorded.`,
           )
         : null,
+      h(
+        'ul',
+        { class: 'legend', 'aria-label': 'Legend' },
+        DISPLAY_STATES.map((st) => h('li', {}, h('span', { class: `swatch fill-${st}` }), STATE_LABELS[st])),
+        h('li', {}, h('span', { class: 'swatch fill-unknown' }), 'Not recorded'),
+      ),
       rows.length
         ? h(
             'div',

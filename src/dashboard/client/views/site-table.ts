@@ -3,7 +3,7 @@
  * updated in place (only changed text is touched), so a fleet of 200 sites × 4 nodes re-renders
  * in a few milliseconds and keyboard focus survives live updates.
  */
-import { formatAgo, plural } from '../../shared/format.js';
+import { formatCoarseAgo, plural } from '../../shared/format.js';
 import {
   DISPLAY_STATES,
   STATE_LABELS,
@@ -14,7 +14,7 @@ import {
 import type { SiteStatus } from '../../../wire/coordinator-api.js';
 import type { DashboardState } from '../model/dashboard-state.js';
 import { h, replaceChildren, setAttr, setText } from '../dom.js';
-import { stateBadge, stateIcon } from './state-icon.js';
+import { stateDot, stateIcon, stateLabel } from './state-icon.js';
 
 type SortKey = 'site' | 'state' | 'nodes' | 'seen';
 
@@ -119,6 +119,14 @@ export class SiteTable {
     this.table = h(
       'table',
       { class: 'site-table', 'aria-label': 'Sites by region' },
+      // Fixed column widths: a changed cell never makes the browser re-measure 200 rows.
+      h(
+        'colgroup',
+        {},
+        ['site', 'state', 'nodes', 'prefixes', 'holds', 'seen', 'why'].map((c) =>
+          h('col', { class: `col-${c}` }),
+        ),
+      ),
       h(
         'thead',
         {},
@@ -195,7 +203,7 @@ export class SiteTable {
       shown += visible.length;
       bodies.push(group.tbody);
     }
-    syncChildren(this.table, [this.table.tHead!, ...bodies]);
+    syncChildren(this.table, [this.table.querySelector('colgroup')!, this.table.tHead!, ...bodies]);
     setText(this.shownCount, `${shown} of ${plural(fleet.sites.length, 'site')} shown`);
     for (const [filterState, button] of this.stateButtons)
       setAttr(button, 'aria-pressed', String(!this.hiddenStates.has(filterState)));
@@ -284,7 +292,7 @@ export class SiteTable {
   }
 
   private updateRow(row: Row, site: SiteStatus, view: SiteView, now: number): void {
-    setText(row.seen, formatAgo(view.lastSeenAt, now));
+    setText(row.seen, formatCoarseAgo(view.lastSeenAt, now));
     const key = JSON.stringify([
       view.state,
       view.summary,
@@ -309,7 +317,7 @@ export class SiteTable {
     setAttr(row.tr, 'class', `state-row-${view.state}`);
     replaceChildren(
       row.state,
-      stateBadge(view.state),
+      stateLabel(view.state),
       view.degraded
         ? h('span', { class: 'degraded', title: 'Not every node is in this state' }, ' (partly)')
         : null,
@@ -324,7 +332,7 @@ export class SiteTable {
           h(
             'span',
             { class: 'node-icon', title: `${name}: ${STATE_LABELS[node.state]} — ${node.detail}` },
-            stateIcon(node.state),
+            stateDot(node.state),
           ),
         ),
       ),

@@ -40,14 +40,12 @@ export class WorldMap {
     const shapes = worldShapes();
     const sphere = spherePath();
     this.markerLayer = s('g', { class: 'markers' });
-    this.svg = s(
+    const viewBox = `0 ${Math.floor(TOP)} ${MAP_WIDTH} ${Math.ceil(BOTTOM - TOP)}`;
+    // Two layers: the world (drawn once, its own compositing layer) and the markers above it,
+    // so a marker changing state never makes the browser redraw ten thousand coastline points.
+    const world = s(
       'svg',
-      {
-        viewBox: `0 ${Math.floor(TOP)} ${MAP_WIDTH} ${Math.ceil(BOTTOM - TOP)}`,
-        class: 'world-map',
-        role: 'group',
-        'aria-label': 'Map of the sites. Arrow keys move between sites; Enter opens one.',
-      },
+      { viewBox, class: 'world-map world-layer', 'aria-hidden': 'true', focusable: 'false' },
       s('defs', {}, s('clipPath', { id: 'globe-clip' }, s('path', { d: sphere }))),
       s('path', { class: 'sea', d: sphere }),
       s(
@@ -56,6 +54,15 @@ export class WorldMap {
         s('path', { class: 'land', d: shapes.land }),
         s('path', { class: 'borders', d: shapes.borders }),
       ),
+    );
+    this.svg = s(
+      'svg',
+      {
+        viewBox,
+        class: 'world-map marker-layer',
+        role: 'group',
+        'aria-label': 'Map of the sites. Arrow keys move between sites; Enter opens one.',
+      },
       this.markerLayer,
     );
     this.svg.addEventListener('keydown', (event) => this.onKey(event));
@@ -64,7 +71,12 @@ export class WorldMap {
       { class: 'legend', 'aria-label': 'Legend' },
       DISPLAY_STATES.map((state) => h('li', {}, stateBadge(state, STATE_LABELS[state]))),
     );
-    this.element = h('figure', { class: 'map-panel' }, this.svg, h('figcaption', {}, legend));
+    this.element = h(
+      'figure',
+      { class: 'map-panel' },
+      h('div', { class: 'map-stack' }, world, this.svg),
+      h('figcaption', {}, legend),
+    );
   }
 
   render(state: DashboardState): void {

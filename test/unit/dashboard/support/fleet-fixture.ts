@@ -98,6 +98,8 @@ export interface StatusOptions {
   drains?: string[];
   latencyMs?: number;
   certDays?: number;
+  /** The UDP check answers 404 (up with a warning): a change the coordinator reports as an event. */
+  warnUdp?: boolean;
   now?: number;
 }
 
@@ -151,7 +153,14 @@ export function fixtureStatus(node: string, site: string, options: StatusOptions
       drainedBy: drains,
     })),
     checks: [
-      check('sip-udp', 'sip-options', 'udp', healthy, latency, now),
+      options.warnUdp && healthy
+        ? {
+            ...check('sip-udp', 'sip-options', 'udp', true, latency, now),
+            status: 'warn' as const,
+            detail: '404 Not Found',
+            sipCode: 404,
+          }
+        : check('sip-udp', 'sip-options', 'udp', healthy, latency, now),
       check('sip-tcp', 'sip-options', 'tcp', healthy, latency * 1.3, now),
       tls,
     ],

@@ -1,0 +1,160 @@
+/**
+ * The dashboard on the lab (bonus to dashboard.test.ts): real Kamailio, ExaBGP, BIRD routers,
+ * `herald agent` on every node and the coordinator on the host with its route observer, the
+ * page in headless Chromium. A dead proxy shows within seconds; the dry run refuses a drain that
+ * would break the floor; a drain started from the page is followed until the routes are gone at
+ * the routers; releasing it brings them back. Needs root and the lab's Debian packages.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
+import type { CoordinatorHook, Lab } from '../../src/lab/lab.js';
+import { describeSnapshot, isAnnouncedBy, isWithdrawnBy } from '../../src/lab/route-observer.js';
+import { compiledCli } from '../../src/lab/runtime.js';
+import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
+import {
+  browserSkipReason,
+  launchChromium,
+  signIn,
+  watchPageErrors,
+} from '../unit/dashboard/support/browser.js';
+import { buildDashboard } from '../unit/dashboard/support/build.js';
+import { expect } from '../unit/dashboard/support/expect.js';
+
+const compiledRegistration = fileURLToPath(new URL('../../dist/src/dashboard/register.js', import.meta.url));
+
+function skipReason(): string | false {
+  const browser = browserSkipReason();
+  if (browser) return browser;
+  const lab = labSkip({ needsAgent: true });
+  if (lab) return lab;
+  const missing = !coordinatorAvailable()
+    ? `the compiled CLI ${compiledCli()} has no coordinator command`
+    : !existsSync(compiledRegistration)
+      ? `${compiledRegistration} is missing`
+      : null;
+  if (!missing) return false;
+  if (requireLab) throw new Error(`${missing} (run npm run build)`);
+  return `${missing} (run npm run build)`;
+}
+
+/**
+ * The lab's coordinator, with the dashboard mounted: until the coordinator command imports the
+ * dashboard's registration itself, it is preloaded with NODE_OPTIONS for that one process.
+ */
+function coordinatorWithDashboard(dashboardDir: string): CoordinatorHook {
+  const inner = heraldCoordinator();
+  return {
+    async start(context) {
+      const saved = { options: process.env.NODE_OPTIONS, dir: process.env.HERALD_DASHBOARD_DIR };
+      process.env.NODE_OPTIONS = `${saved.options ?? ''} --import ${compiledRegistration}`.trim();
+      process.env.HERALD_DASHBOARD_DIR = dashboardDir;
+      try {
+        return await inner.start(context);
+      } finally {
+        for (const [name, value] of [
+          ['NODE_OPTIONS', saved.options],
+          ['HERALD_DASHBOARD_DIR', saved.dir],
+        ] as const)
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+      }
+    },
+  };
+}
+
+describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () => {
+  let lab: Lab;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  const row = (site: string) => page.locator(`.site-table tr[data-site="${site}"]`);
+
+  before(async () => {
+    const dashboardDir = await buildDashboard();
+    lab = await startTestLab('dashboard-lab', {
+      hostLink: true,
+      coordinator: coordinatorWithDashboard(dashboardDir),
+      agentTuning: { drainHold: 1500 },
+    });
+    browser = await launchChromium();
+    page = await (
+      await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' })
+    ).newPage();
+    errors = watchPageErrors(page);
+    await signIn(page, lab.coordinatorUrl!, readFileSync(operatorTokenFile(lab.paths), 'utf8').trim());
+  });
+  after(async () => {
+    await browser?.close();
+    if (lab) await releaseTestLab(lab);
+  });
+  afterEach((t) => noteOutcome(t));
+
+  test('every PoP of the lab shows announcing', async () => {
+    await expect(page.locator('.site-table tr[data-site]')).toHaveCount(3, { timeout: 15_000 });
+    for (const site of ['lon1', 'ams1', 'nyc1'])
+      await expect(row(site)).toHaveAttribute('data-state', 'announcing', { timeout: 15_000 });
+    await expect(page.getByTestId('announcing-count')).toContainText('3 / 3');
+  });
+
+  test('Kamailio killed on ams1-a: the page shows ams1 down, naming the failing checks', async (t) => {
+    const started = Date.now();
+    await lab.fault('ams1-a', 'stop-proxy');
+    await expect(row('ams1')).toHaveAttribute('data-state', 'down', { timeout: 15_000 });
+    t.diagnostic(`the page showed ams1 down ${Date.now() - started} ms after Kamailio was killed`);
+    await page.locator('.site-table a.site-link', { hasText: 'ams1' }).click();
+    await expect(page.locator('.node-card[data-node="ams1-a"] tr[data-status="down"]').first()).toBeVisible();
+  });
+
+  test('the dry run refuses to drain lon1 while ams1 is down (floor), and nothing changes', async () => {
+    await page.goto(`${lab.coordinatorUrl}/#/site/lon1`);
+    await page.getByRole('button', { name: 'Drain site…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('lab: kernel upgrade');
+    await dialog.getByRole('button', { name: 'Check (dry run)' }).click();
+    await expect(page.getByTestId('dry-run-verdict')).toContainText('Blocked');
+    await expect(page.getByTestId('dry-run-verdict').locator('li[data-rule]').first()).toBeVisible();
+    await expect(dialog.getByRole('button', { name: 'Drain now' })).toBeDisabled();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    const snapshot = await lab.observer.snapshot();
+    assert.ok(
+      isAnnouncedBy(snapshot, 'lon1-a') && isAnnouncedBy(snapshot, 'lon1-b'),
+      describeSnapshot(snapshot),
+    );
+  });
+
+  test('with ams1 back, a drain from the page is followed until the routes are gone at the routers', async () => {
+    await lab.fault('ams1-a', 'start-proxy');
+    await page.goto(`${lab.coordinatorUrl}/#/`);
+    await expect(row('ams1')).toHaveAttribute('data-state', 'announcing', { timeout: 30_000 });
+    await page.goto(`${lab.coordinatorUrl}/#/site/lon1`);
+    await page.getByRole('button', { name: 'Drain site…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('lab: kernel upgrade');
+    await dialog.getByRole('button', { name: 'Check (dry run)' }).click();
+    await expect(page.getByTestId('dry-run-verdict')).toContainText('Allowed');
+    await dialog.getByRole('button', { name: 'Drain now' }).click();
+    await expect(page.locator('.site-header .badge')).toHaveText('Drained', { timeout: 30_000 });
+    await expect(page.locator('.drain-card .node-progress li[data-stage="verified"]')).toHaveCount(2, {
+      timeout: 15_000,
+    });
+    const snapshot = await lab.observer.snapshot();
+    assert.ok(
+      isWithdrawnBy(snapshot, 'lon1-a') && isWithdrawnBy(snapshot, 'lon1-b'),
+      describeSnapshot(snapshot),
+    );
+  });
+
+  test('releasing the hold from the page brings lon1 back at the routers', async () => {
+    await page.getByRole('button', { name: 'Release hold…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Release hold' }).click();
+    await expect(page.locator('.site-header .badge')).toHaveText('Announcing', { timeout: 30_000 });
+    await lab.observer.waitFor((s) => isAnnouncedBy(s, 'lon1-a') && isAnnouncedBy(s, 'lon1-b'), {
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(errors, []);
+  });
+});
