@@ -1,0 +1,23 @@
+/** Every hardening property, in the order the long run reports them. */
+import { apiSchemasProperty, agentControlProperty, coordinatorHttpProperty } from './api.js';
+import { agentConfigProperty, coordinatorConfigProperty } from './config.js';
+import { exabgpStdinProperty } from './exabgp.js';
+import { injectionProperty } from './injection.js';
+import { sipReplyProperty, sipStreamProperty } from './sip.js';
+import { sseProperty } from './sse.js';
+import type { HardeningProperty } from './types.js';
+
+export type { HardeningProperty };
+
+export const properties: readonly HardeningProperty[] = [
+  sipReplyProperty,
+  sipStreamProperty,
+  exabgpStdinProperty,
+  agentConfigProperty,
+  coordinatorConfigProperty,
+  sseProperty,
+  apiSchemasProperty,
+  agentControlProperty,
+  coordinatorHttpProperty,
+  injectionProperty,
+];
