@@ -32,7 +32,11 @@ export async function cliStartMs(samples: number): Promise<number[]> {
 }
 
 export const drain: Bench = async (context) => {
-  const finish = startResult('drain', '4. Drain propagation (`herald drain SITE --hold 0 --wait` → routes gone at BIRD)', context);
+  const finish = startResult(
+    'drain',
+    '4. Drain propagation (`herald drain SITE --hold 0 --wait` → routes gone at BIRD)',
+    context,
+  );
   const rounds = context.rounds ?? (context.quick ? 3 : 20);
   const lab = await context.drainLab();
   const watch = await RouteWatch.open(lab);
@@ -50,13 +54,32 @@ export const drain: Bench = async (context) => {
     for (let round = 1; round <= rounds; round++) {
       context.signal.throwIfAborted();
       await delay(500 + Math.random() * 1000);
-      const command = herald(lab, ['drain', SITE, '--reason', `bench round ${round}`, '--hold', '0', '--wait', '--timeout', '30s']);
-      const gone = await watch.until((a) => watch.withdrawn(a, SITE_NODES), {
-        timeoutMs: 30_000,
-        description: `${SITE} withdrawn at every router`,
+      const command = herald(lab, [
+        'drain',
+        SITE,
+        '--reason',
+        `bench round ${round}`,
+        '--hold',
+        '0s',
+        '--wait',
+        '--timeout',
+        '30s',
+      ]);
+      // A refused or failed command ends the wait at once, with what it said.
+      const failed = command.done.then((r) => {
+        if (r.code !== 0) throw new Error(`herald drain exited ${r.code}: ${r.stderr || r.stdout}`);
+        return new Promise<never>(() => {});
       });
+      const gone = await Promise.race([
+        watch.until((a) => watch.withdrawn(a, SITE_NODES), {
+          timeoutMs: 30_000,
+          description: `${SITE} withdrawn at every router`,
+        }),
+        failed,
+      ]);
       const result = await command.done;
-      if (result.code !== 0) throw new Error(`herald drain exited ${result.code}: ${result.stderr || result.stdout}`);
+      if (result.code !== 0)
+        throw new Error(`herald drain exited ${result.code}: ${result.stderr || result.stdout}`);
       const created = await newestDrain(lab, SITE);
       if (!created) throw new Error('the coordinator lists no drain of lon1');
       fromCommand.push(gone - command.startedAt);
@@ -65,8 +88,10 @@ export const drain: Bench = async (context) => {
       context.log(
         `drain round ${round}/${rounds}: routes gone ${gone - command.startedAt} ms after the command (${gone - created.createdAt} ms after the coordinator recorded it); --wait returned at ${result.exitedAt - command.startedAt} ms`,
       );
-      const undrain = await herald(lab, ['undrain', SITE, '--reason', 'bench', '--wait', '--timeout', '30s']).done;
-      if (undrain.code !== 0) throw new Error(`herald undrain exited ${undrain.code}: ${undrain.stderr || undrain.stdout}`);
+      const undrain = await herald(lab, ['undrain', SITE, '--reason', 'bench', '--wait', '--timeout', '30s'])
+        .done;
+      if (undrain.code !== 0)
+        throw new Error(`herald undrain exited ${undrain.code}: ${undrain.stderr || undrain.stdout}`);
       await waitAnnounced(watch, allNodes);
     }
   } finally {

@@ -54,7 +54,11 @@ interface Series {
 }
 
 export const failover: Bench = async (context) => {
-  const finish = startResult('failover', '1. Failure to withdrawal (proxy killed / frozen → route gone at BIRD)', context);
+  const finish = startResult(
+    'failover',
+    '1. Failure to withdrawal (proxy killed / frozen → route gone at BIRD)',
+    context,
+  );
   const rounds = context.rounds ?? (context.quick ? 3 : 30);
   const frozenRounds = context.rounds ?? (context.quick ? 2 : 15);
   const lab = await context.sideBySideLab();
@@ -105,7 +109,13 @@ export const failover: Bench = async (context) => {
   ];
   const head = (s: Summary) => `median ${ms(s.median)}, p95 ${ms(s.p95)}, max ${ms(s.max)}`;
   return finish({
-    params: { ...TIMINGS, rounds, frozenRounds, checksHerald: ['sip-udp', 'sip-tcp', 'sip-tls'], reference: 'sipsak UDP -D 1' },
+    params: {
+      ...TIMINGS,
+      rounds,
+      frozenRounds,
+      checksHerald: ['sip-udp', 'sip-tcp', 'sip-tls'],
+      reference: 'sipsak UDP -D 1',
+    },
     headline: [
       ['killed: median ratio', times(ratio(k.herald.median, k.reference.median))],
       ['killed herald', head(k.herald)],

@@ -61,10 +61,12 @@ export const quiet: Bench = async (context) => {
     };
     // Still the same processes (nothing restarted during the window)?
     const same =
-      (await helperPid(lab, HERALD_NODE)) === pids.herald && (await helperPid(lab, REFERENCE_NODE)) === pids.reference;
+      (await helperPid(lab, HERALD_NODE)) === pids.herald &&
+      (await helperPid(lab, REFERENCE_NODE)) === pids.reference;
     const wall = cpu.herald.wallSeconds;
     const perHour = (side: 'herald' | 'reference') =>
-      ((after[side].updates - before[side].updates + after[side].withdraws - before[side].withdraws) / wall) * 3600;
+      ((after[side].updates - before[side].updates + after[side].withdraws - before[side].withdraws) / wall) *
+      3600;
     const updates = { herald: perHour('herald'), reference: perHour('reference') };
     const routers = lab.plan.routers.length;
     const maxRss = (values: number[]) => Math.max(...values.filter(Number.isFinite)) / 2 ** 20;
@@ -86,7 +88,10 @@ export const quiet: Bench = async (context) => {
         ['helper CPU herald ÷ reference', times(ratio(cpu.herald.cores, cpu.reference.cores))],
         ['helper CPU herald', pct(cpu.herald.cores)],
         ['helper CPU reference', pct(cpu.reference.cores)],
-        ['ExaBGP CPU herald node ÷ reference node', times(ratio(cpu.heraldExabgp.cores, cpu.referenceExabgp.cores))],
+        [
+          'ExaBGP CPU herald node ÷ reference node',
+          times(ratio(cpu.heraldExabgp.cores, cpu.referenceExabgp.cores)),
+        ],
         ['agent RSS', `${round(maxRss(rss.herald))} MiB`],
       ],
       targets,
@@ -100,7 +105,8 @@ export const quiet: Bench = async (context) => {
           met: targets[0]!.met,
         },
         {
-          metric: 'steady cost on the node at interval 1 s: helper CPU (herald 3 checks/round, reference 1 sipsak/round)',
+          metric:
+            'steady cost on the node at interval 1 s: helper CPU (herald 3 checks/round, reference 1 sipsak/round)',
           ratio: times(ratio(cpu.herald.cores, cpu.reference.cores)),
           herald: pct(cpu.herald.cores),
           reference: pct(cpu.reference.cores),
@@ -121,7 +127,15 @@ export const quiet: Bench = async (context) => {
         'The reference writes its announce to ExaBGP after every check (healthcheck re-sends UP every interval); whether that reaches the wire depends on ExaBGP, and the BIRD counters say.',
         'CPU is from /proc/<pid>/stat (user + system; for the reference and ExaBGP including waited-for children such as sipsak). RSS is the largest VmRSS sampled every 5 s.',
       ],
-      data: { windowS: wall, before, after, updatesPerHour: updates, cpu, rssMiB: { herald: maxRss(rss.herald), reference: maxRss(rss.reference) }, sameProcesses: same },
+      data: {
+        windowS: wall,
+        before,
+        after,
+        updatesPerHour: updates,
+        cpu,
+        rssMiB: { herald: maxRss(rss.herald), reference: maxRss(rss.reference) },
+        sameProcesses: same,
+      },
     });
   } finally {
     watch.close();

@@ -34,7 +34,12 @@ const BENCHES: Record<(typeof BENCH_ORDER)[number], Bench> = {
 /** The order that shares labs best: side-by-side lab first, then the drain lab, then no lab. */
 const RUN_ORDER = ['failover', 'quiet', 'cost', 'continuity', 'drain', 'scale'] as const;
 
-function parseArgs(argv: string[]): { names: string[]; quick: boolean; rounds?: number; renderOnly: boolean } {
+function parseArgs(argv: string[]): {
+  names: string[];
+  quick: boolean;
+  rounds?: number;
+  renderOnly: boolean;
+} {
   const names: string[] = [];
   let quick = false;
   let rounds: number | undefined;
@@ -87,11 +92,13 @@ async function main(): Promise<number> {
     log,
     signal: abort.signal,
     sideBySideLab: () =>
-      (labs.sideBySide ??= (log('starting the side-by-side lab (herald on her1-a, reference on ref1-a)'),
-      startSideBySideLab((m) => log(`  lab: ${m}`)))),
+      (labs.sideBySide ??=
+        (log('starting the side-by-side lab (herald on her1-a, reference on ref1-a)'),
+        startSideBySideLab((m) => log(`  lab: ${m}`)))),
     drainLab: () =>
-      (labs.drain ??= (log('starting the drain lab (lon1 ×2, ams1, nyc1, coordinator)'),
-      startDrainLab((m) => log(`  lab: ${m}`)))),
+      (labs.drain ??=
+        (log('starting the drain lab (lon1 ×2, ams1, nyc1, coordinator)'),
+        startDrainLab((m) => log(`  lab: ${m}`)))),
   };
   const release = async (which: 'sideBySide' | 'drain') => {
     const lab = labs[which];

@@ -21,6 +21,8 @@ interface Spec {
   localAddress: string;
   /** Streams opened per second while ramping up. */
   rampPerSecond: number;
+  /** Reports over one shared keep-alive pool of this many sockets (default: a connection per agent). */
+  sharedPoolSockets?: number;
   agents: { node: string; site: string; token: string }[];
 }
 
@@ -41,6 +43,9 @@ export type ChildMessage =
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
 const base = new URL(spec.url);
 const send = (message: ChildMessage) => process.send?.(message);
+const sharedPool = spec.sharedPoolSockets
+  ? new http.Agent({ keepAlive: true, maxSockets: spec.sharedPoolSockets })
+  : undefined;
 
 let measuring = false;
 let latencies: number[] = [];
@@ -53,7 +58,7 @@ let connected = 0;
 let failedStreams = 0;
 
 class SimAgent {
-  private readonly pool = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly pool = sharedPool ?? new http.Agent({ keepAlive: true, maxSockets: 1 });
   private readonly startedAt = Date.now();
   private drains: { id: string; reason: string; holdMs?: number }[] = [];
   private inFlight = false;
@@ -96,9 +101,19 @@ class SimAgent {
           revision: number;
           drains: { id: string; reason: string; holdMs?: number }[];
         };
-        this.drains = desired.drains.map((d) => ({ id: d.id, reason: d.reason, ...(d.holdMs !== undefined ? { holdMs: d.holdMs } : {}) }));
+        this.drains = desired.drains.map((d) => ({
+          id: d.id,
+          reason: d.reason,
+          ...(d.holdMs !== undefined ? { holdMs: d.holdMs } : {}),
+        }));
         if (!first)
-          send({ type: 'desired', node: this.node, at: Date.now(), drainIds: this.drains.map((d) => d.id), revision: desired.revision });
+          send({
+            type: 'desired',
+            node: this.node,
+            at: Date.now(),
+            drainIds: this.drains.map((d) => d.id),
+            revision: desired.revision,
+          });
         first = false;
         // Tell the coordinator at once, as a real agent does after a change.
         this.report();
@@ -183,7 +198,7 @@ class SimAgent {
   stop(): void {
     clearInterval(this.timer);
     this.stream?.destroy();
-    this.pool.destroy();
+    if (this.pool !== sharedPool) this.pool.destroy();
   }
 }
 
@@ -200,7 +215,10 @@ async function rampUp(): Promise<void> {
   }
 }
 
-const progress = setInterval(() => send({ type: 'progress', connected, total: agents.length, failedStreams }), 500);
+const progress = setInterval(
+  () => send({ type: 'progress', connected, total: agents.length, failedStreams }),
+  500,
+);
 
 process.on('message', (message: ParentMessage) => {
   if (message.type === 'measure-start') {

@@ -24,7 +24,9 @@ export type Bench = (context: BenchContext) => Promise<BenchResult>;
 export function startResult(bench: string, title: string, context: BenchContext) {
   const startedAt = new Date().toISOString();
   const loadStart = loadAverage();
-  return (parts: Omit<BenchResult, 'bench' | 'title' | 'startedAt' | 'finishedAt' | 'quick' | 'machine' | 'load'>) =>
+  return (
+    parts: Omit<BenchResult, 'bench' | 'title' | 'startedAt' | 'finishedAt' | 'quick' | 'machine' | 'load'>,
+  ) =>
     ({
       bench,
       title,

@@ -17,7 +17,11 @@ export interface CliRun {
   exitedAt: number;
 }
 
-export function herald(lab: Lab, args: string[], timeoutMs = 60_000): { startedAt: number; done: Promise<CliRun> } {
+export function herald(
+  lab: Lab,
+  args: string[],
+  timeoutMs = 60_000,
+): { startedAt: number; done: Promise<CliRun> } {
   const env = {
     ...process.env,
     HERALD_COORDINATOR: lab.coordinatorUrl!,
@@ -25,10 +29,21 @@ export function herald(lab: Lab, args: string[], timeoutMs = 60_000): { startedA
   };
   const startedAt = Date.now();
   const done = new Promise<CliRun>((resolve) => {
-    execFile(process.execPath, [compiledCli(), ...args], { env, timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, startedAt, exitedAt: Date.now() });
-    });
+    execFile(
+      process.execPath,
+      [compiledCli(), ...args],
+      { env, timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({
+          code: typeof code === 'number' ? code : 1,
+          stdout,
+          stderr,
+          startedAt,
+          exitedAt: Date.now(),
+        });
+      },
+    );
   });
   return { startedAt, done };
 }
@@ -40,7 +55,8 @@ export async function coordinatorGet<T>(lab: Lab, path: string): Promise<T> {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(10_000),
   });
-  if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+  if (!response.ok)
+    throw new Error(`GET ${path}: ${response.status} ${(await response.text()).slice(0, 200)}`);
   return (await response.json()) as T;
 }
 
@@ -58,5 +74,8 @@ export async function newestDrain(lab: Lab, site: string): Promise<DrainSummary 
     lab,
     `/api/v1/drains?status=all&site=${encodeURIComponent(site)}&limit=1000`,
   );
-  return drains.reduce<DrainSummary | undefined>((a, b) => (!a || b.createdAt > a.createdAt ? b : a), undefined);
+  return drains.reduce<DrainSummary | undefined>(
+    (a, b) => (!a || b.createdAt > a.createdAt ? b : a),
+    undefined,
+  );
 }

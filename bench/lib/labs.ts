@@ -183,7 +183,11 @@ export function protocolOf(lab: Lab, node: string): string {
 /** The last lines of a node's helper log (for error messages). */
 export function helperLogTail(lab: Lab, node: string, lines = 10): string {
   try {
-    return readFileSync(lab.paths.nodes[node]!.agentLog, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(lab.paths.nodes[node]!.agentLog, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no log)';
   }

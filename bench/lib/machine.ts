@@ -24,7 +24,10 @@ export interface MachineInfo {
 
 function firstLine(command: string, args: string[], pattern?: RegExp): string {
   try {
-    const text = execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).toString();
+    const text = execFileSync(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 10_000,
+    }).toString();
     if (pattern) return pattern.exec(text)?.[1] ?? 'unknown';
     return text.trim().split('\n')[0] ?? 'unknown';
   } catch (error) {

@@ -93,10 +93,7 @@ export function rssBytes(pid: number): number | undefined {
 /** Direct children of a process (from /proc/<pid>/task/<pid>/children). */
 export function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -77,7 +77,10 @@ export function readResults(dir = resultsDir): { file: string; result: BenchResu
   }
   return names
     .sort()
-    .map((name) => ({ file: name, result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult }));
+    .map((name) => ({
+      file: name,
+      result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult,
+    }));
 }
 
 function cell(text: string): string {
