@@ -75,12 +75,10 @@ export function readResults(dir = resultsDir): { file: string; result: BenchResu
   } catch {
     return [];
   }
-  return names
-    .sort()
-    .map((name) => ({
-      file: name,
-      result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult,
-    }));
+  return names.sort().map((name) => ({
+    file: name,
+    result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult,
+  }));
 }
 
 function cell(text: string): string {
