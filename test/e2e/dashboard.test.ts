@@ -65,6 +65,7 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
   let operator: BrowserContext;
   let page: Page;
   let pageErrors: string[];
+  const requests: string[] = [];
 
   const row = (site: string) => page.locator(`.site-table tr[data-site="${site}"]`);
   const apiSites = async () =>
@@ -88,6 +89,7 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
     operator = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
     page = await operator.newPage();
     pageErrors = watchPageErrors(page);
+    page.on('request', (request) => requests.push(request.url()));
     await signIn(page, coordinator.url, E2E_TOKENS.operator);
     await expect(page.getByTestId('who')).toHaveText('alice · operator');
   });
@@ -119,7 +121,10 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const viewerPage = await viewer.newPage();
-      await signIn(viewerPage, coordinator.url, E2E_TOKENS.viewer);
+      await signIn(viewerPage, coordinator.url, 'not-a-token-anybody-has');
+      await expect(viewerPage.getByRole('alert')).toHaveText('✕ The coordinator does not know this token.');
+      await viewerPage.getByLabel('Coordinator token').fill(E2E_TOKENS.viewer);
+      await viewerPage.getByRole('button', { name: 'Sign in' }).click();
       await expect(viewerPage.getByTestId('who')).toHaveText('grafana · viewer');
       await expect(viewerPage.locator('.site-table tr[data-site]')).toHaveCount(SITES.length);
       await viewerPage.locator('.site-table a.site-link', { hasText: 'lon1' }).click();
@@ -258,6 +263,14 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
     );
     assert.deepEqual(
       pageErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|net::/.test(e)),
+      [],
+    );
+  });
+
+  test('everything the page loaded came from the coordinator itself (no CDN, works offline)', () => {
+    assert.ok(requests.length > 10);
+    assert.deepEqual(
+      requests.filter((url) => !url.startsWith(`${coordinator.url}/`)),
       [],
     );
   });

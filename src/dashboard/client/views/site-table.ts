@@ -135,7 +135,7 @@ export class SiteTable {
           {},
           headerCell('site', 'Site'),
           headerCell('state', 'State'),
-          headerCell('nodes', 'Nodes announcing', 'num'),
+          headerCell('nodes', 'Nodes up'),
           headerCell(null, 'Prefixes'),
           headerCell(null, 'Drains and holds'),
           headerCell('seen', 'Last report'),
@@ -268,7 +268,7 @@ export class SiteTable {
         : null;
       const cells = {
         state: h('td', { class: 'state-cell' }),
-        nodes: h('td', { class: 'num nodes-cell' }),
+        nodes: h('td', { class: 'nodes-cell' }),
         prefixes: h('td', { class: 'prefixes-cell' }),
         holds: h('td', { class: 'holds-cell' }),
         seen: h('td', { class: 'seen-cell' }),
