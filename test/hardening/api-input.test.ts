@@ -1,0 +1,153 @@
+/**
+ * The coordinator's API against input a generator rarely builds on its own: deep nesting, bodies
+ * and headers over the limits, prototype keys; and the confirmed bugs found by the properties,
+ * as todo tests (src/coordinator and src/wire belong to another engineer right now).
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { agentDesiredSchema } from '../../src/wire/agent-status.js';
+import { startTestCoordinator, TOKENS, type TestCoordinator } from './support/coordinator.js';
+
+let coordinator: TestCoordinator;
+before(async () => {
+  coordinator = await startTestCoordinator();
+});
+after(() => coordinator.close());
+
+/** Reads the push stream of `node` as its agent would, until the first `desired` event. */
+async function firstDesired(node: string): Promise<unknown> {
+  const response = await fetch(`${coordinator.url}/api/v1/agents/${node}/desired`, {
+    headers: { authorization: `Bearer ${TOKENS.agent(node)}` },
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for (;;) {
+      const match = /event: desired\ndata: (.*)\n\n/.exec(text);
+      if (match) return JSON.parse(match[1]!);
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before a desired event: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+describe('coordinator API: input past the limits', () => {
+  test('a 1 MB body of nested arrays is a 400 naming the body, not a crash', async () => {
+    const depth = 499_000;
+    const response = await coordinator.call('POST', '/api/v1/drains', {
+      raw: '['.repeat(depth) + ']'.repeat(depth),
+    });
+    assert.equal(response.status, 400, response.text.slice(0, 300));
+    assert.match(
+      (response.json() as { error: { problems: string[] } }).error.problems[0]!,
+      /^\(top level\): expected object/,
+    );
+    assert.equal((await coordinator.call('GET', '/api/v1/status', { token: TOKENS.viewer })).status, 200);
+  });
+
+  test('headers over 16 KiB are refused with 431 before any handler runs', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.get(
+        `${coordinator.url}/api/v1/status`,
+        {
+          agent: false,
+          headers: { authorization: `Bearer ${TOKENS.viewer}`, 'x-filler': 'y'.repeat(20_000) },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on('error', reject);
+    });
+    assert.equal(status, 431);
+  });
+
+  test('prototype keys in a body are unknown fields, and pollute nothing', async () => {
+    const raw =
+      '{"site":"lon1","reason":"prototype test","__proto__":{"dryRun":true,"polluted":1},"constructor":{"prototype":{"polluted":1}}}';
+    const response = await coordinator.call('POST', '/api/v1/drains', { raw });
+    assert.equal(response.status, 400, response.text);
+    const problems = (response.json() as { error: { problems: string[] } }).error.problems;
+    assert.ok(
+      problems.some((p) => p.startsWith('__proto__: expected no such field')),
+      problems.join('\n'),
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('a query key given twice takes one value, and an unknown one is named', async () => {
+    const response = await coordinator.call('GET', '/api/v1/audit?limit=5&limit=7&evil=1', {
+      token: TOKENS.viewer,
+    });
+    assert.equal(response.status, 400);
+    assert.deepEqual((response.json() as { error: { problems: string[] } }).error.problems, [
+      'evil: expected no such field, received "1"',
+    ]);
+  });
+});
+
+describe('coordinator API: confirmed bugs (todo until src/coordinator and src/wire are fixed)', () => {
+  test(
+    'a malformed %-escape in a path parameter is a 4xx, not a 500',
+    {
+      todo: 'router.ts decodes path parameters with decodeURIComponent outside any guard: GET /api/v1/drains/%ZZ (or /api/v1/status/%) throws URIError and answers 500 "internal error", logged as a failure',
+    },
+    async () => {
+      for (const path of ['/api/v1/drains/%ZZ', '/api/v1/status/%', '/api/v1/windows/%E0%A4%A']) {
+        const response = await coordinator.call('GET', path, { token: TOKENS.viewer });
+        assert.ok([400, 404].includes(response.status), `${path}: ${response.status} ${response.text}`);
+      }
+    },
+  );
+
+  test(
+    'an unparsable body is named in one line that does not echo the body',
+    {
+      todo: "router.ts puts V8's JSON.parse message in the problem, and V8 quotes the body: a body with a newline or control bytes gives a multi-line problem carrying raw input",
+    },
+    async () => {
+      const response = await coordinator.call('POST', '/api/v1/drains', { raw: '\u0000\n{"site": "lon1"' });
+      assert.equal(response.status, 400);
+      const [problem] = (response.json() as { error: { problems: string[] } }).error.problems;
+      assert.match(problem!, /^\(body\): expected JSON/);
+      assert.doesNotMatch(problem!, /[\r\n\u0000]/);
+    },
+  );
+
+  test(
+    'a drain the API accepts reaches the agents: its desired state passes the agent link’s schema',
+    {
+      todo: 'drainRequestSchema accepts hold as any non-negative number (0.5 ms), the coordinator pushes holdMs: 0.5, and agentDesiredSchema (holdMs int) makes the agent link drop the whole desired state: the drain is acknowledged with 201 but never reaches any node of the site, and neither does any other change while it is active (same for a window hold)',
+    },
+    async () => {
+      const created = await coordinator.call('POST', '/api/v1/drains', {
+        body: { site: 'fra1', reason: 'half a millisecond of grace', hold: 0.5 },
+      });
+      assert.equal(created.status, 201, created.text);
+      const desired = await firstDesired('fra1-a');
+      const parsed = agentDesiredSchema.safeParse(desired);
+      assert.ok(parsed.success, `the agent would ignore ${JSON.stringify(desired)}`);
+    },
+  );
+});
+
+// Last: after a 413 the server answers before reading the rest of the body, and fetch's pooled
+// connection is not reused safely afterwards.
+describe('coordinator API: body size', () => {
+  test('a body over 1 MB is refused with 413 and nothing is stored', async () => {
+    const response = await coordinator.call('POST', '/api/v1/drains', {
+      body: { site: 'lon1', reason: 'x'.repeat(1_100_000) },
+    });
+    assert.equal(response.status, 413);
+    const drains = (await coordinator.call('GET', '/api/v1/drains?status=all&site=lon1')).json() as {
+      drains: unknown[];
+    };
+    assert.deepEqual(drains.drains, []);
+  });
+});
