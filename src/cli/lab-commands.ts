@@ -123,6 +123,15 @@ export function registerLabCommands(program: Command): void {
     });
 
   lab
+    .command('gc')
+    .description('Remove what lab runs whose owner process died left behind (namespaces, links, files).')
+    .action(async () => {
+      const { collectDeadRuns } = await import('../lab/lab-down.js');
+      const removed = collectDeadRuns(out);
+      out(`herald lab: ${removed ? `removed ${removed} dead run(s)` : 'nothing to remove'}\n`);
+    });
+
+  lab
     .command('status')
     .description('Routes at each router (who announces, which is best), BGP sessions, daemons and agents.')
     .addOption(nameOption())

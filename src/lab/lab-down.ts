@@ -1,11 +1,15 @@
 /**
  * `herald lab down`: stops a running lab by name. A live owner gets SIGTERM and removes
- * everything itself; a lab whose owner died is cleaned up from its state file.
+ * everything itself; a lab whose owner died is cleaned up from its state file. `herald lab gc`
+ * removes what runs with a dead owner left behind.
  */
-import { rmSync } from 'node:fs';
-import { isAlive, signal, waitForExit } from './processes.js';
-import { isLockOwnerAlive, lockFile, readLock } from './state.js';
-import { cleanStaleRun } from './teardown.js';
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contextFromState } from './context.js';
+import { commandLine, isAlive, signal, waitForExit } from './processes.js';
+import { isLockOwnerAlive, lockFile, readLock, readState, type LabState } from './state.js';
+import { cleanStaleRun, teardownSync } from './teardown.js';
 import { waitFor } from './wait.js';
 
 export async function stopLab(name: string, out: (text: string) => void): Promise<void> {
@@ -35,4 +39,31 @@ export async function stopLab(name: string, out: (text: string) => void): Promis
     rmSync(lockFile(name), { force: true });
   }
   out(`herald lab: "${name}" is down\n`);
+}
+
+/**
+ * Removes the leftovers of every lab run whose owner process is gone (a test runner that was
+ * SIGKILLed, a crashed `lab up`): only the namespaces, interface and directory recorded in that
+ * run's own state file. Runs whose owner still lives are never touched.
+ */
+export function collectDeadRuns(out: (text: string) => void, baseDir = tmpdir()): number {
+  let removed = 0;
+  for (const entry of readdirSync(baseDir)) {
+    if (!/^herald-lab-[a-z0-9]+$/.test(entry)) continue;
+    const runDir = join(baseDir, entry);
+    let state: LabState;
+    try {
+      state = readState(join(runDir, 'state.json'));
+    } catch {
+      continue;
+    }
+    const argv = commandLine(state.ownerPid);
+    if (argv && argv.some((arg) => /node/.test(arg))) continue;
+    const { plan } = contextFromState(state);
+    out(`herald lab: removing run ${state.runId} (owner ${state.ownerPid} is gone): ${runDir}\n`);
+    teardownSync(plan, runDir, state.coordinator?.pid);
+    if (state.name && readLock(state.name)?.runDir === runDir) rmSync(lockFile(state.name), { force: true });
+    removed++;
+  }
+  return removed;
 }

@@ -16,7 +16,9 @@ import { labSkip, noteOutcome } from '../support/lab.js';
 
 const skip = labSkip({ needsAgent: true });
 let lockDir: string;
-const env = () => ({ ...process.env, HERALD_LAB_LOCK_DIR: lockDir });
+/** Run directories of this file's labs go here, so `lab gc` only ever sees this file's runs. */
+let runBase: string;
+const env = () => ({ ...process.env, HERALD_LAB_LOCK_DIR: lockDir, TMPDIR: runBase });
 
 function cli(args: string[], options: { user?: number } = {}) {
   const command = options.user !== undefined ? 'setpriv' : process.execPath;
@@ -77,11 +79,13 @@ describe('herald lab CLI', { skip }, () => {
   const owners: Owner[] = [];
   before(() => {
     lockDir = mkdtempSync(join(tmpdir(), 'herald-lab-cli-test-'));
+    runBase = mkdtempSync(join(tmpdir(), 'herald-lab-cli-runs-'));
   });
   after(async () => {
     for (const owner of owners) if (owner.child.exitCode === null) owner.child.kill('SIGTERM');
     await Promise.all(owners.map((o) => o.exited));
     rmSync(lockDir, { recursive: true, force: true });
+    rmSync(runBase, { recursive: true, force: true });
   });
   afterEach((t) => noteOutcome(t));
 
@@ -141,6 +145,31 @@ describe('herald lab CLI', { skip }, () => {
     assert.deepEqual(left, []);
     assert.equal(existsSync(owner.runDir), false);
     assert.equal(existsSync(join(lockDir, `${name}.json`)), false);
+  });
+
+  it('`lab gc` removes what a killed owner left behind, and nothing of live labs', async () => {
+    const live = await labUp(`live${process.pid}`);
+    owners.push(live);
+    const dead = await labUp(`gone${process.pid}`);
+    owners.push(dead);
+    dead.child.kill('SIGKILL');
+    await dead.exited;
+    const gc = cli(['lab', 'gc']);
+    assert.equal(gc.status, 0, gc.stderr);
+    assert.match(gc.stderr, new RegExp(`removing run \\w+ \\(owner ${dead.child.pid} is gone\\)`));
+    const namespaces = await listNamespaces();
+    assert.deepEqual(
+      namespaces.filter((ns) => dead.namespaces.includes(ns)),
+      [],
+    );
+    assert.equal(existsSync(dead.runDir), false);
+    assert.deepEqual(
+      namespaces.filter((ns) => live.namespaces.includes(ns)).sort(),
+      [...live.namespaces].sort(),
+      'the live lab is untouched',
+    );
+    live.child.kill('SIGTERM');
+    assert.equal(await live.exited, 0);
   });
 
   it(
