@@ -65,7 +65,16 @@ async function route(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  let path: string;
+  try {
+    path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    // Node's parser lets through request targets WHATWG URL refuses ("GET http://[ HTTP/1.1").
+    throw new HttpError(
+      400,
+      `request target: expected a path such as /status, received ${JSON.stringify(request.url).slice(0, 80)}`,
+    );
+  }
   const method = request.method ?? 'GET';
   if (method === 'GET' && path === '/status') return send(response, 200, handlers.status());
   if (method === 'GET' && path === '/metrics')
