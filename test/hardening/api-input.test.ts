@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { agentDesiredSchema } from '../../src/wire/agent-status.js';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { startControlServer } from '../../src/agent/control-server.js';
+import { agentDesiredSchema, type AgentStatus } from '../../src/wire/agent-status.js';
 import { startTestCoordinator, TOKENS, type TestCoordinator } from './support/coordinator.js';
 
 let coordinator: TestCoordinator;
@@ -150,5 +153,51 @@ describe('coordinator API: body size', () => {
       drains: unknown[];
     };
     assert.deepEqual(drains.drains, []);
+  });
+});
+
+/** Sends raw bytes and returns the status line of the answer. */
+function rawStatusLine(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      if (answer.includes('\r\n')) {
+        resolve(answer.slice(0, answer.indexOf('\r\n')));
+        socket.destroy();
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+describe("the agent's control listener", () => {
+  test('a request target URL parsing refuses is a 400 naming it, not a 500 logged as a listener failure', async () => {
+    const failures: Error[] = [];
+    const server = await startControlServer(
+      {
+        status: () => ({ node: 'n1' }) as unknown as AgentStatus,
+        metrics: async () => '',
+        drain: () => undefined,
+        undrain: () => false,
+      },
+      { host: '127.0.0.1', port: 0 },
+      (error) => failures.push(error),
+    );
+    try {
+      const port = (server.address() as AddressInfo).port;
+      for (const target of ['http://[', '//[', 'http://a:b@[::1/'])
+        assert.equal(
+          await rawStatusLine(port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`),
+          'HTTP/1.1 400 Bad Request',
+          target,
+        );
+      assert.deepEqual(failures, []);
+    } finally {
+      server.close();
+    }
   });
 });
