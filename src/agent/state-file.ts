@@ -2,7 +2,16 @@
  * Small JSON state files written atomically (write to a temp file, fsync, rename, fsync the
  * directory), so a crash or kill -9 at any moment leaves either the old or the new content.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 
@@ -10,14 +19,24 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}.${Date.now()}.tmp`);
+  const bytes = Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8');
   const fd = openSync(temp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      // write(2) may write less than asked (a nearly full disk does): loop until every byte is
+      // down, so the next write reports ENOSPC instead of a truncated file being renamed in.
+      for (let offset = 0; offset < bytes.length;)
+        offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    // Leave the old file as it was and no half-written temporary behind (it would fill the disk).
+    rmSync(temp, { force: true });
+    throw error;
   }
-  renameSync(temp, file);
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);
