@@ -105,6 +105,22 @@ export function applyProbeRound(
 }
 
 /**
+ * Warm start: the previous agent was UP moments ago and this first round passed, so the route
+ * ExaBGP still holds is kept instead of being withdrawn and re-announced after `rise` rounds.
+ * Only from INIT; a held-down node never warm-starts.
+ */
+export function applyWarmStart(
+  state: MachineState,
+  params: MachineParams,
+  healthy: boolean,
+  now: number,
+): MachineState {
+  if (state.health !== 'INIT' || !healthy || isHeldDown(state.damping, params.damping, now))
+    return applyProbeRound(state, params, healthy, now);
+  return { ...state, health: 'UP', good: params.rise, bad: 0 };
+}
+
+/**
  * Applies the current set of drain holds: `held` maps each drained prefix to the graceful hold
  * to use (Infinity: hold gracefully until told otherwise). Prefixes not in `held` are released
  * (they return after `rise` good rounds).

@@ -5,6 +5,7 @@ import {
   applyDrains,
   applyProbeRound,
   applyTime,
+  applyWarmStart,
   holdDownView,
   initialState,
   nextTimerAt,
@@ -255,5 +256,22 @@ describe('coordinator step gate', () => {
     assert.equal(nextTimerAt(state), 15_000);
     assert.equal(announcementFor(applyTime(state, 14_999), P4), 'graceful');
     assert.equal(announcementFor(applyTime(state, 15_000), P4), 'withdraw');
+  });
+});
+
+describe('warm start', () => {
+  test('a passing first round after a recent UP goes straight to UP', () => {
+    const state = applyWarmStart(initialState([P4]), params, true, 0);
+    assert.equal(state.health, 'UP');
+    assert.equal(announcementFor(state, P4), 'announce');
+  });
+  test('a failing first round is a cold start: DOWN, withdrawn', () => {
+    const state = applyWarmStart(initialState([P4]), params, false, 0);
+    assert.equal(state.health, 'DOWN');
+    assert.equal(announcementFor(state, P4), 'withdraw');
+  });
+  test('a stored drain still holds on a warm start', () => {
+    const drained = applyDrains(initialState([P4]), new Map([[P4, 5000]]), 0);
+    assert.equal(announcementFor(applyWarmStart(drained, params, true, 0), P4), 'withdraw');
   });
 });
