@@ -25,6 +25,9 @@ import { buildDashboard } from '../unit/dashboard/support/build.js';
 import { expect } from '../unit/dashboard/support/expect.js';
 
 const compiledRegistration = fileURLToPath(new URL('../../dist/src/dashboard/register.js', import.meta.url));
+const compiledCommands = fileURLToPath(
+  new URL('../../dist/src/cli/coordinator-commands.js', import.meta.url),
+);
 
 function skipReason(): string | false {
   const browser = browserSkipReason();
@@ -35,32 +38,26 @@ function skipReason(): string | false {
     ? `the compiled CLI ${compiledCli()} has no coordinator command`
     : !existsSync(compiledRegistration)
       ? `${compiledRegistration} is missing`
-      : null;
+      : !readFileSync(compiledCommands, 'utf8').includes('dashboard/register')
+        ? `the compiled coordinator command does not mount the dashboard yet`
+        : null;
   if (!missing) return false;
   if (requireLab) throw new Error(`${missing} (run npm run build)`);
   return `${missing} (run npm run build)`;
 }
 
-/**
- * The lab's coordinator, with the dashboard mounted: until the coordinator command imports the
- * dashboard's registration itself, it is preloaded with NODE_OPTIONS for that one process.
- */
+/** The lab's coordinator (which mounts the dashboard), serving the page built for this test. */
 function coordinatorWithDashboard(dashboardDir: string): CoordinatorHook {
   const inner = heraldCoordinator();
   return {
     async start(context) {
-      const saved = { options: process.env.NODE_OPTIONS, dir: process.env.HERALD_DASHBOARD_DIR };
-      process.env.NODE_OPTIONS = `${saved.options ?? ''} --import ${compiledRegistration}`.trim();
+      const saved = process.env.HERALD_DASHBOARD_DIR;
       process.env.HERALD_DASHBOARD_DIR = dashboardDir;
       try {
         return await inner.start(context);
       } finally {
-        for (const [name, value] of [
-          ['NODE_OPTIONS', saved.options],
-          ['HERALD_DASHBOARD_DIR', saved.dir],
-        ] as const)
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
+        if (saved === undefined) delete process.env.HERALD_DASHBOARD_DIR;
+        else process.env.HERALD_DASHBOARD_DIR = saved;
       }
     },
   };

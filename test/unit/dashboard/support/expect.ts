@@ -23,7 +23,7 @@ async function poll(
       last = await read();
       if (ok(last)) return;
     } catch (error) {
-      last = error instanceof Error ? error.message.split('\n')[0] : error;
+      last = error instanceof Error ? error.message.split('\n').slice(0, 4).join(' | ') : error;
     }
     if (Date.now() > deadline)
       throw new Error(`expected ${describe} within ${timeout} ms; last saw: ${JSON.stringify(last)}`);

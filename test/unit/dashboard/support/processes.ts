@@ -16,9 +16,6 @@ import { SUMMARY_HEADER_LINE } from '../../../../src/exabgp/api-events.js';
 import { BARRIER_COMMAND } from '../../../../src/exabgp/commands.js';
 
 const cli = fileURLToPath(new URL('../../../../src/cli.ts', import.meta.url));
-const dashboardRegistration = fileURLToPath(
-  new URL('../../../../src/dashboard/register.ts', import.meta.url),
-);
 
 export const E2E_TOKENS = {
   operator: 'alice-operator-token-0001',
@@ -137,10 +134,10 @@ export class CoordinatorProcess {
   async start(): Promise<void> {
     const listenFile = join(this.dataDir, 'listen.json');
     rmSync(listenFile, { force: true });
-    // The dashboard is mounted by importing its registration first (the coordinator's extension hook).
+    // `herald coordinator` mounts the dashboard itself; the test only points it at a fresh build.
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', dashboardRegistration, cli, 'coordinator', '--config', this.configFile],
+      ['--import', 'tsx', cli, 'coordinator', '--config', this.configFile],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, HERALD_DASHBOARD_DIR: this.dashboardDir, HERALD_LOG_LEVEL: 'info' },
