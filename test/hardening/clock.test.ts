@@ -1,0 +1,286 @@
+/**
+ * Clock jumps, forward and back.
+ *
+ * - Maintenance windows (wall-clock by nature: cron): whatever the wall clock does, an occurrence
+ *   is started at most once and ended at most once, starts never go backwards, and a window in
+ *   progress is ended only once its end time is reached (property over random jumps).
+ * - Agent durations (hold-downs, graceful holds, flap decay) are computed from whatever monotonic
+ *   time the agent feeds the state machine: shifting every time by a constant changes nothing.
+ * - Confirmed bugs, as todo tests: the coordinator measures staleness and the graceful hold with
+ *   the wall clock, and the agent link's heartbeat stops when the wall clock goes back.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, mock, test } from 'node:test';
+import fc from 'fast-check';
+import { createCoordinatorLink } from '../../src/agent/coordinator-link.js';
+import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { nextStartFinder } from '../../src/coordinator/cron.js';
+import type { WindowOccurrence } from '../../src/coordinator/model.js';
+import { SqliteStore } from '../../src/coordinator/store/sqlite-store.js';
+import { decideWindow } from '../../src/coordinator/window-schedule.js';
+import {
+  announcementFor,
+  applyDrains,
+  applyProbeRound,
+  applyTime,
+  holdDownView,
+  initialState,
+  type MachineParams,
+} from '../../src/health/state-machine.js';
+import { createLogger } from '../../src/util/log.js';
+import type { AgentStatus } from '../../src/wire/agent-status.js';
+import { agentReport, coordinatorConfig } from './support/coordinator.js';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+describe('maintenance windows under clock jumps', () => {
+  // Hourly, 20 minutes long, with node-cron's own matcher.
+  const nextStart = nextStartFinder('0 * * * *', 'UTC');
+  const durationMs = 20 * MINUTE;
+  const createdAt = Date.parse('2026-03-01T00:00:00Z');
+
+  const clockSteps = fc.array(
+    fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.integer({ min: 1000, max: 15 * MINUTE }).map((ms) => ({ advance: ms, jump: 0 })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }).map((jump) => ({ advance: 0, jump })),
+      },
+    ),
+    { minLength: 1, maxLength: 120 },
+  );
+
+  test('property: no occurrence starts or ends twice, starts only move forward, ends only at their end', () => {
+    fc.assert(
+      fc.property(clockSteps, fc.array(fc.boolean(), { maxLength: 20 }), (steps, refusals) => {
+        let wall = createdAt + 5 * MINUTE;
+        let occurrence: WindowOccurrence | null = null;
+        const starts: number[] = [];
+        const ended = new Set<number>();
+        let refusal = 0;
+        for (const { advance, jump } of steps) {
+          wall += advance + jump;
+          const window = { durationMs, createdAt, occurrence, autoRelease: false };
+          for (const action of decideWindow({ window, now: wall, nextStart, drainActive: () => true })) {
+            if (action.kind === 'start' || action.kind === 'retry') {
+              // The policy may refuse a start; the window then retries while it lasts.
+              const refused = refusals[refusal++ % Math.max(1, refusals.length)] ?? false;
+              if (action.kind === 'start') {
+                assert.ok(
+                  !starts.includes(action.startedAt),
+                  `occurrence ${new Date(action.startedAt).toISOString()} started twice`,
+                );
+                assert.ok(
+                  starts.every((s) => s < action.startedAt),
+                  'a start went backwards',
+                );
+                assert.ok(action.startedAt <= wall && wall < action.endsAt, 'started outside its window');
+                starts.push(action.startedAt);
+                occurrence = {
+                  startedAt: action.startedAt,
+                  endsAt: action.endsAt,
+                  drainId: refused ? null : `d-${starts.length}`,
+                  ended: false,
+                  refused: [],
+                };
+              } else if (occurrence && !refused)
+                occurrence = { ...occurrence, drainId: `d-${starts.length}` };
+            } else if (action.kind === 'end') {
+              assert.ok(occurrence && !occurrence.ended, 'ended with nothing in progress');
+              assert.ok(!ended.has(occurrence.startedAt), 'an occurrence ended twice');
+              assert.ok(wall >= occurrence.endsAt, 'ended before its end');
+              ended.add(occurrence.startedAt);
+              occurrence = { ...occurrence, ended: true };
+            }
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('agent hold-downs and holds depend on elapsed time only', () => {
+  const params: MachineParams = {
+    rise: 2,
+    fall: 2,
+    damping: {
+      enabled: true,
+      penaltyPerFlap: 1000,
+      suppressAt: 2500,
+      reuseAt: 750,
+      halfLife: 60_000,
+      maxHoldDown: 600_000,
+    },
+  };
+  const P = '198.51.100.10/32';
+
+  test('property: shifting every time by a constant (where the monotonic clock starts) changes nothing', () => {
+    const rounds = fc.array(
+      fc.record({
+        healthy: fc.boolean(),
+        elapsedMs: fc.integer({ min: 50, max: 120_000 }),
+        drained: fc.option(fc.integer({ min: 0, max: 30_000 }), { nil: undefined }),
+      }),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(rounds, fc.integer({ min: -1e12, max: 1e12 }), (steps, shift) => {
+        const run = (offset: number) => {
+          let state = initialState([P]);
+          let now = 1_000_000 + offset;
+          const seen: string[] = [];
+          for (const step of steps) {
+            now += step.elapsedMs;
+            const held = new Map(step.drained === undefined ? [] : [[P, step.drained]]);
+            state = applyTime(applyDrains(applyProbeRound(state, params, step.healthy, now), held, now), now);
+            const holdDown = holdDownView(state, params, now);
+            seen.push(
+              `${state.health} ${announcementFor(state, P)} ${holdDown.active} ${Math.round(holdDown.remainingMs / 1000)}`,
+            );
+          }
+          return seen;
+        };
+        assert.deepEqual(run(shift), run(0));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('coordinator durations under wall-clock jumps (todo: src/coordinator uses the wall clock for them)', () => {
+  const logger = createLogger('hardening-clock', 'silent');
+
+  async function openCoordinator(clock: () => number) {
+    const config = coordinatorConfig({ agents: { staleAfter: 300, keepalive: 500 } });
+    const store = new SqliteStore(':memory:');
+    const coordinator = await Coordinator.open({ config, store, logger, clock });
+    return { coordinator, close: async () => (await coordinator.stop(), await store.close()) };
+  }
+
+  const nodeOf = (coordinator: Coordinator, node: string) =>
+    coordinator
+      .status()
+      .sites.flatMap((s) => s.nodes)
+      .find((n) => n.name === node)!;
+
+  test(
+    'an agent that stops reporting goes stale after staleAfter of real time, whatever the wall clock did',
+    {
+      todo: 'fleet.ts isStale compares the wall clock with receivedAt: after the clock is set back an hour, a dead agent stays "fresh" (and counts as announcing for the floors) for that hour; set forward, every agent goes stale at once',
+    },
+    async () => {
+      let offset = 0;
+      const { coordinator, close } = await openCoordinator(() => Date.now() + offset);
+      try {
+        coordinator.ingestReport('lon1-a', agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
+        assert.equal(nodeOf(coordinator, 'lon1-a').stale, false);
+        offset = -HOUR;
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        assert.equal(nodeOf(coordinator, 'lon1-a').stale, true, 'silent for twice staleAfter, still fresh');
+        coordinator.ingestReport('fra1-a', agentReport('fra1-a', 'fra1') as unknown as AgentStatus);
+        offset = HOUR;
+        assert.equal(
+          nodeOf(coordinator, 'fra1-a').stale,
+          false,
+          'reported a moment ago, stale after a forward jump',
+        );
+      } finally {
+        await close();
+      }
+    },
+  );
+
+  test(
+    'a drain holds GRACEFUL_SHUTDOWN for its whole hold even if the wall clock jumps forward',
+    {
+      todo: 'drain-advance.ts gates the withdraw step on now - createdAt (wall clock): a forward jump (NTP step, VM resume) cuts the graceful phase short and withdraws at once',
+    },
+    async () => {
+      let offset = 0;
+      const { coordinator, close } = await openCoordinator(() => Date.now() + offset);
+      try {
+        const operator = { name: 'operator', role: 'operator' as const };
+        const created = await coordinator.requestDrain(operator, {
+          target: { site: 'lon1' },
+          reason: 'clock test',
+          hold: 60_000,
+          overrides: [],
+          dryRun: false,
+        });
+        const id = created.drain!.id;
+        offset = HOUR;
+        // Any report makes the coordinator reconcile at once.
+        coordinator.ingestReport('lon1-a', agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(
+          (await coordinator.getDrain(id)).phase,
+          'graceful',
+          'withdrawn after milliseconds of a 60 s hold',
+        );
+      } finally {
+        await close();
+      }
+    },
+  );
+});
+
+describe('agent link heartbeat under wall-clock jumps', () => {
+  let server: http.Server | undefined;
+  after(() => {
+    mock.timers.reset();
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  test(
+    'reports keep coming every heartbeat after the wall clock is set back',
+    {
+      todo: "coordinator-link.ts sends a heartbeat only when Date.now() - lastSentAt >= 0.9 × heartbeat: set the clock back an hour and the agent sends nothing for an hour; the coordinator marks it stale (and run-agent.ts's own heartbeatDue has the same flaw)",
+    },
+    async () => {
+      let reports = 0;
+      server = http.createServer((request, response) => {
+        if (request.method === 'POST') {
+          reports++;
+          request.resume();
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"revision":null}');
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write('event: hello\ndata: {"keepaliveMs":60000}\n\n');
+      });
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const link = createCoordinatorLink({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        token: 'agent-token-for-the-clock-test',
+        heartbeatMs: 100,
+        node: 'lon1-a',
+        logger: createLogger('hardening-clock', 'silent'),
+      });
+      try {
+        link.start();
+        link.report(agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.ok(reports >= 3, `only ${reports} reports before the jump`);
+        mock.timers.enable({ apis: ['Date'], now: Date.now() - HOUR });
+        const before = reports;
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        mock.timers.reset();
+        assert.ok(
+          reports - before >= 3,
+          `${reports - before} reports in 600 ms after the clock went back (heartbeat 100 ms)`,
+        );
+      } finally {
+        mock.timers.reset();
+        await link.stop();
+      }
+    },
+  );
+});
