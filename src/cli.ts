@@ -13,7 +13,7 @@ import { version } from './version.js';
 
 const program = new Command('herald')
   .description(
-    'Keep an anycast SIP/TURN service reachable: health-check the local proxy and drive ExaBGP (agent),\n' +
+    'Keep an anycast SIP/TURN service reachable: health-check the local proxy and drive ExaBGP (agent), ' +
       'coordinate safe drains across sites (coordinator), and operate it all from the command line.',
   )
   .version(version)

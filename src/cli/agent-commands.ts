@@ -9,7 +9,7 @@ export function registerAgentCommands(program: Command): void {
   program
     .command('agent')
     .description(
-      "Run the health-check agent as ExaBGP's helper process: probe the local proxy and announce or\n" +
+      "Run the health-check agent as ExaBGP's helper process: probe the local proxy and announce or " +
         'withdraw the anycast prefixes over the ExaBGP API. Logs go to stderr; stdout belongs to ExaBGP.',
     )
     .requiredOption('-c, --config <file>', 'agent configuration file (YAML)')

@@ -178,9 +178,9 @@ function registerDrain(program: Command): void {
     program
       .command('drain')
       .description(
-        'Ask the coordinator to drain a site (or one node, or one prefix): GRACEFUL_SHUTDOWN first, then\n' +
-          'withdraw, each step checked against the safety policy. The drain is stored on the coordinator;\n' +
-          '--wait follows it and exits 0 only once every node is withdrawn (and verified where a route\n' +
+        'Ask the coordinator to drain a site (or one node, or one prefix): GRACEFUL_SHUTDOWN first, then ' +
+          'withdraw, each step checked against the safety policy. The drain is stored on the coordinator; ' +
+          '--wait follows it and exits 0 only once every node is withdrawn (and verified where a route ' +
           'observer is configured). Exit 3: refused by policy (rules printed); 4: --wait timed out.',
       )
       .argument('<site>', 'site to drain')
@@ -269,7 +269,7 @@ function registerUndrain(program: Command): void {
     program
       .command('undrain')
       .description(
-        "Release your own hold on a site (or node, or prefix), or a hold named by --id. Other owners'\n" +
+        "Release your own hold on a site (or node, or prefix), or a hold named by --id. Other owners' " +
           'holds stay: the site returns only when every hold is released, and only once health passes.',
       )
       .argument('<site>', 'site to release')
@@ -402,8 +402,8 @@ function registerMaintenance(program: Command): void {
     maintenance
       .command('add')
       .description(
-        'Add a window. At each start the coordinator requests the drain (policy applies; refused starts are\n' +
-          'retried while the window lasts). At the end the drain is flagged overdue, and released only with\n' +
+        'Add a window. At each start the coordinator requests the drain (policy applies; refused starts are ' +
+          'retried while the window lasts). At the end the drain is flagged overdue, and released only with ' +
           '--auto-release and once every node of the target is healthy.',
       )
       .argument('<site>', 'site to drain during the window')
@@ -535,7 +535,7 @@ export function registerCoordinatorCommands(program: Command): void {
   program
     .command('coordinator')
     .description(
-      'Run the coordinator: the drain API and store, the agents’ push streams, maintenance windows,\n' +
+      'Run the coordinator: the drain API and store, the agents’ push streams, maintenance windows, ' +
         'the event stream and /metrics. Logs go to stderr.',
     )
     .requiredOption('-c, --config <file>', 'coordinator configuration file (YAML)')
