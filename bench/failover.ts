@@ -145,6 +145,7 @@ export const failover: Bench = async (context) => {
     notes: [
       `Both sides: interval ${TIMINGS.interval} ms, fast interval ${TIMINGS.fastInterval} ms, rise ${TIMINGS.rise}, fall ${TIMINGS.fall}, per-probe deadline ${TIMINGS.timeout} ms (sipsak -D 1 = one T1 of 500 ms; healthcheck --timeout is whole seconds, 1 s backstop), withdraw on down (--withdraw-on-down). herald runs three checks (SIP OPTIONS over UDP, TCP, TLS; all must pass), the reference one (sipsak over UDP). herald's flap damping is off so repeated kills are not held down.`,
       'Time is from the signal (SIGKILL/SIGSTOP to every Kamailio process) to the first answer of BIRD (persistent control socket, polled every ~2 ms) showing no route from the node at either router.',
+      'Why a killed proxy is close to a tie: both sides wait for their next regular check (0–1 s), which fails at once (connection refused), then need two more failing checks 200 ms apart: the same algorithm with the same parameters. Why a frozen proxy favours herald: each failing check runs into the 500 ms deadline; herald starts a round fastInterval after the previous one started (a slow round is followed at once), while healthcheck sleeps fast-interval after every check, so each of its failing checks costs 500 + 200 ms plus a fork of sh and sipsak.',
       `The frozen case has no target in the issue; herald's README bound for it is interval + (fall − 1) × fastInterval + fall × timeout = ${frozenBound - 200} ms (+200 ms slack).`,
     ],
     data: {

@@ -107,7 +107,10 @@ async function apiPost(
 }
 
 /** Microseconds one bearer-token check takes with `count` tokens configured (in this process). */
-export function tokenCheckMicros(count: number, calls = 2000): number {
+export function tokenCheckMicros(
+  count: number,
+  calls = Math.max(200, Math.round(2_000_000 / count)),
+): number {
   const tokens = Array.from({ length: count }, (_, i) => ({
     name: `t${i}`,
     role: 'agent' as const,
@@ -183,21 +186,20 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       generators.push(generator);
     }
     const post = (message: ParentMessage) => generators.forEach((g) => g.child.send(message));
-    await waitFor(
-      () => generators.reduce((sum, g) => sum + g.progress.connected, 0),
-      (connected) => connected >= agents,
-      {
-        timeoutMs: 120_000 + agents * 10,
-        pollMs: 500,
-        description: `${agents} agents connected`,
-        signal: context.signal,
-      },
-    ).catch((error: Error) => {
-      throw new Error(
-        `${error.message} (connected: ${generators.map((g) => JSON.stringify(g.progress)).join(' ')})`,
-      );
-    });
-    context.log(`scale ${agents}: every agent connected; warming up`);
+    const connectedNow = () => generators.reduce((sum, g) => sum + g.progress.connected, 0);
+    // A coordinator that cannot take every stream in time is measured with those it has.
+    const connectStarted = Date.now();
+    await waitFor(connectedNow, (connected) => connected >= agents, {
+      timeoutMs: 60_000 + agents * 10,
+      pollMs: 500,
+      description: `${agents} agents connected`,
+      signal: context.signal,
+    }).catch(() => undefined);
+    const connectedAtStart = connectedNow();
+    const connectMs = Date.now() - connectStarted;
+    context.log(
+      `scale ${agents}: ${connectedAtStart} of ${agents} streams open after ${Math.round(connectMs / 1000)} s; warming up`,
+    );
     await delay(context.quick ? 3000 : 10_000, context.signal);
     const cpu = new CpuMeter(() => [coordinatorPid!]);
     const rss: number[] = [];
@@ -223,6 +225,7 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       for (const [k, v] of Object.entries(g.measured!.errors)) errors[k] = (errors[k] ?? 0) + v;
     // Drain fan-out to a 10-node site while the fleet keeps reporting.
     const fanout: number[] = [];
+    let fanoutMissed = 0;
     const site = fleet.sites.find((s) => s.nodes.length === NODES_PER_SITE)!;
     for (let d = 0; d < drains; d++) {
       context.signal.throwIfAborted();
@@ -239,14 +242,19 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
         () => desiredEvents.filter((e) => e.drainIds.includes(id)),
         (events) => new Set(events.map((e) => e.node)).size >= site.nodes.length,
         { timeoutMs: 30_000, pollMs: 5, description: `drain ${id} at every node of ${site.name}` },
-      );
-      const last = Math.max(
-        ...site.nodes.map((node) =>
-          Math.min(...reached.value.filter((e) => e.node === node).map((e) => e.at)),
-        ),
-      );
-      fanout.push(last - startedAt);
-      context.log(`scale ${agents}: drain fan-out to ${site.name} (10 nodes): ${last - startedAt} ms`);
+      ).catch(() => undefined);
+      if (reached) {
+        const last = Math.max(
+          ...site.nodes.map((node) =>
+            Math.min(...reached.value.filter((e) => e.node === node).map((e) => e.at)),
+          ),
+        );
+        fanout.push(last - startedAt);
+        context.log(`scale ${agents}: drain fan-out to ${site.name} (10 nodes): ${last - startedAt} ms`);
+      } else {
+        fanoutMissed++;
+        context.log(`scale ${agents}: drain ${id} did not reach every node of ${site.name} within 30 s`);
+      }
       const released = await apiPost(url, fleet.operator, `/api/v1/drains/${id}/release`, {
         reason: 'bench',
       });
@@ -273,6 +281,9 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       fanoutMs: roundSummary(summarize(fanout)),
       fanoutSamples: fanout,
       generatorProcesses: generators.length,
+      connectedAtStart,
+      connectMs,
+      fanoutMissed,
       reportConnections:
         agents > SHARED_POOL_ABOVE
           ? `shared keep-alive pool, ${SHARED_POOL_SOCKETS} sockets per generator process`
@@ -292,7 +303,7 @@ export const scale: Bench = async (context) => {
     '5. Coordinator scale (simulated agents streaming and reporting every second)',
     context,
   );
-  const levels = context.quick ? [300] : [1000, 5000, 10_000];
+  const levels = context.quick ? [300] : [1000, 2000, 5000, 10_000];
   const windowMs = context.quick ? 8000 : 30_000;
   const drains = context.rounds ?? (context.quick ? 2 : 5);
   const results: Awaited<ReturnType<typeof runLevel>>[] = [];
@@ -331,7 +342,7 @@ export const scale: Bench = async (context) => {
           name: `drain fan-out to a 10-node site at ${top.agents} agents`,
           target: '< 500 ms',
           value: `median ${ms(top.fanoutMs.median)}, max ${ms(top.fanoutMs.max)}`,
-          met: top.fanoutMs.max < 500,
+          met: top.fanoutMissed === 0 && top.fanoutMs.max < 500,
         },
       ]
     : [
@@ -343,17 +354,24 @@ export const scale: Bench = async (context) => {
           note: failures.at(-1)?.error ?? '',
         },
       ];
-  const limits = `Every request's bearer token is checked against every configured token (a constant-time compare per entry): ${auth.map((a) => `${a.micros} µs per request with ${a.tokens} tokens`).join(', ')} in this process; at N agents reporting every second that is N × N compares per second.`;
+  const limits = `Every request's bearer token is checked against every configured token (a constant-time compare per entry): ${auth.map((a) => `${a.micros} µs per request with ${a.tokens} tokens`).join(', ')} in this process; at N agents reporting every second that is N × N compares per second, i.e. about ${auth.map((a) => `${round((a.tokens * a.micros) / 1e6)} cores`).join(' / ')} for token checks alone at ${auth.map((a) => a.tokens).join(' / ')} agents. A lookup by the token's SHA-256 digest (a Map), then one constant-time compare, would make it O(1) per request.`;
   for (const target of targets)
     if (target.met === false && !target.note)
       target.note = `${limits} The simulated agents run on the same 2 cores as the coordinator.`;
   const summary: SummaryRow[] = results.map((r) => ({
     metric: `coordinator with ${r.agents} agents: CPU, RSS, report p50/p99, fan-out to 10 nodes (median)`,
     ratio: '',
-    herald: `${round(r.coordinatorCores)} cores, ${round(r.rssMiB)} MiB, ${ms(r.latencyMs.median)}/${ms(r.latencyMs.p99)}, ${ms(r.fanoutMs.median)}`,
+    herald: `${r.connectedAtStart < r.agents ? `only ${r.connectedAtStart} streams held; ` : ''}${round(r.coordinatorCores)} cores, ${round(r.rssMiB)} MiB, ${ms(r.latencyMs.median)}/${ms(r.latencyMs.p99)}, ${r.fanoutMissed ? `${r.fanoutMissed} of the fan-outs not complete in 30 s; ` : ''}${ms(r.fanoutMs.median)}`,
     reference: '',
     target: r.agents === 10_000 ? '< 1 core, p99 < 100 ms, fan-out < 500 ms' : '',
-    met: r.agents === 10_000 ? r.coordinatorCores < 1 && r.latencyMs.p99 < 100 && r.fanoutMs.max < 500 : null,
+    met:
+      r.agents === 10_000
+        ? r.connectedAtStart >= r.agents &&
+          r.coordinatorCores < 1 &&
+          r.latencyMs.p99 < 100 &&
+          r.fanoutMissed === 0 &&
+          r.fanoutMs.max < 500
+        : null,
   }));
   for (const failure of failures)
     summary.push({
@@ -378,7 +396,7 @@ export const scale: Bench = async (context) => {
         (r) =>
           [
             `${r.agents} agents`,
-            `${round(r.coordinatorCores * 100)}% core, ${round(r.rssMiB)} MiB, report p50 ${ms(r.latencyMs.median)} p99 ${ms(r.latencyMs.p99)}, ${round(r.reports.perSecond)} reports/s, fan-out median ${ms(r.fanoutMs.median)}`,
+            `${r.connectedAtStart}/${r.agents} streams, ${round(r.coordinatorCores * 100)}% core, ${round(r.rssMiB)} MiB, report p50 ${ms(r.latencyMs.median)} p99 ${ms(r.latencyMs.p99)}, ${round(r.reports.perSecond)} reports/s, fan-out median ${ms(r.fanoutMs.median)}`,
           ] as [string, string],
       )
       .concat(

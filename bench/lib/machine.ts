@@ -3,7 +3,7 @@
  * (Node, ExaBGP, BIRD, Kamailio, sipsak, Python) and herald's own version and commit; plus the
  * load average, which on a shared machine says how much to trust a number.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { version as heraldVersion, packageRoot } from '../../src/version.js';
 
@@ -23,19 +23,11 @@ export interface MachineInfo {
 }
 
 function firstLine(command: string, args: string[], pattern?: RegExp): string {
-  try {
-    const text = execFileSync(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 10_000,
-    }).toString();
-    if (pattern) return pattern.exec(text)?.[1] ?? 'unknown';
-    return text.trim().split('\n')[0] ?? 'unknown';
-  } catch (error) {
-    // Some of these print their version on stderr and exit non-zero.
-    const out = `${(error as { stdout?: Buffer }).stdout ?? ''}${(error as { stderr?: Buffer }).stderr ?? ''}`;
-    if (pattern) return pattern.exec(out)?.[1] ?? 'unknown';
-    return out.trim().split('\n')[0] || 'unknown';
-  }
+  // Some of these print their version on stderr, some exit non-zero: read both streams.
+  const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  const text = `${result.stdout?.toString() ?? ''}${result.stderr?.toString() ?? ''}`;
+  if (pattern) return pattern.exec(text)?.[1] ?? 'unknown';
+  return text.trim().split('\n')[0] || 'unknown';
 }
 
 let cached: MachineInfo | undefined;

@@ -19,7 +19,7 @@ export interface TargetCheck {
   target: string;
   /** The measured value as text, e.g. "812 ms". */
   value: string;
-  /** null: not measured in this run. */
+  /** null: no pass/fail (reported only, or not measured in this run). */
   met: boolean | null;
   /** Why it fell short, or what limits it. */
   note?: string;
@@ -86,7 +86,7 @@ function cell(text: string): string {
 }
 
 function met(value: boolean | null): string {
-  return value === null ? 'not measured' : value ? 'yes' : '**no**';
+  return value === null ? '–' : value ? 'yes' : '**no**';
 }
 
 function loadText(load: BenchResult['load']): string {
