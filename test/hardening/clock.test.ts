@@ -19,7 +19,7 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { nextStartFinder } from '../../src/coordinator/cron.js';
 import type { WindowOccurrence } from '../../src/coordinator/model.js';
 import { SqliteStore } from '../../src/coordinator/store/sqlite-store.js';
-import { decideWindow } from '../../src/coordinator/window-schedule.js';
+import { decideWindow, type WindowAction } from '../../src/coordinator/window-schedule.js';
 import {
   announcementFor,
   applyDrains,
@@ -60,14 +60,25 @@ describe('maintenance windows under clock jumps', () => {
     fc.assert(
       fc.property(clockSteps, fc.array(fc.boolean(), { maxLength: 20 }), (steps, refusals) => {
         let wall = createdAt + 5 * MINUTE;
-        let occurrence: WindowOccurrence | null = null;
+        const state: { occurrence: WindowOccurrence | null } = { occurrence: null };
         const starts: number[] = [];
         const ended = new Set<number>();
         let refusal = 0;
         for (const { advance, jump } of steps) {
           wall += advance + jump;
-          const window = { durationMs, createdAt, occurrence, autoRelease: false };
-          for (const action of decideWindow({ window, now: wall, nextStart, drainActive: () => true })) {
+          const window: Parameters<typeof decideWindow>[0]['window'] = {
+            durationMs,
+            createdAt,
+            occurrence: state.occurrence,
+            autoRelease: false,
+          };
+          const actions: WindowAction[] = decideWindow({
+            window,
+            now: wall,
+            nextStart,
+            drainActive: () => true,
+          });
+          for (const action of actions) {
             if (action.kind === 'start' || action.kind === 'retry') {
               // The policy may refuse a start; the window then retries while it lasts.
               const refused = refusals[refusal++ % Math.max(1, refusals.length)] ?? false;
@@ -82,21 +93,21 @@ describe('maintenance windows under clock jumps', () => {
                 );
                 assert.ok(action.startedAt <= wall && wall < action.endsAt, 'started outside its window');
                 starts.push(action.startedAt);
-                occurrence = {
+                state.occurrence = {
                   startedAt: action.startedAt,
                   endsAt: action.endsAt,
                   drainId: refused ? null : `d-${starts.length}`,
                   ended: false,
                   refused: [],
                 };
-              } else if (occurrence && !refused)
-                occurrence = { ...occurrence, drainId: `d-${starts.length}` };
+              } else if (state.occurrence && !refused)
+                state.occurrence = { ...state.occurrence, drainId: `d-${starts.length}` };
             } else if (action.kind === 'end') {
-              assert.ok(occurrence && !occurrence.ended, 'ended with nothing in progress');
-              assert.ok(!ended.has(occurrence.startedAt), 'an occurrence ended twice');
-              assert.ok(wall >= occurrence.endsAt, 'ended before its end');
-              ended.add(occurrence.startedAt);
-              occurrence = { ...occurrence, ended: true };
+              assert.ok(state.occurrence && !state.occurrence.ended, 'ended with nothing in progress');
+              assert.ok(!ended.has(state.occurrence.startedAt), 'an occurrence ended twice');
+              assert.ok(wall >= state.occurrence.endsAt, 'ended before its end');
+              ended.add(state.occurrence.startedAt);
+              state.occurrence = { ...state.occurrence, ended: true };
             }
           }
         }
