@@ -7,7 +7,7 @@
  * run changes nothing, --check changes nothing, and bad settings never reach the live files.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -219,5 +219,60 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     assert.notEqual(bad.code, 0);
     assert.match(bad.output, /herald_agent_service_manager.*upstart|upstart.*herald_agent_service_manager/);
     assert.equal(total(bad, 'changed'), 0);
+  });
+
+  it("rollout.yml's default change converges the node with herald_agent between drain and undrain", async () => {
+    // A stub herald on the control host records the node's log level at each call; a stub
+    // status endpoint stands in for the agent, which does not run here (no systemd).
+    const calls = join(dir, 'herald-calls.log');
+    await writeFile(
+      join(dir, 'herald'),
+      `#!/bin/sh\necho "$1 $2 $(grep '^logLevel:' ${join(nodeRoot, 'etc/herald/agent.yaml')})" >> ${calls}\n`,
+    );
+    await chmod(join(dir, 'herald'), 0o755);
+    // The status endpoint must be where the node's modules run: inside the node's namespace.
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    const server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netns,
+        process.execPath,
+        '-e',
+        `const s = require('node:http').createServer((q, r) => { r.setHeader('content-type', 'application/json'); r.end(JSON.stringify({ healthy: true, version: '${version}' })); });
+         s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        server.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+        server.once('exit', (code) => reject(new Error(`status stub exited with ${code}`)));
+      });
+      const rollout = await runPlaybook([
+        ...inventoryArgs,
+        'rollout.yml',
+        '--limit',
+        'lon1:!lon1-b.example.net',
+        '-e',
+        JSON.stringify({
+          herald_rollout_reason: 'raise the log level',
+          herald_rollout_command: join(dir, 'herald'),
+          herald_rollout_agent_status_url: `http://127.0.0.1:${port}/status`,
+          herald_rollout_health_delay: 1,
+          herald_rollout_health_retries: 10,
+          herald_agent_log_level: 'debug',
+        }),
+      ]);
+      assert.equal(rollout.code, 0, tail(rollout.output));
+      assert.equal(
+        await readFile(calls, 'utf8'),
+        'drain lon1 logLevel: info\nundrain lon1 logLevel: debug\n',
+        'the config changed while the site was drained',
+      );
+    } finally {
+      server.kill();
+    }
   });
 });
