@@ -202,22 +202,24 @@ async function measureWindow(items: Measured[], warmupMs: number, windowMs: numb
   );
 }
 
-/** Least-squares fit cores = a + b / interval; the interval where it crosses `limit`. Pure. */
+/**
+ * The interval at which the CPU share crosses `limit`, interpolated linearly in probe rate
+ * (1 / interval) between the two measured intervals around the crossing. NaN when every point
+ * is on the same side of the limit. Pure.
+ */
 export function intervalForShare(points: { intervalMs: number; cores: number }[], limit: number): number {
-  const xs = points.map((p) => 1 / p.intervalMs);
-  const ys = points.map((p) => p.cores);
-  const n = xs.length;
-  const mx = xs.reduce((s, x) => s + x, 0) / n;
-  const my = ys.reduce((s, y) => s + y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-    sxx += (xs[i]! - mx) ** 2;
+  const sorted = [...points].sort((a, b) => b.intervalMs - a.intervalMs);
+  for (let i = 1; i < sorted.length; i++) {
+    const slow = sorted[i - 1]!;
+    const fast = sorted[i]!;
+    if (slow.cores < limit && fast.cores >= limit) {
+      const x1 = 1 / slow.intervalMs;
+      const x2 = 1 / fast.intervalMs;
+      const x = x1 + ((limit - slow.cores) * (x2 - x1)) / (fast.cores - slow.cores);
+      return 1 / x;
+    }
   }
-  const b = sxx ? sxy / sxx : NaN;
-  const a = my - b * mx;
-  return a < limit && b > 0 ? b / (limit - a) : NaN;
+  return NaN;
 }
 
 export const cost: Bench = async (context) => {
@@ -330,8 +332,8 @@ export const cost: Bench = async (context) => {
         name: 'shortest interval with four checks under 1% of a core',
         target: 'report',
         value: Number.isFinite(shortestMeasured)
-          ? `${shortestMeasured} ms measured (fit: ${Math.round(fitted)} ms)`
-          : `none of ${intervals.join('/')} ms (fit: ${Math.round(fitted)} ms)`,
+          ? `${shortestMeasured} ms measured (interpolated crossing: ${Number.isFinite(fitted) ? `${Math.round(fitted)} ms` : 'none'})`
+          : `none of ${intervals.join('/')} ms (interpolated crossing: ${Number.isFinite(fitted) ? `${Math.round(fitted)} ms` : 'none'})`,
         met: null,
       },
     ];
@@ -376,8 +378,8 @@ export const cost: Bench = async (context) => {
           metric: 'shortest interval, four checks, < 1% of a core',
           ratio: '',
           herald: Number.isFinite(shortestMeasured)
-            ? `${shortestMeasured} ms (fit ${Math.round(fitted)} ms)`
-            : `> ${Math.max(...intervals)} ms (fit ${Math.round(fitted)} ms)`,
+            ? `${shortestMeasured} ms (crossing ~${Number.isFinite(fitted) ? `${Math.round(fitted)} ms` : 'n/a'})`
+            : `> ${Math.max(...intervals)} ms (crossing ~${Number.isFinite(fitted) ? `${Math.round(fitted)} ms` : 'n/a'})`,
           reference: '',
           target: 'report',
           met: null,
@@ -387,7 +389,7 @@ export const cost: Bench = async (context) => {
         `Each herald agent runs alone in its process with one check every 100 ms (five at once, in node ${HERALD_NODE}'s namespace); the reference runs \`${['python3', ...referenceArgs({ intervalS: 0.1, fastIntervalS: 0.1, rise: 3, fall: 3, name: 'bench-reference' })].join(' ')}\` in node ${REFERENCE_NODE}'s. Warm-up ${warmupMs / 1000} s, then a ${windowMs / 1000} s window.`,
         `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog thread, GC), leaving the cost of the probes and their rounds.`,
         `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog thread, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
-        `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The fit is cores = a + b/interval by least squares over those points.`,
+        `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The crossing of 1% is interpolated linearly in probe rate between the two measured intervals around it.`,
         "sipsak cannot speak TLS 1.3 (the lab serves TLS 1.2+), so the reference has no TLS counterpart: every herald kind is compared with the reference's one kind of check (SIP OPTIONS over UDP via sipsak).",
       ],
       data: {

@@ -1,7 +1,6 @@
 /**
  * The benchmarks' pure parts: statistics, /proc and BIRD socket parsing, the reference's command
- * line, the simulated agents' report (valid on the wire), the STUN responder, the least-squares
- * interval fit, and the rendering of RESULTS.md and SUMMARY.md.
+ * line, the simulated agents' report (valid on the wire), the STUN responder, the interval interpolation, and the rendering of RESULTS.md and SUMMARY.md.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -108,13 +107,16 @@ describe('bench cost helpers', () => {
     assert.equal(probesTotal(text), 100);
   });
 
-  it('fits cores = a + b / interval and solves for a share', () => {
-    const points = [100, 250, 500, 1000].map((intervalMs) => ({
+  it('interpolates the interval where the CPU share crosses a limit', () => {
+    const points = [2000, 1000, 500, 100].map((intervalMs) => ({
       intervalMs,
-      cores: 0.002 + 0.8 / intervalMs,
+      cores: 0.002 + 8 / intervalMs,
     }));
-    assert.ok(Math.abs(intervalForShare(points, 0.01) - 100) < 1e-6);
+    // 0.002 + 0.008 / (interval in s) = 0.01 at 1000 ms exactly; 2000 ms is under, 1000 ms at the limit.
+    assert.ok(Math.abs(intervalForShare(points, 0.01) - 1000) < 1e-6);
+    assert.ok(Math.abs(intervalForShare(points, 0.008) - 1333.333) < 0.01);
     assert.ok(Number.isNaN(intervalForShare(points, 0.001)));
+    assert.ok(Number.isNaN(intervalForShare(points, 1)));
   });
 });
 
