@@ -12,7 +12,8 @@ import type { Server } from 'node:http';
 import type { AgentConfig, CheckConfig } from '../config/agent-schema.js';
 import { createProbe, describeCheck } from '../probes/index.js';
 import type { Probe, ProbeResult } from '../probes/types.js';
-import { roundIsHealthy } from '../health/quorum.js';
+import { Gauge } from 'prom-client';
+import { judgeRound } from '../health/quorum.js';
 import {
   announcementFor,
   applyDrains,
@@ -31,7 +32,7 @@ import { RouteWriter } from '../exabgp/route-writer.js';
 import { createProcessTransport } from '../exabgp/process-transport.js';
 import { createPipeTransport } from '../exabgp/pipe-transport.js';
 import type { ExabgpTransport } from '../exabgp/transport.js';
-import type { AgentStatus, CheckStatus } from '../wire/agent-status.js';
+import type { AgentStatus, CheckStatus, PanicDirective } from '../wire/agent-status.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { version } from '../version.js';
@@ -49,6 +50,8 @@ interface CheckSlot {
   config: CheckConfig;
   run: Probe;
   last: CheckStatus;
+  /** The probe's own status last round (`last.status` may be 'warn' when panic ignored a failure). */
+  raw: CheckStatus['status'];
 }
 
 function openDrainSources(config: AgentConfig, logger: Logger): DrainSources {
@@ -118,6 +121,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       answered: false,
       failOpen: check.failOpen,
     },
+    raw: 'pending' as const,
   }));
 
   let machine: MachineState = initialState(config.prefixes);
@@ -130,6 +134,33 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   let countedAckFailures = 0;
   const abort = new AbortController();
   let link: CoordinatorLink | undefined;
+  /** The coordinator's panic (docs/panic-mode.md), as last pushed; null when none. */
+  let panic: { directive: PanicDirective; receivedAt: number; expiredLogged: boolean } | null = null;
+  let panicIgnored: string[] = [];
+
+  /**
+   * Until when (unix ms) the panic holds without word from the coordinator; null while the push
+   * stream is open. Fail-static like drains, but bounded: it lapses `holdMs` after the last contact.
+   */
+  function panicExpiresAt(): number | null {
+    if (!panic) return null;
+    if (link?.connected()) return null;
+    return Math.max(link?.lastContactAt() ?? 0, panic.receivedAt) + panic.directive.holdMs;
+  }
+
+  function panicInForce(): boolean {
+    if (!panic) return false;
+    const expiresAt = panicExpiresAt();
+    if (expiresAt === null || Date.now() < expiresAt) return true;
+    if (!panic.expiredLogged) {
+      panic.expiredLogged = true;
+      logger.warn(
+        { since: panic.directive.since, holdMs: panic.directive.holdMs },
+        'panic mode lapsed: no word from the coordinator; failing checks withdraw again',
+      );
+    }
+    return false;
+  }
 
   function buildStatus(): AgentStatus {
     const at = now();
@@ -161,6 +192,17 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       neighbors: [...writer.neighborStates().values()],
       exabgp: { ackFailures: writer.ackFailures, lastError: writer.lastError },
       ...(link ? { coordinator: { connected: link.connected(), lastContactAt: link.lastContactAt() } } : {}),
+      ...(panic
+        ? {
+            panic: {
+              active: panicInForce(),
+              since: panic.directive.since,
+              reason: panic.directive.reason,
+              expiresAt: panicExpiresAt(),
+              ignored: panicIgnored,
+            },
+          }
+        : {}),
     };
   }
 
@@ -264,11 +306,12 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
         answered: false,
       };
     }
-    if (result.status !== slot.last.status)
+    if (result.status !== slot.raw)
       logger.info(
         { check: slot.config.name, status: result.status, detail: result.detail },
-        `check ${slot.config.name}: ${slot.last.status} → ${result.status}`,
+        `check ${slot.config.name}: ${slot.raw} → ${result.status}`,
       );
+    slot.raw = result.status;
     slot.last = {
       ...describeCheck(slot.config),
       status: result.status,
@@ -290,10 +333,34 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     const started = now();
     const results = await Promise.all(checks.map(runCheck));
     if (stopping) return;
-    const healthy = roundIsHealthy(
-      results.map((r) => r.status),
+    const verdict = judgeRound(
+      results.map((r, index) => ({
+        type: checks[index]!.config.type,
+        status: r.status,
+        answered: r.answered,
+        failOpen: checks[index]!.config.failOpen,
+      })),
       config.quorum,
+      panicInForce(),
     );
+    const ignored = verdict.ignored.map((index) => checks[index]!);
+    for (const slot of ignored)
+      slot.last = {
+        ...slot.last,
+        status: 'warn',
+        detail: `panic: ignored (${slot.last.detail})`,
+        panicIgnored: true,
+      };
+    const names = ignored.map((slot) => slot.config.name);
+    if (names.join() !== panicIgnored.join())
+      logger.warn(
+        { ignored: names, was: panicIgnored },
+        names.length
+          ? `panic mode: ignoring failing fail-open check(s) ${names.join(', ')}; the proxy still answers`
+          : 'panic mode: no failing check ignored any more',
+      );
+    panicIgnored = names;
+    const healthy = verdict.healthy;
     const held = heldPrefixes(drains.sources(), config.prefixes, config.drainHold);
     update(applyTime(applyDrains(applyProbeRound(machine, params, healthy, now()), held, now()), now()));
     publish();
@@ -372,6 +439,39 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     );
   }
 
+  /** Takes the coordinator's panic from a desired state it accepted (absent = cleared). */
+  function applyPanic(directive: PanicDirective | undefined): void {
+    const next = directive?.active ? directive : undefined;
+    if (!next) {
+      if (panic) logger.warn({ since: panic.directive.since }, 'panic mode cleared by the coordinator');
+      panic = null;
+      return;
+    }
+    if (!panic || panic.directive.since !== next.since)
+      logger.warn(
+        { since: next.since, holdMs: next.holdMs },
+        `PANIC MODE from the coordinator: ${next.reason}`,
+      );
+    panic = { directive: next, receivedAt: Date.now(), expiredLogged: false };
+  }
+
+  new Gauge({
+    name: 'herald_panic_active',
+    help: "1 while this agent applies the coordinator's panic mode (fail-open checks ignored while the proxy answers)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(panicInForce() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'herald_panic_ignored_checks',
+    help: 'Failing fail-open checks counted as passing in the last round because of panic mode',
+    registers: [metrics.registry],
+    collect() {
+      this.set(panicIgnored.length);
+    },
+  });
+
   if (config.coordinator) {
     link = createCoordinatorLink({
       url: config.coordinator.url,
@@ -385,6 +485,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       const error = drains.setCoordinator(desired);
       if (error)
         logger.error({ err: error }, 'could not persist the coordinator drains; applying them in memory');
+      if (drains.coordinatorRevision() === desired.revision) applyPanic(desired.panic);
       reevaluateDrains();
     });
     link.start();

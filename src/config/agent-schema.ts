@@ -28,9 +28,10 @@ const checkCommon = {
   /** Per-probe deadline. */
   timeout: duration({ min: 10, max: 60_000 }).default(1000),
   /**
-   * Whether a fleet-wide failure of this check may be ignored by the coordinator's panic mode
-   * (for example a certificate that every node serves). A proxy that does not answer at all
-   * is never kept announcing.
+   * Whether the coordinator's panic mode may ignore a failure of this check while the proxy still
+   * answers (docs/panic-mode.md). Default false, except for `tls` checks: a certificate every
+   * node serves fails everywhere at once. A proxy that does not answer at all is never kept
+   * announcing.
    */
   failOpen: z.boolean().default(false),
 };
@@ -60,6 +61,11 @@ export const tlsCheckSchema = z
   .object({
     ...checkCommon,
     type: z.literal('tls'),
+    /**
+     * Default true: a certificate fault (expired, wrong chain after a renewal, a config push) hits
+     * every node serving that certificate at once; panic mode may then keep answering nodes up.
+     */
+    failOpen: z.boolean().default(true),
     host: hostSchema.default('127.0.0.1'),
     port: portSchema.default(5061),
     serverName: z.string().min(1).optional(),

@@ -9,6 +9,15 @@ import { isStale } from './fleet.js';
 import type { NodeReport } from './model.js';
 
 export type DesiredDrains = AgentDesired['drains'];
+/** A node's desired state without its revision: what is compared to decide whether to push. */
+export type DesiredContent = Omit<AgentDesired, 'revision'>;
+
+function sameContent(a: AgentDesired, b: DesiredContent): boolean {
+  return (
+    JSON.stringify(a.drains) === JSON.stringify(b.drains) &&
+    JSON.stringify(a.panic ?? null) === JSON.stringify(b.panic ?? null)
+  );
+}
 
 /** Report content a person would notice changing (timestamps and probe timings excluded). */
 export function reportFingerprint(status: AgentStatus): string {
@@ -99,19 +108,32 @@ export class AgentRegistry {
   }
 
   /**
-   * The nodes whose desired drains differ from what was published, each with a new revision.
-   * Nodes never published get one too (so a fresh store still outranks an agent's old state).
+   * The nodes whose desired state (drains, panic) differs from what was published, each with a
+   * new revision. Nodes never published get one too (so a fresh store still outranks an agent's
+   * old state).
    */
-  changes(compute: (node: string) => DesiredDrains, now: number): { node: string; desired: AgentDesired }[] {
+  changes(compute: (node: string) => DesiredContent, now: number): { node: string; desired: AgentDesired }[] {
     const updates: { node: string; desired: AgentDesired }[] = [];
     for (const node of this.nodes) {
-      const drains = compute(node);
+      const content = compute(node);
       const current = this.published.get(node);
-      if (current && JSON.stringify(current.drains) === JSON.stringify(drains)) continue;
+      if (current && sameContent(current, content)) continue;
       this.lastRevision = Math.max(this.lastRevision + 1, now);
-      updates.push({ node, desired: { revision: this.lastRevision, drains } });
+      updates.push({
+        node,
+        desired: {
+          revision: this.lastRevision,
+          drains: content.drains,
+          ...(content.panic ? { panic: content.panic } : {}),
+        },
+      });
     }
     return updates;
+  }
+
+  /** Every desired state last published (restored from the store at start). */
+  publishedStates(): IterableIterator<AgentDesired> {
+    return this.published.values();
   }
 
   /** Records and pushes updates (after they were stored). */

@@ -62,6 +62,35 @@ export const policySchema = z
   .strict();
 export type PolicyConfig = z.output<typeof policySchema>;
 
+/**
+ * Panic mode (docs/panic-mode.md), on by default: when fewer than `threshold` of the reporting
+ * sites pass every check, agents ignore failing fail-open checks while their proxy still answers,
+ * instead of withdrawing the prefix everywhere at once.
+ */
+export const panicSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Engage when the share of reporting sites with a node passing every check drops below this. */
+    threshold: z.number().min(0).max(1).default(0.5),
+    /** Disengage only once the share is back at or above threshold + margin (hysteresis). */
+    margin: z.number().min(0).max(1).default(0.1),
+    /**
+     * Decide (engage or disengage) only while at least this share of the inventory's sites
+     * report: with fewer, a local fault cannot be told from a fleet-wide one.
+     */
+    minReportingShare: z.number().min(0).max(1).default(0.5),
+    /** Once engaged, panic stays at least this long (no flapping on a share that wobbles). */
+    minDuration: duration({ max: 3_600_000 }).default(30_000),
+    /** An agent that loses the coordinator keeps the panic this long after its last contact. */
+    agentHold: duration({ min: 1000, max: 86_400_000 }).default(3_600_000),
+  })
+  .strict()
+  .refine((v) => v.threshold + v.margin <= 1, {
+    message: 'expected threshold + margin to be at most 1 (panic could never disengage)',
+    path: ['margin'],
+  });
+export type PanicConfig = z.output<typeof panicSchema>;
+
 export const tokenSchema = z
   .object({
     /** Who this token belongs to; recorded as the owner of drains and in the audit log. */
@@ -134,6 +163,7 @@ export const coordinatorConfigSchema = z
     store: storeSchema.prefault({}),
     inventory: z.object({ sites: z.array(siteSchema).min(1) }).strict(),
     policy: policySchema.prefault({}),
+    panic: panicSchema.prefault({}),
     tokens: z.array(tokenSchema).min(1),
     agents: z
       .object({

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
-import type { AgentStatus } from '../wire/agent-status.js';
+import type { AgentStatus, PanicDirective } from '../wire/agent-status.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -17,6 +17,7 @@ import type {
   DrainView,
   FleetStatus,
   Override,
+  PanicStatus,
   PolicyEvaluation,
   WindowView,
 } from '../wire/coordinator-api.js';
@@ -30,6 +31,15 @@ import { HttpError } from './http/http-error.js';
 import type { Principal } from './http/auth.js';
 import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { ObserverLoop } from './observer-loop.js';
+import {
+  NO_PANIC,
+  decidePanic,
+  panicIgnoredChecks,
+  panicStatus,
+  siteHealth,
+  type PanicState,
+  type SiteHealth,
+} from './panic.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
 import type { RouteObserver } from './route-observer.js';
@@ -62,6 +72,8 @@ export interface DrainInput {
 
 /** Released drains stay in memory this long (for release progress), unless their release completed. */
 const RELEASED_RETENTION_MS = 3_600_000;
+/** While panic lasts, the log says so again this often. */
+const PANIC_REMINDER_MS = 300_000;
 
 export class Coordinator {
   readonly events: EventBus;
@@ -78,6 +90,9 @@ export class Coordinator {
   private readonly observerLoop: ObserverLoop | undefined;
   /** Released drains: the release progress last announced, to emit only changes. */
   private readonly releaseSeen = new Map<string, string>();
+  /** Panic mode (see panic.ts): engaged by reconcile, pushed to every agent while active. */
+  private panic: PanicState = NO_PANIC;
+  private panicRemindedAt = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -137,6 +152,12 @@ export class Coordinator {
   private async load(): Promise<void> {
     for (const drain of await this.store.listDrains({ status: 'active' })) this.drains.set(drain.id, drain);
     this.agents.restore(await this.store.loadDesired());
+    // A panic in force when the coordinator stopped is still what every agent was told.
+    for (const desired of this.agents.publishedStates())
+      if (desired.panic?.active && (!this.panic.active || desired.panic.since < this.panic.since!))
+        this.panic = { active: true, since: desired.panic.since, reason: desired.panic.reason };
+    if (this.panic.active)
+      this.logger.warn({ since: this.panic.since, reason: this.panic.reason }, 'resuming in PANIC MODE');
     this.windows.load(await this.store.listWindows());
     this.logger.info(
       { activeDrains: this.drains.size, windows: this.windows.count },
@@ -530,12 +551,18 @@ export class Coordinator {
     const merged = new Map(this.drains);
     for (const drain of changed) merged.set(drain.id, drain);
     const desired = desiredDrainsByNode(this.inventory, [...merged.values()]);
-    const updates = this.agents.changes((node) => desired.get(node) ?? [], now);
+    const panicEmit = this.decidePanic(now, audit);
+    const directive = this.panicDirective();
+    const updates = this.agents.changes(
+      (node) => ({ drains: desired.get(node) ?? [], ...(directive ? { panic: directive } : {}) }),
+      now,
+    );
     if (changed.length || audit.length || updates.length) {
       await this.commit({ drains: changed, audit, desired: updates });
     }
     for (const drain of changed) this.drains.set(drain.id, drain);
     for (const emit of emits) emit();
+    panicEmit?.();
     this.agents.publish(updates);
     for (const { node, desired } of updates)
       this.logger.info(
@@ -543,6 +570,77 @@ export class Coordinator {
         'desired state published',
       );
     this.trackReleases(now);
+  }
+
+  // ---------------------------------------------------------------- panic mode (see panic.ts)
+
+  private siteHealth(now: number): SiteHealth[] {
+    return siteHealth(this.inventory, this.agents.reports, (node) => this.agents.isStale(node, now));
+  }
+
+  /**
+   * Re-decides panic (inside the queue); on a transition, queues its audit entry and returns the
+   * event to emit once the batch is stored. Logs loudly while it lasts.
+   */
+  private decidePanic(now: number, audit: AuditInput[]): (() => void) | null {
+    const sites = this.siteHealth(now);
+    const decision = decidePanic(this.config.panic, this.panic, sites, now);
+    this.panic = decision.state;
+    if (!decision.transition) {
+      if (this.panic.active && now - this.panicRemindedAt >= PANIC_REMINDER_MS) {
+        this.panicRemindedAt = now;
+        this.logger.warn(
+          { since: this.panic.since, now: decision.why },
+          `PANIC MODE still engaged: ${decision.why}`,
+        );
+      }
+      return null;
+    }
+    const view = this.panicView(now, sites);
+    audit.push({
+      at: now,
+      actor: 'coordinator',
+      action: `panic.${decision.transition}`,
+      site: null,
+      target: 'fleet',
+      reason: decision.why,
+      details: {
+        healthySites: view.healthySites,
+        reportingSites: view.reportingSites,
+        share: view.share,
+        threshold: view.threshold,
+        releaseAt: view.releaseAt,
+        failing: view.failing,
+      },
+    });
+    this.panicRemindedAt = now;
+    if (decision.transition === 'engaged')
+      this.logger.warn({ failing: view.failing, share: view.share }, `PANIC MODE ENGAGED: ${decision.why}`);
+    else this.logger.warn({ share: view.share }, `panic mode disengaged: ${decision.why}`);
+    const type = decision.transition === 'engaged' ? 'panic.engaged' : 'panic.disengaged';
+    return () => this.events.emit(type, { panic: this.panicView(now) }, now);
+  }
+
+  /** What every agent is told while panic lasts; undefined when there is none. */
+  private panicDirective(): PanicDirective | undefined {
+    if (!this.panic.active) return undefined;
+    return {
+      active: true,
+      since: this.panic.since ?? this.clock(),
+      reason: (this.panic.reason ?? 'panic mode').slice(0, 2000),
+      holdMs: this.config.panic.agentHold,
+    };
+  }
+
+  private panicView(now: number, sites = this.siteHealth(now)): PanicStatus {
+    const ignoring: PanicStatus['ignoring'] = [];
+    for (const [node, report] of this.agents.reports) {
+      if (this.agents.isStale(node, now)) continue;
+      const checks = panicIgnoredChecks(report.status);
+      if (checks.length) ignoring.push({ node, site: this.siteOf.get(node) ?? report.status.site, checks });
+    }
+    ignoring.sort((a, b) => a.node.localeCompare(b.node));
+    return panicStatus(this.config.panic, this.panic, sites, ignoring);
   }
 
   /** One drain moved forward (see drain-advance.ts); queues its events and logs. */
@@ -709,12 +807,16 @@ export class Coordinator {
   // ---------------------------------------------------------------- reads
 
   status(site?: string): FleetStatus {
-    const status = fleetStatus({
-      ...this.viewContext(),
-      policy: this.config.policy,
-      connected: (node) => this.agents.isConnected(node),
-      revisionOf: (node) => this.agents.revisionOf(node),
-    });
+    const context = this.viewContext();
+    const status: FleetStatus = {
+      ...fleetStatus({
+        ...context,
+        policy: this.config.policy,
+        connected: (node) => this.agents.isConnected(node),
+        revisionOf: (node) => this.agents.revisionOf(node),
+      }),
+      panic: this.panicView(context.now),
+    };
     if (site === undefined) return status;
     if (!findSite(this.inventory, site))
       throw HttpError.notFound(
@@ -736,6 +838,9 @@ export class Coordinator {
     drainsBlocked: number;
     drainsOverdue: number;
     windows: number;
+    panicActive: boolean;
+    /** Share of reporting sites passing every check; null when none reports. */
+    healthyShare: number | null;
   } {
     const now = this.clock();
     const status = this.status();
@@ -749,6 +854,8 @@ export class Coordinator {
       drainsBlocked: active.filter((d) => d.blocked.length > 0).length,
       drainsOverdue: active.filter((d) => d.overdue).length,
       windows: this.windows.count,
+      panicActive: this.panic.active,
+      healthyShare: status.panic?.share ?? null,
     };
   }
 }

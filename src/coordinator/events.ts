@@ -1,9 +1,17 @@
 /**
- * Typed events of the coordinator: agent reports, drain progress, windows and audit entries.
+ * Typed events of the coordinator: agent reports, drain progress, windows, panic mode and audit
+ * entries.
  * The HTTP layer streams them on GET /api/v1/events (the dashboard and `--wait` listen there);
  * anything else (metrics, tests) can subscribe without coupling to the code that emits them.
  */
-import type { AuditEntry, DrainView, EventType, Violation, WindowView } from '../wire/coordinator-api.js';
+import type {
+  AuditEntry,
+  DrainView,
+  EventType,
+  PanicStatus,
+  Violation,
+  WindowView,
+} from '../wire/coordinator-api.js';
 
 export interface AgentEventData {
   node: string;
@@ -32,6 +40,8 @@ export interface CoordinatorEventMap {
   'window.started': { window: WindowView; drainId: string | null };
   'window.refused': { window: WindowView; rules: Violation[] };
   'window.ended': { window: WindowView; drainId: string | null };
+  'panic.engaged': { panic: PanicStatus };
+  'panic.disengaged': { panic: PanicStatus };
   audit: { entry: AuditEntry };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics of the coordinator (GET /metrics): agents connected and stale, sites
- * announcing, drains active/blocked/overdue, refusals by rule, reports and HTTP requests.
+ * announcing, drains active/blocked/overdue, refusals by rule, panic mode, reports and HTTP
+ * requests. `herald_panic_active` has the same name on the agents, so one alert catches both.
  * Gauges are read from the coordinator when scraped; counters follow its events.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -35,6 +36,13 @@ export class CoordinatorMetrics {
   readonly eventClients = new Gauge({
     name: 'herald_coordinator_event_stream_clients',
     help: 'Open /api/v1/events streams',
+    registers: [this.registry],
+  });
+
+  readonly panicTransitions = new Counter({
+    name: 'herald_panic_transitions_total',
+    help: 'Panic mode engaged or disengaged, by the state entered',
+    labelNames: ['to'],
     registers: [this.registry],
   });
 
@@ -86,7 +94,26 @@ export class CoordinatorMetrics {
         this.set(read().windows);
       },
     });
+    new Gauge({
+      name: 'herald_panic_active',
+      help: '1 while panic mode is engaged: fail-open checks are ignored on nodes that still answer',
+      registers: [this.registry],
+      collect() {
+        this.set(read().panicActive ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_panic_healthy_site_share',
+      help: 'Share of reporting sites with a node passing every check (panic engages below its threshold)',
+      registers: [this.registry],
+      collect() {
+        const share = read().healthyShare;
+        this.set(share ?? Number.NaN);
+      },
+    });
     coordinator.events.subscribe((event) => {
+      if (event.type === 'panic.engaged') this.panicTransitions.inc({ to: 'engaged' });
+      if (event.type === 'panic.disengaged') this.panicTransitions.inc({ to: 'disengaged' });
       if (event.type === 'audit' && event.data.entry.action === 'drain.refused') {
         const rules = (event.data.entry.details.rules ?? []) as { rule: string; overridden?: string }[];
         for (const v of rules) if (v.overridden === undefined) this.refusals.inc({ rule: v.rule });

@@ -8,6 +8,7 @@ import type { CoordinatorConfig } from './config-schema.js';
 import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
 import { holdsOnNode, holdsOnSite, nodesOfTarget } from './holds.js';
 import type { DrainRecord, NodeReport, WindowRecord } from './model.js';
+import { panicIgnoredChecks } from './panic.js';
 import { drainComplete, releaseComplete, releaseNodeProgress } from './progress.js';
 
 export interface ViewContext {
@@ -90,6 +91,7 @@ export interface StatusContext extends ViewContext {
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
   const report = ctx.reports.get(node);
   const stale = isStale(report, ctx.now, ctx.staleAfterMs);
+  const ignored = report && !stale ? panicIgnoredChecks(report.status) : [];
   return {
     name: node,
     site,
@@ -102,6 +104,7 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     prefixes: report?.status.prefixes ?? [],
     drains: report?.status.drains.map((d) => d.id) ?? [],
     desiredRevision: ctx.revisionOf(node),
+    ...(ignored.length ? { panicIgnored: ignored } : {}),
   };
 }
 

@@ -27,6 +27,12 @@ export const checkStatusSchema = z.object({
   sipCode: z.number().int().optional(),
   tlsVersion: z.string().optional(),
   certEarliestExpiry: z.number().optional(),
+  /**
+   * Panic mode: this fail-open check failed, but the coordinator's panic is in force and the
+   * proxy answered some network check in the same round, so it counted as passing. `status` is then 'warn' and
+   * `detail` starts with "panic: ignored". The coordinator counts such a check as failing.
+   */
+  panicIgnored: z.boolean().optional(),
 });
 export type CheckStatus = z.infer<typeof checkStatusSchema>;
 
@@ -95,13 +101,45 @@ export const agentStatusSchema = z.object({
       lastContactAt: z.number().nullable(),
     })
     .optional(),
+  /** The coordinator's panic as this agent applies it (absent: never told of one). See docs/panic-mode.md. */
+  panic: z
+    .object({
+      /** Fail-open checks are ignored right now (when another check answers). */
+      active: z.boolean(),
+      since: z.number().nullable(),
+      reason: z.string(),
+      /** Unix ms when the agent stops honouring it if the coordinator stays silent; null while connected. */
+      expiresAt: z.number().nullable(),
+      /** Checks ignored in the last probe round. */
+      ignored: z.array(z.string()),
+    })
+    .optional(),
 });
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
 /**
- * What the coordinator wants of one agent: the drain holds that apply to it. Pushed on every
- * change. The coordinator can only ask for withdrawals: an agent never announces a prefix its own
- * health checks do not support.
+ * The coordinator's panic, pushed to every agent while it is in force (absent = no panic): a
+ * large share of the fleet fails its checks at once, so fail-open checks are ignored on nodes that
+ * still answer. Agents that do not know the field ignore it (they withdraw as before).
+ */
+export const panicDirectiveSchema = z.object({
+  active: z.boolean(),
+  /** Unix milliseconds (the coordinator's clock) when panic engaged. */
+  since: z.number().int().nonnegative(),
+  reason: z.string().max(2000),
+  /**
+   * Fail-static bound: an agent that stops hearing from the coordinator keeps honouring this
+   * panic for at most this long after its last contact, then withdraws on failing checks again.
+   */
+  holdMs: z.number().int().min(0).max(86_400_000),
+});
+export type PanicDirective = z.infer<typeof panicDirectiveSchema>;
+
+/**
+ * What the coordinator wants of one agent: the drain holds that apply to it, and panic mode when
+ * it is in force. Pushed on every change. The coordinator can only ask for withdrawals, and panic
+ * can only keep a node announcing whose proxy still answers: an agent never announces a prefix
+ * its own health checks do not support.
  */
 export const agentDesiredSchema = z.object({
   /** Increases with every change, so an agent can ignore stale pushes. */
@@ -125,5 +163,6 @@ export const agentDesiredSchema = z.object({
       phase: z.enum(['graceful', 'withdraw']).optional(),
     }),
   ),
+  panic: panicDirectiveSchema.optional(),
 });
 export type AgentDesired = z.infer<typeof agentDesiredSchema>;

@@ -249,6 +249,8 @@ export const nodeStatusSchema = z.object({
   /** Drain ids the agent reports holding. */
   drains: z.array(z.string()),
   desiredRevision: z.number().nullable(),
+  /** Panic mode: the fail-open checks this node reports ignoring (it announces only thanks to panic). */
+  panicIgnored: z.array(z.string()).optional(),
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
@@ -273,6 +275,34 @@ export const siteStatusSchema = z.object({
 });
 export type SiteStatus = z.infer<typeof siteStatusSchema>;
 
+/**
+ * Panic mode (docs/panic-mode.md): when too few of the reporting sites pass every check, the
+ * coordinator tells the agents to ignore failing fail-open checks on nodes that still answer.
+ */
+export const panicStatusSchema = z.object({
+  enabled: z.boolean(),
+  active: z.boolean(),
+  /** Unix milliseconds when the current panic engaged. */
+  since: z.number().nullable(),
+  /** Why it engaged (the shares and the failing checks at the time). */
+  reason: z.string().nullable(),
+  /** Engages when the share of fully healthy sites drops below this. */
+  threshold: z.number(),
+  /** Disengages once the share is back at or above this (threshold + margin). */
+  releaseAt: z.number(),
+  /** Reporting sites with a node that passes every check (panic-ignored checks count as failing). */
+  healthySites: z.number(),
+  /** Sites with a fresh report that has every check probed: the denominator of the share. */
+  reportingSites: z.number(),
+  /** healthySites / reportingSites; null when no site reports. */
+  share: z.number().nullable(),
+  /** Reporting sites where no node passes every check, with the checks that fail there. */
+  failing: z.array(z.object({ site: z.string(), checks: z.array(z.string()) })),
+  /** Nodes that report ignoring a failing check because of panic (announcing only thanks to it). */
+  ignoring: z.array(z.object({ node: z.string(), site: z.string(), checks: z.array(z.string()) })),
+});
+export type PanicStatus = z.infer<typeof panicStatusSchema>;
+
 export const fleetStatusSchema = z.object({
   generatedAt: z.number(),
   announcingSites: z.number(),
@@ -285,6 +315,8 @@ export const fleetStatusSchema = z.object({
   regions: z.array(z.object({ name: z.string(), sites: z.array(z.string()), announcingSites: z.number() })),
   sites: z.array(siteStatusSchema),
   routeObserver: z.boolean(),
+  /** Absent from coordinators older than panic mode. */
+  panic: panicStatusSchema.optional(),
 });
 export type FleetStatus = z.infer<typeof fleetStatusSchema>;
 
@@ -305,6 +337,8 @@ export const eventTypeSchema = z.enum([
   'window.started',
   'window.refused',
   'window.ended',
+  'panic.engaged',
+  'panic.disengaged',
   'audit',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;

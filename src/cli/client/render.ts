@@ -90,8 +90,24 @@ export function drainBlock(drain: DrainView): string[] {
   return lines;
 }
 
+/** The banner `herald status` starts with while the coordinator is in panic mode (docs/panic-mode.md). */
+export function panicBanner(status: FleetStatus, now: number): string[] {
+  const panic = status.panic;
+  if (!panic?.active) return [];
+  const pct = (share: number) => `${Math.round(share * 100)}%`;
+  const kept = panic.ignoring.map((n) => `${n.node} (${n.checks.join(', ')})`).join(', ') || 'none yet';
+  return [
+    `!!! PANIC MODE since ${panic.since === null ? '?' : `${new Date(panic.since).toISOString()} (${ago(now - panic.since)})`}: ` +
+      `${panic.healthySites} of ${panic.reportingSites} reporting site(s) pass every check; ` +
+      `disengages at ${pct(panic.releaseAt)} (threshold ${pct(panic.threshold)})`,
+    `!!! failing fail-open checks are ignored on nodes whose proxy still answers; kept announcing by panic: ${kept}`,
+    `!!! ${panic.reason ?? ''}`,
+    '',
+  ];
+}
+
 export function statusText(status: FleetStatus, now: number): string {
-  const lines: string[] = [];
+  const lines: string[] = [...panicBanner(status, now)];
   const floor = status.policy.minAnnouncingSites;
   lines.push(
     `${status.announcingSites} of ${status.sites.length} site(s) announcing (floor ${floor}` +
@@ -104,7 +120,9 @@ export function statusText(status: FleetStatus, now: number): string {
     );
     for (const node of site.nodes) {
       const state = node.state ?? 'no report';
-      const routes = node.prefixes.map((p) => `${p.prefix} ${p.acknowledged}`).join(', ') || '-';
+      const routes =
+        (node.prefixes.map((p) => `${p.prefix} ${p.acknowledged}`).join(', ') || '-') +
+        (node.panicIgnored?.length ? ` [PANIC: ignoring ${node.panicIgnored.join(', ')}]` : '');
       const seen =
         node.lastSeenAt === null
           ? 'never seen'

@@ -13,6 +13,7 @@ import { ConnectionStatus } from './views/connection-status.js';
 import { DrainDialog } from './views/drain-dialog.js';
 import { DrainsView } from './views/drains-view.js';
 import { HistoryView } from './views/history-view.js';
+import { PanicBanner } from './views/panic-banner.js';
 import { ReleaseDialog } from './views/release-dialog.js';
 import { SiteDetail } from './views/site-detail.js';
 import { SiteTable } from './views/site-table.js';
@@ -42,6 +43,7 @@ export function startApp(
 
   const indicator = h('span', { class: 'connection' });
   const banner = h('div', { class: 'banner', hidden: true });
+  const panicBanner = new PanicBanner(h('div', {}));
   const summary = h('section', {});
   const who = h('span', { class: 'who', 'data-testid': 'who' });
   const wallToggle = h(
@@ -135,6 +137,7 @@ export function startApp(
       h('div', { class: 'session' }, who, wallToggle, signOutButton),
     ),
     banner,
+    panicBanner.element,
     summary,
     main,
     drainDialog.element,
@@ -165,6 +168,7 @@ export function startApp(
 
   function render(): void {
     connection.render(state);
+    panicBanner.render(state);
     summaryBar.render(state);
     const session = state.session;
     setText(who, session ? `${session.name} · ${session.role}` : '');

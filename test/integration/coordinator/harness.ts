@@ -241,6 +241,12 @@ export interface AgentSpec {
   coordinatorUrl: () => string;
   health: HealthTarget;
   drainHold?: number;
+  /** Extra checks after the `proxy` tcp check on `health` (e.g. a tls check). */
+  extraChecks?: () => Record<string, unknown>[];
+  rise?: number;
+  fall?: number;
+  /** Timeout of the `proxy` check (default 300 ms). */
+  proxyTimeout?: number;
 }
 
 /** A real agent process (with a fake ExaBGP) following a TCP health target. */
@@ -264,11 +270,20 @@ export class AgentProcess {
         site,
         prefixes: [PREFIX],
         bgp: { localAs: 65001 },
-        checks: [{ name: 'proxy', type: 'tcp', host: '127.0.0.1', port: health.port, timeout: 300 }],
+        checks: [
+          {
+            name: 'proxy',
+            type: 'tcp',
+            host: '127.0.0.1',
+            port: health.port,
+            timeout: this.spec.proxyTimeout ?? 300,
+          },
+          ...(this.spec.extraChecks?.() ?? []),
+        ],
         interval: 200,
         fastInterval: 100,
-        rise: 1,
-        fall: 1,
+        rise: this.spec.rise ?? 1,
+        fall: this.spec.fall ?? 1,
         flapDamping: { enabled: false },
         drainHold: this.spec.drainHold ?? 300,
         maintenanceFile: join(this.dir, `${node}.maintenance`),
