@@ -157,6 +157,17 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
         `| ${cell(row.metric)} | ${cell(row.ratio || '–')} | ${cell(row.herald)} | ${cell(row.reference || '–')} | ${cell(row.target || '–')} | ${met(row.met)} |`,
       );
   }
+  const short: string[] = [];
+  for (const bench of BENCH_ORDER) {
+    const runs = entries.filter((e) => e.result.bench === bench).reverse();
+    const latest = runs.find((r) => !r.result.quick) ?? runs[0];
+    for (const target of latest?.result.targets ?? [])
+      if (target.met === false)
+        short.push(
+          `- ${target.name}: ${target.value} (target ${target.target})${target.note ? ` — ${firstSentence(target.note)}` : ''}`,
+        );
+  }
+  if (short.length) lines.push('', 'Short of target:', '', ...short);
   const machine = entries.at(-1)?.result.machine;
   lines.push('');
   lines.push(
@@ -183,4 +194,10 @@ export function ms(value: number): string {
 export function times(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toPrecision(2)}×`;
+}
+
+/** The text up to the first ". " or ";" (for one-line explanations). Pure. */
+export function firstSentence(text: string): string {
+  const match = /^(.*?[.;])(\s|$)/.exec(text);
+  return (match ? match[1]! : text).replace(/[.;]$/, '');
 }

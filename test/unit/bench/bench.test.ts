@@ -8,7 +8,13 @@ import { intervalForShare, probesTotal } from '../../../bench/cost.js';
 import { importCounters, isFinalLine, protocolsInRouteReply } from '../../../bench/lib/bird-socket.js';
 import { helperScript, referenceArgs } from '../../../bench/lib/labs.js';
 import { parseProcStat } from '../../../bench/lib/proc.js';
-import { renderResults, renderSummary, resultFileName, type BenchResult } from '../../../bench/lib/report.js';
+import {
+  firstSentence,
+  renderResults,
+  renderSummary,
+  resultFileName,
+  type BenchResult,
+} from '../../../bench/lib/report.js';
 import { simReport } from '../../../bench/lib/sim-report.js';
 import { quantile, summarize } from '../../../bench/lib/stats.js';
 import { bindingSuccess } from '../../../bench/lib/stun.js';
@@ -200,6 +206,11 @@ describe('bench result rendering', () => {
     const summary = renderSummary(entries);
     assert.match(summary, /\| killed → gone \| 0\.9× \| 900 ms \| 1000 ms \| < 1 s \| \*\*no\*\* \|/);
     assert.match(summary, /1-minute load at start: failover 10\.5/);
+    assert.match(summary, /Short of target:\n\n- median: 900 ms \(target < 1000 ms\)\n/);
+    assert.equal(
+      firstSentence('a bare start of Node.js takes 2 s. More; and more'),
+      'a bare start of Node.js takes 2 s',
+    );
     assert.equal(resultFileName(entries[1]!.result), 'failover-2026-11-21T22-00-00-000Z-quick.json');
   });
 });
