@@ -39,11 +39,6 @@ export class PartitionProxy {
       }
   }
 
-  /** Points the proxy at another upstream port (a restarted server). */
-  retarget(port: number): void {
-    (this as { targetPort: number }).targetPort = port;
-  }
-
   async stop(): Promise<void> {
     for (const pair of this.pairs) {
       pair.client.destroy();
