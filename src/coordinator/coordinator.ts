@@ -93,6 +93,8 @@ export class Coordinator {
   /** Panic mode (see panic.ts): engaged by reconcile, pushed to every agent while active. */
   private panic: PanicState = NO_PANIC;
   private panicRemindedAt = 0;
+  /** Panic is decided only once every live agent had time to report (agents.staleAfter after start). */
+  private readonly panicDecidesFrom: number;
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -105,6 +107,7 @@ export class Coordinator {
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.tickMs = options.tickMs ?? 1000;
+    this.panicDecidesFrom = this.clock() + options.config.agents.staleAfter;
     this.inventory = { sites: options.config.inventory.sites };
     for (const site of this.inventory.sites) for (const node of site.nodes) this.siteOf.set(node, site.name);
     this.agents = new AgentRegistry(
@@ -583,6 +586,7 @@ export class Coordinator {
    * event to emit once the batch is stored. Logs loudly while it lasts.
    */
   private decidePanic(now: number, audit: AuditInput[]): (() => void) | null {
+    if (now < this.panicDecidesFrom) return null; // just started: not everyone has reported yet
     const sites = this.siteHealth(now);
     const decision = decidePanic(this.config.panic, this.panic, sites, now);
     this.panic = decision.state;
