@@ -34,6 +34,7 @@ import {
   type TestCoordinator,
 } from '../support/coordinator.js';
 import { assertClearProblems } from './config.js';
+import { request, type Answer } from '../support/http.js';
 import type { HardeningProperty } from './types.js';
 
 export const validBodies = {
@@ -250,31 +251,16 @@ export const apiRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
 /** Answers the coordinator may give to a generated request. 500 is never one. */
 const EXPECTED = new Set([200, 201, 400, 404, 409, 413]);
 
-async function send(
-  base: string,
-  request: ApiRequest,
-): Promise<{ status: number; type: string; text: string }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
-  try {
-    const response = await fetch(base + request.path, {
-      method: request.method,
-      headers: {
-        ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
-        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(request.body !== undefined ? { body: request.body } : {}),
-      signal: controller.signal,
-    });
-    const type = response.headers.get('content-type') ?? '';
-    if (type.startsWith('text/event-stream')) {
-      await response.body?.cancel();
-      return { status: response.status, type, text: '' };
-    }
-    return { status: response.status, type, text: await response.text() };
-  } finally {
-    clearTimeout(timer);
-  }
+function send(base: string, apiRequest: ApiRequest): Promise<Answer> {
+  return request(base, {
+    method: apiRequest.method,
+    path: apiRequest.path,
+    headers: {
+      ...(apiRequest.token ? { authorization: `Bearer ${apiRequest.token}` } : {}),
+      ...(apiRequest.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(apiRequest.body !== undefined ? { body: apiRequest.body } : {}),
+  });
 }
 
 /** Checks one answer to a generated request: expected status, JSON, and named problems on a 400. */
@@ -388,15 +374,16 @@ export const agentControlProperty: HardeningProperty = {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       await fc.assert(
-        fc.asyncProperty(controlRequest, async (request) => {
-          const response = await fetch(base + request.path, {
-            method: request.method,
-            ...(request.body !== undefined ? { body: request.body } : {}),
+        fc.asyncProperty(controlRequest, async (generated) => {
+          const response = await request(base, {
+            method: generated.method,
+            path: generated.path,
+            ...(generated.body !== undefined ? { body: generated.body } : {}),
           });
-          const text = await response.text();
+          const text = response.text;
           assert.ok(
             [200, 400, 404, 409, 413].includes(response.status),
-            `${request.method} ${request.path}: ${response.status} ${text.slice(0, 200)}`,
+            `${generated.method} ${generated.path}: ${response.status} ${text.slice(0, 200)}`,
           );
           if (response.status === 400) {
             const body = JSON.parse(text) as { error: string; problems: string[] };
