@@ -75,7 +75,7 @@ describe('panic mode with real agents', { skip: !hasOpenssl() && 'openssl not in
   const coordinator = new CoordinatorProcess(tmp.dir, {
     sites,
     policy: { minAnnouncingSites: 2, regionFloor: true, maxConcurrentDrains: 1 },
-    extra: { panic: { threshold: 0.5, margin: 0.1, minDuration: 1000 } },
+    extra: { panic: { threshold: 0.5, margin: 0.1, minDuration: 1000, agentHold: 3000 } },
   });
   let certs: TestCerts;
   const proxy = new Map<string, HealthTarget>();
@@ -148,14 +148,20 @@ describe('panic mode with real agents', { skip: !hasOpenssl() && 'openssl not in
       'every node to announce',
       120_000,
     );
+    await subscribe();
+  });
+
+  /** Follows the coordinator's event stream into `events` (again after a restart). */
+  async function subscribe(): Promise<void> {
+    const mark = events.length;
     const stream = await openStream({ baseUrl: coordinator.url, token: TOKENS.viewer }, '/api/v1/events', {
       signal: abort.signal,
     });
     const parser = new SseParser((m) => events.push({ event: m.event, data: JSON.parse(m.data) }));
     stream.on('data', (chunk: string) => parser.push(chunk));
     stream.on('error', () => undefined);
-    await waitFor(() => events.some((e) => e.event === 'hello'), 'the event stream to open');
-  });
+    await waitFor(() => events.slice(mark).some((e) => e.event === 'hello'), 'the event stream to open');
+  }
 
   after(async () => {
     abort.abort();
@@ -282,6 +288,36 @@ describe('panic mode with real agents', { skip: !hasOpenssl() && 'openssl not in
     assert.equal(released.code, 0, released.stdout + released.stderr);
     await routeIs('ams1-a', 'announce');
     assert.equal((await status()).panic.active, true);
+  });
+
+  it('agents that lose the coordinator keep the panic only for agentHold; a restarted coordinator resumes it', async () => {
+    const lost = Date.now();
+    await coordinator.kill9();
+    // Fail-static: right after the loss fra1-a still applies the panic, with an end in sight.
+    const during = await agentStatus('fra1-a');
+    assert.equal(during.panic.active, true);
+    assert.equal(agent('fra1-a').lastRoute(), 'announce');
+    // Bounded: once agentHold (3 s) has passed since the last contact, the failing certificate
+    // check counts again and the node withdraws after its fall rounds.
+    await routeIs('fra1-a', 'withdraw', 60_000);
+    const withdrawnAt = agent('fra1-a')
+      .exabgp!.commands.filter((c) => c.line.includes('withdraw route'))
+      .at(-1)!.at;
+    assert.ok(withdrawnAt - lost >= 3000, `withdrew ${withdrawnAt - lost} ms after the coordinator was lost`);
+    const lapsed = await agentStatus('fra1-a');
+    assert.equal(lapsed.panic.active, false);
+    assert.ok(lapsed.panic.expiresAt <= Date.now());
+    assert.match(agent('fra1-a').exabgp!.stderr, /panic mode lapsed: no word from the coordinator/);
+
+    // The coordinator comes back: the stored panic is resumed and pushed on reconnect.
+    await coordinator.start();
+    await subscribe();
+    assert.equal((await status()).panic.active, true);
+    await routeIs('fra1-a', 'announce', 60_000);
+    await waitFor(
+      async () => (await agentStatus('fra1-a')).panic.active === true,
+      'fra1-a to apply the panic again',
+    );
   });
 
   it('certificates fixed: panic disengages; a fail-open check failing after that withdraws again', async () => {
