@@ -20,6 +20,23 @@ let lockDir: string;
 let runBase: string;
 const env = () => ({ ...process.env, HERALD_LAB_LOCK_DIR: lockDir, TMPDIR: runBase });
 
+/** The check runs the CLI as user nobody, who must be able to reach the checkout (a CI clone may sit in a 0700 directory). */
+function unreadableByNobody(): string | false {
+  const probe = spawnSync('setpriv', [
+    '--reuid',
+    '65534',
+    '--regid',
+    '65534',
+    '--clear-groups',
+    'test',
+    '-r',
+    compiledCli(),
+  ]);
+  return probe.status === 0
+    ? false
+    : `user nobody cannot read ${compiledCli()} (a parent directory is private)`;
+}
+
 function cli(args: string[], options: { user?: number } = {}) {
   const command = options.user !== undefined ? 'setpriv' : process.execPath;
   const prefix =
@@ -174,7 +191,7 @@ describe('herald lab CLI', { skip }, () => {
 
   it(
     'refuses clearly without root, creating nothing',
-    { skip: !existsSync('/usr/bin/setpriv') && 'no setpriv' },
+    { skip: !existsSync('/usr/bin/setpriv') ? 'no setpriv' : unreadableByNobody() },
     async () => {
       const result = cli(['lab', 'up', '--name', `nobody${process.pid}`], { user: 65534 });
       assert.equal(result.status, 3, result.stderr);
