@@ -347,8 +347,11 @@ describe('coordinator with real agents', () => {
     const control = await agent('lon1-a').exabgp!.controlUrl();
     const local = await waitFor(async () => {
       const s = (await (await fetch(`${control}/status`)).json()) as Json;
-      return s.healthy === true && s.checks[0].status === 'up' ? s : undefined;
-    }, 'the restarted lon1-a to find its proxy healthy');
+      // acknowledged: the player has recorded (and answered) the withdraw, so the history below is complete.
+      return s.healthy === true && s.checks[0].status === 'up' && s.prefixes[0].acknowledged === 'withdraw'
+        ? s
+        : undefined;
+    }, 'the restarted lon1-a to find its proxy healthy and its withdraw acknowledged');
     assert.equal(local.state, 'DRAINED');
     assert.deepEqual(local.coordinator, { connected: false, lastContactAt: null });
     assert.deepEqual([...new Set(agent('lon1-a').routeHistory())], ['withdraw']);
