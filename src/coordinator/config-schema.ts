@@ -16,8 +16,57 @@ export const tlsListenSchema = z
     certFile: z.string().min(1),
     /** PEM private key of the certificate. */
     keyFile: z.string().min(1),
+    /**
+     * PEM CA bundle for client certificates. When set, the coordinator asks every client for a
+     * certificate (optional at the TLS layer, so browsers and the CLI still connect) and the
+     * roles in `requireClientCert` must present one that verifies against it.
+     */
+    clientCa: z.string().min(1).optional(),
+    /**
+     * Roles whose requests need a verified client certificate besides their token. Default with
+     * clientCa: [agent]. An agent's certificate must name its node (subject CN or a DNS subjectAltName).
+     */
+    requireClientCert: z.array(roleSchema).optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.requireClientCert?.length && !value.clientCa)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCa'],
+        message: 'expected the CA of the client certificates requireClientCert asks for, received nothing',
+      });
+  });
+
+/** An origin as browsers send it: scheme, host and port, nothing else. */
+const originSchema = z.string().regex(/^https?:\/\/[^/\s?#]+$/, {
+  message: 'expected an origin such as "https://herald.example.net:9180"',
+});
+
+const bucketSchema = (burst: number, perMinute: number) =>
+  z
+    .object({
+      /** Requests allowed at once; 0 turns the limit off. */
+      burst: z.number().int().min(0).max(1_000_000).default(burst),
+      /** Sustained rate the bucket refills at. */
+      perMinute: z.number().min(0.01).max(1_000_000).default(perMinute),
+    })
+    .strict()
+    .prefault({});
+
+export const limitsSchema = z
+  .object({
+    /** Failed authentications per client address (IPv6: per /64); then 429 for that address. */
+    failedAuth: bucketSchema(30, 30),
+    /** Drains, releases and window changes per token (dry runs and reads are free); then 429. */
+    mutations: bucketSchema(30, 30),
+    /** Largest request body for operator routes (agent reports may be up to 1 MiB). */
+    maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
+    /** A request body must arrive within this; then 408 and the connection is closed. */
+    bodyTimeout: duration({ min: 100, max: 300_000 }).default(10_000),
   })
   .strict();
+export type LimitsConfig = z.output<typeof limitsSchema>;
 
 export const listenSchema = z
   .object({
@@ -25,6 +74,11 @@ export const listenSchema = z
     /** 0 picks a free port (tests); the chosen address is logged and written to dataDir/listen.json. */
     port: z.number().int().min(0).max(65535).default(9180),
     tls: tlsListenSchema.optional(),
+    /**
+     * Origins besides the coordinator's own (scheme://Host of the request) that may send
+     * mutating requests from a browser, e.g. the dashboard behind a reverse proxy on another name.
+     */
+    allowedOrigins: z.array(originSchema).default([]),
   })
   .strict();
 
@@ -164,6 +218,7 @@ export const coordinatorConfigSchema = z
     inventory: z.object({ sites: z.array(siteSchema).min(1) }).strict(),
     policy: policySchema.prefault({}),
     panic: panicSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
     tokens: z.array(tokenSchema).min(1),
     agents: z
       .object({

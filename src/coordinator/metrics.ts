@@ -39,6 +39,17 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
+  readonly authFailures = new Counter({
+    name: 'herald_coordinator_auth_failures_total',
+    help: 'Requests refused for a missing or unknown token or a missing or wrong client certificate',
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'herald_coordinator_rate_limited_total',
+    help: 'Requests answered 429, by limit (failed-auth: per client address; mutations: per token)',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
   readonly panicTransitions = new Counter({
     name: 'herald_panic_transitions_total',
     help: 'Panic mode engaged or disengaged, by the state entered',

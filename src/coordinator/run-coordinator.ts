@@ -45,6 +45,13 @@ export async function startCoordinator(
 ): Promise<RunningCoordinator> {
   const { logger } = options;
   const tokens = new TokenTable(config.tokens);
+  const plain = config.tokens.filter((t) => t.token !== undefined).map((t) => t.name);
+  if (plain.length)
+    logger.warn(
+      { tokens: plain },
+      `the configuration holds ${plain.length} token(s) in clear (${plain.slice(0, 5).join(', ')}${plain.length > 5 ? ', …' : ''}); ` +
+        'use tokenSha256 (sha256 of the token) or tokenFile outside the lab',
+    );
   const store = options.store ?? new SqliteStore(storeFile(config));
   const observer =
     options.observer ?? (config.routeObserver ? new BirdRouteObserver(config.routeObserver) : undefined);

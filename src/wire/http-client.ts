@@ -12,6 +12,9 @@ export interface Endpoint {
   token: string;
   /** PEM CA bundle for a coordinator with a private CA. */
   ca?: string | Buffer;
+  /** PEM client certificate (chain) and key, for a coordinator that asks agents for one (listen.tls.clientCa). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   /** Connection pool (keep-alive) to reuse. */
   agent?: http.Agent;
 }
@@ -48,6 +51,7 @@ function start(
     headers: { authorization: `Bearer ${endpoint.token}`, ...headers },
     ...(endpoint.agent ? { agent: endpoint.agent } : {}),
     ...(secure && endpoint.ca ? { ca: endpoint.ca } : {}),
+    ...(secure && endpoint.cert && endpoint.key ? { cert: endpoint.cert, key: endpoint.key } : {}),
   };
   return secure ? https.request(url, options) : http.request(url, options);
 }

@@ -1,7 +1,8 @@
 /**
  * The /api/v1 routes: status, drains, releases, windows, audit, the event stream, and the
- * agents' push stream and reports. Handlers validate with the wire schemas, call the
- * coordinator and return JSON; errors are HttpError, rendered by the router.
+ * agents' push stream and reports. Handlers validate with the wire schemas, count state changes
+ * against the caller's rate limit (dry runs are free), call the coordinator and return JSON;
+ * errors are HttpError, rendered by the router.
  */
 import { z } from 'zod';
 import { agentStatusSchema } from '../../wire/agent-status.js';
@@ -82,6 +83,7 @@ export function registerApiRoutes(
     handler: async (ctx) => {
       const body = await ctx.body(drainRequestSchema);
       const { reason, ticket, deadline, hold, overrides, dryRun, site, node, prefix } = body;
+      if (!dryRun) ctx.chargeMutation();
       const result = await coordinator.requestDrain(owner(ctx.principal), {
         target: { site, ...(node ? { node } : {}), ...(prefix ? { prefix } : {}) },
         reason,
@@ -106,6 +108,7 @@ export function registerApiRoutes(
     access: 'operator',
     handler: async (ctx) => {
       const body = await ctx.body(releaseByIdSchema);
+      ctx.chargeMutation();
       return coordinator.releaseDrain(owner(ctx.principal), ctx.params.id!, body.reason);
     },
   });
@@ -115,6 +118,7 @@ export function registerApiRoutes(
     access: 'operator',
     handler: async (ctx) => {
       const { site, node, prefix, reason } = await ctx.body(releaseRequestSchema);
+      ctx.chargeMutation();
       return coordinator.releaseByTarget(
         owner(ctx.principal),
         { site, ...(node ? { node } : {}), ...(prefix ? { prefix } : {}) },
@@ -136,6 +140,7 @@ export function registerApiRoutes(
     handler: async (ctx) => {
       const { site, node, prefix, cron, duration, timezone, reason, ticket, hold, autoRelease } =
         await ctx.body(windowRequestSchema);
+      ctx.chargeMutation();
       const window = await coordinator.addWindow(owner(ctx.principal), {
         target: { site, ...(node ? { node } : {}), ...(prefix ? { prefix } : {}) },
         cron,
@@ -159,7 +164,10 @@ export function registerApiRoutes(
     method: 'DELETE',
     path: `${api}/windows/:id`,
     access: 'operator',
-    handler: (ctx) => coordinator.removeWindow(owner(ctx.principal), ctx.params.id!),
+    handler: (ctx) => {
+      ctx.chargeMutation();
+      return coordinator.removeWindow(owner(ctx.principal), ctx.params.id!);
+    },
   });
 
   router.add({
@@ -221,6 +229,8 @@ export function registerApiRoutes(
     method: 'POST',
     path: `${api}/agents/:node/report`,
     access: agentAccess,
+    // A report lists every check with its detail; operator bodies are far smaller.
+    maxBodyBytes: 1_048_576,
     handler: async (ctx) => {
       const status = await ctx.body(agentStatusSchema);
       metrics.reports.inc();

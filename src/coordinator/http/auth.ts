@@ -1,7 +1,9 @@
 /**
  * Bearer tokens with roles. Tokens are compared by SHA-256 digest in constant time and never
- * kept or logged in clear. agent: only its own node's endpoints; viewer: read; operator: read,
- * drain and undrain.
+ * kept or logged in clear: a plain `token` or `tokenFile` is hashed when the table is built, and
+ * `tokenSha256` lets the config file hold no secret at all. Every configured digest is compared
+ * on every request (no early exit). agent: only its own node's endpoints; viewer: read;
+ * operator: read, drain and undrain.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,6 +46,16 @@ export class TokenTable {
       }
       return { digest: hash, principal: { name: t.name, role: t.role, ...(t.node ? { node: t.node } : {}) } };
     });
+    const seen = new Map<string, string>();
+    for (const entry of this.entries) {
+      const key = entry.digest.toString('hex');
+      const other = seen.get(key);
+      if (other !== undefined)
+        throw new Error(
+          `tokens: expected a different secret for each token, received the same one for "${other}" and "${entry.principal.name}"`,
+        );
+      seen.set(key, entry.principal.name);
+    }
   }
 
   /** The principal behind an Authorization header; 401 when missing or unknown. */

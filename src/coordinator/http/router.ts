@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
+import type { HttpGuard } from './guard.js';
 import { HttpError } from './http-error.js';
 
 export const STREAMED: unique symbol = Symbol('streamed');
@@ -34,6 +35,8 @@ export interface RequestContext {
   body<S extends z.ZodType>(schema: S): Promise<z.output<S>>;
   /** Validates the query string; 400 naming every problem. */
   query<S extends z.ZodType>(schema: S): z.output<S>;
+  /** Counts a state change (drain, release, window change) against the caller's rate limit; 429 when over it. */
+  chargeMutation(): void;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
@@ -43,6 +46,8 @@ export interface Route {
   path: string;
   access: Access | ((params: Record<string, string>) => Access);
   handler: Handler;
+  /** Largest body this route reads; default the guard's limits.maxBodyBytes (or 1 MB without a guard). */
+  maxBodyBytes?: number;
 }
 
 interface CompiledRoute extends Route {
@@ -51,6 +56,10 @@ interface CompiledRoute extends Route {
 }
 
 const MAX_BODY = 1_000_000;
+
+/** Pages mounted with mountStatic: their own origin only, never framed. */
+const PAGE_CSP =
+  "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -80,16 +89,42 @@ function compile(route: Route): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}$`), keys };
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+/** Errors after which the rest of the request is not read: the connection closes with the answer. */
+const CLOSE = { connection: 'close' };
+
+async function readBody(request: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
+  const tooLarge = () =>
+    new HttpError(413, 'too_large', `expected a body of at most ${maxBytes} bytes`, { headers: CLOSE });
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
-      throw new HttpError(413, 'too_large', `expected a body of at most ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HttpError(408, 'request_timeout', `expected the whole body within ${timeoutMs} ms`, {
+            headers: CLOSE,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  const read = (async () => {
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  })();
+  read.catch(() => undefined);
+  try {
+    return await Promise.race([read, slow]);
+  } finally {
+    clearTimeout(timer);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface StaticMount {
@@ -122,7 +157,17 @@ export class Router {
     return mount ? `${mount.prefix}*` : 'unmatched';
   }
 
-  async handle(request: IncomingMessage, response: ServerResponse, tokens: TokenTable): Promise<void> {
+  /**
+   * Answers one request. With a guard (the coordinator's server always has one): cross-site
+   * refusal and the failed-authentication limit before the token is checked, client certificates
+   * after, body limits from its config, and `ctx.chargeMutation()` for state changes.
+   */
+  async handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    tokens: TokenTable,
+    guard?: HttpGuard,
+  ): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     try {
       const method = request.method ?? 'GET';
@@ -149,9 +194,17 @@ export class Router {
       const access = typeof route.access === 'function' ? route.access(params) : route.access;
       let principal: Principal | null = null;
       if (access !== 'public') {
-        principal = tokens.authenticate(request);
+        guard?.beforeAuth(request);
+        try {
+          principal = tokens.authenticate(request);
+          guard?.checkClientCertificate(request, principal);
+        } catch (error) {
+          if (error instanceof HttpError) guard?.authFailed(request, error.code);
+          throw error;
+        }
         authorize(principal, access);
       }
+      const maxBody = route.maxBodyBytes ?? guard?.maxBodyBytes ?? MAX_BODY;
       const context: RequestContext = {
         request,
         response,
@@ -159,7 +212,7 @@ export class Router {
         params,
         principal,
         body: async (schema) => {
-          const text = await readBody(request);
+          const text = await readBody(request, maxBody, guard?.bodyTimeoutMs ?? 30_000);
           let input: unknown;
           try {
             input = text.trim() ? JSON.parse(text) : {};
@@ -177,6 +230,9 @@ export class Router {
           const parsed = schema.safeParse(input);
           if (!parsed.success) throw HttpError.invalid('query', parsed.error.issues, input);
           return parsed.data;
+        },
+        chargeMutation: () => {
+          if (guard && principal) guard.chargeMutation(principal);
         },
       };
       const result = await route.handler(context);
@@ -230,6 +286,7 @@ export class Router {
         'content-length': stat.size,
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
+        'content-security-policy': PAGE_CSP,
       });
       createReadStream(file).pipe(response);
       return true;

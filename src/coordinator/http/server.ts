@@ -13,6 +13,7 @@ import { version } from '../../version.js';
 import type { CoordinatorConfig } from '../config-schema.js';
 import type { CoordinatorMetrics } from '../metrics.js';
 import type { TokenTable } from './auth.js';
+import { HttpGuard } from './guard.js';
 import { HttpError } from './http-error.js';
 import { Router, STREAMED } from './router.js';
 
@@ -49,8 +50,13 @@ export async function startServer(options: {
   logger: Logger;
 }): Promise<ServerHandle> {
   const { config, router, tokens, metrics, logger } = options;
+  const guard = new HttpGuard(config, logger, {
+    authFailure: () => metrics.authFailures.inc(),
+    rateLimited: (limit) => metrics.rateLimited.inc({ limit }),
+  });
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     const started = process.hrtime.bigint();
+    guard.setDefaultHeaders(response);
     const route = router.routeName(request.method ?? 'GET', new URL(request.url ?? '/', 'http://x').pathname);
     response.on('finish', () => {
       metrics.httpRequests.inc({
@@ -61,14 +67,25 @@ export async function startServer(options: {
       if (response.getHeader('content-type') !== 'text/event-stream; charset=utf-8')
         metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    router.handle(request, response, tokens).catch((error) => {
+    router.handle(request, response, tokens, guard).catch((error) => {
       if (error instanceof HttpError) return;
       logger.error({ err: coerceError(error), route, method: request.method }, 'request failed');
     });
   };
   const tls = config.listen.tls;
+  // With clientCa, every client is asked for a certificate but not refused at the TLS layer
+  // (browsers and the CLI have none); the router demands one for the roles that need it.
   const server = tls
-    ? https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
+    ? https.createServer(
+        {
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+          ...(tls.clientCa
+            ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }
+            : {}),
+        },
+        handler,
+      )
     : http.createServer(handler);
   // Push streams stay open for hours: no request timeout, but headers must arrive promptly.
   server.requestTimeout = 0;
