@@ -19,6 +19,8 @@ import {
   applyDrains,
   applyProbeRound,
   applyTime,
+  applyWarmStart,
+  isHealthAnnouncing,
   holdDownView,
   initialState,
   nextTimerAt,
@@ -41,6 +43,7 @@ import { announcementOf, routeIntent } from './route-intents.js';
 import { AgentMetrics } from './metrics.js';
 import { startControlServer } from './control-server.js';
 import { startWatchdog } from './watchdog.js';
+import { isWarm, readLastUp, writeLastUp, WARM_REFRESH_MS } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 
 /** How long SIGTERM waits for ExaBGP to acknowledge the withdrawals before exiting anyway. */
@@ -125,6 +128,12 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   }));
 
   let machine: MachineState = initialState(config.prefixes);
+  // Warm start: the previous agent was UP moments ago (a crash and respawn). Write nothing until
+  // the first round has run, so the route ExaBGP still holds is kept if that round passes.
+  const warm = isWarm(readLastUp(config.stateDir), Date.now());
+  let holdWrites = warm;
+  let lastUpWritten: boolean | null = null;
+  let lastUpWrittenAt = 0;
   let stopping = false;
   let roundTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
@@ -208,7 +217,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
 
   /** Pushes the machine's desired routes to the writer and reports if anything a person would see changed. */
   function publish(): void {
-    if (!stopping)
+    if (!stopping && !holdWrites)
       writer.setDesired(
         config.prefixes.map((prefix) => routeIntent(prefix, announcementFor(machine, prefix), config.bgp)),
       );
@@ -362,16 +371,46 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     panicIgnored = names;
     const healthy = verdict.healthy;
     const held = heldPrefixes(drains.sources(), config.prefixes, config.drainHold);
-    update(applyTime(applyDrains(applyProbeRound(machine, params, healthy, now()), held, now()), now()));
+    const step = holdWrites ? applyWarmStart : applyProbeRound;
+    update(applyTime(applyDrains(step(machine, params, healthy, now()), held, now()), now()));
+    if (holdWrites) {
+      holdWrites = false;
+      logger.info(
+        { health: machine.health },
+        healthy
+          ? 'warm start: the previous agent was UP moments ago and checks pass; keeping the route'
+          : 'warm start refused: checks fail; reconciling by withdrawing',
+      );
+    }
     publish();
+    recordLastUp();
     const interval = wantsFastInterval(machine, params, now()) ? config.fastInterval : config.interval;
     // Rounds start `interval` apart; a round that took longer (timeouts) is followed at once.
     roundTimer = setTimeout(() => void probeRound(), Math.max(0, started + interval - now()));
   }
 
+  /** Keeps the warm-start record current: on every change of announcing health, and every few seconds while UP. */
+  function recordLastUp(force?: boolean): void {
+    const up = force ?? isHealthAnnouncing(machine.health);
+    if (up === lastUpWritten && !(up && Date.now() - lastUpWrittenAt >= WARM_REFRESH_MS)) return;
+    try {
+      writeLastUp(config.stateDir, up, Date.now());
+      lastUpWritten = up;
+      lastUpWrittenAt = Date.now();
+    } catch (error) {
+      if (lastUpWritten !== null)
+        logger.warn(
+          { err: coerceError(error) },
+          'could not record the warm-start state; a restart will start cold',
+        );
+      lastUpWritten = null;
+    }
+  }
+
   async function shutdown(why: string, code = 0): Promise<void> {
     if (stopping) return;
     stopping = true;
+    recordLastUp(false); // a deliberate stop withdraws: the next start is cold
     logger.info({ why }, 'shutting down: withdrawing every prefix first');
     clearTimeout(roundTimer);
     clearTimeout(drainTimer);
@@ -500,9 +539,12 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       fall: config.fall,
       drains: drains.sources().map((d) => d.id),
     },
-    `herald agent ${version} starting: withdrawing until checks pass`,
+    warm
+      ? `herald agent ${version} starting warm: the previous agent was UP moments ago; one probe round decides`
+      : `herald agent ${version} starting: withdrawing until checks pass`,
   );
-  // Reconcile: routes survive a helper crash, so start by withdrawing what we cannot vouch for.
+  // Reconcile: routes survive a helper crash, so start by withdrawing what we cannot vouch for
+  // (on a warm start the first probe round decides before anything is written).
   reevaluateDrains();
   void probeRound();
 }

@@ -180,6 +180,42 @@ describe('agent process (test plays ExaBGP)', () => {
     );
   });
 
+  test('a crashed agent respawned while the proxy is healthy keeps the route: no withdraw, no re-rise', async () => {
+    const first = await start();
+    await first.exabgp.waitForCommand(ANNOUNCE);
+    await first.exabgp.stop(); // SIGKILL: ExaBGP would respawn the helper at once
+    const second = new FakeExabgp(join(first.dir, 'agent.yaml'));
+    cleanups.push(() => second.stop());
+    await second.waitForCommand(ANNOUNCE, 5000);
+    assert.ok(
+      second.commands.every((c) => !WITHDRAW.test(c.line)),
+      second.commands.map((c) => c.line).join('\n'),
+    );
+    assert.equal((await status(second)).state, 'UP');
+  });
+
+  test('a crashed agent respawned while the proxy is dead withdraws at once', async () => {
+    const first = await start();
+    await first.exabgp.waitForCommand(ANNOUNCE);
+    await first.exabgp.stop();
+    await first.proxy.close();
+    const second = new FakeExabgp(join(first.dir, 'agent.yaml'));
+    cleanups.push(() => second.stop());
+    await second.waitForCommand(WITHDRAW, 5000);
+    assert.ok(second.commands.every((c) => !ANNOUNCE.test(c.line)));
+  });
+
+  test('after a deliberate stop (SIGTERM) the next start is cold: withdraw first, announce after rise', async () => {
+    const first = await start();
+    await first.exabgp.waitForCommand(ANNOUNCE);
+    first.exabgp.child.kill('SIGTERM');
+    await first.exabgp.exited;
+    const second = new FakeExabgp(join(first.dir, 'agent.yaml'));
+    cleanups.push(() => second.stop());
+    await second.waitForCommand(ANNOUNCE, 5000);
+    assert.match(second.commands[0]!.line, WITHDRAW);
+  });
+
   test('the maintenance file drains the node', async () => {
     const { exabgp, dir } = await start();
     await exabgp.waitForCommand(ANNOUNCE);
