@@ -24,7 +24,7 @@ import type { ChildMessage, ParentMessage } from './sim-agents-main.js';
 import { round, roundSummary, summarize } from './lib/stats.js';
 
 const NODES_PER_SITE = 10;
-const AGENTS_PER_PROCESS = 2500;
+const AGENTS_PER_PROCESS = 1000;
 /**
  * This machine's open-files limit (soft = hard = 20,000, and no CAP_SYS_RESOURCE to raise it):
  * one coordinator process can hold at most ~20,000 sockets. Above SHARED_POOL_ABOVE agents,
@@ -202,6 +202,8 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
     );
     await delay(context.quick ? 3000 : 10_000, context.signal);
     const cpu = new CpuMeter(() => [coordinatorPid!]);
+    const generatorCpu = new CpuMeter(() => generators.map((g) => g.child.pid!));
+    generatorCpu.start();
     const rss: number[] = [];
     cpu.start();
     post({ type: 'measure-start' });
@@ -212,6 +214,7 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
     }
     post({ type: 'measure-stop' });
     const used = cpu.read();
+    const generatorCores = generatorCpu.read().cores;
     await waitFor(
       () => generators.every((g) => g.measured),
       (done) => done,
@@ -226,15 +229,28 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
     // Drain fan-out to a 10-node site while the fleet keeps reporting.
     const fanout: number[] = [];
     let fanoutMissed = 0;
+    const fanoutErrors: string[] = [];
     const site = fleet.sites.find((s) => s.nodes.length === NODES_PER_SITE)!;
     for (let d = 0; d < drains; d++) {
       context.signal.throwIfAborted();
       const startedAt = Date.now();
-      const created = await apiPost(url, fleet.operator, '/api/v1/drains', {
-        site: site.name,
-        reason: `bench fan-out ${d + 1}`,
-        hold: 0,
-      });
+      let created: Awaited<ReturnType<typeof apiPost>>;
+      try {
+        created = await apiPost(url, fleet.operator, '/api/v1/drains', {
+          site: site.name,
+          reason: `bench fan-out ${d + 1}`,
+          hold: 0,
+        });
+      } catch (error) {
+        // An overloaded coordinator may not even take the request: that is a missed fan-out.
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        fanoutMissed++;
+        fanoutErrors.push(
+          `POST /drains: ${(error as Error).message} ${cause?.code ?? cause?.message ?? ''}`.trim(),
+        );
+        context.log(`scale ${agents}: ${fanoutErrors.at(-1)}`);
+        continue;
+      }
       if (created.status !== 201)
         throw new Error(`POST /drains: ${created.status} ${JSON.stringify(created.json)}`);
       const id = (created.json as { drain: { id: string } }).drain.id;
@@ -257,9 +273,13 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       }
       const released = await apiPost(url, fleet.operator, `/api/v1/drains/${id}/release`, {
         reason: 'bench',
-      });
-      if (released.status !== 200)
-        throw new Error(`release: ${released.status} ${JSON.stringify(released.json)}`);
+      }).catch((error: Error) => ({ status: 0, json: error.message }));
+      if (released.status !== 200) {
+        // The next drain would be refused while this one holds the site: stop here.
+        fanoutErrors.push(`release: ${released.status} ${JSON.stringify(released.json)}`);
+        context.log(`scale ${agents}: ${fanoutErrors.at(-1)}`);
+        break;
+      }
       await delay(1500, context.signal);
     }
     post({ type: 'stop' });
@@ -268,6 +288,7 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       agents,
       coordinatorCores: used.cores,
       coordinatorCpuSeconds: used.cpuSeconds,
+      generatorCores,
       windowS: used.wallSeconds,
       rssMiB: Math.max(...rss.filter(Number.isFinite)) / 2 ** 20,
       reports: {
@@ -284,6 +305,7 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
       connectedAtStart,
       connectMs,
       fanoutMissed,
+      fanoutErrors,
       reportConnections:
         agents > SHARED_POOL_ABOVE
           ? `shared keep-alive pool, ${SHARED_POOL_SOCKETS} sockets per generator process`
@@ -396,7 +418,7 @@ export const scale: Bench = async (context) => {
         (r) =>
           [
             `${r.agents} agents`,
-            `${r.connectedAtStart}/${r.agents} streams, ${round(r.coordinatorCores * 100)}% core, ${round(r.rssMiB)} MiB, report p50 ${ms(r.latencyMs.median)} p99 ${ms(r.latencyMs.p99)}, ${round(r.reports.perSecond)} reports/s, fan-out median ${ms(r.fanoutMs.median)}`,
+            `${r.connectedAtStart}/${r.agents} streams, ${round(r.coordinatorCores * 100)}% core (generators ${round(r.generatorCores * 100)}%), ${round(r.rssMiB)} MiB, report p50 ${ms(r.latencyMs.median)} p99 ${ms(r.latencyMs.p99)}, ${round(r.reports.perSecond)} reports/s, fan-out median ${ms(r.fanoutMs.median)}`,
           ] as [string, string],
       )
       .concat(

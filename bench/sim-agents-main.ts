@@ -61,6 +61,8 @@ class SimAgent {
   private readonly pool = sharedPool ?? new http.Agent({ keepAlive: true, maxSockets: 1 });
   private readonly startedAt = Date.now();
   private drains: { id: string; reason: string; holdMs?: number }[] = [];
+  /** The report as JSON, cut around reportedAt (rebuilt when the drains change): cheap to send. */
+  private template: [string, string] | undefined;
   private inFlight = false;
   private stream: http.ClientRequest | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -101,6 +103,7 @@ class SimAgent {
           revision: number;
           drains: { id: string; reason: string; holdMs?: number }[];
         };
+        this.template = undefined;
         this.drains = desired.drains.map((d) => ({
           id: d.id,
           reason: d.reason,
@@ -152,7 +155,14 @@ class SimAgent {
       return;
     }
     this.inFlight = true;
-    const body = JSON.stringify(simReport(this.node, this.site, this.startedAt, Date.now(), this.drains));
+    const now = Date.now();
+    if (!this.template) {
+      const json = JSON.stringify(simReport(this.node, this.site, this.startedAt, now, this.drains));
+      const at = `"reportedAt":${now}`;
+      const cut = json.indexOf(at);
+      this.template = [json.slice(0, cut), json.slice(cut + at.length)];
+    }
+    const body = `${this.template[0]}"reportedAt":${now}${this.template[1]}`;
     const started = performance.now();
     const request = http.request(
       {
