@@ -138,7 +138,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   let roundTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   let lastReported = '';
-  let lastReportAt = 0;
+  let lastReportAt = -Infinity;
   let countedFlaps = 0;
   let countedAckFailures = 0;
   const abort = new AbortController();
@@ -238,12 +238,12 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
       holdDown: { ...status.holdDown, remainingMs: 0 },
       checks: status.checks.map((c) => ({ ...c, at: 0, durationMs: 0, detail: c.status })),
     });
-    const heartbeatDue = config.coordinator && Date.now() - lastReportAt >= config.coordinator.heartbeat;
+    const heartbeatDue = config.coordinator && now() - lastReportAt >= config.coordinator.heartbeat;
     if (fingerprint !== lastReported || heartbeatDue) {
       if (fingerprint !== lastReported)
         logger.debug({ state: status.state, prefixes: status.prefixes }, 'status changed');
       lastReported = fingerprint;
-      lastReportAt = Date.now();
+      lastReportAt = now(); // monotonic: a wall-clock step must not stop the heartbeat
       // The link sends it at once (coalesced) and repeats the latest as its heartbeat; passing a
       // fresh copy once per heartbeat keeps the coordinator's check latencies current.
       link?.report(status);

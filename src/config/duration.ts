@@ -26,13 +26,17 @@ export function formatDuration(ms: number): string {
 export function duration(bounds: { min?: number; max?: number } = {}) {
   const min = bounds.min ?? 0;
   const max = bounds.max ?? 7 * 86_400_000;
-  return z
-    .union([
-      z.number().nonnegative(),
-      z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as "200ms", "1s" or "5m"' }),
-    ])
-    .transform((value) => (typeof value === 'number' ? value : parseDuration(value)!))
-    .refine((ms) => ms >= min && ms <= max, {
-      message: `expected a duration between ${formatDuration(min)} and ${formatDuration(max)}`,
-    });
+  return (
+    z
+      .union([
+        z.number().nonnegative(),
+        z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as "200ms", "1s" or "5m"' }),
+      ])
+      // Whole milliseconds everywhere: a fractional value would pass here and be refused downstream
+      // (the agent's wire schema), so round it once at the edge.
+      .transform((value) => (typeof value === 'number' ? Math.round(value) : parseDuration(value)!))
+      .refine((ms) => ms >= min && ms <= max, {
+        message: `expected a duration between ${formatDuration(min)} and ${formatDuration(max)}`,
+      })
+  );
 }
