@@ -40,8 +40,8 @@ async function firstDesired(node: string): Promise<unknown> {
 }
 
 describe('coordinator API: input past the limits', () => {
-  test('a 1 MB body of nested arrays is a 400 naming the body, not a crash', async () => {
-    const depth = 499_000;
+  test('a body of 30,000 nested arrays is a 400 naming the body, not a crash', async () => {
+    const depth = 30_000;
     const response = await coordinator.call('POST', '/api/v1/drains', {
       raw: '['.repeat(depth) + ']'.repeat(depth),
     });

@@ -161,7 +161,7 @@ describe('the dashboard against other sites', () => {
       headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
       body: '{"site":"lon1","reason":"cross-site drain"}',
     });
-    assert.equal(response.status, 401);
+    assert.ok([401, 403].includes(response.status), `answered ${response.status}`);
     assert.equal(response.headers.get('access-control-allow-origin'), null);
     const drains = (
       await coordinator.call('GET', '/api/v1/drains?status=all', { token: TOKENS.viewer })

@@ -248,8 +248,8 @@ export const apiRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
     }),
 );
 
-/** Answers the coordinator may give to a generated request. 500 is never one. */
-const EXPECTED = new Set([200, 201, 400, 404, 409, 413]);
+/** Answers the coordinator may give to a generated request (429: over a rate limit). 500 is never one. */
+const EXPECTED = new Set([200, 201, 400, 404, 409, 413, 429]);
 
 function send(base: string, apiRequest: ApiRequest): Promise<Answer> {
   return request(base, {

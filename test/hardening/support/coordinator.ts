@@ -27,8 +27,23 @@ export const TOKENS = {
   agent: (node: string) => `agent-token-${node}-hardening`,
 };
 
+/**
+ * Rate limits far above anything a test sends, where the coordinator has them (a fuzzer's
+ * thousands of requests are not what the limits are being tested for).
+ */
+const UNLIMITED =
+  'limits' in coordinatorConfigSchema.shape
+    ? {
+        limits: {
+          failedAuth: { burst: 1_000_000, perMinute: 1_000_000 },
+          mutations: { burst: 1_000_000, perMinute: 1_000_000 },
+        },
+      }
+    : {};
+
 export function coordinatorConfig(overrides: Record<string, unknown> = {}): CoordinatorConfig {
   return coordinatorConfigSchema.parse({
+    ...UNLIMITED,
     listen: { host: '127.0.0.1', port: 0 },
     dataDir: '/nonexistent/herald-hardening',
     inventory: { sites: SITES.map((s) => ({ ...s, location: { lat: 0, lon: 0 } })) },
