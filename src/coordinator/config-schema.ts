@@ -43,21 +43,31 @@ const originSchema = z.string().regex(/^https?:\/\/[^/\s?#]+$/, {
   message: 'expected an origin such as "https://herald.example.net:9180"',
 });
 
+const bucketFields = (burst: number, perMinute: number) => ({
+  /** Requests allowed at once; 0 turns the limit off. */
+  burst: z.number().int().min(0).max(1_000_000).default(burst),
+  /** Sustained rate the bucket refills at. */
+  perMinute: z.number().min(0.01).max(1_000_000).default(perMinute),
+});
+
 const bucketSchema = (burst: number, perMinute: number) =>
-  z
-    .object({
-      /** Requests allowed at once; 0 turns the limit off. */
-      burst: z.number().int().min(0).max(1_000_000).default(burst),
-      /** Sustained rate the bucket refills at. */
-      perMinute: z.number().min(0.01).max(1_000_000).default(perMinute),
-    })
-    .strict()
-    .prefault({});
+  z.object(bucketFields(burst, perMinute)).strict().prefault({});
 
 export const limitsSchema = z
   .object({
     /** Failed authentications per client address (IPv6: per /64); then 429 for that address. */
-    failedAuth: bucketSchema(30, 30),
+    failedAuth: z
+      .object({
+        ...bucketFields(30, 30),
+        /**
+         * Addresses never locked out: by default the coordinator's own host (the CLI and a
+         * co-located agent must not be locked out by a script with a stale token; tokens are long
+         * random secrets, so guessing them is hopeless anyway). [] locks out loopback too.
+         */
+        exempt: z.array(ipSchema).default(['127.0.0.1', '::1']),
+      })
+      .strict()
+      .prefault({}),
     /** Drains, releases and window changes per token (dry runs and reads are free); then 429. */
     mutations: bucketSchema(30, 30),
     /** Largest request body for operator routes (agent reports may be up to 1 MiB). */

@@ -442,21 +442,28 @@ export class Coordinator {
     return { evaluation, refused: false, drain };
   }
 
-  /** Releases one hold by id (anyone's: naming the id is explicit). Idempotent. */
-  releaseDrain(principal: Principal, id: string, reason?: string): Promise<DrainView> {
+  /**
+   * Releases one hold by id (anyone's: naming the id is explicit). Idempotent. `charge` runs
+   * (and may refuse, e.g. a rate limit) only when something is about to change.
+   */
+  releaseDrain(principal: Principal, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
     return this.serial(async () => {
       const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
       if (!drain) throw HttpError.notFound(`no drain ${id}`);
-      if (drain.status === 'active') await this.release(drain, principal.name, reason ?? null, this.clock());
+      if (drain.status === 'active') {
+        charge?.();
+        await this.release(drain, principal.name, reason ?? null, this.clock());
+      }
       return this.view(drain);
     });
   }
 
-  /** Releases the caller's own holds on exactly this target; other owners' holds stay. */
+  /** Releases the caller's own holds on exactly this target; other owners' holds stay. `charge` as above. */
   releaseByTarget(
     principal: Principal,
     target: DrainTarget,
     reason?: string,
+    charge?: () => void,
   ): Promise<{ released: DrainView[]; otherHolds: { id: string; owner: string; reason: string }[] }> {
     const problems = this.targetProblems({
       site: target.site,
@@ -466,6 +473,7 @@ export class Coordinator {
     return this.serial(async () => {
       const now = this.clock();
       const mine = holdsToRelease(this.allDrains(), principal.name, target);
+      if (mine.length) charge?.();
       for (const drain of mine) await this.release(drain, principal.name, reason ?? null, now);
       return {
         released: mine.map((d) => this.view(d, now)),

@@ -108,8 +108,8 @@ export function registerApiRoutes(
     access: 'operator',
     handler: async (ctx) => {
       const body = await ctx.body(releaseByIdSchema);
-      ctx.chargeMutation();
-      return coordinator.releaseDrain(owner(ctx.principal), ctx.params.id!, body.reason);
+      // Charged only when the drain is active (releasing an unknown or released one changes nothing).
+      return coordinator.releaseDrain(owner(ctx.principal), ctx.params.id!, body.reason, ctx.chargeMutation);
     },
   });
   router.add({
@@ -118,11 +118,12 @@ export function registerApiRoutes(
     access: 'operator',
     handler: async (ctx) => {
       const { site, node, prefix, reason } = await ctx.body(releaseRequestSchema);
-      ctx.chargeMutation();
+      // Charged only when the caller holds something there (an undrain of nothing changes nothing).
       return coordinator.releaseByTarget(
         owner(ctx.principal),
         { site, ...(node ? { node } : {}), ...(prefix ? { prefix } : {}) },
         reason,
+        ctx.chargeMutation,
       );
     },
   });

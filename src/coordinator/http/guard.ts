@@ -8,8 +8,10 @@
  *   cross-site`, and on mutating routes an `Origin` that is not the coordinator's own (or listed
  *   in listen.allowedOrigins). Tokens travel only as `Authorization: Bearer`, never cookies, so
  *   this is defence in depth;
- * - failed authentication rate-limited per client address (IPv6 per /64): once over budget, the
- *   address gets 429 with Retry-After before its token is even looked at;
+ * - failed authentication (a wrong token, a missing or wrong client certificate; not a missing
+ *   token) rate-limited per client address (IPv6 per /64; limits.failedAuth.exempt, by default
+ *   the coordinator's own host, never): once over budget, the address gets 429 with Retry-After
+ *   before its token is even looked at;
  * - drains, releases and window changes rate-limited per token;
  * - client certificates (listen.tls.clientCa) for the roles that need one; an agent's must name
  *   its node.
@@ -45,14 +47,19 @@ function ipv6Groups(address: string): string[] {
   return [...l, ...Array<string>(Math.max(0, 8 - l.length - r.length)).fill('0000'), ...r];
 }
 
+/** "::ffff:192.0.2.1" → "192.0.2.1"; anything else as is (lower case). */
+export function normalizeAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address.toLowerCase();
+}
+
 /**
  * The key failed authentications are counted under: the IPv4 address (IPv4-mapped IPv6 included),
  * or the /64 of an IPv6 address (one host usually holds a whole /64).
  */
 export function clientKey(address: string | undefined): string {
   if (!address) return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
+  address = normalizeAddress(address);
   if (!isIPv6(address)) return address;
   return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
 }
@@ -90,6 +97,7 @@ export class HttpGuard {
   private readonly requireCert: ReadonlySet<Role>;
   private readonly scheme: 'http' | 'https';
   private readonly lockedLogged = new Set<string>();
+  private readonly exempt: ReadonlySet<string>;
   private readonly mutationLimited = new Set<string>();
 
   constructor(
@@ -104,6 +112,13 @@ export class HttpGuard {
     const tls = config.listen.tls;
     this.requireCert = new Set(tls?.clientCa ? (tls.requireClientCert ?? ['agent']) : []);
     this.scheme = tls ? 'https' : 'http';
+    this.exempt = new Set(config.limits.failedAuth.exempt.map(normalizeAddress));
+  }
+
+  /** The failed-authentication key of a request, or null when its address is exempt. */
+  private keyOf(request: IncomingMessage): string | null {
+    const address = normalizeAddress(request.socket.remoteAddress ?? '');
+    return this.exempt.has(address) ? null : clientKey(address);
   }
 
   get maxBodyBytes(): number {
@@ -125,12 +140,10 @@ export class HttpGuard {
     if (this.scheme === 'https') response.setHeader('strict-transport-security', 'max-age=31536000');
   }
 
-  /** Before authentication, on routes that need it: cross-site refusal, then the address's lockout. */
+  /** Before the token is looked at, on routes that need one: the address's lockout. */
   beforeAuth(request: IncomingMessage): void {
-    const own = `${this.scheme}://${request.headers.host ?? ''}`;
-    const problem = crossSiteProblem(request, own, this.allowedOrigins);
-    if (problem) throw new HttpError(403, 'cross_site', problem);
-    const key = clientKey(request.socket.remoteAddress);
+    const key = this.keyOf(request);
+    if (key === null) return;
     const wait = this.failedAuth.wait(key);
     if (wait > 0) {
       this.counters.rateLimited('failed-auth');
@@ -142,10 +155,26 @@ export class HttpGuard {
     }
   }
 
-  /** A token was missing or wrong, or a client certificate was missing or wrong: count it. */
+  /**
+   * After the token: requests a browser marks cross-site, and changes from another origin, are
+   * refused. (Checked after authentication on purpose: a hostile page cannot attach a token, so
+   * it gets 401 and uses up nothing of its visitor's failed-authentication budget.)
+   */
+  checkSite(request: IncomingMessage): void {
+    const own = `${this.scheme}://${request.headers.host ?? ''}`;
+    const problem = crossSiteProblem(request, own, this.allowedOrigins);
+    if (problem) throw new HttpError(403, 'cross_site', problem);
+  }
+
+  /**
+   * A presented token was wrong, or a client certificate was missing or wrong: count it. A
+   * request without any token is not a guess and is not counted.
+   */
   authFailed(request: IncomingMessage, why: string): void {
+    if (!request.headers.authorization) return;
     this.counters.authFailure();
-    const key = clientKey(request.socket.remoteAddress);
+    const key = this.keyOf(request);
+    if (key === null) return;
     this.failedAuth.take(key);
     if (this.failedAuth.wait(key) > 0) {
       if (!this.lockedLogged.has(key)) {

@@ -168,7 +168,18 @@ export class Router {
     tokens: TokenTable,
     guard?: HttpGuard,
   ): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://herald.invalid');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://herald.invalid');
+    } catch {
+      // "GET http://[ HTTP/1.1": a request target no URL parser accepts.
+      send(
+        response,
+        400,
+        HttpError.problems('request', ['(target): expected a path such as /api/v1/status']).toBody(),
+      );
+      return;
+    }
     try {
       const method = request.method ?? 'GET';
       const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
@@ -197,6 +208,12 @@ export class Router {
         guard?.beforeAuth(request);
         try {
           principal = tokens.authenticate(request);
+        } catch (error) {
+          if (error instanceof HttpError) guard?.authFailed(request, error.code);
+          throw error;
+        }
+        guard?.checkSite(request);
+        try {
           guard?.checkClientCertificate(request, principal);
         } catch (error) {
           if (error instanceof HttpError) guard?.authFailed(request, error.code);

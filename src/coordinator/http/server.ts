@@ -25,6 +25,15 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+/** The path of a request target, or "" when it does not parse (the router answers 400). */
+function pathnameOf(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname;
+  } catch {
+    return '';
+  }
+}
+
 export function createRouter(metrics: CoordinatorMetrics, config: CoordinatorConfig): Router {
   const router = new Router();
   router.add({ method: 'GET', path: '/healthz', access: 'public', handler: () => ({ ok: true, version }) });
@@ -57,7 +66,7 @@ export async function startServer(options: {
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     const started = process.hrtime.bigint();
     guard.setDefaultHeaders(response);
-    const route = router.routeName(request.method ?? 'GET', new URL(request.url ?? '/', 'http://x').pathname);
+    const route = router.routeName(request.method ?? 'GET', pathnameOf(request.url));
     response.on('finish', () => {
       metrics.httpRequests.inc({
         route,

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -226,6 +227,19 @@ describe('coordinator HTTP security', () => {
   });
 
   it('refuses cross-site requests: a foreign Origin on a change, a cross-site fetch anywhere', async () => {
+    // A hostile page cannot attach a token: it gets 401, and uses nothing of its visitor's budget.
+    for (let i = 0; i < 8; i++) {
+      const formPost = await request(base, 'POST', '/api/v1/drains', {
+        raw: '{"site":"lon1","reason":"cross-site drain"}',
+        headers: {
+          origin: 'https://evil.example',
+          'sec-fetch-site': 'cross-site',
+          'content-type': 'text/plain',
+        },
+        from: '127.0.0.5',
+      });
+      assert.equal(formPost.status, 401);
+    }
     const drain = { site: 'lon1', reason: 'cross-site test', dryRun: true };
     const evil = await request(base, 'POST', '/api/v1/drains', {
       token: TOKENS.alice,
@@ -301,22 +315,45 @@ describe('coordinator HTTP security', () => {
       body: agentReport('lon1-a'),
     });
     assert.equal(report.status, 200, JSON.stringify(report.body));
+    // The coordinator's own host is exempt (limits.failedAuth.exempt): a script there with a stale
+    // token cannot lock out the CLI or a co-located agent.
+    for (let i = 0; i < 8; i++)
+      assert.equal(
+        (await request(base, 'GET', '/api/v1/status', { token: `stale-token-${i}-000000000` })).status,
+        401,
+      );
+    // A request without any token is not a guess: it is never counted.
+    for (let i = 0; i < 8; i++)
+      assert.equal((await request(base, 'GET', '/api/v1/status', { from: '127.0.0.4' })).status, 401);
     // Hashed tokens (tokenSha256) work like plain ones.
     assert.equal((await request(base, 'GET', '/api/v1/drains', { token: TOKENS.bob })).status, 200);
 
     const metrics = (await request(base, 'GET', '/metrics')).body as string;
-    assert.match(metrics, /^herald_coordinator_auth_failures_total [5-9]$/m);
+    assert.match(metrics, /^herald_coordinator_auth_failures_total 13$/m);
     assert.match(metrics, /^herald_coordinator_rate_limited_total\{limit="failed-auth"\} [2-9]$/m);
     assert.match(log.text, /too many failed authentications from 127\.0\.0\.2/);
   });
 
-  it('limits drains, releases and window changes per token; dry runs and other tokens are not limited', async () => {
+  it('limits drains, releases and window changes per token; dry runs, no-ops and other tokens are not limited', async () => {
     for (let i = 0; i < 6; i++) {
       const dry = await request(base, 'POST', '/api/v1/drains', {
         token: TOKENS.alice,
         body: { site: 'fra1', reason: 'dry run only', dryRun: true },
       });
       assert.equal(dry.status, 200);
+    }
+    // Releasing nothing changes nothing: not counted either.
+    for (let i = 0; i < 5; i++) {
+      assert.equal(
+        (await request(base, 'POST', '/api/v1/releases', { token: TOKENS.alice, body: { site: 'nyc1' } }))
+          .status,
+        200,
+      );
+      assert.equal(
+        (await request(base, 'POST', '/api/v1/drains/d-none/release', { token: TOKENS.alice, body: {} }))
+          .status,
+        404,
+      );
     }
     // The cross-site test made no change; alice's budget is 3 at once.
     const drained = await request(base, 'POST', '/api/v1/drains', {
@@ -454,6 +491,21 @@ describe('coordinator HTTP security', () => {
     );
   });
 
+  it('answers a request target no URL parser accepts with 400, and keeps serving', async () => {
+    const { port } = new URL(base);
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = net.connect(Number(port), '127.0.0.1', () =>
+        socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.equal((await request(base, 'GET', '/healthz')).status, 200);
+  });
+
   it('never writes a token to the log', () => {
     assert.ok(log.text.length > 0);
     for (const secret of [
@@ -462,6 +514,7 @@ describe('coordinator HTTP security', () => {
       TOKENS.viewer,
       ...nodes.map(TOKENS.agent),
       'guessed-token-',
+      'stale-token-',
       'not-a-token-at-all',
     ])
       assert.ok(!log.text.includes(secret), `the log holds ${secret}`);

@@ -108,7 +108,7 @@ describe('security settings in the config', () => {
 
   it('defaults: limits on, no client certificates, no other origins', () => {
     const config = coordinatorConfigSchema.parse(base);
-    assert.deepEqual(config.limits.failedAuth, { burst: 30, perMinute: 30 });
+    assert.deepEqual(config.limits.failedAuth, { burst: 30, perMinute: 30, exempt: ['127.0.0.1', '::1'] });
     assert.deepEqual(config.limits.mutations, { burst: 30, perMinute: 30 });
     assert.equal(config.limits.maxBodyBytes, 65_536);
     assert.deepEqual(config.listen.allowedOrigins, []);
