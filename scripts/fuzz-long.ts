@@ -47,10 +47,12 @@ async function runOne(name: string): Promise<void> {
     const cause = (error as { cause?: unknown }).cause;
     failure = `${(error as Error).message.slice(0, 4000)}${cause instanceof Error ? `\ncause: ${cause.message.slice(0, 2000)}` : ''}`;
   }
+  // A failure stops the run: report how many cases actually ran.
+  const ranBeforeFailure = /Property failed after (\d+) tests/.exec(failure ?? '')?.[1];
   const result: Result = {
     name,
     parser: property.parser,
-    runs,
+    runs: ranBeforeFailure ? Number(ranBeforeFailure) : runs,
     seed,
     ok: failure === undefined,
     durationMs: Math.round(performance.now() - started),
