@@ -134,10 +134,13 @@ export class HttpGuard {
     response.setHeader('x-content-type-options', 'nosniff');
     response.setHeader('x-frame-options', 'DENY');
     response.setHeader('referrer-policy', 'no-referrer');
-    response.setHeader('cross-origin-opener-policy', 'same-origin');
     response.setHeader('cross-origin-resource-policy', 'same-origin');
     response.setHeader('content-security-policy', API_CSP);
-    if (this.scheme === 'https') response.setHeader('strict-transport-security', 'max-age=31536000');
+    if (this.scheme === 'https') {
+      response.setHeader('strict-transport-security', 'max-age=31536000');
+      // Browsers ignore COOP on plain HTTP (except localhost) and log a console error for it.
+      response.setHeader('cross-origin-opener-policy', 'same-origin');
+    }
   }
 
   /** Before the token is looked at, on routes that need one: the address's lockout. */

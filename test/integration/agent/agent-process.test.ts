@@ -55,7 +55,7 @@ site: test
 prefixes: [${P4}]
 bgp: { localAs: 65001, communities: ["65000:100"], drainPrepend: 2 }
 checks:
-  - { name: proxy, type: tcp, host: 127.0.0.1, port: ${proxyPort}, timeout: 300ms }
+  - { name: proxy, type: tcp, host: 127.0.0.1, port: ${proxyPort}, timeout: 1s }
 interval: 300ms
 fastInterval: 100ms
 rise: 2
