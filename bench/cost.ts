@@ -316,7 +316,7 @@ export const cost: Bench = async (context) => {
           : {
               note: row.kind.includes('tls')
                 ? 'a TLS handshake (key exchange, certificate chain check) per probe'
-                : 'per-round overhead of the agent (timers, status, state machine) is counted into each probe',
+                : "each probe's own work in Node.js (a fresh socket, the request, parsing the reply) plus its round's (state machine, status document); the agent's idle cost is negligible (see \"less the idle agent\"), so this is not a fixed overhead",
             }),
       })),
       {
