@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { DrainSources } from '../../src/agent/drain-sources.js';
+import { coordinatorConfigSchema } from '../../src/coordinator/config-schema.js';
 import { CoordinatorProcess, tempDir, TOKENS, type Json } from '../integration/coordinator/harness.js';
 
 const CYCLES = Number(process.env.HERALD_CRASH_CYCLES ?? 3);
@@ -36,6 +37,11 @@ describe('coordinator killed with SIGKILL during drains and releases', () => {
       maxConcurrentDrains: 1000,
       maxConcurrentDrainsPerRegion: 1000,
     },
+    // The clients send far more changes than the per-token rate limit allows; raise it.
+    extra:
+      'limits' in coordinatorConfigSchema.shape
+        ? { limits: { mutations: { burst: 1_000_000, perMinute: 1_000_000 } } }
+        : {},
   });
   after(async () => {
     await coordinator.stop();
@@ -110,7 +116,7 @@ describe('coordinator killed with SIGKILL during drains and releases', () => {
       assert.ok(byId.has(id), `cycle ${cycle}: audit entry for ${id} without its drain`);
   }
 
-  test(`${CYCLES} kills in a row: every acknowledged request survives, nothing is half-applied`, async () => {
+  test(`${CYCLES} kills in a row: every acknowledged request survives, nothing is half-applied`, async (t) => {
     await coordinator.start();
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       let stopping = false;
@@ -126,6 +132,10 @@ describe('coordinator killed with SIGKILL during drains and releases', () => {
     assert.ok(
       created.size >= CYCLES,
       `only ${created.size} drains acknowledged in ${sent} requests: the test barely ran`,
+    );
+    const acknowledgedReleases = [...released.values()].filter((o) => o === 'acknowledged').length;
+    t.diagnostic(
+      `${CYCLES} SIGKILLs; ${sent} requests sent, ${created.size} drains and ${acknowledgedReleases} releases acknowledged, all found after restarts`,
     );
     await coordinator.stop();
     const db = new Database(join(coordinator.dataDir, 'coordinator.db'), { readonly: true });
@@ -148,7 +158,7 @@ describe('agent state file written through kill -9', () => {
   };
   const kills = Number(process.env.HERALD_CRASH_CYCLES ?? 3) + 1;
 
-  test(`${kills} kills: the file always holds a whole state, never older than the last acknowledged write`, async () => {
+  test(`${kills} kills: the file always holds a whole state, never older than the last acknowledged write`, async (t) => {
     let acknowledged = 0;
     for (let kill = 0; kill < kills; kill++) {
       const writer = spawn(
@@ -178,6 +188,7 @@ describe('agent state file written through kill -9', () => {
       );
       assert.ok(restarted.sources().length > 0);
     }
+    t.diagnostic(`${kills} SIGKILLs of the writer; last acknowledged revision ${acknowledged}, always found`);
     const leftovers = readdirSync(options.stateDir).filter((name) => name.endsWith('.tmp'));
     assert.ok(leftovers.length <= kills, `${leftovers.length} temporary files after ${kills} kills`);
   });
