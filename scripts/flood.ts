@@ -8,7 +8,7 @@
  * from an operator, unknown paths), and measures again. Bounded in time; everything on loopback.
  * Prints a Markdown summary (for docs/hardening-results.md).
  *
- *   node --import tsx scripts/flood.ts [--baseline 5] [--flood 15] [--concurrency 64] [--agents 8]
+ *   node --import tsx scripts/flood.ts [--baseline 5] [--flood 15] [--concurrency 64] [--agents 8] [--no-limits]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -173,6 +173,15 @@ async function measure(): Promise<void> {
         ...nodes.map((node) => ({ name: `agent-${node}`, role: 'agent', node, token: agentToken(node) })),
       ],
       agents: { staleAfter: 3000, keepalive: 1000 },
+      // --no-limits: every bad request reaches authentication and validation (the worst case).
+      ...(process.argv.includes('--no-limits')
+        ? {
+            limits: {
+              failedAuth: { burst: 1_000_000, perMinute: 1_000_000 },
+              mutations: { burst: 1_000_000, perMinute: 1_000_000 },
+            },
+          }
+        : {}),
     }),
   );
   const children: ChildProcess[] = [];
@@ -307,7 +316,8 @@ async function measure(): Promise<void> {
       counts: Record<string, number>;
     };
     const lines = [
-      `Run of ${new Date().toISOString()}: coordinator process (\`herald coordinator\`, logs at warn), ${agentCount} simulated agents ` +
+      `Run of ${new Date().toISOString()}: coordinator process (\`herald coordinator\`, logs at warn, ` +
+        `${process.argv.includes('--no-limits') ? 'rate limits lifted' : 'default rate limits'}), ${agentCount} simulated agents ` +
         `(push stream open, a report every 250 ms), flooder in another process with ${concurrency} connections; ` +
         `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()
           .map((l) => l.toFixed(1))
