@@ -4,10 +4,13 @@
  * as todo tests (src/coordinator and src/wire belong to another engineer right now).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startControlServer } from '../../src/agent/control-server.js';
 import { agentDesiredSchema, type AgentStatus } from '../../src/wire/agent-status.js';
 import { agentReport, startTestCoordinator, TOKENS, type TestCoordinator } from './support/coordinator.js';
@@ -96,18 +99,42 @@ describe('coordinator API: input past the limits', () => {
 });
 
 describe('coordinator API: confirmed bugs (todo until src/coordinator and src/wire are fixed)', () => {
-  test(
-    'a malformed %-escape in a path parameter is a 4xx, not a 500',
-    {
-      todo: 'router.ts decodes path parameters with decodeURIComponent outside any guard: GET /api/v1/drains/%ZZ (or /api/v1/status/%) throws URIError and answers 500 "internal error", logged as a failure',
-    },
-    async () => {
-      for (const path of ['/api/v1/drains/%ZZ', '/api/v1/status/%', '/api/v1/windows/%E0%A4%A']) {
-        const response = await coordinator.call('GET', path, { token: TOKENS.viewer });
-        assert.ok([400, 404].includes(response.status), `${path}: ${response.status} ${response.text}`);
-      }
-    },
-  );
+  test('a malformed %-escape in a path parameter is a 400 naming the parameter, not a 500', async () => {
+    for (const [path, problem] of [
+      ['/api/v1/drains/%ZZ', 'id: expected a valid percent-encoded value, received "%ZZ"'],
+      ['/api/v1/status/%', 'site: expected a valid percent-encoded value, received "%"'],
+      ['/api/v1/windows/%E0%A4%A', 'id: expected a valid percent-encoded value, received "%E0%A4%A"'],
+    ] as const) {
+      const response = await coordinator.call('GET', path, { token: TOKENS.viewer });
+      assert.equal(response.status, 400, `${path}: ${response.status} ${response.text}`);
+      assert.deepEqual((response.json() as { error: { problems: string[] } }).error.problems, [problem]);
+    }
+    // A long one is quoted briefly, on one line.
+    const long = await coordinator.call('GET', `/api/v1/drains/${'%ZZ%0A'.repeat(2000)}`, {
+      token: TOKENS.viewer,
+    });
+    assert.equal(long.status, 400, long.text.slice(0, 300));
+    const [problem] = (long.json() as { error: { problems: string[] } }).error.problems;
+    assert.match(problem!, /^id: expected a valid percent-encoded value, received "%ZZ/);
+    assert.ok(problem!.length <= 200, `a problem of ${problem!.length} characters`);
+    assert.doesNotMatch(problem!, /[\r\n]/);
+  });
+
+  test('a malformed %-escape in a dashboard path is a 404, not a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-static-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+    const withPages = await startTestCoordinator({
+      extensions: [(router) => router.mountStatic({ prefix: '/', dir, fallback: false })],
+    });
+    try {
+      assert.equal((await withPages.call('GET', '/index.html', { token: null })).status, 200);
+      const response = await withPages.call('GET', '/%ZZ.html', { token: null });
+      assert.equal(response.status, 404, response.text);
+    } finally {
+      await withPages.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test(
     'a report claiming another node names it briefly',

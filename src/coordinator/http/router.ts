@@ -8,6 +8,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { z } from 'zod';
+import { describeValue } from '../../config/load.js';
 import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
 import type { HttpGuard } from './guard.js';
 import { HttpError } from './http-error.js';
@@ -87,6 +88,20 @@ function compile(route: Route): CompiledRoute {
     })
     .join('/');
   return { ...route, pattern: new RegExp(`^${source}$`), keys };
+}
+
+/**
+ * A path parameter, percent-decoded. A malformed escape ("%ZZ", a cut UTF-8 sequence such as
+ * "%E0%A4%A") is the caller's mistake: 400 naming the parameter and quoting it briefly.
+ */
+function decodeParam(key: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw HttpError.problems('path', [
+      `${key}: expected a valid percent-encoded value, received ${describeValue(raw)}`,
+    ]);
+  }
 }
 
 /** Errors after which the rest of the request is not read: the connection closes with the answer. */
@@ -201,7 +216,7 @@ export class Router {
       }
       const match = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1]!)));
+      route.keys.forEach((key, index) => (params[key] = decodeParam(key, match[index + 1]!)));
       const access = typeof route.access === 'function' ? route.access(params) : route.access;
       let principal: Principal | null = null;
       if (access !== 'public') {
@@ -281,10 +296,13 @@ export class Router {
     for (const mount of this.mounts) {
       if (!pathname.startsWith(mount.prefix)) continue;
       const root = resolve(mount.dir);
-      const relative = normalize(decodeURIComponent(pathname.slice(mount.prefix.length))).replace(
-        /^(\.\.(\/|\\|$))+/,
-        '',
-      );
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(pathname.slice(mount.prefix.length));
+      } catch {
+        return false; // a malformed %-escape names no file: the JSON 404
+      }
+      const relative = normalize(decoded).replace(/^(\.\.(\/|\\|$))+/, '');
       let file = join(root, relative);
       if (file !== root && !file.startsWith(root + sep)) return false;
       let stat = statSync(file, { throwIfNoEntry: false });
