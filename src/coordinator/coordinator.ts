@@ -6,6 +6,7 @@
  * allows cannot interleave with another request.
  */
 import { randomBytes } from 'node:crypto';
+import { describeValue } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import type { AgentStatus, PanicDirective } from '../wire/agent-status.js';
@@ -739,17 +740,17 @@ export class Coordinator {
     };
   }
 
-  /** Takes an agent's report; 400 when it claims another node or site. */
+  /** Takes an agent's report; 400 when it claims another node or site (the claim quoted briefly). */
   ingestReport(node: string, status: AgentStatus): { revision: number | null } {
     const site = this.siteOf.get(node);
     const problems: string[] = [];
     if (status.node !== node)
       problems.push(
-        `node: expected ${JSON.stringify(node)} (the token's node), received ${JSON.stringify(status.node)}`,
+        `node: expected ${JSON.stringify(node)} (the token's node), received ${describeValue(status.node)}`,
       );
     if (site && status.site !== site)
       problems.push(
-        `site: expected ${JSON.stringify(site)} (the inventory's site of ${node}), received ${JSON.stringify(status.site)}`,
+        `site: expected ${JSON.stringify(site)} (the inventory's site of ${node}), received ${describeValue(status.site)}`,
       );
     if (problems.length) throw HttpError.problems('report', problems);
     const now = this.clock();

@@ -136,23 +136,27 @@ describe('coordinator API: confirmed bugs (todo until src/coordinator and src/wi
     }
   });
 
-  test(
-    'a report claiming another node names it briefly',
-    {
-      todo: 'coordinator.ts ingestReport quotes the claimed node and site whole: a report (up to 1 MiB) claiming a 5000-character node gets a 5000-character problem back (found by the long coordinator-http run)',
-    },
-    async () => {
-      const claimed = 'x'.repeat(5000);
-      const response = await coordinator.call('POST', '/api/v1/agents/lon1-a/report', {
-        token: TOKENS.agent('lon1-a'),
-        body: { ...agentReport('lon1-a', 'lon1'), node: claimed },
-      });
-      assert.equal(response.status, 400);
-      const [problem] = (response.json() as { error: { problems: string[] } }).error.problems;
-      assert.match(problem!, /^node: expected "lon1-a"/);
-      assert.ok(problem!.length <= 500, `a problem of ${problem!.length} characters`);
-    },
-  );
+  test('a report claiming another node or site names the claim briefly', async () => {
+    const claimed = 'x'.repeat(5000);
+    const response = await coordinator.call('POST', '/api/v1/agents/lon1-a/report', {
+      token: TOKENS.agent('lon1-a'),
+      body: { ...agentReport('lon1-a', 'lon1'), node: claimed, site: `${'y'.repeat(5000)}\n` },
+    });
+    assert.equal(response.status, 400);
+    const problems = (response.json() as { error: { problems: string[] } }).error.problems;
+    assert.deepEqual(problems, [
+      `node: expected "lon1-a" (the token's node), received "${'x'.repeat(57)}..."`,
+      `site: expected "lon1" (the inventory's site of lon1-a), received "${'y'.repeat(57)}..."`,
+    ]);
+    // Short claims are quoted whole, escaped.
+    const short = await coordinator.call('POST', '/api/v1/agents/lon1-a/report', {
+      token: TOKENS.agent('lon1-a'),
+      body: { ...agentReport('lon1-a', 'lon1'), site: 'fra1\n' },
+    });
+    assert.deepEqual((short.json() as { error: { problems: string[] } }).error.problems, [
+      `site: expected "lon1" (the inventory's site of lon1-a), received "fra1\\n"`,
+    ]);
+  });
 
   test(
     'an unparsable body is named in one line that does not echo the body',
