@@ -3,6 +3,7 @@
  * benchmark to bench/results/ and renders bench/RESULTS.md and bench/SUMMARY.md again.
  *
  *   node --import tsx bench/run.ts [failover|cost|quiet|drain|scale|continuity ...] [--quick] [--rounds N]
+ *                                  [--agents N,N,...]   (scale's levels of simulated agents)
  *
  * Needs root, the lab's Debian packages and a built herald (dist/). Labs are started when first
  * needed, shared between benchmarks, and always released (also on Ctrl-C: the first one stops
@@ -39,11 +40,13 @@ function parseArgs(argv: string[]): {
   names: string[];
   quick: boolean;
   rounds?: number;
+  agents?: number[];
   renderOnly: boolean;
 } {
   const names: string[] = [];
   let quick = false;
   let rounds: number | undefined;
+  let agents: number[] | undefined;
   let renderOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -53,13 +56,18 @@ function parseArgs(argv: string[]): {
       rounds = Number(argv[++i]);
       if (!Number.isInteger(rounds) || rounds < 1)
         throw new Error(`--rounds: expected a positive integer, received "${argv[i]}"`);
+    } else if (arg === '--agents') {
+      const text = argv[++i] ?? '';
+      agents = text.split(',').map(Number);
+      if (!agents.length || agents.some((n) => !Number.isInteger(n) || n < 1))
+        throw new Error(`--agents: expected positive integers separated by commas, received "${text}"`);
     } else if (arg in BENCHES) names.push(arg);
     else
       throw new Error(
-        `expected a benchmark name (${Object.keys(BENCHES).join(', ')}), --quick, --rounds N or --render, received "${arg}"`,
+        `expected a benchmark name (${Object.keys(BENCHES).join(', ')}), --quick, --rounds N, --agents N,N or --render, received "${arg}"`,
       );
   }
-  return { names, quick, renderOnly, ...(rounds ? { rounds } : {}) };
+  return { names, quick, renderOnly, ...(rounds ? { rounds } : {}), ...(agents ? { agents } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -90,6 +98,7 @@ async function main(): Promise<number> {
   const context: BenchContext = {
     quick: args.quick,
     ...(args.rounds ? { rounds: args.rounds } : {}),
+    ...(args.agents ? { agents: args.agents } : {}),
     log,
     signal: abort.signal,
     sideBySideLab: () =>

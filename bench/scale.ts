@@ -132,10 +132,16 @@ async function runLevel(agents: number, context: Parameters<Bench>[0], windowMs:
   try {
     const configFile = join(dir, 'coordinator.yaml');
     writeFileSync(configFile, stringify(coordinatorConfig(fleet, dir)), { mode: 0o600 });
-    const coordinator = spawn(process.execPath, [compiledCli(), 'coordinator', '--config', configFile], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      cwd: packageRoot,
-    });
+    // HERALD_BENCH_COORDINATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to profile it.
+    const nodeArgs = (process.env.HERALD_BENCH_COORDINATOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const coordinator = spawn(
+      process.execPath,
+      [...nodeArgs, compiledCli(), 'coordinator', '--config', configFile],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        cwd: packageRoot,
+      },
+    );
     let coordinatorLog = '';
     coordinator.stderr!.on(
       'data',
@@ -325,7 +331,7 @@ export const scale: Bench = async (context) => {
     '5. Coordinator scale (simulated agents streaming and reporting every second)',
     context,
   );
-  const levels = context.quick ? [300] : [1000, 2000, 5000, 10_000];
+  const levels = context.agents ?? (context.quick ? [300] : [1000, 2000, 5000, 10_000]);
   const windowMs = context.quick ? 8000 : 30_000;
   const drains = context.rounds ?? (context.quick ? 2 : 5);
   const results: Awaited<ReturnType<typeof runLevel>>[] = [];

@@ -11,6 +11,8 @@ export interface BenchContext {
   quick: boolean;
   /** Overrides the repeat count of the benchmarks that repeat a measurement. */
   rounds?: number;
+  /** Overrides scale's levels of simulated agents. */
+  agents?: number[];
   log(message: string): void;
   sideBySideLab(): Promise<Lab>;
   drainLab(): Promise<Lab>;
