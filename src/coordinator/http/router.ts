@@ -104,6 +104,21 @@ function decodeParam(key: string, raw: string): string {
   }
 }
 
+/**
+ * The problem for a body JSON.parse refuses, on one line. V8's message quotes the body (control
+ * bytes and line breaks included), so only the size and, when V8 gives one, the position are kept.
+ */
+function unparsableBody(text: string, error: unknown): string {
+  const bytes = Buffer.byteLength(text);
+  const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+  let where = '';
+  if (position !== undefined) {
+    const before = text.slice(0, Number(position)).split('\n');
+    where = `; the first error at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+  }
+  return `(body): expected JSON, received unparsable text (${bytes} byte${bytes === 1 ? '' : 's'}${where})`;
+}
+
 /** Errors after which the rest of the request is not read: the connection closes with the answer. */
 const CLOSE = { connection: 'close' };
 
@@ -249,9 +264,7 @@ export class Router {
           try {
             input = text.trim() ? JSON.parse(text) : {};
           } catch (error) {
-            throw HttpError.problems('request body', [
-              `(body): expected JSON, received ${(error as Error).message}`,
-            ]);
+            throw HttpError.problems('request body', [unparsableBody(text, error)]);
           }
           const parsed = schema.safeParse(input);
           if (!parsed.success) throw HttpError.invalid('request body', parsed.error.issues, input);
