@@ -2,8 +2,8 @@
  * The SSE parser the agent link (and the CLI's --wait) reads the coordinator's push streams
  * with: arbitrary field lines, comments, empty lines and junk, cut anywhere. Nothing but the
  * documented over-long-line error may escape, and the events seen do not depend on how TCP cut
- * the stream. Line ends here are LF, as the coordinator writes them; a CRLF split between two
- * reads is a known bug (todo test in parsers.test.ts).
+ * the stream. Line ends here are LF, as the coordinator writes them; CR and CRLF, cut anywhere,
+ * have their own property in parsers.test.ts.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
