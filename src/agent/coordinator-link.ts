@@ -27,6 +27,8 @@ export interface CoordinatorLinkOptions {
   reconnect?: { baseMs?: number; maxMs?: number };
   /** Source of randomness for the jitter (tests). */
   random?: () => number;
+  /** Monotonic milliseconds for every duration here (tests); performance.now by default. */
+  monotonic?: () => number;
 }
 
 export interface CoordinatorLink {
@@ -36,7 +38,10 @@ export interface CoordinatorLink {
   /** The latest status; sent at once (coalesced) and then as the heartbeat. */
   report(status: AgentStatus): void;
   connected(): boolean;
+  /** When (unix ms, for display) the coordinator was last heard from; null before any. */
   lastContactAt(): number | null;
+  /** How long ago the coordinator was last heard from, on the monotonic clock; null before any. */
+  sinceContactMs(): number | null;
 }
 
 /** The wait before reconnect attempt `attempt` (1, 2, …): uniformly random up to an exponential bound. */
@@ -55,6 +60,9 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   const baseMs = options.reconnect?.baseMs ?? 500;
   const maxMs = options.reconnect?.maxMs ?? 15_000;
   const random = options.random ?? Math.random;
+  // Durations (heartbeat, stream age, time since contact) never use the wall clock: set back an
+  // hour, a Date.now() difference would stop the heartbeat for that hour.
+  const monotonic = options.monotonic ?? (() => performance.now());
   const log = logger.child({ component: 'coordinator-link' });
   const listeners: ((desired: AgentDesired) => void)[] = [];
 
@@ -84,12 +92,14 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   let stopped = false;
   let streamOpen = false;
   let lastContact: number | null = null;
+  let lastContactMono: number | null = null;
   const abort = new AbortController();
 
   let latest: AgentStatus | undefined;
   let dirty = false;
   let inFlight: Promise<void> | undefined;
-  let lastSentAt = 0;
+  /** Monotonic. */
+  let lastSentAt = -Infinity;
   let heartbeat: NodeJS.Timeout | undefined;
   /** Logs a repeated failure once per kind until it changes, so a dead coordinator does not flood the log. */
   let lastFailure = '';
@@ -99,6 +109,11 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     if (key === lastFailure) return;
     lastFailure = key;
     log[level]({ url: options.url }, `${kind}: ${message}`);
+  }
+
+  function contacted(): void {
+    lastContact = Date.now();
+    lastContactMono = monotonic();
   }
 
   function deliver(desired: AgentDesired): void {
@@ -115,14 +130,14 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     while (latest && !stopped) {
       const status = latest;
       dirty = false;
-      lastSentAt = Date.now();
+      lastSentAt = monotonic();
       try {
         const response = await requestJson(endpoint, 'POST', reportPath, status, {
           timeoutMs: Math.max(2000, options.heartbeatMs),
           signal: abort.signal,
         });
         if (response.status >= 200 && response.status < 300) {
-          lastContact = Date.now();
+          contacted();
           if (lastFailure.startsWith('report')) lastFailure = '';
         } else {
           const message = (response.body as { error?: { message?: string } } | null)?.error?.message ?? '';
@@ -153,7 +168,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
 
   /** One stream: resolves when it ends for any reason. Returns whether it was healthy for a while. */
   async function runStream(): Promise<{ stable: boolean; refusedStatus?: number }> {
-    const openedAt = Date.now();
+    const openedAt = monotonic();
     let response: http.IncomingMessage;
     try {
       response = await openStream(endpoint, streamPath, { signal: abort.signal, connectTimeoutMs: 10_000 });
@@ -171,7 +186,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       return { stable: false };
     }
     streamOpen = true;
-    lastContact = Date.now();
+    contacted();
     if (lastFailure.startsWith('push stream')) lastFailure = '';
     log.info({ url: options.url }, 'connected to the coordinator');
     flush(); // the coordinator may have restarted: tell it where we are at once
@@ -179,7 +194,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       let idleMs = DEFAULT_IDLE_MS;
       let idleTimer: NodeJS.Timeout | undefined;
       const touch = () => {
-        lastContact = Date.now();
+        contacted();
         clearTimeout(idleTimer);
         idleTimer = setTimeout(() => response.destroy(new Error(`no data for ${idleMs} ms`)), idleMs);
       };
@@ -216,7 +231,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
         streamOpen = false;
         if (!stopped) log.warn({ url: options.url, why }, 'push stream from the coordinator ended');
         response.destroy();
-        resolve({ stable: Date.now() - openedAt >= STABLE_MS });
+        resolve({ stable: monotonic() - openedAt >= STABLE_MS });
       };
       response.on('data', (chunk: string) => {
         touch();
@@ -274,7 +289,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
         log.error({ err: coerceError(error) }, 'coordinator link loop failed'),
       );
       heartbeat = setInterval(() => {
-        if (Date.now() - lastSentAt >= options.heartbeatMs * 0.9) flush();
+        if (monotonic() - lastSentAt >= options.heartbeatMs * 0.9) flush();
       }, options.heartbeatMs);
       heartbeat.unref();
     },
@@ -297,5 +312,6 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     },
     connected: () => streamOpen,
     lastContactAt: () => lastContact,
+    sinceContactMs: () => (lastContactMono === null ? null : monotonic() - lastContactMono),
   };
 }

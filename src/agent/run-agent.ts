@@ -43,6 +43,7 @@ import { announcementOf, routeIntent } from './route-intents.js';
 import { AgentMetrics } from './metrics.js';
 import { startControlServer } from './control-server.js';
 import { startWatchdog } from './watchdog.js';
+import { panicHold, type Instant, type PanicHold } from './panic-hold.js';
 import { isWarm, readLastUp, writeLastUp, WARM_REFRESH_MS } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 
@@ -144,23 +145,31 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
   const abort = new AbortController();
   let link: CoordinatorLink | undefined;
   /** The coordinator's panic (docs/panic-mode.md), as last pushed; null when none. */
-  let panic: { directive: PanicDirective; receivedAt: number; expiredLogged: boolean } | null = null;
+  let panic: { directive: PanicDirective; receivedAt: Instant; expiredLogged: boolean } | null = null;
   let panicIgnored: string[] = [];
 
   /**
-   * Until when (unix ms) the panic holds without word from the coordinator; null while the push
-   * stream is open. Fail-static like drains, but bounded: it lapses `holdMs` after the last contact.
+   * Whether the panic still holds, and until when (unix ms, null while the push stream is open).
+   * Fail-static like drains, but bounded: it lapses `holdMs` after the last contact, measured on
+   * the monotonic clock (panic-hold.ts); null when there is no panic.
    */
-  function panicExpiresAt(): number | null {
+  function currentPanicHold(): PanicHold | null {
     if (!panic) return null;
-    if (link?.connected()) return null;
-    return Math.max(link?.lastContactAt() ?? 0, panic.receivedAt) + panic.directive.holdMs;
+    const sinceContact = link?.sinceContactMs() ?? null;
+    return panicHold({
+      holdMs: panic.directive.holdMs,
+      receivedAt: panic.receivedAt,
+      lastContact:
+        sinceContact === null ? null : { mono: now() - sinceContact, wall: link?.lastContactAt() ?? 0 },
+      connected: link?.connected() ?? false,
+      now: now(),
+    });
   }
 
   function panicInForce(): boolean {
-    if (!panic) return false;
-    const expiresAt = panicExpiresAt();
-    if (expiresAt === null || Date.now() < expiresAt) return true;
+    const hold = currentPanicHold();
+    if (!panic || !hold) return false;
+    if (hold.inForce) return true;
     if (!panic.expiredLogged) {
       panic.expiredLogged = true;
       logger.warn(
@@ -207,7 +216,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
               active: panicInForce(),
               since: panic.directive.since,
               reason: panic.directive.reason,
-              expiresAt: panicExpiresAt(),
+              expiresAt: currentPanicHold()?.expiresAt ?? null,
               ignored: panicIgnored,
             },
           }
@@ -491,7 +500,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
         { since: next.since, holdMs: next.holdMs },
         `PANIC MODE from the coordinator: ${next.reason}`,
       );
-    panic = { directive: next, receivedAt: Date.now(), expiredLogged: false };
+    panic = { directive: next, receivedAt: { mono: now(), wall: Date.now() }, expiredLogged: false };
   }
 
   new Gauge({

@@ -250,48 +250,47 @@ describe('agent link heartbeat under wall-clock jumps', () => {
     server?.close();
   });
 
-  test(
-    'reports keep coming every heartbeat after the wall clock is set back',
-    {
-      todo: "coordinator-link.ts sends a heartbeat only when Date.now() - lastSentAt >= 0.9 × heartbeat: set the clock back an hour and the agent sends nothing for an hour; the coordinator marks it stale (and run-agent.ts's own heartbeatDue has the same flaw)",
-    },
-    async () => {
-      let reports = 0;
-      server = http.createServer((request, response) => {
-        if (request.method === 'POST') {
-          reports++;
-          request.resume();
-          response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"revision":null}');
-          return;
-        }
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write('event: hello\ndata: {"keepaliveMs":60000}\n\n');
-      });
-      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-      const link = createCoordinatorLink({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        token: 'agent-token-for-the-clock-test',
-        heartbeatMs: 100,
-        node: 'lon1-a',
-        logger: createLogger('hardening-clock', 'silent'),
-      });
-      try {
-        link.start();
-        link.report(agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        assert.ok(reports >= 3, `only ${reports} reports before the jump`);
-        mock.timers.enable({ apis: ['Date'], now: Date.now() - HOUR });
-        const before = reports;
-        await new Promise((resolve) => setTimeout(resolve, 600));
-        mock.timers.reset();
-        assert.ok(
-          reports - before >= 3,
-          `${reports - before} reports in 600 ms after the clock went back (heartbeat 100 ms)`,
-        );
-      } finally {
-        mock.timers.reset();
-        await link.stop();
+  test('reports keep coming every heartbeat after the wall clock is set back', async () => {
+    // The link used to compare Date.now() values: set back an hour, it sent nothing for an hour
+    // and the coordinator marked the agent stale.
+    let reports = 0;
+    server = http.createServer((request, response) => {
+      if (request.method === 'POST') {
+        reports++;
+        request.resume();
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"revision":null}');
+        return;
       }
-    },
-  );
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('event: hello\ndata: {"keepaliveMs":60000}\n\n');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const link = createCoordinatorLink({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: 'agent-token-for-the-clock-test',
+      heartbeatMs: 100,
+      node: 'lon1-a',
+      logger: createLogger('hardening-clock', 'silent'),
+    });
+    try {
+      link.start();
+      link.report(agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(reports >= 3, `only ${reports} reports before the jump`);
+      mock.timers.enable({ apis: ['Date'], now: Date.now() - HOUR });
+      const before = reports;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Time since the last contact is monotonic too (the agent's panic hold is measured with it).
+      const since = link.sinceContactMs();
+      mock.timers.reset();
+      assert.ok(
+        reports - before >= 3,
+        `${reports - before} reports in 600 ms after the clock went back (heartbeat 100 ms)`,
+      );
+      assert.ok(since !== null && since >= 0 && since < 1000, `last contact ${since} ms ago`);
+    } finally {
+      mock.timers.reset();
+      await link.stop();
+    }
+  });
 });
