@@ -5,6 +5,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
+import { zodEnglishOnly } from './esbuild-zod-english-only.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = process.argv[2] ?? `${root}dist/dashboard`;
@@ -16,26 +17,6 @@ const nodeNetShim = {
   setup(builder) {
     builder.onResolve({ filter: /^node:net$/ }, () => ({
       path: `${root}src/dashboard/client/shims/node-net.ts`,
-    }));
-  },
-};
-
-/**
- * zod re-exports every locale as `z.locales` (≈200 kB the page never uses): keep English only.
- * zod registers English itself; nothing in herald calls z.locales.
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(builder) {
-    builder.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes('/node_modules/zod/')
-        ? { path: 'zod-locales', namespace: 'zod-locales' }
-        : undefined,
-    );
-    builder.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
-      contents: `export { default as en } from ${JSON.stringify(`${root}node_modules/zod/v4/locales/en.js`)};`,
-      loader: 'js',
-      resolveDir: root,
     }));
   },
 };

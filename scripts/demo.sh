@@ -36,4 +36,4 @@ say "building herald (npm run build)"
 npm run --silent build
 
 say "starting the lab (Ctrl-C stops it and removes everything)"
-exec node dist/src/cli.js lab up --demo "$@"
+exec node dist/bin/herald.js lab up --demo "$@"

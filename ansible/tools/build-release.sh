@@ -53,12 +53,18 @@ fi
 # 2. Compile, then let npm decide which files belong in the package.
 ln -s "$repo/node_modules" "$work/src/node_modules"
 if ! (cd "$work/src" && "$repo/node_modules/.bin/tsc" -p tsconfig.build.json >"$work/tsc.log" 2>&1); then
-  if $strict || [ ! -f "$work/src/dist/src/cli.js" ]; then
+  if $strict || [ ! -f "$work/src/dist/src/version.js" ]; then
     cat "$work/tsc.log" >&2
     echo "build-release: the TypeScript build failed (see above)" >&2
     exit 1
   fi
   echo "build-release: warning: tsc reported $(grep -c 'error TS' "$work/tsc.log") errors; continuing (--allow-type-errors)" >&2
+fi
+# The bundled `herald` command (dist/bin) and the dashboard page (dist/dashboard).
+if ! (cd "$work/src" && node scripts/build-cli.mjs && node scripts/build-dashboard.mjs) >"$work/esbuild.log" 2>&1; then
+  cat "$work/esbuild.log" >&2
+  echo "build-release: bundling the CLI or the dashboard failed (see above)" >&2
+  exit 1
 fi
 mkdir "$work/pack"
 tarball=$(cd "$work/src" && npm pack --ignore-scripts --silent --pack-destination "$work/pack")
@@ -77,7 +83,7 @@ rm -rf "$bundle_dir/node_modules/.cache"
 find "$bundle_dir/node_modules" -mindepth 1 -type d -empty -delete
 
 # 4. Check it runs, then pack it with stable ownership.
-reported=$(cd "$work" && node "$bundle_dir/dist/src/cli.js" --version)
+reported=$(cd "$work" && node "$bundle_dir/dist/bin/herald.js" --version)
 if [ "$reported" != "$version" ]; then
   echo "build-release: expected the bundle to report version $version, received \"$reported\"" >&2
   exit 1

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { packageRoot } from '../version.js';
 import { fileURLToPath } from 'node:url';
 
 /** The page needs nothing but its own origin: no inline script or style, no CDN. */
@@ -34,9 +35,10 @@ const ROUTES: Record<string, string> = {
   '/favicon.svg': 'favicon.svg',
 };
 
-/** Where `npm run build` puts the page, seen from src/dashboard (tsx) or dist/src/dashboard (built). */
+/** Where `npm run build` puts the page: dist/dashboard of the package (or next to this module). */
 export function defaultDashboardDir(): string {
   const candidates = [
+    join(packageRoot, 'dist', 'dashboard'),
     fileURLToPath(new URL('../../dashboard/', import.meta.url)),
     fileURLToPath(new URL('../../dist/dashboard/', import.meta.url)),
   ];

@@ -25,7 +25,7 @@ export interface LabUpOptions extends LabOptions {
 export async function describeRunningLab(lab: Lab, demo: boolean): Promise<string> {
   const { plan } = lab;
   const snapshot = await lab.observer.snapshot();
-  const cli = join(packageRoot, 'dist', 'src', 'cli.js');
+  const cli = join(packageRoot, 'dist', 'bin', 'herald.js');
   const lines: string[] = [
     '',
     `herald lab${lab.context.state.name ? ` "${lab.context.state.name}"` : ''} is up — run ${plan.runId}, files in ${lab.runDir}`,

@@ -40,7 +40,7 @@ import { waitFor, type WaitResult } from './wait.js';
 
 /** What ExaBGP runs as its helper on each node. */
 export type AgentRuntime =
-  /** herald's agent: `node dist/src/cli.js agent --config <node>/agent.yaml`. */
+  /** herald's agent: `node dist/bin/herald.js agent --config <node>/agent.yaml`. */
   | { kind: 'herald' }
   /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG, ANYCAST, ANYCAST6, NEXTHOP6. */
   | { kind: 'script'; script: string };

@@ -11,16 +11,20 @@ import { packageRoot } from '../version.js';
 /** True when this module itself runs from TypeScript source (node --import tsx). */
 export const runningFromSource = fileURLToPath(import.meta.url).endsWith('.ts');
 
-/** node arguments that run one of src/lab's entry modules, e.g. "sip-traffic-main". */
+/**
+ * node arguments that run one of src/lab's entry modules, e.g. "sip-traffic-main": the source
+ * through tsx, or tsc's output in dist/src/lab (also when this module runs inside the bundled
+ * CLI, whose own directory is dist/bin).
+ */
 export function labEntryArgs(module: string): string[] {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  if (runningFromSource) return ['--import', 'tsx', join(here, `${module}.ts`)];
-  return [join(here, `${module}.js`)];
+  if (runningFromSource)
+    return ['--import', 'tsx', join(fileURLToPath(new URL('.', import.meta.url)), `${module}.ts`)];
+  return [join(packageRoot, 'dist', 'src', 'lab', `${module}.js`)];
 }
 
-/** The compiled CLI ExaBGP runs as its helper. */
+/** The compiled (bundled) CLI, what `herald` runs and ExaBGP runs as its helper. */
 export function compiledCli(): string {
-  return join(packageRoot, 'dist', 'src', 'cli.js');
+  return join(packageRoot, 'dist', 'bin', 'herald.js');
 }
 
 /** The compiled CLI, or an error saying how to build it. */

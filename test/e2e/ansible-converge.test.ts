@@ -139,7 +139,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
   });
 
   it('renders configs that herald check and exabgp --validate accept', async () => {
-    const cli = join(nodeRoot, 'opt/herald/current/dist/src/cli.js');
+    const cli = join(nodeRoot, 'opt/herald/current/dist/bin/herald.js');
     const agent = await run(process.execPath, [
       cli,
       'check',
@@ -151,7 +151,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     const exabgp = await run('exabgp', ['--validate', join(nodeRoot, 'etc/exabgp/exabgp.conf')]);
     assert.equal(exabgp.code, 0, exabgp.stdout + exabgp.stderr);
     const coordinator = await run(process.execPath, [
-      join(coordRoot, 'opt/herald/current/dist/src/cli.js'),
+      join(coordRoot, 'opt/herald/current/dist/bin/herald.js'),
       'check',
       '--kind',
       'coordinator',

@@ -89,7 +89,7 @@ describe('bench reference command', () => {
     ])
       assert.ok(text.includes(part), part);
     assert.equal(args.at(-1), 'sipsak -s sip:ping@127.0.0.1 -D 1');
-    const script = helperScript('/usr/bin/node', '/opt/herald/dist/src/cli.js');
+    const script = helperScript('/usr/bin/node', '/opt/herald/dist/bin/herald.js');
     assert.match(
       script,
       /ref1-a\) exec \/usr\/bin\/python3 -m exabgp healthcheck .*'sipsak -s sip:ping@127\.0\.0\.1 -D 1'/,
@@ -97,7 +97,7 @@ describe('bench reference command', () => {
     assert.match(script, /--disable "\$\(dirname "\$CONFIG"\)\/maintenance"/);
     assert.match(
       script,
-      /\*\) exec \/usr\/bin\/node \/opt\/herald\/dist\/src\/cli\.js agent --config "\$CONFIG"/,
+      /\*\) exec \/usr\/bin\/node \/opt\/herald\/dist\/bin\/herald\.js agent --config "\$CONFIG"/,
     );
   });
 });
