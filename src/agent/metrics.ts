@@ -2,68 +2,58 @@
  * The agent's Prometheus metrics. Probe metrics reuse blackbox_exporter's names (people already
  * alert on them) with `check` and `transport` labels.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { MetricsRegistry } from '../util/prometheus-text.js';
 import type { AgentStatus } from '../wire/agent-status.js';
 import { healthStateSchema } from '../wire/agent-status.js';
 
 export class AgentMetrics {
-  readonly registry = new Registry();
-  private readonly probeSuccess = new Gauge({
+  readonly registry = new MetricsRegistry();
+  private readonly probeSuccess = this.registry.gauge({
     name: 'probe_success',
     help: 'Whether the last probe of the check succeeded (warn counts as success)',
     labelNames: ['check', 'transport'],
-    registers: [this.registry],
   });
-  private readonly probeDuration = new Gauge({
+  private readonly probeDuration = this.registry.gauge({
     name: 'probe_duration_seconds',
     help: 'Duration of the last probe of the check',
     labelNames: ['check', 'transport'],
-    registers: [this.registry],
   });
-  private readonly certExpiry = new Gauge({
+  private readonly certExpiry = this.registry.gauge({
     name: 'probe_ssl_earliest_cert_expiry',
     help: 'Earliest certificate expiry in the served chain, unix seconds',
     labelNames: ['check', 'transport'],
-    registers: [this.registry],
   });
-  private readonly routeAnnounced = new Gauge({
+  private readonly routeAnnounced = this.registry.gauge({
     name: 'herald_route_announced',
     help: 'Whether ExaBGP acknowledged the prefix as announced (1) or not (0); graceful counts as announced',
     labelNames: ['prefix'],
-    registers: [this.registry],
   });
-  private readonly routeDesired = new Gauge({
+  private readonly routeDesired = this.registry.gauge({
     name: 'herald_route_desired',
     help: 'What the agent wants for the prefix: 1 announce, 0.5 graceful (draining), 0 withdraw',
     labelNames: ['prefix'],
-    registers: [this.registry],
   });
-  private readonly state = new Gauge({
+  private readonly state = this.registry.gauge({
     name: 'herald_state',
     help: 'The node state (1 for the current one)',
     labelNames: ['state'],
-    registers: [this.registry],
   });
-  private readonly holdDown = new Gauge({
+  private readonly holdDown = this.registry.gauge({
     name: 'herald_hold_down_seconds',
     help: 'Remaining flap hold-down',
-    registers: [this.registry],
   });
-  readonly flaps = new Counter({
+  readonly flaps = this.registry.counter({
     name: 'herald_flaps_total',
     help: 'Falls from UP to DOWN since start',
-    registers: [this.registry],
   });
-  readonly ackFailures = new Counter({
+  readonly ackFailures = this.registry.counter({
     name: 'herald_exabgp_ack_failures_total',
     help: 'ExaBGP commands answered with error or not answered in time',
-    registers: [this.registry],
   });
-  readonly probes = new Counter({
+  readonly probes = this.registry.counter({
     name: 'herald_probes_total',
     help: 'Probes run',
     labelNames: ['check', 'status'],
-    registers: [this.registry],
   });
 
   /** Brings gauges in line with a status document. Counters are advanced by the agent as things happen. */

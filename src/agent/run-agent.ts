@@ -5,14 +5,12 @@
  * file only schedules, measures time and moves data between them.
  */
 import { renameSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import type { AgentConfig, CheckConfig } from '../config/agent-schema.js';
 import { createProbe, describeCheck } from '../probes/index.js';
 import type { Probe, ProbeResult } from '../probes/types.js';
-import { Gauge } from 'prom-client';
 import { judgeRound } from '../health/quorum.js';
 import {
   announcementFor,
@@ -455,7 +453,7 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     server = await startControlServer(
       {
         status: buildStatus,
-        metrics: () => metrics.registry.metrics(),
+        metrics: async () => metrics.registry.metrics(),
         drain: (reason, holdMs) => {
           drains.setLocal(reason, holdMs);
           logger.info({ reason, holdMs }, 'local drain requested');
@@ -503,28 +501,22 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     panic = { directive: next, receivedAt: { mono: now(), wall: Date.now() }, expiredLogged: false };
   }
 
-  new Gauge({
+  metrics.registry.gauge({
     name: 'herald_panic_active',
     help: "1 while this agent applies the coordinator's panic mode (fail-open checks ignored while the proxy answers)",
-    registers: [metrics.registry],
-    collect() {
-      this.set(panicInForce() ? 1 : 0);
-    },
+    collect: () => (panicInForce() ? 1 : 0),
   });
-  new Gauge({
+  metrics.registry.gauge({
     name: 'herald_panic_ignored_checks',
     help: 'Failing fail-open checks counted as passing in the last round because of panic mode',
-    registers: [metrics.registry],
-    collect() {
-      this.set(panicIgnored.length);
-    },
+    collect: () => panicIgnored.length,
   });
 
-  if (config.coordinator) {
+  if (config.coordinator && credentials) {
     link = createCoordinatorLink({
       url: config.coordinator.url,
-      token: readToken(config.coordinator),
-      ...(config.coordinator.caFile ? { caFile: config.coordinator.caFile } : {}),
+      token: credentials.token,
+      tls: credentials.tls,
       heartbeatMs: config.coordinator.heartbeat,
       node: config.node,
       logger,
