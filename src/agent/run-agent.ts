@@ -4,7 +4,7 @@
  * state machine, never a second writer. Everything that decides lives in pure modules; this
  * file only schedules, measures time and moves data between them.
  */
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
