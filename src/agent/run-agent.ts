@@ -512,11 +512,11 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     collect: () => panicIgnored.length,
   });
 
-  if (config.coordinator && credentials) {
+  if (config.coordinator) {
     link = createCoordinatorLink({
       url: config.coordinator.url,
-      token: credentials.token,
-      tls: credentials.tls,
+      token: readToken(config.coordinator),
+      ...(config.coordinator.caFile ? { caFile: config.coordinator.caFile } : {}),
       heartbeatMs: config.coordinator.heartbeat,
       node: config.node,
       logger,
