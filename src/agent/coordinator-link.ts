@@ -19,7 +19,13 @@ import { SseParser } from '../wire/sse.js';
 export interface CoordinatorLinkOptions {
   url: string;
   token: string;
+  /** PEM CA file for a coordinator with a private CA; read here unless `tls.ca` is given. */
   caFile?: string;
+  /**
+   * TLS material already read (the agent reads its files at start-up): the CA to trust, and the
+   * client certificate and key to present to a coordinator that asks agents for one.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   heartbeatMs: number;
   node: string;
   logger: Logger;
@@ -66,9 +72,9 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   const log = logger.child({ component: 'coordinator-link' });
   const listeners: ((desired: AgentDesired) => void)[] = [];
 
-  let ca: Buffer | undefined;
+  let ca: string | Buffer | undefined = options.tls?.ca;
   let caError: Error | undefined;
-  if (options.caFile) {
+  if (!ca && options.caFile) {
     try {
       ca = readFileSync(options.caFile);
     } catch (error) {
@@ -84,6 +90,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     token: options.token,
     agent: pool,
     ...(ca ? { ca } : {}),
+    ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
   };
   const streamPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/desired`;
   const reportPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/report`;

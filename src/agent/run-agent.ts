@@ -4,7 +4,7 @@
  * state machine, never a second writer. Everything that decides lives in pure modules; this
  * file only schedules, measures time and moves data between them.
  */
-import { readFileSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
@@ -44,6 +44,7 @@ import { startWatchdog } from './watchdog.js';
 import { panicHold, type Instant, type PanicHold } from './panic-hold.js';
 import { isWarm, readLastUp, writeLastUp, WARM_REFRESH_MS } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
+import { readCoordinatorCredentials } from './coordinator-credentials.js';
 
 /** How long SIGTERM waits for ExaBGP to acknowledge the withdrawals before exiting anyway. */
 const SHUTDOWN_ACK_WAIT_MS = 3000;
@@ -89,11 +90,12 @@ function createTransport(config: AgentConfig, logger: Logger): ExabgpTransport {
     : createPipeTransport({ dir: config.exabgp.pipeDir, logger });
 }
 
-function readToken(link: NonNullable<AgentConfig['coordinator']>): string {
-  return link.token ?? readFileSync(link.tokenFile!, 'utf8').trim();
-}
-
-export async function runAgent(config: AgentConfig, _options: { configFile: string }): Promise<void> {
+export async function runAgent(config: AgentConfig, options: { configFile: string }): Promise<void> {
+  // The coordinator's token and TLS files first: one that cannot be read is a config error
+  // (exit 2) before anything is opened, announced or withdrawn.
+  const credentials = config.coordinator
+    ? readCoordinatorCredentials(config.coordinator, options.configFile)
+    : undefined;
   const logger = createLogger('herald-agent', config.logLevel).child({
     node: config.node,
     site: config.site,
@@ -512,11 +514,11 @@ export async function runAgent(config: AgentConfig, _options: { configFile: stri
     collect: () => panicIgnored.length,
   });
 
-  if (config.coordinator) {
+  if (config.coordinator && credentials) {
     link = createCoordinatorLink({
       url: config.coordinator.url,
-      token: readToken(config.coordinator),
-      ...(config.coordinator.caFile ? { caFile: config.coordinator.caFile } : {}),
+      token: credentials.token,
+      tls: credentials.tls,
       heartbeatMs: config.coordinator.heartbeat,
       node: config.node,
       logger,

@@ -185,14 +185,44 @@ export const coordinatorLinkSchema = z
     /** The agent's bearer token, or tokenFile to read it from. */
     token: z.string().min(1).optional(),
     tokenFile: z.string().min(1).optional(),
-    /** PEM CA for a coordinator served over TLS with a private CA. */
+    /** PEM CA for a coordinator served over TLS with a private CA (unset = the system CAs). */
     caFile: z.string().min(1).optional(),
+    /**
+     * PEM client certificate (chain) presented to a coordinator that asks agents for one (its
+     * listen.tls.clientCa); it must name this node (subject CN or a DNS subjectAltName). Needs
+     * keyFile and an https: url. Read at start-up: a missing or unreadable file stops the agent.
+     */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key (unencrypted) of certFile, readable by the user the agent runs as. */
+    keyFile: z.string().min(1).optional(),
     heartbeat: duration({ min: 100, max: 60_000 }).default(5000),
   })
   .strict()
-  .refine((v) => !!v.token !== !!v.tokenFile, {
-    message: 'expected exactly one of token or tokenFile',
-    path: ['token'],
+  .superRefine((v, ctx) => {
+    if (!!v.token === !!v.tokenFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'expected exactly one of token or tokenFile',
+      });
+    if (v.certFile && !v.keyFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keyFile'],
+        message: "expected the client certificate's private key with certFile, received nothing",
+      });
+    if (v.keyFile && !v.certFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certFile'],
+        message: 'expected the client certificate with keyFile, received nothing',
+      });
+    if ((v.certFile || v.keyFile) && !/^https:/i.test(v.url))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `expected an https: url to present the client certificate (certFile, keyFile) over, received ${JSON.stringify(v.url)}`,
+      });
   });
 
 export const agentConfigSchema = z
@@ -326,3 +356,4 @@ export type TcpCheckConfig = z.output<typeof tcpCheckSchema>;
 export type ExecCheckConfig = z.output<typeof execCheckSchema>;
 export type BgpConfig = z.output<typeof bgpSchema>;
 export type FlapDampingConfig = z.output<typeof flapDampingSchema>;
+export type CoordinatorLinkConfig = z.output<typeof coordinatorLinkSchema>;

@@ -1,7 +1,8 @@
 /**
- * A small HTTP(S) client for the coordinator's API, on node:http so a private CA can be given
- * (global fetch on Node 20 cannot take one without undici). JSON requests with a deadline, and
- * long-lived event streams. Used by the agent link and the CLI; never logs the token.
+ * A small HTTP(S) client for the coordinator's API, on node:http so a private CA and a client
+ * certificate can be given (global fetch on Node 20 cannot take them without undici). JSON
+ * requests with a deadline, and long-lived event streams. Used by the agent link and the CLI;
+ * never logs the token.
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -56,9 +57,25 @@ function start(
   return secure ? https.request(url, options) : http.request(url, options);
 }
 
+/** What a TLS failure means, for the codes a certificate problem on either side gives. */
+const TLS_FAILURES: Record<string, string> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    'the server requires a client certificate and none was presented',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the server refused the client certificate',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust the CA of the client certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the server refused the client certificate as expired',
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate does not verify against the trusted CAs",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed and not trusted",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate does not verify against the trusted CAs",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate does not verify against the trusted CAs",
+  CERT_HAS_EXPIRED: "the server's certificate has expired",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate does not name the host of the URL",
+};
+
 function describeFailure(error: unknown, endpoint: Endpoint): string {
   const e = error as NodeJS.ErrnoException;
-  return `cannot reach the coordinator at ${endpoint.baseUrl}: ${e.code ?? e.message}`;
+  const meaning = e.code && Object.hasOwn(TLS_FAILURES, e.code) ? TLS_FAILURES[e.code] : undefined;
+  return `cannot reach the coordinator at ${endpoint.baseUrl}: ${e.code ?? e.message}${meaning ? ` (${meaning})` : ''}`;
 }
 
 /** Sends a JSON request and reads a JSON (or empty) answer. Rejects only on transport failures. */
