@@ -256,15 +256,17 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      // The abort listener goes when the timer fires: a coordinator that keeps refusing the
+      // agent (a wrong token or certificate) must not pile up one listener per attempt.
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        abort.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      abort.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
