@@ -5,7 +5,7 @@
  * ignores a newer coordinator's push as stale.
  */
 import type { AgentDesired, AgentStatus } from '../wire/agent-status.js';
-import { isStale } from './fleet.js';
+import { isStale, monotonicClock, type MonotonicClock } from './fleet.js';
 import type { NodeReport } from './model.js';
 
 export type DesiredDrains = AgentDesired['drains'];
@@ -44,6 +44,8 @@ export class AgentRegistry {
   constructor(
     private readonly nodes: readonly string[],
     private readonly staleAfterMs: number,
+    /** Staleness is a duration: measured on this clock, never the wall clock. */
+    private readonly monotonic: MonotonicClock = monotonicClock,
   ) {}
 
   /** Restores what was last published (from the store) so revisions continue. */
@@ -74,24 +76,25 @@ export class AgentRegistry {
     return this.streams.size;
   }
 
-  /** Stores a report; returns whether anything a person would notice changed. */
+  /** Stores a report (`now`: wall clock, shown); returns whether anything a person would notice changed. */
   record(node: string, status: AgentStatus, now: number): boolean {
-    this.reports.set(node, { status, receivedAt: now });
+    this.reports.set(node, { status, receivedAt: now, receivedAtMono: this.monotonic() });
     const fingerprint = reportFingerprint(status);
     const changed = this.fingerprints.get(node) !== fingerprint;
     this.fingerprints.set(node, fingerprint);
     return changed;
   }
 
-  isStale(node: string, now: number): boolean {
-    return isStale(this.reports.get(node), now, this.staleAfterMs);
+  /** Not heard from within staleAfter, on the monotonic clock. */
+  isStale(node: string): boolean {
+    return isStale(this.reports.get(node), this.monotonic(), this.staleAfterMs);
   }
 
   /** Nodes whose stale flag flipped since the last call (a node never heard from starts stale, silently). */
-  staleTransitions(now: number): { node: string; stale: boolean }[] {
+  staleTransitions(): { node: string; stale: boolean }[] {
     const flips: { node: string; stale: boolean }[] = [];
     for (const node of this.nodes) {
-      const stale = this.isStale(node, now);
+      const stale = this.isStale(node);
       const before = this.staleFlags.get(node);
       this.staleFlags.set(node, stale);
       if (before !== undefined && before !== stale) flips.push({ node, stale });

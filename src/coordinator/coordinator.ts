@@ -24,9 +24,18 @@ import type {
 } from '../wire/coordinator-api.js';
 import { AgentRegistry } from './agent-registry.js';
 import type { CoordinatorConfig } from './config-schema.js';
-import { advanceDrain } from './drain-advance.js';
+import { advanceDrain, GracefulHolds } from './drain-advance.js';
 import { EventBus, type AgentEventData } from './events.js';
-import { announcingByNode, findSite, isStale, knownPrefixes, sitePrefixes, type Inventory } from './fleet.js';
+import {
+  announcingByNode,
+  findSite,
+  isStale,
+  knownPrefixes,
+  monotonicClock,
+  sitePrefixes,
+  type Inventory,
+  type MonotonicClock,
+} from './fleet.js';
 import { activeDrains, desiredDrainsByNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
 import { HttpError } from './http/http-error.js';
 import type { Principal } from './http/auth.js';
@@ -55,7 +64,10 @@ export interface CoordinatorOptions {
   store: CoordinatorStore;
   observer?: RouteObserver;
   logger: Logger;
+  /** The wall clock: times recorded and shown, deadlines, maintenance windows. */
   clock?: () => number;
+  /** Durations (agent staleness, graceful holds); performance.now by default (fleet.ts). */
+  monotonic?: MonotonicClock;
   /** How often gates, deadlines, staleness and windows are re-evaluated. */
   tickMs?: number;
 }
@@ -82,6 +94,9 @@ export class Coordinator {
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly monotonic: MonotonicClock;
+  /** How long each drain has held its graceful phase (drain-advance.ts). */
+  private readonly gracefulHolds: GracefulHolds;
   private readonly inventory: Inventory;
   /** node → its site, for the per-report paths. */
   private readonly siteOf = new Map<string, string>();
@@ -107,6 +122,8 @@ export class Coordinator {
     this.store = options.store;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
+    this.monotonic = options.monotonic ?? monotonicClock;
+    this.gracefulHolds = new GracefulHolds(this.monotonic);
     this.tickMs = options.tickMs ?? 1000;
     this.panicDecidesFrom = this.clock() + options.config.agents.staleAfter;
     this.inventory = { sites: options.config.inventory.sites };
@@ -114,6 +131,7 @@ export class Coordinator {
     this.agents = new AgentRegistry(
       this.inventory.sites.flatMap((s) => s.nodes),
       options.config.agents.staleAfter,
+      this.monotonic,
     );
     this.events = new EventBus((error) =>
       this.logger.error({ err: coerceError(error) }, 'event listener failed'),
@@ -139,7 +157,7 @@ export class Coordinator {
         drain: (id) => this.drains.get(id),
         setDrain: (drain) => void this.drains.set(drain.id, drain),
         drainView: (drain, now) => this.view(drain, now),
-        targetHealthy: (target, now) => this.targetHealthy(target, now),
+        targetHealthy: (target) => this.targetHealthy(target),
       },
       this.events,
       this.logger,
@@ -208,14 +226,14 @@ export class Coordinator {
 
   private tick(): void {
     const now = this.clock();
-    for (const { node, stale } of this.agents.staleTransitions(now)) {
+    for (const { node, stale } of this.agents.staleTransitions()) {
       if (stale)
         this.logger.warn(
           { node },
           `agent ${node} is stale: not heard from within ${this.config.agents.staleAfter} ms`,
         );
       else this.logger.info({ node }, `agent ${node} reports again`);
-      this.events.emit('agent.stale', this.agentEventData(node, now), now);
+      this.events.emit('agent.stale', this.agentEventData(node), now);
     }
     void this.serial(async () => {
       await this.windows.evaluate();
@@ -237,6 +255,7 @@ export class Coordinator {
       observerConfigured: !!this.observerLoop,
       staleAfterMs: this.config.agents.staleAfter,
       now,
+      monotonicNow: this.monotonic(),
     };
   }
 
@@ -249,16 +268,18 @@ export class Coordinator {
     overrides: readonly Override[],
     excludeId: string | null,
     step: 'start' | 'withdraw',
-    now: number,
   ): PolicyEvaluation {
     const reports = this.agents.reports;
+    const monotonicNow = this.monotonic();
     const reporting = new Set(
-      [...reports.keys()].filter((node) => !isStale(reports.get(node), now, this.config.agents.staleAfter)),
+      [...reports.keys()].filter(
+        (node) => !isStale(reports.get(node), monotonicNow, this.config.agents.staleAfter),
+      ),
     );
     return evaluateDrain({
       policy: this.config.policy,
       inventory: this.inventory,
-      announcing: announcingByNode(reports, now, this.config.agents.staleAfter),
+      announcing: announcingByNode(reports, monotonicNow, this.config.agents.staleAfter),
       reporting,
       prefixes: knownPrefixes(reports),
       others: activeDrains(this.allDrains())
@@ -270,9 +291,9 @@ export class Coordinator {
     });
   }
 
-  private agentEventData(node: string, now: number): AgentEventData {
+  private agentEventData(node: string): AgentEventData {
     const report = this.agents.reports.get(node);
-    const stale = this.agents.isStale(node, now);
+    const stale = this.agents.isStale(node);
     return {
       node,
       site: this.siteOf.get(node) ?? report?.status.site ?? '',
@@ -360,7 +381,7 @@ export class Coordinator {
     windowId: string | null,
     now: number,
   ): Promise<{ evaluation: PolicyEvaluation; refused: boolean; drain: DrainRecord | null }> {
-    const evaluation = this.evaluate(input.target, input.overrides, null, 'start', now);
+    const evaluation = this.evaluate(input.target, input.overrides, null, 'start');
     if (input.dryRun) return { evaluation, refused: !evaluation.allowed, drain: null };
     const audit = {
       at: now,
@@ -410,7 +431,7 @@ export class Coordinator {
       nodes: nodesOfTarget(this.inventory, input.target).map((node) => ({
         node,
         stage: 'pending',
-        stale: this.agents.isStale(node, now),
+        stale: this.agents.isStale(node),
         detail: 'waiting for the agent',
         since: now,
       })),
@@ -556,7 +577,9 @@ export class Coordinator {
     const changed: DrainRecord[] = [];
     const audit: AuditInput[] = [];
     const emits: (() => void)[] = [];
-    for (const drain of activeDrains(this.allDrains())) {
+    const active = activeDrains(this.allDrains());
+    this.gracefulHolds.retain(active.map((d) => d.id));
+    for (const drain of active) {
       const next = this.advance(drain, now, audit, emits);
       if (next) changed.push(next);
     }
@@ -586,8 +609,8 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- panic mode (see panic.ts)
 
-  private siteHealth(now: number): SiteHealth[] {
-    return siteHealth(this.inventory, this.agents.reports, (node) => this.agents.isStale(node, now));
+  private siteHealth(): SiteHealth[] {
+    return siteHealth(this.inventory, this.agents.reports, (node) => this.agents.isStale(node));
   }
 
   /**
@@ -596,7 +619,7 @@ export class Coordinator {
    */
   private decidePanic(now: number, audit: AuditInput[]): (() => void) | null {
     if (now < this.panicDecidesFrom) return null; // just started: not everyone has reported yet
-    const sites = this.siteHealth(now);
+    const sites = this.siteHealth();
     const decision = decidePanic(this.config.panic, this.panic, sites, now);
     this.panic = decision.state;
     if (!decision.transition) {
@@ -645,10 +668,10 @@ export class Coordinator {
     };
   }
 
-  private panicView(now: number, sites = this.siteHealth(now)): PanicStatus {
+  private panicView(now: number, sites = this.siteHealth()): PanicStatus {
     const ignoring: PanicStatus['ignoring'] = [];
     for (const [node, report] of this.agents.reports) {
-      if (this.agents.isStale(node, now)) continue;
+      if (this.agents.isStale(node)) continue;
       const checks = panicIgnoredChecks(report.status);
       if (checks.length) ignoring.push({ node, site: this.siteOf.get(node) ?? report.status.site, checks });
     }
@@ -667,11 +690,12 @@ export class Coordinator {
       drain,
       inventory: this.inventory,
       reports: this.agents.reports,
-      isStale: (node) => this.agents.isStale(node, now),
+      isStale: (node) => this.agents.isStale(node),
       observerConfigured: !!this.observerLoop,
       observation: this.observerLoop?.current() ?? null,
       defaultHoldMs: this.config.policy.defaultHold,
-      evaluateWithdraw: () => this.evaluate(drain.target, drain.overrides, drain.id, 'withdraw', now),
+      heldForMs: this.gracefulHolds.heldFor(drain),
+      evaluateWithdraw: () => this.evaluate(drain.target, drain.overrides, drain.id, 'withdraw'),
       now,
     });
     const { next } = result;
@@ -730,13 +754,13 @@ export class Coordinator {
     const close = this.agents.connect(node, push);
     const now = this.clock();
     this.logger.info({ node }, 'agent connected');
-    this.events.emit('agent.connected', this.agentEventData(node, now), now);
+    this.events.emit('agent.connected', this.agentEventData(node), now);
     return () => {
       close();
       if (this.stopped) return;
       const at = this.clock();
       this.logger.info({ node }, 'agent disconnected');
-      this.events.emit('agent.disconnected', this.agentEventData(node, at), at);
+      this.events.emit('agent.disconnected', this.agentEventData(node), at);
     };
   }
 
@@ -754,10 +778,10 @@ export class Coordinator {
       );
     if (problems.length) throw HttpError.problems('report', problems);
     const now = this.clock();
-    const wasStale = this.agents.isStale(node, now);
+    const wasStale = this.agents.isStale(node);
     const changed = this.agents.record(node, status, now);
     if (changed || wasStale) {
-      this.events.emit('agent.report', this.agentEventData(node, now), now);
+      this.events.emit('agent.report', this.agentEventData(node), now);
       this.requestReconcile();
     }
     return { revision: this.agents.revisionOf(node) };
@@ -799,9 +823,9 @@ export class Coordinator {
   }
 
   /** Whether every node of a target reports healthy right now (fresh reports only). */
-  private targetHealthy(target: DrainTarget, now: number): boolean {
+  private targetHealthy(target: DrainTarget): boolean {
     return nodesOfTarget(this.inventory, target).every(
-      (node) => !this.agents.isStale(node, now) && this.agents.reports.get(node)?.status.healthy === true,
+      (node) => !this.agents.isStale(node) && this.agents.reports.get(node)?.status.healthy === true,
     );
   }
 
@@ -855,13 +879,12 @@ export class Coordinator {
     /** Share of reporting sites passing every check; null when none reports. */
     healthyShare: number | null;
   } {
-    const now = this.clock();
     const status = this.status();
     const nodes = this.inventory.sites.flatMap((s) => s.nodes);
     const active = activeDrains(this.allDrains());
     return {
       agentsConnected: this.agents.connectedCount(),
-      agentsStale: nodes.filter((n) => this.agents.isStale(n, now)).length,
+      agentsStale: nodes.filter((n) => this.agents.isStale(n)).length,
       sitesAnnouncing: new Map(status.sites.map((s) => [s.name, s.announcing])),
       drainsActive: active.length,
       drainsBlocked: active.filter((d) => d.blocked.length > 0).length,

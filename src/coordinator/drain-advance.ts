@@ -3,9 +3,13 @@
  * (and route observation), its withdraw step once the graceful hold has passed and the policy
  * (re-evaluated now) allows it, completion, and its deadline. Returns the new record, the audit
  * entries to store with it and what happened, for the caller to store, log and announce.
+ *
+ * The graceful hold is a duration, measured on the monotonic clock (GracefulHolds below), never
+ * as `now - createdAt`: a wall clock stepped forward (NTP, a VM resuming) used to cut it short
+ * and withdraw at once.
  */
 import type { NodeProgress, PolicyEvaluation, Violation } from '../wire/coordinator-api.js';
-import type { Inventory } from './fleet.js';
+import type { Inventory, MonotonicClock } from './fleet.js';
 import { nodesOfTarget } from './holds.js';
 import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { blockingViolations } from './policy.js';
@@ -20,8 +24,11 @@ export interface AdvanceInput {
   observation: Observation;
   /** The graceful hold when the drain names none. */
   defaultHoldMs: number;
+  /** How long the drain has held GRACEFUL_SHUTDOWN, monotonic (GracefulHolds.heldFor). */
+  heldForMs: number;
   /** The policy for this drain's withdraw step, evaluated against the fleet as it is now. */
   evaluateWithdraw: () => PolicyEvaluation;
+  /** Wall clock (unix ms): the times recorded (audit, stages, completion) and the deadline. */
   now: number;
 }
 
@@ -84,7 +91,7 @@ export function advanceDrain(input: AdvanceInput): AdvanceResult {
       });
   }
 
-  if (drain.phase === 'graceful' && now - drain.createdAt >= (drain.holdMs ?? input.defaultHoldMs)) {
+  if (drain.phase === 'graceful' && input.heldForMs >= (drain.holdMs ?? input.defaultHoldMs)) {
     const evaluation = input.evaluateWithdraw();
     if (evaluation.allowed) {
       Object.assign(next, { phase: 'withdraw', phaseChangedAt: now, blocked: [] });
@@ -126,4 +133,37 @@ export function advanceDrain(input: AdvanceInput): AdvanceResult {
 
   const progressed = stored || nodes.some((n, i) => n.detail !== drain.nodes[i]?.detail);
   return { next, stored, progressed, audit, notices };
+}
+
+/**
+ * How long each drain has held GRACEFUL_SHUTDOWN, on the monotonic clock, from the moment this
+ * coordinator process first saw it in that phase: for a drain it creates, its creation (the
+ * reconcile pass right after); for one it loads after a restart, its first pass. A restart thus
+ * restarts the hold. The wall clock is not used to shorten that (not even as a ceiling): a
+ * coordinator often restarts together with a clock step (a VM resuming, NTP at boot), and a hold
+ * cut short withdraws while traffic still flows, whereas a restarted one only keeps the lowered
+ * preference up to one hold longer.
+ */
+export class GracefulHolds {
+  private readonly since = new Map<string, number>();
+
+  constructor(private readonly monotonic: MonotonicClock) {}
+
+  /** Milliseconds `drain` has held its graceful phase (0 when first seen, or in another phase). */
+  heldFor(drain: Pick<DrainRecord, 'id' | 'phase'>): number {
+    if (drain.phase !== 'graceful') {
+      this.since.delete(drain.id);
+      return 0;
+    }
+    const now = this.monotonic();
+    const since = this.since.get(drain.id);
+    if (since === undefined) this.since.set(drain.id, now);
+    return since === undefined ? 0 : now - since;
+  }
+
+  /** Forgets the drains not in `ids` (released, or gone). */
+  retain(ids: Iterable<string>): void {
+    const keep = new Set(ids);
+    for (const id of this.since.keys()) if (!keep.has(id)) this.since.delete(id);
+  }
 }

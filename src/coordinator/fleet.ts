@@ -3,6 +3,10 @@
  * stale, which prefixes each node is announcing, which sites announce a prefix. A node counts
  * as announcing a prefix when it is not stale and ExaBGP acknowledged the prefix as announced
  * (normally or gracefully): health withdrawals and drains both take it out.
+ *
+ * Staleness is a duration, so it is measured on a monotonic clock: the wall clock (NTP steps, an
+ * operator's `date`, a VM resuming) would keep a dead agent fresh when set back and make every
+ * agent stale at once when set forward. Wall-clock times (`receivedAt`) are for display only.
  */
 import type { SiteConfig } from './config-schema.js';
 import type { NodeReport } from './model.js';
@@ -11,8 +15,14 @@ export interface Inventory {
   sites: readonly SiteConfig[];
 }
 
-export function isStale(report: NodeReport | undefined, now: number, staleAfterMs: number): boolean {
-  return !report || now - report.receivedAt > staleAfterMs;
+/** Milliseconds on a clock that only moves forward, at the pace of real time; any origin. */
+export type MonotonicClock = () => number;
+
+export const monotonicClock: MonotonicClock = () => performance.now();
+
+/** No report, or the last one arrived more than `staleAfterMs` ago on the monotonic clock. */
+export function isStale(report: NodeReport | undefined, monotonicNow: number, staleAfterMs: number): boolean {
+  return !report || monotonicNow - report.receivedAtMono > staleAfterMs;
 }
 
 /** Prefixes the report shows acknowledged as announced or graceful. */
@@ -26,12 +36,12 @@ export function acknowledgedAnnouncing(report: NodeReport | undefined): string[]
 /** node → prefixes it announces right now (stale nodes announce nothing as far as policy goes). */
 export function announcingByNode(
   reports: ReadonlyMap<string, NodeReport>,
-  now: number,
+  monotonicNow: number,
   staleAfterMs: number,
 ): Map<string, Set<string>> {
   const result = new Map<string, Set<string>>();
   for (const [node, report] of reports) {
-    if (isStale(report, now, staleAfterMs)) continue;
+    if (isStale(report, monotonicNow, staleAfterMs)) continue;
     const prefixes = acknowledgedAnnouncing(report);
     if (prefixes.length) result.set(node, new Set(prefixes));
   }

@@ -74,7 +74,10 @@ export interface AuditInput {
 /** What the coordinator knows of one agent: its last report and when it arrived. */
 export interface NodeReport {
   status: AgentStatus;
+  /** Unix ms (wall clock): shown as "last seen", never subtracted from another time. */
   receivedAt: number;
+  /** The coordinator's monotonic clock (fleet.ts) when it arrived: staleness is measured from it. */
+  receivedAtMono: number;
 }
 
 /** "lon1", "lon1/lon1-a", "lon1 198.51.100.10/32": how a target reads in logs and the audit. */

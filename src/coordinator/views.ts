@@ -18,7 +18,10 @@ export interface ViewContext {
   drains: readonly DrainRecord[];
   observerConfigured: boolean;
   staleAfterMs: number;
+  /** Wall clock (unix ms), for the times shown. */
   now: number;
+  /** The monotonic clock (fleet.ts), for staleness. */
+  monotonicNow: number;
 }
 
 export function drainView(record: DrainRecord, ctx: ViewContext): DrainView {
@@ -30,7 +33,7 @@ export function drainView(record: DrainRecord, ctx: ViewContext): DrainView {
         target: record.target,
         node,
         report: ctx.reports.get(node),
-        stale: isStale(ctx.reports.get(node), ctx.now, ctx.staleAfterMs),
+        stale: isStale(ctx.reports.get(node), ctx.monotonicNow, ctx.staleAfterMs),
         otherHolds: holdsOnNode(ctx.inventory, ctx.drains, node)
           .filter((d) => d.id !== record.id)
           .map((d) => `${d.id} (${d.owner})`),
@@ -90,7 +93,7 @@ export interface StatusContext extends ViewContext {
 
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
   const report = ctx.reports.get(node);
-  const stale = isStale(report, ctx.now, ctx.staleAfterMs);
+  const stale = isStale(report, ctx.monotonicNow, ctx.staleAfterMs);
   const ignored = report && !stale ? panicIgnoredChecks(report.status) : [];
   return {
     name: node,

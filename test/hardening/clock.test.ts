@@ -6,8 +6,9 @@
  *   progress is ended only once its end time is reached (property over random jumps).
  * - Agent durations (hold-downs, graceful holds, flap decay) are computed from whatever monotonic
  *   time the agent feeds the state machine: shifting every time by a constant changes nothing.
- * - Confirmed bugs, as todo tests: the coordinator measures staleness and the graceful hold with
- *   the wall clock, and the agent link's heartbeat stops when the wall clock goes back.
+ * - The coordinator measures agent staleness and the graceful hold before a drain's withdraw
+ *   step on the monotonic clock, and the agent link's heartbeat keeps going when the wall clock
+ *   goes back (all three used the wall clock once).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -31,7 +32,7 @@ import {
 } from '../../src/health/state-machine.js';
 import { createLogger } from '../../src/util/log.js';
 import type { AgentStatus } from '../../src/wire/agent-status.js';
-import { agentReport, coordinatorConfig } from './support/coordinator.js';
+import { agentReport, coordinatorConfig, siteOf } from './support/coordinator.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -165,14 +166,24 @@ describe('agent hold-downs and holds depend on elapsed time only', () => {
   });
 });
 
-describe('coordinator durations under wall-clock jumps (todo: src/coordinator uses the wall clock for them)', () => {
+describe('coordinator durations under wall-clock jumps', () => {
   const logger = createLogger('hardening-clock', 'silent');
+  const report = (node: string) => agentReport(node, siteOf(node)) as unknown as AgentStatus;
 
-  async function openCoordinator(clock: () => number) {
+  async function openCoordinator(
+    clock: () => number,
+    options: { monotonic?: () => number; store?: SqliteStore } = {},
+  ) {
     const config = coordinatorConfig({ agents: { staleAfter: 300, keepalive: 500 } });
-    const store = new SqliteStore(':memory:');
-    const coordinator = await Coordinator.open({ config, store, logger, clock });
-    return { coordinator, close: async () => (await coordinator.stop(), await store.close()) };
+    const store = options.store ?? new SqliteStore(':memory:');
+    const coordinator = await Coordinator.open({
+      config,
+      store,
+      logger,
+      clock,
+      ...(options.monotonic ? { monotonic: options.monotonic } : {}),
+    });
+    return { coordinator, store, close: async () => (await coordinator.stop(), await store.close()) };
   }
 
   const nodeOf = (coordinator: Coordinator, node: string) =>
@@ -181,65 +192,116 @@ describe('coordinator durations under wall-clock jumps (todo: src/coordinator us
       .sites.flatMap((s) => s.nodes)
       .find((n) => n.name === node)!;
 
-  test(
-    'an agent that stops reporting goes stale after staleAfter of real time, whatever the wall clock did',
-    {
-      todo: 'fleet.ts isStale compares the wall clock with receivedAt: after the clock is set back an hour, a dead agent stays "fresh" (and counts as announcing for the floors) for that hour; set forward, every agent goes stale at once',
-    },
-    async () => {
-      let offset = 0;
-      const { coordinator, close } = await openCoordinator(() => Date.now() + offset);
-      try {
-        coordinator.ingestReport('lon1-a', agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
-        assert.equal(nodeOf(coordinator, 'lon1-a').stale, false);
-        offset = -HOUR;
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        assert.equal(nodeOf(coordinator, 'lon1-a').stale, true, 'silent for twice staleAfter, still fresh');
-        coordinator.ingestReport('fra1-a', agentReport('fra1-a', 'fra1') as unknown as AgentStatus);
-        offset = HOUR;
-        assert.equal(
-          nodeOf(coordinator, 'fra1-a').stale,
-          false,
-          'reported a moment ago, stale after a forward jump',
-        );
-      } finally {
-        await close();
-      }
-    },
-  );
+  test('an agent that stops reporting goes stale after staleAfter of real time, whatever the wall clock did', async () => {
+    // Staleness used to compare the wall clock with receivedAt: set back an hour, a dead agent
+    // stayed fresh (and counted as announcing for the floors) for that hour; set forward, every
+    // agent went stale at once.
+    let offset = 0;
+    const { coordinator, close } = await openCoordinator(() => Date.now() + offset);
+    try {
+      coordinator.ingestReport('lon1-a', report('lon1-a'));
+      assert.equal(nodeOf(coordinator, 'lon1-a').stale, false);
+      offset = -HOUR;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.equal(nodeOf(coordinator, 'lon1-a').stale, true, 'silent for twice staleAfter, still fresh');
+      assert.deepEqual(nodeOf(coordinator, 'lon1-a').announcing, [], 'a dead agent counts as announcing');
+      coordinator.ingestReport('fra1-a', report('fra1-a'));
+      offset = HOUR;
+      assert.equal(
+        nodeOf(coordinator, 'fra1-a').stale,
+        false,
+        'reported a moment ago, stale after a forward jump',
+      );
+    } finally {
+      await close();
+    }
+  });
 
-  test(
-    'a drain holds GRACEFUL_SHUTDOWN for its whole hold even if the wall clock jumps forward',
-    {
-      todo: 'drain-advance.ts gates the withdraw step on now - createdAt (wall clock): a forward jump (NTP step, VM resume) cuts the graceful phase short and withdraws at once',
-    },
-    async () => {
-      let offset = 0;
-      const { coordinator, close } = await openCoordinator(() => Date.now() + offset);
-      try {
-        const operator = { name: 'operator', role: 'operator' as const };
-        const created = await coordinator.requestDrain(operator, {
-          target: { site: 'lon1' },
-          reason: 'clock test',
-          hold: 60_000,
-          overrides: [],
-          dryRun: false,
-        });
-        const id = created.drain!.id;
-        offset = HOUR;
-        // Any report makes the coordinator reconcile at once.
-        coordinator.ingestReport('lon1-a', agentReport('lon1-a', 'lon1') as unknown as AgentStatus);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        assert.equal(
-          (await coordinator.getDrain(id)).phase,
-          'graceful',
-          'withdrawn after milliseconds of a 60 s hold',
-        );
-      } finally {
-        await close();
+  test('staleness follows the monotonic clock to the millisecond; the wall clock is only shown', async () => {
+    let offset = 0;
+    let mono = 1_000_000;
+    const { coordinator, close } = await openCoordinator(() => Date.now() + offset, {
+      monotonic: () => mono,
+    });
+    try {
+      coordinator.ingestReport('lon1-a', report('lon1-a'));
+      const seenAt = nodeOf(coordinator, 'lon1-a').lastSeenAt!;
+      for (const jump of [HOUR, -HOUR, -24 * HOUR, 24 * HOUR]) {
+        offset = jump;
+        assert.equal(nodeOf(coordinator, 'lon1-a').stale, false, `stale after a jump of ${jump} ms`);
       }
-    },
-  );
+      mono += 300;
+      assert.equal(nodeOf(coordinator, 'lon1-a').stale, false, 'stale at exactly staleAfter');
+      mono += 1;
+      assert.equal(nodeOf(coordinator, 'lon1-a').stale, true, 'still fresh past staleAfter');
+      assert.equal(nodeOf(coordinator, 'lon1-a').lastSeenAt, seenAt, '"last seen" is the wall-clock time');
+    } finally {
+      await close();
+    }
+  });
+
+  const operator = { name: 'operator', role: 'operator' as const };
+  const drainLon1 = {
+    target: { site: 'lon1' },
+    reason: 'clock test',
+    hold: 60_000,
+    overrides: [],
+    dryRun: false,
+  };
+
+  test('a drain holds GRACEFUL_SHUTDOWN for its whole hold even if the wall clock jumps forward', async () => {
+    // The withdraw step used to be gated on now - createdAt (wall clock): a forward jump (NTP
+    // step, VM resume) cut the graceful phase short and withdrew at once.
+    let offset = 0;
+    let mono = 5_000;
+    const { coordinator, close } = await openCoordinator(() => Date.now() + offset, {
+      monotonic: () => mono,
+    });
+    try {
+      const id = (await coordinator.requestDrain(operator, drainLon1)).drain!.id;
+      offset = HOUR;
+      mono += 59_999;
+      // A report from a node not heard from before makes the coordinator reconcile at once.
+      coordinator.ingestReport('lon1-a', report('lon1-a'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await coordinator.getDrain(id)).phase, 'graceful', 'withdrawn before the 60 s hold');
+      // The wall clock set back instead does not stretch it: 60 s of monotonic time end it.
+      offset = -HOUR;
+      mono += 1;
+      coordinator.ingestReport('lon1-b', report('lon1-b'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await coordinator.getDrain(id)).phase, 'withdraw', 'still graceful after its hold');
+    } finally {
+      await close();
+    }
+  });
+
+  test('after a coordinator restart the hold starts again from the restart, whatever the wall clock says', async () => {
+    let offset = 0;
+    let mono = 5_000;
+    const first = await openCoordinator(() => Date.now() + offset, { monotonic: () => mono });
+    const id = (await first.coordinator.requestDrain(operator, drainLon1)).drain!.id;
+    mono += 50_000;
+    await first.coordinator.stop();
+    // The new process: its own monotonic clock, and a wall clock an hour ahead (a VM resumed).
+    offset = HOUR;
+    let restarted = 0;
+    const second = await openCoordinator(() => Date.now() + offset, {
+      monotonic: () => restarted,
+      store: first.store,
+    });
+    try {
+      second.coordinator.ingestReport('lon1-a', report('lon1-a'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await second.coordinator.getDrain(id)).phase, 'graceful', 'withdrawn at the restart');
+      restarted += 60_000;
+      second.coordinator.ingestReport('lon1-b', report('lon1-b'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await second.coordinator.getDrain(id)).phase, 'withdraw', 'graceful past a full hold');
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 describe('agent link heartbeat under wall-clock jumps', () => {

@@ -1,10 +1,11 @@
 /**
- * One drain moved forward: the withdraw step waits for the graceful hold and for the policy,
- * a block is recorded once (not on every pass), completion and deadlines are noticed once.
+ * One drain moved forward: the withdraw step waits for the graceful hold (monotonic time, not
+ * the wall clock) and for the policy, a block is recorded once (not on every pass), completion
+ * and deadlines are noticed once.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { advanceDrain, type AdvanceInput } from '../../../src/coordinator/drain-advance.js';
+import { advanceDrain, GracefulHolds, type AdvanceInput } from '../../../src/coordinator/drain-advance.js';
 import type { DrainRecord } from '../../../src/coordinator/model.js';
 import type { PolicyEvaluation } from '../../../src/wire/coordinator-api.js';
 import { drainRecord, report } from './fixtures.js';
@@ -19,8 +20,10 @@ const refused: PolicyEvaluation = {
   violations: [{ rule: 'minAnnouncingSites', message: 'would leave 1 site', retryable: true }],
 };
 
+/** `now` is the wall clock; the hold has lasted `now - createdAt` unless `heldForMs` says otherwise. */
 function input(drain: DrainRecord, now: number, extra: Partial<AdvanceInput> = {}): AdvanceInput {
   return {
+    heldForMs: now - drain.createdAt,
     drain,
     inventory,
     reports: new Map(),
@@ -42,6 +45,18 @@ describe('advanceDrain', () => {
   it('does not evaluate the withdraw step before the graceful hold has passed', () => {
     const result = advanceDrain(input(drain, 1999));
     assert.equal(result.next.phase, 'graceful');
+  });
+
+  it('measures the hold with heldForMs (monotonic), whatever the wall clock says', () => {
+    // Wall clock stepped an hour forward: the hold has still lasted 999 ms of 1000.
+    const forward = advanceDrain(input(drain, 1000 + 3_600_000, { heldForMs: 999 }));
+    assert.equal(forward.next.phase, 'graceful');
+    assert.deepEqual(forward.notices, []);
+    // Wall clock stepped an hour back: the hold has lasted 1000 ms, the step is taken.
+    const back = advanceDrain(
+      input(drain, 1000 - 3_600_000, { heldForMs: 1000, evaluateWithdraw: () => allowed }),
+    );
+    assert.equal(back.next.phase, 'withdraw');
   });
 
   it('takes the withdraw step once the hold passed and the policy allows it', () => {
@@ -83,5 +98,27 @@ describe('advanceDrain', () => {
     assert.equal(done.next.overdue, true);
     const again = advanceDrain(input(done.next, 7000, { reports: new Map([['lon1-a', withdrawn]]) }));
     assert.deepEqual(again.notices, []);
+  });
+});
+
+describe('GracefulHolds', () => {
+  it('counts from the first sight of a graceful drain on the monotonic clock, and forgets', () => {
+    let mono = 50_000;
+    const holds = new GracefulHolds(() => mono);
+    const graceful = drainRecord('d-1', { site: 'lon1' }, { createdAt: 1000 });
+    // Seen for the first time (created now, or loaded after a restart): the hold starts now.
+    assert.equal(holds.heldFor(graceful), 0);
+    mono += 400;
+    assert.equal(holds.heldFor(graceful), 400);
+    mono += 600;
+    assert.equal(holds.heldFor(graceful), 1000);
+    // Past its graceful phase it is forgotten; seen graceful again, its hold starts over.
+    assert.equal(holds.heldFor({ ...graceful, phase: 'withdraw' }), 0);
+    assert.equal(holds.heldFor(graceful), 0);
+    mono += 100;
+    assert.equal(holds.heldFor(graceful), 100);
+    // Released or gone: forgotten.
+    holds.retain([]);
+    assert.equal(holds.heldFor(graceful), 0);
   });
 });

@@ -70,5 +70,6 @@ export function report(
     neighbors: [],
     exabgp: { ackFailures: 0, lastError: null },
   };
-  return { status, receivedAt: options.receivedAt ?? 1000 };
+  // One fake clock for both: the wall time shown and the monotonic time staleness is measured on.
+  return { status, receivedAt: options.receivedAt ?? 1000, receivedAtMono: options.receivedAt ?? 1000 };
 }
