@@ -111,7 +111,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     const exabgpConf = await readFile(join(nodeRoot, 'etc/exabgp/exabgp.conf'), 'utf8');
     assert.match(
       exabgpConf,
-      /run \/usr\/bin\/node \/opt\/herald\/current\/dist\/src\/cli.js agent --config \/etc\/herald\/agent.yaml;/,
+      /run \/usr\/bin\/node \/opt\/herald\/current\/dist\/bin\/herald.js agent --config \/etc\/herald\/agent.yaml;/,
     );
     assert.match(exabgpConf, /neighbor 192\.0\.2\.1 \{[\s\S]*local-address 192\.0\.2\.11;/);
     // Secrets: the agent token only readable by root and ExaBGP's group.
@@ -128,7 +128,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     );
     await stat(join(nodeRoot, 'etc/systemd/system/exabgp.service.d/herald.conf'));
     const wrapper = await readFile(join(nodeRoot, 'usr/local/bin/herald'), 'utf8');
-    assert.match(wrapper, /exec \/usr\/bin\/node \/opt\/herald\/current\/dist\/src\/cli.js "\$@"/);
+    assert.match(wrapper, /exec \/usr\/bin\/node \/opt\/herald\/current\/dist\/bin\/herald.js "\$@"/);
     const coordinatorYaml = await readFile(join(coordRoot, 'etc/herald/coordinator.yaml'), 'utf8');
     assert.doesNotMatch(coordinatorYaml, /change-me/, 'no plaintext token in coordinator.yaml');
     const digest = createHash('sha256').update('example-operator-token-change-me-0001').digest('hex');
