@@ -37,7 +37,7 @@ import {
   type MonotonicClock,
 } from './fleet.js';
 import { activeDrains, desiredDrainsByNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
-import { HttpError } from './http/http-error.js';
+import { HttpError, storeRefusal } from './http/http-error.js';
 import type { Principal } from './http/auth.js';
 import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { ObserverLoop } from './observer-loop.js';
@@ -53,7 +53,7 @@ import {
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
 import type { RouteObserver } from './route-observer.js';
-import type { CoordinatorStore, StoreBatch } from './store/store.js';
+import { StoreWriteError, type CoordinatorStore, type StoreBatch } from './store/store.js';
 import { fleetStatus, drainView, type ViewContext } from './views.js';
 import { WindowRunner, type WindowInput } from './window-runner.js';
 
@@ -354,7 +354,9 @@ export class Coordinator {
     if (problems.length) return Promise.reject(HttpError.problems('drain request', problems));
     return this.serial(async () => {
       const now = this.clock();
-      const result = await this.createDrain(principal.name, input, null, now);
+      const result = await this.createDrain(principal.name, input, null, now).catch((error: unknown) => {
+        throw storeRefusal('the drain', error);
+      });
       if (result.refused && !input.dryRun)
         throw HttpError.refused(
           `drain of ${describeTarget(input.target)} refused by ${blockingViolations(result.evaluation)
@@ -460,7 +462,7 @@ export class Coordinator {
     this.drains.set(drain.id, drain);
     this.logger.info({ drain: drain.id, owner, target: audit.target, reason: drain.reason }, 'drain started');
     this.events.emit('drain.created', { drain: this.view(drain, now) }, now);
-    await this.reconcile();
+    await this.reconcileAfter(`drain ${drain.id}`);
     return { evaluation, refused: false, drain };
   }
 
@@ -474,7 +476,9 @@ export class Coordinator {
       if (!drain) throw HttpError.notFound(`no drain ${id}`);
       if (drain.status === 'active') {
         charge?.();
-        await this.release(drain, principal.name, reason ?? null, this.clock());
+        await this.release(drain, principal.name, reason ?? null, this.clock()).catch((error: unknown) => {
+          throw storeRefusal(`the release of ${id}`, error);
+        });
       }
       return this.view(drain);
     });
@@ -496,7 +500,13 @@ export class Coordinator {
       const now = this.clock();
       const mine = holdsToRelease(this.allDrains(), principal.name, target);
       if (mine.length) charge?.();
-      for (const drain of mine) await this.release(drain, principal.name, reason ?? null, now);
+      const released: string[] = [];
+      for (const drain of mine) {
+        await this.release(drain, principal.name, reason ?? null, now).catch((error: unknown) => {
+          throw storeRefusal(`the release of ${drain.id}`, error, released);
+        });
+        released.push(drain.id);
+      }
       return {
         released: mine.map((d) => this.view(d, now)),
         otherHolds: holdsOnSite(this.allDrains(), target.site).map((d) => ({
@@ -545,7 +555,7 @@ export class Coordinator {
     this.drains.set(drain.id, drain);
     this.logger.info({ drain: drain.id, by: actor, owner: drain.owner }, 'drain released');
     this.events.emit('drain.released', { drain: this.view(drain, now) }, now);
-    await this.reconcile();
+    await this.reconcileAfter(`the release of ${drain.id}`);
   }
 
   async getDrain(id: string): Promise<DrainView> {
@@ -565,6 +575,22 @@ export class Coordinator {
   }
 
   // ---------------------------------------------------------------- the reconcile pass
+
+  /**
+   * The reconcile pass right after a change was stored. A store that cannot write now does not
+   * undo that change (the caller is told it happened); the next tick retries the pass.
+   */
+  private async reconcileAfter(change: string): Promise<void> {
+    try {
+      await this.reconcile();
+    } catch (error) {
+      if (!(error instanceof StoreWriteError)) throw error;
+      this.logger.error(
+        { err: error },
+        `${change} is stored, but not yet the desired state it leads to (${error.fault}); retried at every tick`,
+      );
+    }
+  }
 
   /**
    * Brings everything up to date, inside the queue: node progress of each drain, the withdraw

@@ -17,7 +17,7 @@ import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { BirdRouteObserver, type RouteObserver } from './route-observer.js';
-import { SqliteStore, StoreLockedError } from './store/sqlite-store.js';
+import { SqliteStore, StoreOpenError } from './store/sqlite-store.js';
 import type { CoordinatorStore } from './store/store.js';
 
 export interface RunningCoordinator {
@@ -108,9 +108,9 @@ export async function runCoordinator(
   try {
     running = await startCoordinator(config, { logger });
   } catch (error) {
-    // Problems an operator fixes (store in use, port taken, unreadable certificate): one clear line.
+    // Problems an operator fixes (store in use or not writable, port taken, unreadable certificate): one clear line.
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof StoreLockedError) throw new CliError(error.message);
+    if (error instanceof StoreOpenError) throw new CliError(error.message);
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
       throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code}`);
     if (code === 'ENOENT' || code === 'EISDIR')

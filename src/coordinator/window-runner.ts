@@ -18,7 +18,7 @@ import type {
 import { cronProblems, nextStartFinder, scheduleStarts } from './cron.js';
 import type { EventBus } from './events.js';
 import type { Principal } from './http/auth.js';
-import { HttpError } from './http/http-error.js';
+import { HttpError, storeRefusal } from './http/http-error.js';
 import { describeTarget, type DrainRecord, type WindowRecord } from './model.js';
 import { blockingViolations } from './policy.js';
 import type { StoreBatch } from './store/store.js';
@@ -153,7 +153,7 @@ export class WindowRunner {
         createdAt: now,
         occurrence: null,
       };
-      await this.host.commit({
+      await this.commitChange('the window', {
         windows: [window],
         audit: [
           {
@@ -190,7 +190,7 @@ export class WindowRunner {
       const now = this.host.clock();
       const drainId = window.occurrence?.drainId ?? null;
       const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
-      await this.host.commit({
+      await this.commitChange(`the removal of window ${id}`, {
         deletedWindows: [id],
         audit: [
           {
@@ -213,6 +213,15 @@ export class WindowRunner {
       this.events.emit('window.removed', { window: view }, now);
       return { window: view, drainStillHeld: held };
     });
+  }
+
+  /** An operator's change, stored first: a store that cannot write refuses it (503), nothing changed. */
+  private async commitChange(what: string, batch: StoreBatch): Promise<void> {
+    try {
+      await this.host.commit(batch);
+    } catch (error) {
+      throw storeRefusal(what, error);
+    }
   }
 
   /** Inside the host's queue: starts, retries, ends and auto-releases occurrences. */

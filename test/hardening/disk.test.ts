@@ -4,17 +4,23 @@
  *
  * Agent: a drain that cannot be stored is refused ("nothing changed"), the state files on disk
  * stay the last good ones (never a truncated file renamed in), nothing is left behind, and a
- * restarted agent reads its last good state. Coordinator: a drain request on a full disk fails
- * and changes nothing, and the store works again once there is space.
+ * restarted agent reads its last good state. Coordinator: a drain request on a full disk is
+ * refused with 503 "could not store the drain: disk full; nothing changed" and changes nothing,
+ * and the store works again once there is space; on a read-only data directory it refuses to
+ * start, naming the directory (not a lock). The last part simulates store write failures at
+ * chosen points (any machine): what the API answers when a change is partly stored.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startControlServer } from '../../src/agent/control-server.js';
 import { DrainSources } from '../../src/agent/drain-sources.js';
-import { SqliteStore } from '../../src/coordinator/store/sqlite-store.js';
+import { SqliteStore, StoreNotWritableError } from '../../src/coordinator/store/sqlite-store.js';
+import { StoreWriteError, type StoreBatch } from '../../src/coordinator/store/store.js';
 import type { AgentDesired, AgentStatus } from '../../src/wire/agent-status.js';
 import { startTestCoordinator, TOKENS, type TestCoordinator } from './support/coordinator.js';
 import { mountTmpfs, tmpfsSkipReason, type Tmpfs } from './support/tmpfs.js';
@@ -200,7 +206,7 @@ describe('coordinator store on a full disk', { skip }, () => {
       const refused = await coordinator.call('POST', '/api/v1/drains', {
         body: { site: 'fra1', reason: 'on a full disk' },
       });
-      assert.ok(refused.status >= 500, `answered ${refused.status}`);
+      assert.equal(refused.status, 503, refused.text);
       assert.deepEqual(await activeSites(), ['lon1']);
       assert.equal(
         (await coordinator.call('GET', '/api/v1/status', { token: TOKENS.viewer })).status,
@@ -221,47 +227,212 @@ describe('coordinator store on a full disk', { skip }, () => {
     assert.deepEqual((await activeSites()).sort(), ['fra1', 'lon1']);
   });
 
-  test(
-    'the refusal says the store is out of space',
-    {
-      todo: 'a failed commit (SQLITE_FULL) reaches the router as an unknown error: 500 "internal error (see the coordinator log)"; an operator should read 503 "could not store the drain: disk full, nothing changed"',
-    },
-    async () => {
-      fs.fill();
-      try {
-        const refused = await coordinator.call('POST', '/api/v1/drains', {
-          body: { site: 'ams1', reason: 'on a full disk' },
-        });
-        assert.equal(refused.status, 503);
-        assert.match(
-          (refused.json() as { error: { message: string } }).error.message,
-          /disk|space|full|store/i,
-        );
-      } finally {
-        fs.free();
-      }
-    },
-  );
+  test('the refusal says the store is out of space, and nothing was stored or audited', async () => {
+    fs.fill();
+    try {
+      const refused = await coordinator.call('POST', '/api/v1/drains', {
+        body: { site: 'ams1', reason: 'on a full disk' },
+      });
+      assert.equal(refused.status, 503, refused.text);
+      assert.deepEqual((refused.json() as { error: unknown }).error, {
+        status: 503,
+        code: 'store_unavailable',
+        message: 'could not store the drain: disk full; nothing changed',
+      });
+      assert.ok(!(await activeSites()).includes('ams1'));
+      const audit = (
+        await coordinator.call('GET', '/api/v1/audit?site=ams1', { token: TOKENS.viewer })
+      ).json() as { entries: unknown[] };
+      assert.deepEqual(audit.entries, []);
+    } finally {
+      fs.free();
+    }
+  });
 });
 
 describe('coordinator with a read-only data directory', { skip }, () => {
-  test(
-    'refuses to start with an error that names the read-only store, not a lock',
-    {
-      todo: 'SqliteStore maps every failure of its start-up pragmas to StoreLockedError: on a read-only data directory the coordinator says "a lock held by another process (is a coordinator already running?)" while the cause is "disk I/O error"',
-    },
-    async () => {
-      const fs = mountTmpfs(2048);
-      try {
-        await new SqliteStore(join(fs.dir, 'coordinator.db')).close();
-        fs.readOnly();
+  test('refuses to start with an error that names the read-only directory, not a lock', () => {
+    const fs = mountTmpfs(2048);
+    try {
+      const file = join(fs.dir, 'coordinator.db');
+      new SqliteStore(file).close();
+      mkdirSync(join(fs.dir, 'empty'));
+      fs.readOnly();
+      const notWritable = (path: string, received: RegExp) =>
         assert.throws(
-          () => new SqliteStore(join(fs.dir, 'coordinator.db')),
-          (error: Error) => /read-only|I\/O/i.test(error.message) && !/another process/.test(error.message),
+          () => new SqliteStore(path),
+          (error: Error) => {
+            assert.ok(error instanceof StoreNotWritableError, `${error.name}: ${error.message}`);
+            const expected = `${dirname(path)}: expected a writable data directory for the store coordinator.db, received `;
+            assert.ok(error.message.startsWith(expected), error.message);
+            assert.match(error.message.slice(expected.length), received);
+            assert.doesNotMatch(error.message, /another process/);
+            return true;
+          },
         );
-      } finally {
-        fs.unmount();
-      }
-    },
-  );
+      const eroFs = String.raw`a directory that is not writable \(EROFS: read-only file system\)`;
+      // An existing store; one not created yet; one whose directory does not exist yet.
+      notWritable(
+        file,
+        new RegExp(`^${eroFs}; opening the store failed with: disk I/O error \\(SQLITE_IOERR`),
+      );
+      notWritable(
+        join(fs.dir, 'empty', 'coordinator.db'),
+        new RegExp(`^${eroFs}; opening the store failed with: .*\\(SQLITE_CANTOPEN\\)$`),
+      );
+      notWritable(
+        join(fs.dir, 'missing', 'coordinator.db'),
+        new RegExp(
+          `^a directory that cannot be created: ${fs.dir} is not writable \\(EROFS: read-only file system\\);`,
+        ),
+      );
+    } finally {
+      fs.unmount();
+    }
+  });
+});
+
+/** An in-memory store whose commits fail (as on a full disk) while `failWhen` says so. */
+function faultyStore() {
+  const store = new SqliteStore(':memory:');
+  const commit = store.commit.bind(store);
+  const committed: StoreBatch[] = [];
+  const control = { failWhen: null as ((batch: StoreBatch) => boolean) | null, committed };
+  store.commit = async (batch) => {
+    if (control.failWhen?.(batch))
+      throw new StoreWriteError('disk full', 'simulated: database or disk is full (SQLITE_FULL)');
+    const entries = await commit(batch);
+    committed.push(batch);
+    return entries;
+  };
+  return { store, control };
+}
+
+async function until(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const started = Date.now(); !condition(); await sleep(20))
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('coordinator store write failures at chosen points (simulated)', () => {
+  let coordinator: TestCoordinator;
+  let control: ReturnType<typeof faultyStore>['control'];
+  const log: { level: number; msg: string; err?: { message: string; stack?: string } }[] = [];
+  before(async () => {
+    const faulty = faultyStore();
+    control = faulty.control;
+    coordinator = await startTestCoordinator({
+      store: faulty.store,
+      tickMs: 50,
+      logLevel: 'info',
+      logTo: new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of String(chunk).split('\n').filter(Boolean)) log.push(JSON.parse(line));
+          done();
+        },
+      }),
+      extensions: [
+        (router) =>
+          router.add({
+            method: 'POST',
+            path: '/api/v1/test-store-failure',
+            access: 'operator',
+            handler: () => {
+              throw new StoreWriteError('disk I/O error', 'simulated: disk I/O error (SQLITE_IOERR_WRITE)');
+            },
+          }),
+      ],
+    });
+    // The first pass publishes every node's desired state; failures start after it.
+    await until('the first desired states', () => control.committed.some((b) => b.desired?.length));
+  });
+  after(() => coordinator.close());
+
+  const drain = async (site: string) => {
+    const response = await coordinator.call('POST', '/api/v1/drains', {
+      body: { site, reason: 'simulated' },
+    });
+    assert.equal(response.status, 201, response.text);
+    return (response.json() as { drain: { id: string } }).drain.id;
+  };
+  const statusOf = async (id: string) =>
+    ((await coordinator.call('GET', `/api/v1/drains/${id}`)).json() as { status: string }).status;
+
+  test('a drain stored before its desired state fails is acknowledged; the next passes publish it', async () => {
+    control.failWhen = (batch) => !!batch.desired?.length;
+    let id: string;
+    try {
+      id = await drain('nyc1');
+      assert.equal(await statusOf(id), 'active');
+      assert.ok(
+        log.some((l) => l.msg.startsWith(`drain ${id} is stored, but not yet the desired state`)),
+        'the failed pass is logged',
+      );
+    } finally {
+      control.failWhen = null;
+    }
+    await until('the desired state of nyc1-a with the drain', () =>
+      control.committed.some((b) =>
+        b.desired?.some((d) => d.node === 'nyc1-a' && d.desired.drains.some((x) => x.id === id)),
+      ),
+    );
+  });
+
+  test('a release of two holds that fails at the second names the one stored', async () => {
+    const ids = [await drain('sfo1'), await drain('sfo1')];
+    let releases = 0;
+    control.failWhen = (batch) => !!batch.drains?.some((d) => d.status === 'released') && ++releases === 2;
+    try {
+      const response = await coordinator.call('POST', '/api/v1/releases', { body: { site: 'sfo1' } });
+      assert.equal(response.status, 503, response.text);
+      const { message, code } = (response.json() as { error: { message: string; code: string } }).error;
+      assert.equal(code, 'store_unavailable');
+      const match = /^could not store the release of (d-\w+): disk full; stored before it: (d-\w+)$/.exec(
+        message,
+      );
+      assert.ok(match, message);
+      assert.deepEqual([match[2], match[1]].sort(), [...ids].sort());
+      assert.equal(await statusOf(match[2]!), 'released');
+      assert.equal(await statusOf(match[1]!), 'active');
+    } finally {
+      control.failWhen = null;
+    }
+  });
+
+  test('a window that cannot be stored is refused, and none is kept', async () => {
+    control.failWhen = (batch) => !!batch.windows?.length;
+    try {
+      const response = await coordinator.call('POST', '/api/v1/windows', {
+        body: { site: 'fra1', cron: '0 3 * * 0', duration: 3_600_000, reason: 'simulated' },
+      });
+      assert.equal(response.status, 503, response.text);
+      assert.equal(
+        (response.json() as { error: { message: string } }).error.message,
+        'could not store the window: disk full; nothing changed',
+      );
+      const windows = (await coordinator.call('GET', '/api/v1/windows')).json() as { windows: unknown[] };
+      assert.deepEqual(windows.windows, []);
+    } finally {
+      control.failWhen = null;
+    }
+  });
+
+  test('a store failure no service named is a 503 too, and every 503 is logged with its cause', async () => {
+    const response = await coordinator.call('POST', '/api/v1/test-store-failure');
+    assert.equal(response.status, 503, response.text);
+    assert.equal(
+      (response.json() as { error: { message: string } }).error.message,
+      'could not store a change: disk I/O error (see the coordinator log)',
+    );
+    const logged = log.filter((l) => l.msg === 'request failed' && l.level >= 50);
+    assert.ok(
+      logged.some((l) =>
+        /could not store a change: disk I\/O error[\s\S]*SQLITE_IOERR_WRITE/.test(l.err?.stack ?? ''),
+      ),
+      JSON.stringify(logged.map((l) => l.err?.message)),
+    );
+    assert.ok(
+      logged.some((l) => /could not store the window: disk full[\s\S]*SQLITE_FULL/.test(l.err?.stack ?? '')),
+      'the refused window was logged with its cause',
+    );
+  });
 });

@@ -1,19 +1,27 @@
 /**
  * The one error class HTTP handlers (and the services they call) throw. It is rendered in
- * exactly one place (the router) as `{ error: { status, code, message, problems?, rules? } }`.
+ * exactly one place (the router) as `{ error: { status, code, message, problems?, rules? } }`;
+ * a 5xx is logged there too, with its cause.
  */
 import type { z } from 'zod';
 import { formatIssues } from '../../config/load.js';
 import type { Violation } from '../../wire/coordinator-api.js';
+import { StoreWriteError } from '../store/store.js';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly extra: { problems?: string[]; rules?: Violation[]; headers?: Record<string, string> } = {},
+    readonly extra: {
+      problems?: string[];
+      rules?: Violation[];
+      headers?: Record<string, string>;
+      /** What caused it (logged for a 5xx, never sent). */
+      cause?: unknown;
+    } = {},
   ) {
-    super(message);
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'HttpError';
   }
 
@@ -45,6 +53,19 @@ export class HttpError extends Error {
     return new HttpError(409, 'refused', message, { rules });
   }
 
+  /**
+   * 503 for a change the store could not write: what, why, and what was stored before it failed
+   * ("could not store the drain: disk full; nothing changed").
+   */
+  static storeUnavailable(what: string, error: StoreWriteError, stored: readonly string[] = []): HttpError {
+    return new HttpError(
+      503,
+      'store_unavailable',
+      `could not store ${what}: ${error.fault}; ${stored.length ? `stored before it: ${stored.join(', ')}` : 'nothing changed'}`,
+      { cause: error },
+    );
+  }
+
   toBody() {
     return {
       error: {
@@ -56,4 +77,12 @@ export class HttpError extends Error {
       },
     };
   }
+}
+
+/**
+ * For the services behind the API: a StoreWriteError from a change that had not yet stored
+ * anything (or stored only `stored`) becomes the 503 naming `what`; anything else is returned as is.
+ */
+export function storeRefusal(what: string, error: unknown, stored: readonly string[] = []): unknown {
+  return error instanceof StoreWriteError ? HttpError.storeUnavailable(what, error, stored) : error;
 }

@@ -2,7 +2,8 @@
  * A small router on node:http: routes are registered with a method, a path pattern
  * ("/api/v1/drains/:id"), the access they demand and a handler. Handlers return a JSON value
  * (or `json(status, body)`), or take over the response for streams and return STREAMED. Every
- * error becomes one JSON shape here. Static files can be mounted for the dashboard.
+ * error becomes one JSON shape here; 5xx answers are rethrown for the server's log. Static
+ * files can be mounted for the dashboard.
  */
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import type { z } from 'zod';
 import { describeValue } from '../../config/load.js';
 import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
 import type { HttpGuard } from './guard.js';
+import { StoreWriteError } from '../store/store.js';
 import { HttpError } from './http-error.js';
 
 export const STREAMED: unique symbol = Symbol('streamed');
@@ -290,10 +292,21 @@ export class Router {
         response.destroy();
         throw error;
       }
-      if (error instanceof HttpError) {
-        for (const [name, value] of Object.entries(error.extra.headers ?? {}))
+      // A store write that no service turned into its own 503 (naming what it was storing).
+      const answer =
+        error instanceof StoreWriteError
+          ? new HttpError(
+              503,
+              'store_unavailable',
+              `could not store a change: ${error.fault} (see the coordinator log)`,
+              { cause: error },
+            )
+          : error;
+      if (answer instanceof HttpError) {
+        for (const [name, value] of Object.entries(answer.extra.headers ?? {}))
           response.setHeader(name, value);
-        send(response, error.status, error.toBody());
+        send(response, answer.status, answer.toBody());
+        if (answer.status >= 500) throw answer; // for the log: the caller did nothing wrong
         return;
       }
       send(

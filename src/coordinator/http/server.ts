@@ -77,7 +77,7 @@ export async function startServer(options: {
         metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
     router.handle(request, response, tokens, guard).catch((error) => {
-      if (error instanceof HttpError) return;
+      if (error instanceof HttpError && error.status < 500) return; // the caller's mistake, answered
       logger.error({ err: coerceError(error), route, method: request.method }, 'request failed');
     });
   };

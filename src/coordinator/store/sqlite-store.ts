@@ -4,13 +4,19 @@
  * exclusively for as long as the coordinator runs: a second coordinator on the same file fails
  * at start instead of splitting the state.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AgentDesired } from '../../wire/agent-status.js';
 import type { AuditEntry, AuditQuery } from '../../wire/coordinator-api.js';
 import type { AuditInput, DrainRecord, WindowRecord } from '../model.js';
-import type { CoordinatorStore, DrainFilter, StoreBatch } from './store.js';
+import {
+  StoreWriteError,
+  type CoordinatorStore,
+  type DrainFilter,
+  type StoreBatch,
+  type StoreFault,
+} from './store.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -72,34 +78,111 @@ function auditFromRow(row: AuditRow): AuditEntry {
   };
 }
 
-export class StoreLockedError extends Error {
+/** The store could not be opened at start; the coordinator refuses to start with this message. */
+export class StoreOpenError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StoreOpenError';
+  }
+}
+
+/** Another process (a second coordinator) holds the store's lock. */
+export class StoreLockedError extends StoreOpenError {
   constructor(file: string, cause: unknown) {
     super(
       `${file}: expected the store to be free, received a lock held by another process (is a coordinator already running?)`,
-      {
-        cause,
-      },
+      cause,
     );
     this.name = 'StoreLockedError';
   }
 }
 
+/** The store's directory or files cannot be written: a read-only mount, permissions, a full or failing disk. */
+export class StoreNotWritableError extends StoreOpenError {
+  constructor(file: string, cause: unknown) {
+    const dir = dirname(file);
+    const unwritable = directoryProblem(dir);
+    super(
+      `${dir}: expected a writable data directory for the store ${basename(file)}, received ` +
+        `${unwritable ? `${unwritable}; opening the store failed with: ` : ''}${describeCause(cause)}`,
+      cause,
+    );
+    this.name = 'StoreNotWritableError';
+  }
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** "disk I/O error (SQLITE_IOERR_LOCK)", "EACCES: permission denied, mkdir '/var/lib/herald'". */
+function describeCause(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = codeOf(error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/**
+ * Why `dir` (or, when it does not exist yet, the nearest directory above it) cannot be written:
+ * "a directory that is not writable (EROFS: read-only file system)"; null when it can.
+ */
+function directoryProblem(dir: string): string | null {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+    return null;
+  } catch (error) {
+    const why = (error instanceof Error ? error.message : String(error)).split(',')[0]!;
+    return existing === dir
+      ? `a directory that is not writable (${why})`
+      : `a directory that cannot be created: ${existing} is not writable (${why})`;
+  }
+}
+
+/** What a failure of SQLite or the file system says about the store; null when it names nothing we know. */
+function faultOf(error: unknown): 'locked' | StoreFault | null {
+  const code = codeOf(error);
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return 'locked';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'disk full';
+  if (/^SQLITE_READONLY/.test(code) || ['EROFS', 'EACCES', 'EPERM'].includes(code)) return 'store read-only';
+  if (/^SQLITE_(IOERR|CANTOPEN)/.test(code) || code === 'EIO') return 'disk I/O error';
+  return null;
+}
+
 export class SqliteStore implements CoordinatorStore {
   private readonly db: Database.Database;
 
+  /**
+   * Opens (or creates) the store and takes its lock. Throws StoreLockedError when another
+   * process holds it, StoreNotWritableError when the directory or file cannot be written.
+   */
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file, { timeout: 2000 });
+    let db: Database.Database | undefined;
     try {
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec('BEGIN IMMEDIATE; COMMIT;'); // takes the exclusive lock now, not at the first write
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      db = new Database(file, { timeout: 2000 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec('BEGIN IMMEDIATE; COMMIT;'); // takes the exclusive lock now, not at the first write
     } catch (error) {
-      this.db.close();
-      throw new StoreLockedError(file, error);
+      db?.close();
+      const fault = faultOf(error);
+      if (fault === 'locked') throw new StoreLockedError(file, error);
+      if (fault || directoryProblem(dirname(file))) throw new StoreNotWritableError(file, error);
+      throw new StoreOpenError(`${file}: could not open the store: ${describeCause(error)}`, error);
     }
-    this.migrate();
+    this.db = db;
+    try {
+      this.migrate();
+    } catch (error) {
+      db.close();
+      const fault = faultOf(error);
+      if (fault && fault !== 'locked') throw new StoreNotWritableError(file, error);
+      throw error; // e.g. a store written by a newer herald
+    }
   }
 
   private migrate(): void {
@@ -116,6 +199,21 @@ export class SqliteStore implements CoordinatorStore {
   }
 
   async commit(batch: StoreBatch): Promise<AuditEntry[]> {
+    try {
+      return this.write(batch);
+    } catch (error) {
+      const fault = faultOf(error);
+      if (!fault) throw error;
+      // The transaction was rolled back: nothing of the batch is stored.
+      throw new StoreWriteError(
+        fault === 'locked' ? 'store busy' : fault,
+        `${this.file}: could not write the store: ${describeCause(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private write(batch: StoreBatch): AuditEntry[] {
     const upsertDrain = this.db.prepare(
       'INSERT INTO drains (id, status, site, created_at, doc) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc',

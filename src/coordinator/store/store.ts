@@ -25,8 +25,29 @@ export interface DrainFilter {
   limit?: number;
 }
 
+/** Why a store could not write, as an operator reads it in the 503 and the log. */
+export type StoreFault = 'disk full' | 'store read-only' | 'disk I/O error' | 'store busy';
+
+/**
+ * A change the store could not write (disk full, read-only, I/O error, busy): none of the batch
+ * was applied. Backends throw it from `commit`; the API answers it with 503.
+ */
+export class StoreWriteError extends Error {
+  constructor(
+    readonly fault: StoreFault,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreWriteError';
+  }
+}
+
 export interface CoordinatorStore {
-  /** Applies the whole batch atomically; returns the audit entries as stored (with ids). */
+  /**
+   * Applies the whole batch atomically; returns the audit entries as stored (with ids). A batch
+   * the disk cannot take throws StoreWriteError, with nothing applied.
+   */
   commit(batch: StoreBatch): Promise<AuditEntry[]>;
   getDrain(id: string): Promise<DrainRecord | null>;
   /** Newest first. */
