@@ -211,18 +211,19 @@ describe('agents with TLS client certificates', { skip: !hasOpenssl() && 'openss
           sink.errors().some((m) => m.startsWith('report:')),
         'the refusals to be logged',
       );
-      assert.ok(
-        sink
-          .errors()
-          .includes(
-            'push stream: the coordinator refused the stream: 403 expected a client certificate for a agent token, received none',
-          ),
-        sink.errors().join('\n'),
+      // The stream's first attempt is a full TLS handshake: the coordinator sees no certificate.
+      const first = sink.errors().find((m) => m.startsWith('push stream:'));
+      assert.equal(
+        first,
+        'push stream: the coordinator refused the stream: 403 expected a client certificate for a agent token, received none',
       );
+      // Later connections may resume that TLS 1.3 session, which Node's server marks `authorized`
+      // with no peer certificate; the coordinator then refuses it as a certificate naming nothing.
+      // Refused either way (see the todo test in test/integration/coordinator/client-cert-resumption.test.ts).
+      const refused =
+        /403 expected a client certificate (for a agent token, received none|naming node nyc1-a, received one naming nothing)$/;
       assert.ok(
-        sink
-          .errors()
-          .some((m) => /^report: refused with 403 expected a client certificate for a agent token/.test(m)),
+        sink.errors().some((m) => m.startsWith('report: refused with 403') && refused.test(m)),
         sink.errors().join('\n'),
       );
       // It keeps trying (the backoff is short here) and never hands the agent a desired state.
@@ -233,8 +234,7 @@ describe('agents with TLS client certificates', { skip: !hasOpenssl() && 'openss
       assert.equal(link.connected(), false);
       assert.deepEqual(desired, []);
       assert.equal(running.coordinator.nodeReport('nyc1-a'), undefined, 'no report got in');
-      for (const message of sink.errors())
-        assert.match(message, /403 expected a client certificate for a agent token/);
+      for (const message of sink.errors()) assert.match(message, refused);
     });
 
     test('with a certificate from another CA: refused as one that does not verify', async () => {
