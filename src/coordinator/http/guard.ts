@@ -195,8 +195,11 @@ export class HttpGuard {
   checkClientCertificate(request: IncomingMessage, principal: Principal): void {
     if (!this.requireCert.has(principal.role)) return;
     const socket = request.socket;
-    if (!(socket instanceof TLSSocket) || !socket.authorized) {
-      const has = socket instanceof TLSSocket && Object.keys(socket.getPeerCertificate()).length > 0;
+    // `authorized` alone is not enough: Node marks a resumed TLS 1.3 session authorized even
+    // when the client never presented a certificate, so a certificate must also be there.
+    const presented = socket instanceof TLSSocket && Object.keys(socket.getPeerCertificate()).length > 0;
+    if (!(socket instanceof TLSSocket) || !socket.authorized || !presented) {
+      const has = presented;
       throw new HttpError(
         403,
         'client_certificate_required',

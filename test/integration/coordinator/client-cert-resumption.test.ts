@@ -1,12 +1,12 @@
 /**
- * Client certificates and TLS 1.3 session resumption (confirmed bugs: todo until
- * src/coordinator/http/guard.ts is fixed).
+ * Client certificates and TLS 1.3 session resumption (a bypass found here, fixed in
+ * src/coordinator/http/guard.ts).
  *
  * Node's TLS server marks a resumed TLS 1.3 session `authorized` even when the client never
  * presented a certificate (it treats resumption like PSK authentication). The guard decides
  * "has a verified client certificate" from `socket.authorized` alone, so a client without a
  * certificate is refused on its first connection and, on any later connection that resumes
- * that session (an https.Agent caches sessions by default):
+ * that session (an https.Agent caches sessions by default), before the fix:
  * - for a non-agent role in requireClientCert (e.g. operator): let in — the requirement is bypassed;
  * - for an agent: still refused, by the node-name check, but as "a client certificate naming
  *   node X, received one naming nothing" instead of "received none".
@@ -34,7 +34,7 @@ interface Answer {
 }
 
 describe(
-  'client certificates on resumed TLS sessions (todo until guard.ts is fixed)',
+  'client certificates on resumed TLS sessions ',
   { skip: !hasOpenssl() && 'openssl not installed' },
   () => {
     const tmp = tempDir('herald-mtls-resume-');
@@ -128,41 +128,29 @@ describe(
       );
     });
 
-    it(
-      'an operator without a certificate stays refused on resumed sessions',
-      {
-        todo: 'guard.ts checkClientCertificate trusts socket.authorized, which Node sets on a resumed TLS 1.3 session without any client certificate: requireClientCert for a non-agent role is bypassed from the second connection on',
-      },
-      async () => {
-        const answers = await threeConnections('/api/v1/status', TOKENS.alice);
-        assert.ok(
-          answers.slice(1).some((a) => a.reused),
-          'the later connections resume the session',
-        );
-        assert.deepEqual(
-          answers.map((a) => a.status),
-          [403, 403, 403],
-        );
-      },
-    );
+    it('an operator without a certificate stays refused on resumed sessions', async () => {
+      const answers = await threeConnections('/api/v1/status', TOKENS.alice);
+      assert.ok(
+        answers.slice(1).some((a) => a.reused),
+        'the later connections resume the session',
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [403, 403, 403],
+      );
+    });
 
-    it(
-      'an agent without a certificate is told "received none" on resumed sessions too',
-      {
-        todo: 'guard.ts: on a resumed TLS 1.3 session without a certificate the agent is refused as "a client certificate naming node lon1-a, received one naming nothing"',
-      },
-      async () => {
-        const answers = await threeConnections('/api/v1/agents/lon1-a/desired', TOKENS.agent('lon1-a'));
-        assert.deepEqual(
-          answers.map((a) => a.status),
-          [403, 403, 403],
+    it('an agent without a certificate is told "received none" on resumed sessions too', async () => {
+      const answers = await threeConnections('/api/v1/agents/lon1-a/desired', TOKENS.agent('lon1-a'));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [403, 403, 403],
+      );
+      for (const answer of answers)
+        assert.equal(
+          answer.body?.error?.message,
+          'expected a client certificate for a agent token, received none',
         );
-        for (const answer of answers)
-          assert.equal(
-            answer.body?.error?.message,
-            'expected a client certificate for a agent token, received none',
-          );
-      },
-    );
+    });
   },
 );
