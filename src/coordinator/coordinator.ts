@@ -113,6 +113,8 @@ export class Coordinator {
   private readonly panicDecidesFrom: number;
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
+  private lastReconcileEnd = 0;
+  private lastReconcileCostMs = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
@@ -216,12 +218,24 @@ export class Coordinator {
   private requestReconcile(): void {
     if (this.reconcilePending || this.stopped) return;
     this.reconcilePending = true;
-    setImmediate(() => {
+    // A pass walks the whole fleet. When reports keep changing (thousands of agents reconnecting
+    // after a restart), run it at most every 3× its own duration so it takes at most a quarter
+    // of the coordinator's time; for a small fleet that is still the next turn of the loop.
+    const wait = Math.max(0, this.lastReconcileEnd + 3 * this.lastReconcileCostMs - performance.now());
+    const run = () => {
       this.reconcilePending = false;
-      void this.serial(() => this.reconcile()).catch((error) =>
-        this.logger.error({ err: coerceError(error) }, 'reconcile failed'),
-      );
-    });
+      void this.serial(async () => {
+        const started = performance.now();
+        try {
+          await this.reconcile();
+        } finally {
+          this.lastReconcileEnd = performance.now();
+          this.lastReconcileCostMs = this.lastReconcileEnd - started;
+        }
+      }).catch((error) => this.logger.error({ err: coerceError(error) }, 'reconcile failed'));
+    };
+    if (wait < 1) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   private tick(): void {

@@ -32,6 +32,8 @@ export class DashboardHistory {
   private readonly unsubscribe: () => void;
   private pending: ReturnType<typeof setTimeout> | null = null;
   private lastSampleAt = 0;
+  /** How long the last sample took (a whole-fleet pass: it grows with the fleet). */
+  private lastSampleCostMs = 0;
   private readonly clock: () => number;
   private readonly minGap: number;
 
@@ -49,6 +51,7 @@ export class DashboardHistory {
 
   /** Samples now: every node's last report (new probe results only) and the fleet's site states. */
   sample(): void {
+    const started = performance.now();
     this.lastSampleAt = this.clock();
     const fleet = this.source.status();
     for (const site of fleet.sites)
@@ -57,11 +60,15 @@ export class DashboardHistory {
         if (report) this.latency.record(report.status);
       }
     this.states.record(fleet, this.lastSampleAt);
+    this.lastSampleCostMs = performance.now() - started;
   }
 
   private sampleSoon(): void {
     if (this.pending) return;
-    const wait = Math.max(0, this.lastSampleAt + this.minGap - this.clock());
+    // With thousands of agents a sample costs milliseconds and events never stop: spend at most
+    // ~5% of the coordinator's time on event-driven samples.
+    const gap = Math.max(this.minGap, 20 * this.lastSampleCostMs);
+    const wait = Math.max(0, this.lastSampleAt + gap - this.clock());
     this.pending = setTimeout(() => {
       this.pending = null;
       this.sample();
