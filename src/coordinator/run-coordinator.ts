@@ -7,12 +7,12 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createLogger, type Logger } from '../util/log.js';
-import { CliError, coerceError } from '../util/errors.js';
+import { CliError, coerceError, ExitCode } from '../util/errors.js';
 import { version } from '../version.js';
 import type { CoordinatorConfig } from './config-schema.js';
 import { Coordinator } from './coordinator.js';
 import { coordinatorExtensions, type CoordinatorExtension } from './extensions.js';
-import { TokenTable } from './http/auth.js';
+import { TokenConfigError, TokenTable } from './http/auth.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
@@ -111,6 +111,7 @@ export async function runCoordinator(
     // Problems an operator fixes (store in use or not writable, port taken, unreadable certificate): one clear line.
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof StoreOpenError) throw new CliError(error.message);
+    if (error instanceof TokenConfigError) throw new CliError(error.message, ExitCode.usage);
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
       throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code}`);
     if (code === 'ENOENT' || code === 'EISDIR')

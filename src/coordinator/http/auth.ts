@@ -23,6 +23,11 @@ export interface Principal {
 /** What a route demands of the caller. */
 export type Access = 'public' | 'viewer' | 'operator' | { agentNode: string };
 
+/** A token list that cannot be used (same secret twice, a token file too short): a config error. */
+export class TokenConfigError extends Error {
+  override name = 'TokenConfigError';
+}
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
@@ -41,7 +46,7 @@ export class TokenTable {
       else {
         const text = readFile(t.tokenFile!).trim();
         if (text.length < 16)
-          throw new Error(
+          throw new TokenConfigError(
             `${t.tokenFile}: expected a token of at least 16 characters, received ${text.length}`,
           );
         hash = digest(text);
@@ -52,7 +57,7 @@ export class TokenTable {
       const key = entry.digest.toString('hex');
       const other = this.byDigest.get(key);
       if (other !== undefined)
-        throw new Error(
+        throw new TokenConfigError(
           `tokens: expected a different secret for each token, received the same one for "${other.principal.name}" and "${entry.principal.name}"`,
         );
       this.byDigest.set(key, entry);
