@@ -20,12 +20,15 @@ const run = promisify(execFile);
 export const SITE = 'lon1';
 export const SITE_NODES = ['lon1-a', 'lon1-b'];
 
-/** How long a bare start of the compiled CLI takes here (`herald --version`). */
-export async function cliStartMs(samples: number): Promise<number[]> {
+/** How long a bare start of the compiled CLI takes here (`herald --version`), or of `node` itself. */
+export async function cliStartMs(
+  samples: number,
+  args: string[] = [compiledCli(), '--version'],
+): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const started = performance.now();
-    await run(process.execPath, [compiledCli(), '--version']);
+    await run(process.execPath, args);
     times.push(performance.now() - started);
   }
   return times;
@@ -98,6 +101,7 @@ export const drain: Bench = async (context) => {
     watch.close();
   }
   const cli = summarize(await cliStartMs(context.quick ? 3 : 10));
+  const bareNode = summarize(await cliStartMs(context.quick ? 3 : 10, ['-e', '0']));
   const c = summarize(fromCommand);
   const k = summarize(fromCoordinator);
   const w = summarize(waitReturned);
@@ -110,7 +114,7 @@ export const drain: Bench = async (context) => {
       ...(c.p95 < 300
         ? {}
         : {
-            note: `a bare start of the Node.js CLI alone takes ${ms(cli.median)} (median, p95 ${ms(cli.p95)}) on this loaded machine; from the coordinator recording the drain to the routes gone: p95 ${ms(k.p95)}`,
+            note: `the CLI's own start: \`herald --version\` takes ${ms(cli.median)} (median, p95 ${ms(cli.p95)}) here, of which an empty \`node -e 0\` is ${ms(bareNode.median)} (p95 ${ms(bareNode.p95)}) and loading the bundled CLI (commander, zod's schemas) the rest; from the coordinator recording the drain to the routes gone: p95 ${ms(k.p95)}`,
           }),
     },
     {
@@ -149,6 +153,7 @@ export const drain: Bench = async (context) => {
       fromCoordinator: roundSummary(k),
       waitReturned: roundSummary(w),
       cliStart: roundSummary(cli),
+      bareNodeStart: roundSummary(bareNode),
       samples: { fromCommand, fromCoordinator, waitReturned },
     },
   });
