@@ -108,7 +108,9 @@ export class Coordinator {
   private readonly releaseSeen = new Map<string, string>();
   /** Panic mode (see panic.ts): engaged by reconcile, pushed to every agent while active. */
   private panic: PanicState = NO_PANIC;
+  /** Monotonic times: when panic was last logged, and since when this process holds it. */
   private panicRemindedAt = 0;
+  private panicHeldSince: number | null = null;
   /** Panic is decided only once every live agent had time to report (agents.staleAfter after start). */
   private readonly panicDecidesFrom: number;
   private queue: Promise<unknown> = Promise.resolve();
@@ -127,7 +129,7 @@ export class Coordinator {
     this.monotonic = options.monotonic ?? monotonicClock;
     this.gracefulHolds = new GracefulHolds(this.monotonic);
     this.tickMs = options.tickMs ?? 1000;
-    this.panicDecidesFrom = this.clock() + options.config.agents.staleAfter;
+    this.panicDecidesFrom = this.monotonic() + options.config.agents.staleAfter;
     this.inventory = { sites: options.config.inventory.sites };
     for (const site of this.inventory.sites) for (const node of site.nodes) this.siteOf.set(node, site.name);
     this.agents = new AgentRegistry(
@@ -180,8 +182,11 @@ export class Coordinator {
     for (const desired of this.agents.publishedStates())
       if (desired.panic?.active && (!this.panic.active || desired.panic.since < this.panic.since!))
         this.panic = { active: true, since: desired.panic.since, reason: desired.panic.reason };
-    if (this.panic.active)
+    if (this.panic.active) {
+      // Its minimum duration counts again from this start: held a little longer, never cut short.
+      this.panicHeldSince = this.monotonic();
       this.logger.warn({ since: this.panic.since, reason: this.panic.reason }, 'resuming in PANIC MODE');
+    }
     this.windows.load(await this.store.listWindows());
     this.logger.info(
       { activeDrains: this.drains.size, windows: this.windows.count },
@@ -658,13 +663,18 @@ export class Coordinator {
    * event to emit once the batch is stored. Logs loudly while it lasts.
    */
   private decidePanic(now: number, audit: AuditInput[]): (() => void) | null {
-    if (now < this.panicDecidesFrom) return null; // just started: not everyone has reported yet
+    // Durations on the monotonic clock: a wall-clock step must not end panic early or late.
+    const mono = this.monotonic();
+    if (mono < this.panicDecidesFrom) return null; // just started: not everyone has reported yet
     const sites = this.siteHealth();
-    const decision = decidePanic(this.config.panic, this.panic, sites, now);
+    const heldFor = this.panicHeldSince === null ? undefined : mono - this.panicHeldSince;
+    const decision = decidePanic(this.config.panic, this.panic, sites, now, heldFor);
     this.panic = decision.state;
+    if (decision.transition === 'engaged') this.panicHeldSince = mono;
+    else if (decision.transition === 'disengaged') this.panicHeldSince = null;
     if (!decision.transition) {
-      if (this.panic.active && now - this.panicRemindedAt >= PANIC_REMINDER_MS) {
-        this.panicRemindedAt = now;
+      if (this.panic.active && mono - this.panicRemindedAt >= PANIC_REMINDER_MS) {
+        this.panicRemindedAt = mono;
         this.logger.warn(
           { since: this.panic.since, now: decision.why },
           `PANIC MODE still engaged: ${decision.why}`,
@@ -689,7 +699,7 @@ export class Coordinator {
         failing: view.failing,
       },
     });
-    this.panicRemindedAt = now;
+    this.panicRemindedAt = mono;
     if (decision.transition === 'engaged')
       this.logger.warn({ failing: view.failing, share: view.share }, `PANIC MODE ENGAGED: ${decision.why}`);
     else this.logger.warn({ share: view.share }, `panic mode disengaged: ${decision.why}`);

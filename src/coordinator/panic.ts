@@ -96,7 +96,9 @@ export function describeFailing(sites: readonly SiteHealth[]): string {
 }
 
 /**
- * The next panic state. Pure: `now` is the caller's clock. Share = healthy / reporting sites
+ * The next panic state. Pure: `now` is the caller's wall clock (it dates `since`); `heldForMs`,
+ * how long panic has been held on a monotonic clock, decides the minimum duration (without it,
+ * `now - since`). Share = healthy / reporting sites
  * (stale sites, and sites whose agents have not probed every check yet, are unknown and left
  * out of both: losing sight of the fleet, or starting it, is not a health fault). Nothing is decided while fewer than `minReportingShare` of the inventory report.
  */
@@ -105,6 +107,7 @@ export function decidePanic(
   current: PanicState,
   sites: readonly SiteHealth[],
   now: number,
+  heldForMs?: number,
 ): PanicDecision {
   const reporting = sites.filter((s) => s.reporting).length;
   const healthy = sites.filter((s) => s.reporting && s.healthy).length;
@@ -140,7 +143,7 @@ export function decidePanic(
       transition: null,
       why: `${shares}; panic stays until ${percent(releaseAt)}`,
     };
-  const heldFor = now - (current.since ?? now);
+  const heldFor = heldForMs ?? now - (current.since ?? now);
   if (heldFor < config.minDuration)
     return {
       state: current,

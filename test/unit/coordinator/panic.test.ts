@@ -108,6 +108,20 @@ describe('panic decision', () => {
       if (!decision.transition) assert.equal(decision.state, row.current);
     });
 
+  it('the minimum duration follows the monotonic hold time when given, not a stepped wall clock', () => {
+    // Engaged 10 s ago by the monotonic clock; the wall clock then stepped a day forward (or an
+    // hour back): the fleet recovered, but panic must stay its 30 s, and end once they passed.
+    for (const now of [NOW + 24 * 3_600_000, NOW - 3_600_000]) {
+      const held = decidePanic(config, engaged(NOW - 10_000), fleet(4, 0), now, 10_000);
+      assert.equal(held.transition, null, held.why);
+      assert.match(held.why, /engaged 10000 ms ago/);
+      assert.equal(
+        decidePanic(config, engaged(NOW - 10_000), fleet(4, 0), now, 30_000).transition,
+        'disengaged',
+      );
+    }
+  });
+
   it('a share that wobbles around the threshold engages once and does not flap', () => {
     let state: PanicState = NO_PANIC;
     const transitions: string[] = [];
