@@ -147,11 +147,13 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
     '|---|---|---|---|---|---|',
   ];
   const loads: string[] = [];
+  let busiest = 0;
   for (const bench of BENCH_ORDER) {
     const runs = entries.filter((e) => e.result.bench === bench).reverse();
     const latest = runs.find((r) => !r.result.quick) ?? runs[0];
     if (!latest) continue;
     loads.push(`${bench} ${latest.result.load.start[0] ?? '?'}${latest.result.quick ? ' (quick run)' : ''}`);
+    busiest = Math.max(busiest, latest.result.load.start[0] ?? 0);
     for (const row of latest.result.summary)
       lines.push(
         `| ${cell(row.metric)} | ${cell(row.ratio || '–')} | ${cell(row.herald)} | ${cell(row.reference || '–')} | ${cell(row.target || '–')} | ${met(row.met)} |`,
@@ -172,7 +174,9 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
   lines.push('');
   lines.push(
     `Reference: ExaBGP ${machine?.exabgp ?? '4.2'}'s \`healthcheck\` running \`sipsak\`, same interval, rise and fall. ` +
-      `Measured on ${machine ? describeMachine(machine) : 'the project machine'}, shared with other work ` +
+      `Measured on ${machine ? describeMachine(machine) : 'the project machine'}, ` +
+      // A 1-minute load above the core count means other work competed for the CPU.
+      `${busiest > (machine?.cores ?? 2) ? 'shared with other work' : 'otherwise quiet'} ` +
       `(1-minute load at start: ${loads.join(', ')}). Details and every run: [bench/RESULTS.md](bench/RESULTS.md).`,
   );
   return lines.join('\n') + '\n';
