@@ -116,6 +116,15 @@ export function releaseNodeProgress(input: ReleaseNodeInput): ReleaseNode {
   const withdrawn = prefixes.filter((p) => p.desired === 'withdraw').map((p) => p.prefix);
   let detail = 'announcing again';
   if (withdrawn.length && input.otherHolds.length) detail = `still drained by ${input.otherHolds.join(', ')}`;
+  else if (withdrawn.length && report.status.state === 'UP')
+    // Released a moment ago: a healthy agent announces at its next round. Counting it returned now
+    // would let `herald undrain --wait` end (and the next site's drain be refused by the floor)
+    // while the route is still away.
+    return {
+      ...base,
+      stage: 'returning',
+      detail: `healthy; waiting for the agent to announce ${withdrawn.join(', ')}`,
+    };
   else if (withdrawn.length) detail = `withdrawn by local health (${report.status.state})`;
   return { ...base, stage: 'returned', detail };
 }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import {
   drainComplete,
   nodeProgress,
+  releaseComplete,
   releaseNodeProgress,
   type Observation,
 } from '../../../src/coordinator/progress.js';
@@ -134,6 +135,19 @@ describe('release progress', () => {
     assert.equal(releaseNodeProgress({ ...base, report: returning, otherHolds: [] }).stage, 'returning');
     const back = report('lon1-a', 'lon1', [{ prefix: P, desired: 'announce', acknowledged: 'announce' }]);
     assert.equal(releaseNodeProgress({ ...base, report: back, otherHolds: [] }).detail, 'announcing again');
+  });
+
+  it('a healthy node still withdrawn right after the release is returning, not returned; a sick one is returned', () => {
+    const released = report('lon1-a', 'lon1', [{ prefix: P, desired: 'withdraw', acknowledged: 'withdraw' }]);
+    const up = releaseNodeProgress({ ...base, report: released, otherHolds: [] });
+    assert.equal(up.stage, 'returning');
+    assert.match(up.detail, /healthy; waiting for the agent to announce 198/);
+    assert.equal(releaseComplete([up]), false);
+    released.status.state = 'DOWN';
+    const down = releaseNodeProgress({ ...base, report: released, otherHolds: [] });
+    assert.equal(down.stage, 'returned');
+    assert.match(down.detail, /withdrawn by local health \(DOWN\)/);
+    assert.equal(releaseComplete([down]), true);
   });
 
   it("says so when another owner's hold keeps the node withdrawn", () => {
