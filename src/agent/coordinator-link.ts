@@ -8,7 +8,6 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { agentDesiredSchema, type AgentDesired, type AgentStatus } from '../wire/agent-status.js';
@@ -19,11 +18,10 @@ import { SseParser } from '../wire/sse.js';
 export interface CoordinatorLinkOptions {
   url: string;
   token: string;
-  /** PEM CA file for a coordinator with a private CA; read here unless `tls.ca` is given. */
-  caFile?: string;
   /**
-   * TLS material already read (the agent reads its files at start-up): the CA to trust, and the
-   * client certificate and key to present to a coordinator that asks agents for one.
+   * TLS material, already read (the agent reads and checks its files at start-up,
+   * coordinator-credentials.ts): the CA to trust, and the client certificate and key to present
+   * to a coordinator that asks agents for one.
    */
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   heartbeatMs: number;
@@ -72,15 +70,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   const log = logger.child({ component: 'coordinator-link' });
   const listeners: ((desired: AgentDesired) => void)[] = [];
 
-  let ca: string | Buffer | undefined = options.tls?.ca;
-  let caError: Error | undefined;
-  if (!ca && options.caFile) {
-    try {
-      ca = readFileSync(options.caFile);
-    } catch (error) {
-      caError = coerceError(error);
-    }
-  }
+  const ca = options.tls?.ca;
   const secure = options.url.startsWith('https:');
   const pool = secure
     ? new https.Agent({ keepAlive: true, maxSockets: 2 })
@@ -287,13 +277,6 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     start() {
       if (started || stopped) return;
       started = true;
-      if (caError) {
-        log.error(
-          { err: caError, caFile: options.caFile },
-          'cannot read the coordinator CA file; running on local health only',
-        );
-        return;
-      }
       void connectLoop().catch((error) =>
         log.error({ err: coerceError(error) }, 'coordinator link loop failed'),
       );
@@ -317,7 +300,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     },
     report(status) {
       latest = status;
-      if (started && !caError) flush();
+      if (started) flush();
     },
     connected: () => streamOpen,
     lastContactAt: () => lastContact,

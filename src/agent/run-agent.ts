@@ -134,7 +134,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   const warm = isWarm(readLastUp(config.stateDir), Date.now());
   let holdWrites = warm;
   let lastUpWritten: boolean | null = null;
-  let lastUpWrittenAt = 0;
+  let lastUpWrittenAt = -Infinity;
   let stopping = false;
   let roundTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
@@ -401,11 +401,13 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   /** Keeps the warm-start record current: on every change of announcing health, and every few seconds while UP. */
   function recordLastUp(force?: boolean): void {
     const up = force ?? isHealthAnnouncing(machine.health);
-    if (up === lastUpWritten && !(up && Date.now() - lastUpWrittenAt >= WARM_REFRESH_MS)) return;
+    // The refresh interval is a duration (monotonic); the record itself holds wall time, since
+    // the next agent process reads it.
+    if (up === lastUpWritten && !(up && now() - lastUpWrittenAt >= WARM_REFRESH_MS)) return;
     try {
       writeLastUp(config.stateDir, up, Date.now());
       lastUpWritten = up;
-      lastUpWrittenAt = Date.now();
+      lastUpWrittenAt = now();
     } catch (error) {
       if (lastUpWritten !== null)
         logger.warn(

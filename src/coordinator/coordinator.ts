@@ -29,7 +29,6 @@ import { EventBus, type AgentEventData } from './events.js';
 import {
   announcingByNode,
   findSite,
-  isStale,
   knownPrefixes,
   monotonicClock,
   sitePrefixes,
@@ -289,16 +288,11 @@ export class Coordinator {
     step: 'start' | 'withdraw',
   ): PolicyEvaluation {
     const reports = this.agents.reports;
-    const monotonicNow = this.monotonic();
-    const reporting = new Set(
-      [...reports.keys()].filter(
-        (node) => !isStale(reports.get(node), monotonicNow, this.config.agents.staleAfter),
-      ),
-    );
+    const reporting = new Set([...reports.keys()].filter((node) => !this.agents.isStale(node)));
     return evaluateDrain({
       policy: this.config.policy,
       inventory: this.inventory,
-      announcing: announcingByNode(reports, monotonicNow, this.config.agents.staleAfter),
+      announcing: announcingByNode(reports, this.monotonic(), this.config.agents.staleAfter),
       reporting,
       prefixes: knownPrefixes(reports),
       others: activeDrains(this.allDrains())

@@ -57,9 +57,25 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
+  /** The coordinator's gauges for the scrape in progress (text()). */
+  private scraped: ReturnType<Coordinator['gauges']> | undefined;
+  private scraping = false;
+
+  /** The exposition text of one scrape, reading the coordinator's gauges once. */
+  async text(): Promise<string> {
+    this.scraping = true;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scraping = false;
+      this.scraped = undefined;
+    }
+  }
+
   constructor(coordinator: Coordinator) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_coordinator_' });
-    const read = () => coordinator.gauges();
+    // gauges() walks the whole fleet: read once per scrape (see text()), not once per gauge.
+    const read = () => (this.scraping ? (this.scraped ??= coordinator.gauges()) : coordinator.gauges());
     new Gauge({
       name: 'herald_coordinator_agents_connected',
       help: 'Agents with an open push stream',

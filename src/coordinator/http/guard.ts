@@ -104,7 +104,8 @@ export class HttpGuard {
     private readonly config: CoordinatorConfig,
     private readonly logger: Logger,
     private readonly counters: GuardCounters = { authFailure: () => undefined, rateLimited: () => undefined },
-    clock: () => number = Date.now,
+    /** For the rate limits' durations; monotonic unless a test injects one. */
+    clock: () => number = () => performance.now(),
   ) {
     this.failedAuth = new RateLimiter(config.limits.failedAuth, clock);
     this.mutations = new RateLimiter(config.limits.mutations, clock);
@@ -195,21 +196,19 @@ export class HttpGuard {
   checkClientCertificate(request: IncomingMessage, principal: Principal): void {
     if (!this.requireCert.has(principal.role)) return;
     const socket = request.socket;
+    const certificate = socket instanceof TLSSocket ? socket.getPeerCertificate() : undefined;
     // `authorized` alone is not enough: Node marks a resumed TLS 1.3 session authorized even
     // when the client never presented a certificate, so a certificate must also be there.
-    const presented = socket instanceof TLSSocket && Object.keys(socket.getPeerCertificate()).length > 0;
-    if (!(socket instanceof TLSSocket) || !socket.authorized || !presented) {
-      const has = presented;
+    const presented = certificate !== undefined && Object.keys(certificate).length > 0;
+    if (!(socket instanceof TLSSocket) || !socket.authorized || !presented)
       throw new HttpError(
         403,
         'client_certificate_required',
-        has
+        presented
           ? `expected a client certificate signed by listen.tls.clientCa, received one that does not verify (${String((socket as TLSSocket).authorizationError)})`
           : `expected a client certificate for a ${principal.role} token, received none`,
       );
-    }
     if (principal.role !== 'agent') return;
-    const certificate = socket.getPeerCertificate();
     const cn = certificate.subject?.CN;
     const names = [
       ...(typeof cn === 'string' ? [cn] : (cn ?? [])),

@@ -2,7 +2,8 @@
  * Token buckets keyed by a string (a token's name, a client address): `burst` requests at once,
  * refilled at `perMinute`. Memory is bounded: at most `maxKeys` buckets, full ones dropped first
  * (a full bucket is the same as no bucket), then the least recently used. Pure apart from the
- * injected clock.
+ * injected clock, which measures only durations: monotonic by default, so a wall-clock step can
+ * neither lock a client out nor refill its budget.
  */
 export interface BucketSpec {
   /** Requests allowed at once; 0 = no limit. */
@@ -21,7 +22,7 @@ export class RateLimiter {
 
   constructor(
     readonly spec: BucketSpec,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = () => performance.now(),
     private readonly maxKeys = 10_000,
   ) {
     this.perMs = spec.perMinute / 60_000;

@@ -42,7 +42,7 @@ export function createRouter(metrics: CoordinatorMetrics, config: CoordinatorCon
     path: '/metrics',
     access: config.metrics.requireToken ? 'viewer' : 'public',
     handler: async (ctx) => {
-      const text = await metrics.registry.metrics();
+      const text = await metrics.text();
       ctx.response.writeHead(200, { 'content-type': metrics.registry.contentType });
       ctx.response.end(text);
       return STREAMED; // a text response, written above

@@ -5,6 +5,7 @@
  * stream, reports and reconnects are exercised as in production; the "ExaBGP" here acknowledges
  * everything at once.
  */
+import { readFileSync } from 'node:fs';
 import { createCoordinatorLink, type CoordinatorLink } from '../../../src/agent/coordinator-link.js';
 import { createLogger } from '../../../src/util/log.js';
 import type { AgentDesired, AgentStatus, Announcement } from '../../../src/wire/agent-status.js';
@@ -26,7 +27,7 @@ export class SimAgent {
     this.link = createCoordinatorLink({
       url: options.url,
       token: options.token,
-      ...(options.caFile ? { caFile: options.caFile } : {}),
+      ...(options.caFile ? { tls: { ca: readFileSync(options.caFile) } } : {}),
       heartbeatMs: 200,
       node,
       logger: createLogger(`sim-${node}`, 'silent'),
