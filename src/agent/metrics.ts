@@ -42,6 +42,14 @@ export class AgentMetrics {
     name: 'herald_hold_down_seconds',
     help: 'Remaining flap hold-down',
   });
+  private readonly heldDown = this.registry.gauge({
+    name: 'herald_held_down',
+    help: 'Whether flap damping holds the node down (1) or not (0), whatever its checks say',
+  });
+  private readonly checksPass = this.registry.gauge({
+    name: 'herald_checks_pass',
+    help: 'Whether the checks pass after quorum and rise (1) or not (0), whatever drains and flap damping do',
+  });
   readonly flaps = this.registry.counter({
     name: 'herald_flaps_total',
     help: 'Falls from UP to DOWN since start',
@@ -75,5 +83,7 @@ export class AgentMetrics {
     }
     for (const state of healthStateSchema.options) this.state.set({ state }, state === status.state ? 1 : 0);
     this.holdDown.set(status.holdDown.remainingMs / 1000);
+    this.heldDown.set(status.holdDown.active ? 1 : 0);
+    this.checksPass.set(status.healthy ? 1 : 0);
   }
 }

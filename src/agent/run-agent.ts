@@ -19,7 +19,6 @@ import {
   applyTime,
   applyWarmStart,
   isHealthAnnouncing,
-  holdDownView,
   initialState,
   nextTimerAt,
   nodeState,
@@ -45,6 +44,7 @@ import { panicHold, type Instant, type PanicHold } from './panic-hold.js';
 import { isWarm, readLastUp, writeLastUp, WARM_REFRESH_MS } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
+import { healthAndHoldDown } from './status-view.js';
 
 /** How long SIGTERM waits for ExaBGP to acknowledge the withdrawals before exiting anyway. */
 const SHUTDOWN_ACK_WAIT_MS = 3000;
@@ -191,8 +191,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       startedAt,
       reportedAt: Date.now(),
       state: nodeState(machine),
-      healthy: machine.health === 'UP' || machine.health === 'FALLING',
-      holdDown: holdDownView(machine, params, at),
+      ...healthAndHoldDown(machine, params, at),
       prefixes: config.prefixes.map((prefix) => {
         const written = acknowledged.get(prefix);
         const ack = written?.acknowledged;

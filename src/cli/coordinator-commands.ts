@@ -351,7 +351,7 @@ function registerStatus(program: Command): void {
       const status = await api.status(site);
       if (flags.json) process.stdout.write(JSON.stringify(status, null, flags.watch ? 0 : 2) + '\n');
       else {
-        const text = statusText(status, Date.now());
+        const text = statusText(status, Date.now(), { site });
         process.stdout.write(flags.watch && process.stdout.isTTY ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`);
       }
     };

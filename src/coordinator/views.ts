@@ -108,6 +108,14 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     drains: report?.status.drains.map((d) => d.id) ?? [],
     desiredRevision: ctx.revisionOf(node),
     ...(ignored.length ? { panicIgnored: ignored } : {}),
+    ...(report && !stale && report.status.holdDown.active
+      ? {
+          holdDown: {
+            until: report.receivedAt + report.status.holdDown.remainingMs,
+            flaps: report.status.holdDown.flaps,
+          },
+        }
+      : {}),
   };
 }
 

@@ -79,8 +79,12 @@ export const agentStatusSchema = z.object({
   reportedAt: z.number(),
   /** The node's overall state (health, or DRAINING/DRAINED when every prefix is drained). */
   state: healthStateSchema,
-  /** Whether the local checks pass right now (after quorum), independent of drains. */
+  /**
+   * Whether the local checks pass right now (after quorum and `rise`), independent of drains and
+   * of a flap hold-down: a held-down node whose checks pass is healthy, with holdDown.active.
+   */
   healthy: z.boolean(),
+  /** Flap damping: whether a hold-down keeps this node from announcing, and for how much longer. */
   holdDown: z.object({
     active: z.boolean(),
     remainingMs: z.number().nonnegative(),

@@ -251,6 +251,12 @@ export const nodeStatusSchema = z.object({
   desiredRevision: z.number().nullable(),
   /** Panic mode: the fail-open checks this node reports ignoring (it announces only thanks to panic). */
   panicIgnored: z.array(z.string()).optional(),
+  /**
+   * Flap damping holds this node down (absent: it does not, or the report is stale): `until` is
+   * when the hold-down ends at the latest (unix ms, the coordinator's clock), `flaps` counted since
+   * the agent started. `healthy` still says whether its checks pass.
+   */
+  holdDown: z.object({ until: z.number(), flaps: z.number().int().nonnegative() }).optional(),
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 

@@ -3,6 +3,7 @@
  * drain progress, fleet status and maintenance windows.
  */
 import { formatDuration } from '../../config/duration.js';
+import { holdDownPhrase } from '../../health/hold-down-phrase.js';
 import type {
   DrainCreated,
   DrainTarget,
@@ -106,13 +107,34 @@ export function panicBanner(status: FleetStatus, now: number): string[] {
   ];
 }
 
-export function statusText(status: FleetStatus, now: number): string {
+/**
+ * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
+ * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
+ * count apart, never one over the other.
+ */
+/** What a held-down node's line adds: " [checks pass; held down for flapping for another 42 s (5 flaps)]". */
+function healthNote(node: FleetStatus['sites'][number]['nodes'][number], now: number): string {
+  if (node.stale) return '';
+  if (node.holdDown)
+    return ` [checks ${node.healthy === false ? 'FAIL' : 'pass'}; ${holdDownPhrase(node.holdDown.until - now, node.holdDown.flaps)}]`;
+  return '';
+}
+
+export function statusText(status: FleetStatus, now: number, filter: { site?: string } = {}): string {
   const lines: string[] = [...panicBanner(status, now)];
   const floor = status.policy.minAnnouncingSites;
-  lines.push(
-    `${status.announcingSites} of ${status.sites.length} site(s) announcing (floor ${floor}` +
-      `${status.policy.regionFloor ? ', never the last of a region' : ''}; at most ${status.policy.maxConcurrentDrains} drain(s) at once)`,
-  );
+  const policy =
+    `floor ${floor}${status.policy.regionFloor ? ', never the last of a region' : ''}; ` +
+    `at most ${status.policy.maxConcurrentDrains} drain(s) at once`;
+  if (filter.site === undefined)
+    lines.push(`${status.announcingSites} of ${status.sites.length} site(s) announcing (${policy})`);
+  else {
+    const shown = status.sites.filter((s) => s.announcing).length;
+    lines.push(
+      `site ${filter.site}: ${shown} of ${status.sites.length} shown site(s) announcing; ` +
+        `fleet-wide ${status.announcingSites} site(s) announcing (${policy})`,
+    );
+  }
   for (const site of status.sites) {
     lines.push('');
     lines.push(
@@ -131,7 +153,9 @@ export function statusText(status: FleetStatus, now: number): string {
             : node.connected
               ? 'connected'
               : `reporting, push stream down`;
-      lines.push(`  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}`);
+      lines.push(
+        `  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}${healthNote(node, now)}`,
+      );
     }
     for (const hold of site.holds)
       lines.push(

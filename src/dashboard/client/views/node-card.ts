@@ -255,6 +255,14 @@ export function nodeCard(input: NodeCardInput): HTMLElement {
       stale ? ' — STALE: this is the last known state, not the current one' : '',
       node.connected ? ' · push stream connected' : ' · push stream not connected',
       node.healthy === null ? '' : node.healthy ? ' · local checks pass' : ' · local checks FAIL',
+      // Apart from health: a held-down node's checks may all pass while it stays withdrawn.
+      node.holdDown && !stale
+        ? h(
+            'span',
+            { class: 'warn-text', 'data-hold-down': 'active' },
+            ` · ⏸ held down for flapping, ${formatSpan(Math.max(0, node.holdDown.until - now))} left (${node.holdDown.flaps} flaps)`,
+          )
+        : '',
     ),
     h(
       'div',
