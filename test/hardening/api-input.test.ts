@@ -174,8 +174,8 @@ describe('coordinator API: bugs the properties found (fixed)', () => {
   });
 });
 
-// Last: after a 413 the server answers before reading the rest of the body, and fetch's pooled
-// connection is not reused safely afterwards.
+// A 413 answers before the rest of the body is read, with Connection: close, so fetch does not
+// reuse that connection (a 10 MB body from another process: integration/coordinator/http-edge).
 describe('coordinator API: body size', () => {
   test('a body over 1 MB is refused with 413 and nothing is stored', async () => {
     const response = await coordinator.call('POST', '/api/v1/drains', {
