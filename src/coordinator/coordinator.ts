@@ -486,7 +486,7 @@ export class Coordinator {
   releaseDrain(principal: Principal, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
     return this.serial(async () => {
       const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-      if (!drain) throw HttpError.notFound(`no drain ${id}`);
+      if (!drain) throw HttpError.noSuch('drain', id);
       if (drain.status === 'active') {
         charge?.();
         await this.release(drain, principal.name, reason ?? null, this.clock()).catch((error: unknown) => {
@@ -573,7 +573,7 @@ export class Coordinator {
 
   async getDrain(id: string): Promise<DrainView> {
     const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-    if (!drain) throw HttpError.notFound(`no drain ${id}`);
+    if (!drain) throw HttpError.noSuch('drain', id);
     return this.view(drain);
   }
 
@@ -900,8 +900,10 @@ export class Coordinator {
     };
     if (site === undefined) return status;
     if (!findSite(this.inventory, site))
-      throw HttpError.notFound(
-        `no site ${site}; expected one of ${this.inventory.sites.map((s) => s.name).join(', ')}`,
+      throw HttpError.noSuch(
+        'site',
+        site,
+        `; expected one of ${this.inventory.sites.map((s) => s.name).join(', ')}`,
       );
     return { ...status, sites: status.sites.filter((s) => s.name === site) };
   }

@@ -125,7 +125,7 @@ export class WindowRunner {
 
   get(id: string): WindowView {
     const window = this.windows.get(id);
-    if (!window) throw HttpError.notFound(`no window ${id}`);
+    if (!window) throw HttpError.noSuch('window', id);
     return this.view(window);
   }
 
@@ -186,7 +186,7 @@ export class WindowRunner {
   remove(principal: Principal, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
     return this.host.serial(async () => {
       const window = this.windows.get(id);
-      if (!window) throw HttpError.notFound(`no window ${id}`);
+      if (!window) throw HttpError.noSuch('window', id);
       const now = this.host.clock();
       const drainId = window.occurrence?.drainId ?? null;
       const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
