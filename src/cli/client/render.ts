@@ -3,12 +3,14 @@
  * drain progress, fleet status and maintenance windows.
  */
 import { formatDuration } from '../../config/duration.js';
+import { certificateExpiry } from '../../wire/certificate-expiry.js';
 import type {
   DrainCreated,
   DrainTarget,
   DrainView,
   FleetStatus,
   NodeProgress,
+  NodeStatus,
   ReleaseNode,
   Violation,
   WindowView,
@@ -106,6 +108,16 @@ export function panicBanner(status: FleetStatus, now: number): string[] {
   ];
 }
 
+const CERT_PREFIX = { ok: '', warn: 'WARNING: ', alarm: 'EXPIRED: ' } as const;
+
+/** One line per TLS check: "    cert sip-tls: 64 d left (notAfter 2027-02-07)"; warn ≤ 20 days, alarm once expired. */
+export function certificateLines(node: NodeStatus, now: number): string[] {
+  return (node.certificates ?? []).map((cert) => {
+    const expiry = certificateExpiry(cert.notAfterUnixSeconds, now);
+    return `    cert ${cert.check}: ${CERT_PREFIX[expiry.urgency]}${expiry.text} (notAfter ${expiry.date})`;
+  });
+}
+
 export function statusText(status: FleetStatus, now: number): string {
   const lines: string[] = [...panicBanner(status, now)];
   const floor = status.policy.minAnnouncingSites;
@@ -132,6 +144,7 @@ export function statusText(status: FleetStatus, now: number): string {
               ? 'connected'
               : `reporting, push stream down`;
       lines.push(`  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}`);
+      lines.push(...certificateLines(node, now));
     }
     for (const hold of site.holds)
       lines.push(
