@@ -59,8 +59,8 @@ test('the view fits the fleet, keeps the map aspect and stays inside the world',
   const view = fitViewport([project(...DEMO.lon1), project(...DEMO.ams1), project(...DEMO.nyc1)], WORLD);
   assert.ok(view.width < WORLD.width / 2, `zoomed in: ${view.width}`);
   assert.ok(Math.abs(view.height / view.width - WORLD.height / WORLD.width) < 1e-9);
-  for (const site of Object.values(DEMO)) {
-    const [x, y] = project(...site);
+  for (const [lon, lat] of Object.values(DEMO)) {
+    const [x, y] = project(lon, lat);
     assert.ok(x > view.x && x < view.x + view.width && y > view.y && y < view.y + view.height);
   }
   assert.deepEqual(fitViewport([], WORLD), WORLD);

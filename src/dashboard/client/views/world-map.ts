@@ -185,7 +185,7 @@ export class WorldMap {
   private createMarker(site: SiteStatus): Marker {
     const [x, y] = project(site.location.lon, Math.max(-58, Math.min(84, site.location.lat)));
     const title = s('title', {});
-    const shape = s('g', { transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
+    const shape = s('g', { class: 'marker-shape', transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
     const label = s('text', { x: 15, y: 4.5, class: 'marker-label' });
     const group = s(
       'g',
