@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -29,7 +28,7 @@ import {
 } from '../unit/dashboard/support/browser.js';
 import { buildDashboard } from '../unit/dashboard/support/build.js';
 import { expect } from '../unit/dashboard/support/expect.js';
-import { assertEverySiteReadable, screenshotDir } from '../unit/dashboard/support/map-check.js';
+import { assertEverySiteReadable, screenshotElement } from '../unit/dashboard/support/map-check.js';
 
 const exec = promisify(execFile);
 const LAB_SITES = ['lon1', 'ams1', 'nyc1'];
@@ -148,7 +147,7 @@ describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () =>
         `${site} · announcing`,
       );
     await assertEverySiteReadable(page, LAB_SITES);
-    await page.locator('.map-panel').screenshot({ path: join(screenshotDir(), 'map-lab.png') });
+    await screenshotElement(page, '.map-panel', 'map-lab.png');
   });
 
   test("the node card and herald status show the days left of the lab certificate's real notAfter", async () => {
@@ -167,9 +166,7 @@ describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () =>
       await expect(certCell(node)).toHaveText(`${expected.daysLeft} d left`, { timeout: 15_000 });
       await expect(certCell(node)).toHaveAttribute('data-cert-urgency', 'ok');
     }
-    await page
-      .locator('.node-card[data-node="lon1-a"]')
-      .screenshot({ path: join(screenshotDir(), 'node-card-lab.png') });
+    await screenshotElement(page, '.node-card[data-node="lon1-a"]', 'node-card-lab.png');
     const lines = (await heraldStatus()).split('\n');
     for (const node of ['lon1-a', 'ams1-a', 'nyc1-a']) {
       const at = lines.findIndex((line) => line.startsWith(`  ${node} `));
@@ -253,9 +250,7 @@ describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () =>
       await expect(certCell('lon1-a')).toHaveText(`✕ ${expected.text}`);
       await expect(certCell('lon1-a')).toHaveClass(/alarm-text/);
       await expect(certCell('lon1-b')).toHaveAttribute('data-cert-urgency', 'ok');
-      await page
-        .locator('.node-card[data-node="lon1-a"]')
-        .screenshot({ path: join(screenshotDir(), 'node-card-lab-expired.png') });
+      await screenshotElement(page, '.node-card[data-node="lon1-a"]', 'node-card-lab-expired.png');
       const text = await heraldStatus();
       assert.match(
         text,

@@ -20,7 +20,7 @@ import {
   watchPageErrors,
 } from '../unit/dashboard/support/browser.js';
 import { buildDashboard } from '../unit/dashboard/support/build.js';
-import { assertEverySiteReadable, screenshotDir } from '../unit/dashboard/support/map-check.js';
+import { assertEverySiteReadable, screenshotElement } from '../unit/dashboard/support/map-check.js';
 import {
   AgentProcess,
   CoordinatorProcess,
@@ -125,7 +125,7 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
       page,
       SITES.map((s) => s.name),
     );
-    await page.locator('.map-panel').screenshot({ path: join(screenshotDir(), 'map-five-sites.png') });
+    await screenshotElement(page, '.map-panel', 'map-five-sites.png');
   });
 
   test('a viewer sees the same fleet but no actions, and the API refuses them anyway', async () => {

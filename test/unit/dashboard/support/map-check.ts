@@ -94,3 +94,15 @@ export function screenshotDir(): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * A screenshot of one element into test-output/screenshots/NAME. Clipped from the page rather
+ * than taken of the element: the live page may redraw the element while it is being taken.
+ */
+export async function screenshotElement(page: Page, selector: string, name: string): Promise<void> {
+  const target = page.locator(selector).first();
+  await target.scrollIntoViewIfNeeded();
+  const box = await target.boundingBox();
+  assert.ok(box, `${selector} is not on the page`);
+  await page.screenshot({ path: `${screenshotDir()}${name}`, clip: box });
+}
