@@ -61,6 +61,11 @@ export interface MarkerInput {
   label: string;
   /** Lower places first (gets the best label spot): problem sites before healthy ones. */
   rank: number;
+  /**
+   * A label that may be left out when every spot would cover another marker or label (healthy
+   * sites in a dense fleet: the shape and colour still say the state, the tooltip the rest).
+   */
+  optionalLabel?: boolean;
 }
 
 export interface PlacedLabel {
@@ -80,7 +85,8 @@ export interface PlacedMarker {
   x: number;
   y: number;
   moved: boolean;
-  label: PlacedLabel;
+  /** null: an optional label left out for lack of room. */
+  label: PlacedLabel | null;
 }
 
 function overlapArea(a: Box, b: Box): number {
@@ -93,23 +99,35 @@ function markerBox(x: number, y: number): Box {
   return { x: x - MARKER_RADIUS, y: y - MARKER_RADIUS, width: 2 * MARKER_RADIUS, height: 2 * MARKER_RADIUS };
 }
 
+/**
+ * The furthest a marker is moved off its site. A dense region at world scale would otherwise
+ * spread its markers over the sea; past this they may touch (problem sites are drawn on top).
+ */
+const MAX_SHIFT = 3 * MARKER_RADIUS;
+
 /** Pushes markers apart until no two are closer than two radii and a gap (or the rounds run out). */
 function separate(markers: { x: number; y: number; ax: number; ay: number }[]): void {
   const min = 2 * MARKER_RADIUS + MARKER_GAP;
-  for (let round = 0; round < 300; round++) {
+  const order = markers.map((_, index) => index);
+  for (let round = 0; round < 80; round++) {
     let overlapping = false;
-    for (let i = 0; i < markers.length; i++)
-      for (let j = i + 1; j < markers.length; j++) {
+    // Sweep west to east: only pairs less than `min` apart in x can touch.
+    order.sort((i, j) => markers[i]!.x - markers[j]!.x || i - j);
+    for (let oi = 0; oi < order.length; oi++)
+      for (let oj = oi + 1; oj < order.length; oj++) {
+        const i = order[oi]!;
+        const j = order[oj]!;
         const a = markers[i]!;
         const b = markers[j]!;
         let dx = b.x - a.x;
+        if (dx >= min) break;
         let dy = b.y - a.y;
         let d = Math.hypot(dx, dy);
         if (d >= min) continue;
         overlapping = true;
         if (d < 1e-6) {
           // Same place: split along a direction that depends on the pair only (deterministic).
-          const angle = ((i * 7 + j * 13) % 16) * (Math.PI / 8);
+          const angle = ((Math.min(i, j) * 7 + Math.max(i, j) * 13) % 16) * (Math.PI / 8);
           dx = Math.cos(angle);
           dy = Math.sin(angle);
           d = 1;
@@ -120,6 +138,12 @@ function separate(markers: { x: number; y: number; ax: number; ay: number }[]): 
         b.x += (dx / d) * push;
         b.y += (dy / d) * push;
       }
+    for (const m of markers) {
+      const shift = Math.hypot(m.x - m.ax, m.y - m.ay);
+      if (shift <= MAX_SHIFT) continue;
+      m.x = m.ax + ((m.x - m.ax) * MAX_SHIFT) / shift;
+      m.y = m.ay + ((m.y - m.ay) * MAX_SHIFT) / shift;
+    }
     if (!overlapping) return;
   }
 }
@@ -163,10 +187,15 @@ export function layoutMarkers(inputs: readonly MarkerInput[], frame: Box): Place
   separate(moving);
   const markerBoxes = moving.map((m) => markerBox(m.x, m.y));
   const placedLabels: Box[] = [];
-  const labels = new Map<number, PlacedLabel>();
+  const labels = new Map<number, PlacedLabel | null>();
   const order = inputs
     .map((_, index) => index)
-    .sort((a, b) => inputs[a]!.rank - inputs[b]!.rank || moving[a]!.x - moving[b]!.x);
+    .sort(
+      (a, b) =>
+        Number(inputs[a]!.optionalLabel ?? false) - Number(inputs[b]!.optionalLabel ?? false) ||
+        inputs[a]!.rank - inputs[b]!.rank ||
+        moving[a]!.x - moving[b]!.x,
+    );
   for (const index of order) {
     const input = inputs[index]!;
     const { x, y } = moving[index]!;
@@ -184,6 +213,10 @@ export function layoutMarkers(inputs: readonly MarkerInput[], frame: Box): Place
         best = { ...candidate, box };
         if (cost === 0) break;
       }
+    }
+    if (bestCost > 0 && input.optionalLabel) {
+      labels.set(index, null);
+      continue;
     }
     labels.set(index, best!);
     placedLabels.push(best!.box);

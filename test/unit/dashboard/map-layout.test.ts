@@ -26,7 +26,11 @@ function markerBox(m: PlacedMarker): Box {
   };
 }
 
-function layoutOf(sites: Record<string, readonly [number, number]>, labels = true): PlacedMarker[] {
+function layoutOf(
+  sites: Record<string, readonly [number, number]>,
+  labels = true,
+  optional: (name: string) => boolean = () => false,
+): PlacedMarker[] {
   const points = Object.entries(sites).map(([name, [lon, lat]]) => [name, project(lon, lat)] as const);
   const view = fitViewport(
     points.map(([, p]) => p),
@@ -40,6 +44,7 @@ function layoutOf(sites: Record<string, readonly [number, number]>, labels = tru
       y: (y - view.y) / zoom,
       label: labels ? `${name} · announcing` : name,
       rank: 0,
+      optionalLabel: optional(name),
     })),
     { x: 0, y: 0, width: WORLD.width, height: WORLD.height },
   );
@@ -48,7 +53,7 @@ function layoutOf(sites: Record<string, readonly [number, number]>, labels = tru
 function assertApart(placed: PlacedMarker[]): void {
   const boxes = placed.flatMap((m) => [
     { id: `${m.id} marker`, box: markerBox(m) },
-    { id: `${m.id} label`, box: m.label.box },
+    ...(m.label ? [{ id: `${m.id} label`, box: m.label.box }] : []),
   ]);
   for (let i = 0; i < boxes.length; i++)
     for (let j = i + 1; j < boxes.length; j++)
@@ -69,7 +74,30 @@ test('the view fits the fleet, keeps the map aspect and stays inside the world',
 });
 
 test('the demo sites (ams1 right beside lon1) get separate markers and labels', () => {
-  assertApart(layoutOf(DEMO));
+  const placed = layoutOf(DEMO, true, () => true);
+  assert.ok(
+    placed.every((m) => m.label !== null),
+    'every demo site is labelled, even where labels are optional',
+  );
+  assertApart(placed);
+});
+
+test('a dense fleet: markers stay near their sites, problem labels always shown, no label covers another', () => {
+  const sites: Record<string, [number, number]> = {};
+  for (let i = 0; i < 60; i++) sites[`eu${i}`] = [-5 + (i % 10) * 2.5, 44 + Math.floor(i / 10) * 2];
+  sites['nyc'] = [-74, 40.7];
+  const placed = layoutOf(sites, true, (name) => name !== 'eu13' && name !== 'eu14');
+  for (const m of placed)
+    assert.ok(
+      Math.hypot(m.x - m.anchorX, m.y - m.anchorY) <= 3 * MARKER_RADIUS + 1e-6,
+      `${m.id} moved too far`,
+    );
+  assert.ok(placed.find((m) => m.id === 'eu13')!.label && placed.find((m) => m.id === 'eu14')!.label);
+  const labels = placed.flatMap((m) => (m.label ? [m.label.box] : []));
+  assert.ok(labels.length < placed.length, 'some healthy labels are left out for lack of room');
+  for (let i = 0; i < labels.length; i++)
+    for (let j = i + 1; j < labels.length; j++)
+      assert.ok(!overlaps(labels[i]!, labels[j]!), `labels ${i} and ${j}`);
 });
 
 test('sites in one place are pushed apart, with a leader line back to where they are', () => {

@@ -143,6 +143,7 @@ export class WorldMap {
         y: (m.y - view.y) / zoom,
         label: m.label.textContent ?? '',
         rank: Z_ORDER.length - Z_ORDER.indexOf(m.state),
+        optionalLabel: m.state === 'announcing',
       })),
       { x: 0, y: 0, width: WORLD.width, height: WORLD.height },
     );
@@ -155,9 +156,13 @@ export class WorldMap {
         'transform',
         `translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${zoom.toFixed(4)})`,
       );
-      setAttr(marker.label, 'x', place.label.dx.toFixed(1));
-      setAttr(marker.label, 'y', place.label.dy.toFixed(1));
-      setAttr(marker.label, 'text-anchor', place.label.anchor);
+      // A healthy site's label is left out only where there is no room for it (dense fleets).
+      setAttr(marker.label, 'display', place.label ? null : 'none');
+      if (place.label) {
+        setAttr(marker.label, 'x', place.label.dx.toFixed(1));
+        setAttr(marker.label, 'y', place.label.dy.toFixed(1));
+        setAttr(marker.label, 'text-anchor', place.label.anchor);
+      }
       if (!place.moved) continue;
       // The marker stands off its site: a thin line and a dot show where the site really is.
       const ax = view.x + place.anchorX * zoom;

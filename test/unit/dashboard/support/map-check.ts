@@ -69,6 +69,7 @@ export async function assertEverySiteReadable(page: Page, sites: readonly string
     const height = box.marker.bottom - box.marker.top;
     assert.ok(width >= 8 && height >= 8, `${site}'s marker is ${width}×${height} px`);
     assert.ok(inside(box.marker, map), `${site}'s marker is outside the map`);
+    assert.ok(box.labelBox.right - box.labelBox.left > 8, `${site}'s label is not shown`);
     assert.ok(inside(box.labelBox, map), `${site}'s label is outside the map`);
     assert.match(box.label, new RegExp(`^${site} · ${box.state}$`), `${site}'s label says name and state`);
   }
@@ -101,8 +102,19 @@ export function screenshotDir(): string {
  */
 export async function screenshotElement(page: Page, selector: string, name: string): Promise<void> {
   const target = page.locator(selector).first();
-  await target.scrollIntoViewIfNeeded();
-  const box = await target.boundingBox();
-  assert.ok(box, `${selector} is not on the page`);
-  await page.screenshot({ path: `${screenshotDir()}${name}`, clip: box });
+  let lastError: unknown = null;
+  // A live update can replace the element between two steps: try again on the new one.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      await target.scrollIntoViewIfNeeded({ timeout: 2000 });
+      const box = await target.boundingBox({ timeout: 2000 });
+      if (box) {
+        await page.screenshot({ path: `${screenshotDir()}${name}`, clip: box });
+        return;
+      }
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  assert.fail(`no screenshot of ${selector}: ${String(lastError ?? 'not on the page')}`);
 }
