@@ -4,7 +4,7 @@
  */
 import { MetricsRegistry } from '../util/prometheus-text.js';
 import type { AgentStatus } from '../wire/agent-status.js';
-import { healthStateSchema } from '../wire/agent-status.js';
+import { certNotAfterUnixSeconds, healthStateSchema } from '../wire/agent-status.js';
 
 export class AgentMetrics {
   readonly registry = new MetricsRegistry();
@@ -71,7 +71,8 @@ export class AgentMetrics {
       const labels = { check: check.name, transport: check.transport ?? '' };
       this.probeSuccess.set(labels, check.status === 'down' ? 0 : 1);
       this.probeDuration.set(labels, check.durationMs / 1000);
-      if (check.certEarliestExpiry !== undefined) this.certExpiry.set(labels, check.certEarliestExpiry);
+      const notAfter = certNotAfterUnixSeconds(check);
+      if (notAfter !== undefined) this.certExpiry.set(labels, notAfter);
     }
     for (const prefix of status.prefixes) {
       const announced = prefix.acknowledged === 'announce' || prefix.acknowledged === 'graceful';

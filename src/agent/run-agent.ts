@@ -339,7 +339,9 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       failOpen: slot.config.failOpen,
       ...(result.sipCode !== undefined ? { sipCode: result.sipCode } : {}),
       ...(result.tlsVersion !== undefined ? { tlsVersion: result.tlsVersion } : {}),
-      ...(result.certEarliestExpiry !== undefined ? { certEarliestExpiry: result.certEarliestExpiry } : {}),
+      ...(result.certNotAfterUnixSeconds !== undefined
+        ? { certNotAfterUnixSeconds: result.certNotAfterUnixSeconds }
+        : {}),
     };
     metrics.probes.inc({ check: slot.config.name, status: result.status });
     return result;

@@ -341,7 +341,9 @@ function registerStatus(program: Command): void {
   connectionOptions(
     program
       .command('status')
-      .description('Show the fleet as the coordinator sees it: sites, nodes, routes, holds.')
+      .description(
+        "Show the fleet as the coordinator sees it: sites, nodes, routes, holds, and the days left on each TLS check's certificate (WARNING within 20 days, EXPIRED after).",
+      )
       .argument('[site]', 'only this site')
       .option('--json', 'print JSON (one document, or one line per update with --watch)')
       .option('--watch', 'keep updating as events arrive (Ctrl-C to stop)'),

@@ -257,6 +257,14 @@ export const nodeStatusSchema = z.object({
    * the agent started. `healthy` still says whether its checks pass.
    */
   holdDown: z.object({ until: z.number(), flaps: z.number().int().nonnegative() }).optional(),
+  /**
+   * The node's TLS-carrying checks with the earliest notAfter of the chain each was served, in
+   * Unix seconds (from the last report, also when stale: a date does not go stale). Absent from
+   * coordinators before this field and for nodes without TLS checks.
+   */
+  certificates: z
+    .array(z.object({ check: z.string(), status: z.string(), notAfterUnixSeconds: z.number() }))
+    .optional(),
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 

@@ -4,12 +4,14 @@
  */
 import { formatDuration } from '../../config/duration.js';
 import { holdDownPhrase } from '../../health/hold-down-phrase.js';
+import { certificateExpiry } from '../../wire/certificate-expiry.js';
 import type {
   DrainCreated,
   DrainTarget,
   DrainView,
   FleetStatus,
   NodeProgress,
+  NodeStatus,
   ReleaseNode,
   Violation,
   WindowView,
@@ -107,11 +109,16 @@ export function panicBanner(status: FleetStatus, now: number): string[] {
   ];
 }
 
-/**
- * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
- * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
- * count apart, never one over the other.
- */
+const CERT_PREFIX = { ok: '', warn: 'WARNING: ', alarm: 'EXPIRED: ' } as const;
+
+/** One line per TLS check: "    cert sip-tls: 64 d left (notAfter 2027-02-07)"; warn ≤ 20 days, alarm once expired. */
+export function certificateLines(node: NodeStatus, now: number): string[] {
+  return (node.certificates ?? []).map((cert) => {
+    const expiry = certificateExpiry(cert.notAfterUnixSeconds, now);
+    return `    cert ${cert.check}: ${CERT_PREFIX[expiry.urgency]}${expiry.text} (notAfter ${expiry.date})`;
+  });
+}
+
 /** What a held-down node's line adds: " [checks pass; held down for flapping for another 42 s (5 flaps)]". */
 function healthNote(node: FleetStatus['sites'][number]['nodes'][number], now: number): string {
   if (node.stale) return '';
@@ -120,6 +127,11 @@ function healthNote(node: FleetStatus['sites'][number]['nodes'][number], now: nu
   return '';
 }
 
+/**
+ * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
+ * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
+ * count apart, never one over the other.
+ */
 export function statusText(status: FleetStatus, now: number, filter: { site?: string } = {}): string {
   const lines: string[] = [...panicBanner(status, now)];
   const floor = status.policy.minAnnouncingSites;
@@ -156,6 +168,7 @@ export function statusText(status: FleetStatus, now: number, filter: { site?: st
       lines.push(
         `  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}${healthNote(node, now)}`,
       );
+      lines.push(...certificateLines(node, now));
     }
     for (const hold of site.holds)
       lines.push(
