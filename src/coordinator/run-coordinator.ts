@@ -68,7 +68,7 @@ export async function startCoordinator(
     await store.close();
     throw error;
   }
-  const metrics = new CoordinatorMetrics(coordinator);
+  const metrics = new CoordinatorMetrics(coordinator, config.policy);
   const router = createRouter(metrics, config);
   registerApiRoutes(router, coordinator, metrics);
   for (const extension of options.extensions ?? coordinatorExtensions()) extension(router, coordinator);
