@@ -84,12 +84,18 @@ export function buildCoordinatorConfig(
       { name: 'lab-operator', role: 'operator', token: tokens.operator },
     ],
     agents: { staleAfter: 5000, keepalive: 2000 },
-    routeObserver: {
-      type: 'bird',
-      sockets: plan.routers.map((router) => paths.routers[router.region]!.birdSocket),
-      protocols,
-      interval: 250,
-    },
+    // The coordinator's route observer reads BIRD; with FRR routers (`--router frr`) drains are
+    // verified by the agents' ExaBGP acknowledgements only.
+    ...(plan.topology.router === 'frr'
+      ? {}
+      : {
+          routeObserver: {
+            type: 'bird',
+            sockets: plan.routers.map((router) => paths.routers[router.region]!.birdSocket),
+            protocols,
+            interval: 250,
+          },
+        }),
   };
 }
 

@@ -98,3 +98,18 @@ export function runVtysh(socketDir: string, command: string): Promise<string> {
     );
   });
 }
+
+/** Each BGP peer's state from `show bgp summary json` (every address family). Pure. */
+export function frrSessionStates(output: string): { peer: string; state: string }[] {
+  let summary: Record<string, { peers?: Record<string, { state?: string }> }>;
+  try {
+    summary = JSON.parse(output || '{}') as typeof summary;
+  } catch {
+    return [];
+  }
+  const peers: { peer: string; state: string }[] = [];
+  for (const family of Object.values(summary))
+    for (const [peer, info] of Object.entries(family?.peers ?? {}))
+      peers.push({ peer, state: info.state ?? '' });
+  return peers;
+}
