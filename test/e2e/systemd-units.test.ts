@@ -176,6 +176,8 @@ describe('systemd units rendered by the roles', { skip: skipReason ?? false }, (
           'ProtectSystem=strict',
           'ProtectHome=yes',
           'PrivateTmp=yes',
+          // Node.js must see a refused system call, not die of it.
+          'SystemCallErrorNumber=EPERM',
         ])
           assert.ok(has(text, line), `${dest} lacks ${line}`);
       });
