@@ -3,13 +3,17 @@
  * router namespace, read through vtysh by the lab's route observer. A drain of one PoP: the
  * router first keeps the PoP's path de-preferred (65535:0 -> local-pref 0, drain MED and
  * prepend) and sends the region's traffic to the other PoP, then the path is gone after the
- * drain hold; undrained, it comes back.
+ * drain hold; undrained, it comes back. Through the coordinator, `herald drain --wait` returns
+ * only once the route is gone at the FRR routers (its route observer asks vtysh).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { AgentTuning } from '../../src/lab/agent-config.js';
+import { heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
 import { FRR_DAEMON_DIR } from '../../src/lab/frr-daemon.js';
+import { compiledCli } from '../../src/lab/runtime.js';
 import type { Lab } from '../../src/lab/lab.js';
 import {
   bestSite,
@@ -22,6 +26,23 @@ import { failoverTopology } from '../../src/lab/topology.js';
 import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
 
 const NODE = 'lon1-a';
+const exec = promisify(execFile);
+
+async function herald(lab: Lab, args: string[]) {
+  const env = {
+    ...process.env,
+    HERALD_COORDINATOR: lab.coordinatorUrl!,
+    HERALD_TOKEN_FILE: operatorTokenFile(lab.paths),
+  };
+  return exec(process.execPath, [compiledCli(), ...args], { env, timeout: 90_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: error.code ?? 1,
+      stdout: error.stdout ?? '',
+      stderr: error.stderr ?? '',
+    }),
+  );
+}
 const tuning: Partial<AgentTuning> = { drainHold: 3000, flapDamping: false };
 
 function frrSkip(): string | false {
@@ -42,6 +63,8 @@ describe('lab with FRR routers (--router frr): a drain', { skip: frrSkip() }, ()
   before(async () => {
     lab = await startTestLab('lab-frr', {
       topology: { ...failoverTopology(), router: 'frr' },
+      hostLink: true,
+      coordinator: heraldCoordinator({ port: 0 }),
       agentTuning: tuning,
     });
   });
@@ -86,5 +109,28 @@ describe('lab with FRR routers (--router frr): a drain', { skip: frrSkip() }, ()
         description: 'the PoP back after undrain',
       },
     );
+  });
+
+  it('`herald drain lon1 --wait` returns once the coordinator verified the route gone at the FRR routers', async () => {
+    const drain = await herald(lab, ['drain', 'lon1', '--reason', 'frr e2e', '--wait', '--timeout', '60s']);
+    assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
+    assert.match(`${drain.stdout}${drain.stderr}`, /verified at the router/);
+    const snapshot = await lab.observer.snapshot();
+    assert.ok(isWithdrawnBy(snapshot, NODE), describeSnapshot(snapshot));
+    assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
+    const undrain = await herald(lab, [
+      'undrain',
+      'lon1',
+      '--reason',
+      'frr e2e done',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
+    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
+    await lab.observer.waitFor((s) => isAnnouncedBy(s, NODE), {
+      timeoutMs: 20_000,
+      description: 'lon1-a back after undrain',
+    });
   });
 });
