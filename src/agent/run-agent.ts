@@ -24,6 +24,7 @@ import { isWarm, readLastUp, writeLastUp } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
 import { AgentLoop } from './agent-loop.js';
+import { startProxyWatch, watchTargets, type ProxyWatch } from './proxy-watch.js';
 
 function openDrainSources(config: AgentConfig, logger: Logger): DrainSources {
   const options = {
@@ -104,10 +105,12 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     recordLastUp: (up, wallMs) => writeLastUp(config.stateDir, up, wallMs),
   });
 
+  let watch: ProxyWatch | undefined;
   let exiting = false;
   async function shutdown(why: string, code = 0): Promise<void> {
     if (exiting) return;
     exiting = true;
+    watch?.stop();
     await loop.stop(why);
     await link?.stop();
     server?.close();
@@ -207,4 +210,10 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   // Reconcile: routes survive a helper crash, so start by withdrawing what we cannot vouch for
   // (on a warm start the first probe round decides before anything is written).
   loop.start();
+  // Hard evidence without waiting for the timer: a closed connection to the proxy probes at once.
+  watch = startProxyWatch({
+    targets: watchTargets(config.checks),
+    onLost: (target, why) => loop.probeNow(`proxy watch ${target.name}: ${why}`),
+    logger,
+  });
 }

@@ -80,6 +80,11 @@ export const sipOptionsCheckSchema = z
     caFile: z.string().min(1).optional(),
     /** TLS only: verify the chain and name; a failure is a failed probe. */
     verify: z.boolean().default(true),
+    /**
+     * TCP/TLS only: keep one SIP connection open to the proxy with CRLF keepalives (RFC 5626);
+     * when it closes or resets, a probe round runs at once instead of at its timer.
+     */
+    watch: z.boolean().default(true),
     /** As for every check, plus SIP reply codes that fail at once (`statuses`). */
     hardFail: sipHardFailSchema.prefault({}),
   })
