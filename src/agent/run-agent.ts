@@ -105,12 +105,13 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     recordLastUp: (up, wallMs) => writeLastUp(config.stateDir, up, wallMs),
   });
 
-  let watch: ProxyWatch | undefined;
+  /** Started once the loop has reconciled (a loss must not probe before that). */
+  const watches: ProxyWatch[] = [];
   let exiting = false;
   async function shutdown(why: string, code = 0): Promise<void> {
     if (exiting) return;
     exiting = true;
-    watch?.stop();
+    for (const watch of watches) watch.stop();
     await loop.stop(why);
     await link?.stop();
     server?.close();
@@ -211,9 +212,11 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   // (on a warm start the first probe round decides before anything is written).
   loop.start();
   // Hard evidence without waiting for the timer: a closed connection to the proxy probes at once.
-  watch = startProxyWatch({
-    targets: watchTargets(config.checks),
-    onLost: (target, why) => loop.probeNow(`proxy watch ${target.name}: ${why}`),
-    logger,
-  });
+  watches.push(
+    startProxyWatch({
+      targets: watchTargets(config.checks),
+      onLost: (target, why) => loop.probeNow(`proxy watch ${target.name}: ${why}`),
+      logger,
+    }),
+  );
 }
