@@ -5,7 +5,9 @@
  * connections. So when the connection closes or resets, the watch asks for a probe round now
  * (`onLost`); the probes decide, since a proxy also closes idle connections on purpose (Kamailio's
  * tcp_connection_lifetime). The watch then reconnects quietly; a refused reconnect right after a
- * loss asks for one more round (the proxy's processes may die one by one). Silence is never judged
+ * loss asks for one more round (the proxy's processes may die one by one), and a connection that
+ * opens again after refusals asks for one too (the proxy is back; rise still counts as ever).
+ * Silence is never judged
  * here: a frozen proxy keeps its connections open and is judged by the probes' timeouts.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
@@ -38,6 +40,8 @@ export interface ProxyWatchOptions {
   targets: readonly WatchTarget[];
   /** The connection to `target` ended (closed, reset) or a reconnect right after was refused. */
   onLost(target: WatchTarget, why: string): void;
+  /** A connection opened again after refused reconnects (the proxy is back): worth a round too. */
+  onRestored?(target: WatchTarget): void;
   logger: Logger;
   keepaliveMs?: number;
 }
@@ -73,6 +77,8 @@ class TargetWatch {
   private pingTimer: NodeJS.Timeout | undefined;
   /** Set by a loss; the next refused reconnect reports once more. */
   private justLost = false;
+  /** A reconnect was refused since the last open connection. */
+  private refusedSinceOpen = false;
   private stopped = false;
 
   constructor(
@@ -102,6 +108,8 @@ class TargetWatch {
     socket.on(tls ? 'secureConnect' : 'connect', () => {
       this.open = true;
       this.justLost = false;
+      if (this.refusedSinceOpen) this.options.onRestored?.(this.target);
+      this.refusedSinceOpen = false;
       this.openedAt = performance.now();
       this.pingTimer = setInterval(() => socket.write(PING), this.options.keepaliveMs ?? KEEPALIVE_MS);
       this.pingTimer.unref();
@@ -129,7 +137,10 @@ class TargetWatch {
       this.justLost = true;
       this.options.onLost(this.target, why);
     } else {
-      if (failure === 'ECONNREFUSED' && this.justLost) this.options.onLost(this.target, 'reconnect refused');
+      if (failure === 'ECONNREFUSED') {
+        if (this.justLost) this.options.onLost(this.target, 'reconnect refused');
+        this.refusedSinceOpen = true;
+      }
       this.justLost = false;
       this.delay = Math.min(this.delay * 2, MAX_RECONNECT_MS);
     }

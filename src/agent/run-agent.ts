@@ -216,6 +216,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     startProxyWatch({
       targets: watchTargets(config.checks),
       onLost: (target, why) => loop.probeNow(`proxy watch ${target.name}: ${why}`),
+      onRestored: (target) => loop.probeNow(`proxy watch ${target.name}: connected again`),
       logger,
     }),
   );

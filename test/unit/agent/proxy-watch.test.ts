@@ -67,7 +67,13 @@ describe('proxy watch', () => {
     const { server, port } = await listen((socket) => sockets.push(socket));
     const lost: string[] = [];
     const target: WatchTarget = { name: 'tcp', host: '127.0.0.1', port };
-    const watch = startProxyWatch({ targets: [target], onLost: (_t, why) => lost.push(why), logger });
+    const restored: string[] = [];
+    const watch = startProxyWatch({
+      targets: [target],
+      onLost: (_t, why) => lost.push(why),
+      onRestored: (t) => restored.push(t.name),
+      logger,
+    });
     try {
       await until(() => watch.connected() === 1 && sockets.length === 1);
       server.close();
@@ -76,6 +82,15 @@ describe('proxy watch', () => {
       assert.deepEqual(lost.slice(0, 2), ['connection closed', 'reconnect refused']);
       await new Promise((resolve) => setTimeout(resolve, 700));
       assert.equal(lost.length, 2, 'later refused reconnects (backing off) report nothing more');
+      // The proxy comes back on the same port: the watch reconnects and says so.
+      const back = createServer(() => undefined);
+      await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
+      try {
+        await until(() => restored.length === 1, 10_000);
+        assert.equal(watch.connected(), 1);
+      } finally {
+        back.close();
+      }
     } finally {
       watch.stop();
     }
