@@ -414,7 +414,31 @@ export class AgentLoop {
     };
     if (checkKey(slot.last) !== before) this.statusDirty = true;
     this.metrics.probes.inc({ check: slot.config.name, status: result.status });
+    if (isHardFailure(result, slot.config.hardFail)) this.failAtOnce(slot, result);
     return result;
+  }
+
+  /**
+   * Hard evidence from one check decides the round before its other checks finish (a UDP probe
+   * whose request was already in the dying proxy's socket would otherwise run to its deadline):
+   * when every check must pass and panic mode cannot ignore it, the round fails whatever the
+   * rest say. The round's own verdict follows and keeps the node DOWN (no second flap).
+   */
+  private failAtOnce(slot: CheckSlot, result: ProbeResult): void {
+    if (this.stopping || this.holdWrites || this.config.quorum !== 'all') return;
+    if (!isHealthAnnouncing(this.machine.health) || this.panic.inForce()) return;
+    this.logger.warn(
+      { check: slot.config.name, detail: result.detail },
+      `hard evidence: ${slot.config.name}: ${result.detail}; failing at once`,
+    );
+    const now = this.clock.now();
+    this.update(
+      applyTime(
+        applyDrains(applyProbeRound(this.machine, this.params, false, now, 'hard'), this.held(), now),
+        now,
+      ),
+    );
+    this.publishStatus();
   }
 
   private async probeRound(): Promise<void> {

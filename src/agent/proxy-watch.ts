@@ -21,7 +21,8 @@ import { DEFAULT_SIP_PORTS } from '../probes/sip-options.js';
 export const KEEPALIVE_MS = 20_000;
 /** First reconnect delay after a loss; doubles while connections live shorter than STABLE_MS. */
 export const RECONNECT_MS = 100;
-export const MAX_RECONNECT_MS = 30_000;
+/** Cheap (one local SYN); short so a restarted proxy is seen within a couple of seconds. */
+export const MAX_RECONNECT_MS = 2000;
 /** A connection that lived this long resets the reconnect backoff. */
 export const STABLE_MS = 2000;
 

@@ -23,6 +23,8 @@ export interface AgentTuning {
   drainHold: number;
   /** false disables flap damping (for tests that kill a proxy repeatedly). */
   flapDamping: boolean;
+  /** Damping settings when enabled (default: lenient, a few flaps in a test never hold a node down). */
+  damping?: { penaltyPerFlap: number; suppressAt: number; reuseAt: number; halfLife: number };
   checks: LabCheckTransport[];
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
@@ -82,7 +84,10 @@ export function buildAgentConfig(
     fall: tuning.fall,
     // Lenient: a few flaps in a test must not hold a node down.
     flapDamping: tuning.flapDamping
-      ? { enabled: true, penaltyPerFlap: 1000, suppressAt: 8000, reuseAt: 750, halfLife: 10_000 }
+      ? {
+          enabled: true,
+          ...(tuning.damping ?? { penaltyPerFlap: 1000, suppressAt: 8000, reuseAt: 750, halfLife: 10_000 }),
+        }
       : { enabled: false },
     drainHold: tuning.drainHold,
     maintenanceFile: paths.maintenanceFile,

@@ -153,6 +153,33 @@ describe('AgentLoop hard and soft evidence', () => {
     h.loop.dispose();
   });
 
+  test('hard evidence from one check withdraws before the other checks of the round finish', async () => {
+    const h = await upHarness({
+      checks: [
+        { name: 'sip-udp', type: 'sip-options', transport: 'udp' },
+        { name: 'sip-tcp', type: 'sip-options', transport: 'tcp' },
+      ],
+    });
+    let release: (() => void) | undefined;
+    h.probes[0]!.gate = new Promise((resolve) => (release = resolve)); // UDP waits for its deadline
+    h.probes[0]!.result = { status: 'down', detail: 'timeout after 500 ms', answered: false };
+    h.probes[1]!.result = {
+      status: 'down',
+      detail: 'connection refused',
+      answered: false,
+      evidence: 'refused',
+    };
+    h.loop.probeNow('test');
+    await settle();
+    assert.equal(h.writer.action(PREFIX), 'withdraw', 'withdrawn while the UDP probe still runs');
+    assert.equal(h.loop.state.damping.flaps, 1);
+    release!();
+    await settle();
+    assert.equal(h.loop.state.health, 'DOWN');
+    assert.equal(h.loop.state.damping.flaps, 1, 'the round verdict that follows is not a second flap');
+    h.loop.dispose();
+  });
+
   test('with hardFail.refused off, a refused probe counts toward fall like a timeout', async () => {
     const h = await upHarness({
       checks: [{ name: 'sip-udp', type: 'sip-options', transport: 'udp', hardFail: { refused: false } }],
