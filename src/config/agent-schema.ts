@@ -36,7 +36,10 @@ const hardFailFields = {
   reset: z.boolean().default(true),
 };
 
-export const hardFailSchema = z.object(hardFailFields).strict();
+const HARD_FAIL_HELP =
+  'Failures that are hard evidence the proxy is gone: they fail the node in the same round instead of after `fall` rounds (timeouts stay soft). refused: TCP RST or ICMP port unreachable; reset: a connection reset';
+
+export const hardFailSchema = z.object(hardFailFields).strict().describe(HARD_FAIL_HELP);
 
 export const sipHardFailSchema = z
   .object({
@@ -44,7 +47,8 @@ export const sipHardFailSchema = z
     /** SIP reply codes that fail at once, e.g. [503] from a proxy put in maintenance. Default none. */
     statuses: z.array(sipCode).default([]),
   })
-  .strict();
+  .strict()
+  .describe(`${HARD_FAIL_HELP}; statuses: SIP reply codes that fail at once (e.g. [503])`);
 
 const checkCommon = {
   /** Unique name of the check; used in logs, status and metric labels. */
@@ -84,7 +88,12 @@ export const sipOptionsCheckSchema = z
      * TCP/TLS only: keep one SIP connection open to the proxy with CRLF keepalives (RFC 5626);
      * when it closes or resets, a probe round runs at once instead of at its timer.
      */
-    watch: z.boolean().default(true),
+    watch: z
+      .boolean()
+      .default(true)
+      .describe(
+        'tcp/tls only: keep one SIP connection open with CRLF keepalives (RFC 5626); when it closes or resets, probe at once',
+      ),
     /** As for every check, plus SIP reply codes that fail at once (`statuses`). */
     hardFail: sipHardFailSchema.prefault({}),
   })
