@@ -26,6 +26,31 @@ import {
 /** SIP reply codes: 100-699. */
 const sipCode = z.number().int().min(100).max(699);
 
+/**
+ * Which failures are hard evidence that the proxy is gone, failing the node at once instead of
+ * after `fall` rounds (README "Hysteresis"). Timeouts and everything else stay soft.
+ */
+const hardFailFields = {
+  /** A refused connection: TCP RST to a connect, or ICMP port unreachable over UDP. */
+  refused: z.boolean().default(true),
+  /** An established connection reset by the peer. */
+  reset: z.boolean().default(true),
+};
+
+const HARD_FAIL_HELP =
+  'Failures that are hard evidence the proxy is gone: they fail the node in the same round instead of after `fall` rounds (timeouts stay soft). refused: TCP RST or ICMP port unreachable; reset: a connection reset';
+
+export const hardFailSchema = z.object(hardFailFields).strict().describe(HARD_FAIL_HELP);
+
+export const sipHardFailSchema = z
+  .object({
+    ...hardFailFields,
+    /** SIP reply codes that fail at once, e.g. [503] from a proxy put in maintenance. Default none. */
+    statuses: z.array(sipCode).default([]),
+  })
+  .strict()
+  .describe(`${HARD_FAIL_HELP}; statuses: SIP reply codes that fail at once (e.g. [503])`);
+
 const checkCommon = {
   /** Unique name of the check; used in logs, status and metric labels. */
   name: nameSchema,
@@ -38,6 +63,8 @@ const checkCommon = {
    * announcing.
    */
   failOpen: z.boolean().default(false),
+  /** Failures that withdraw at once (hard evidence) instead of after `fall` rounds. */
+  hardFail: hardFailSchema.prefault({}),
 };
 
 export const sipOptionsCheckSchema = z
@@ -58,6 +85,18 @@ export const sipOptionsCheckSchema = z
     caFile: z.string().min(1).optional(),
     /** TLS only: verify the chain and name; a failure is a failed probe. */
     verify: z.boolean().default(true),
+    /**
+     * TCP/TLS only: keep one SIP connection open to the proxy with CRLF keepalives (RFC 5626);
+     * when it closes or resets, a probe round runs at once instead of at its timer.
+     */
+    watch: z
+      .boolean()
+      .default(true)
+      .describe(
+        'tcp/tls only: keep one SIP connection open with CRLF keepalives (RFC 5626); when it closes or resets, probe at once',
+      ),
+    /** As for every check, plus SIP reply codes that fail at once (`statuses`). */
+    hardFail: sipHardFailSchema.prefault({}),
   })
   .strict();
 
@@ -366,5 +405,6 @@ export type StunCheckConfig = z.output<typeof stunCheckSchema>;
 export type TcpCheckConfig = z.output<typeof tcpCheckSchema>;
 export type ExecCheckConfig = z.output<typeof execCheckSchema>;
 export type BgpConfig = z.output<typeof bgpSchema>;
+export type HardFailConfig = z.output<typeof sipHardFailSchema>;
 export type FlapDampingConfig = z.output<typeof flapDampingSchema>;
 export type CoordinatorLinkConfig = z.output<typeof coordinatorLinkSchema>;

@@ -3,7 +3,9 @@
  * or reads a clock; the agent feeds it probe rounds, the set of drained prefixes and time.
  *
  * Health (per node):  INIT → RISING → UP → FALLING → DOWN → RISING …  with `rise`/`fall` counts
- * and flap damping holding a flapping node in RISING.
+ * and flap damping holding a flapping node in RISING. A failed round with hard evidence (the
+ * proxy's port refused or reset, hard-evidence.ts) goes straight to DOWN, counted as a flap like
+ * any fall; rise never changes.
  * Drain (per prefix): none → draining (GRACEFUL_SHUTDOWN for holdMs) → drained → returning
  * (needs `rise` good rounds after the undrain) → none.
  * A prefix is announced only while health is UP or FALLING and its drain phase allows it: a drain
@@ -19,6 +21,7 @@ import {
   recordFlap,
   type DampingState,
 } from './flap-damping.js';
+import type { RoundEvidence } from './hard-evidence.js';
 
 export type NodeHealth = 'INIT' | 'RISING' | 'UP' | 'FALLING' | 'DOWN';
 
@@ -60,12 +63,16 @@ export function isHealthAnnouncing(health: NodeHealth): boolean {
   return ANNOUNCING.has(health);
 }
 
-/** Applies one probe round's verdict (all checks, after quorum) at monotonic time `now`. */
+/**
+ * Applies one probe round's verdict (all checks, after quorum) at monotonic time `now`.
+ * `evidence` matters only for a failed round: 'hard' counts as `fall` bad rounds at once.
+ */
 export function applyProbeRound(
   state: MachineState,
   params: MachineParams,
   healthy: boolean,
   now: number,
+  evidence: RoundEvidence = 'soft',
 ): MachineState {
   let { health, good, bad, damping } = state;
   if (healthy) {
@@ -77,7 +84,7 @@ export function applyProbeRound(
       health = 'UP';
   } else {
     good = 0;
-    bad = Math.min(bad + 1, params.fall);
+    bad = evidence === 'hard' ? params.fall : Math.min(bad + 1, params.fall);
     if (health === 'UP') health = 'FALLING';
     if (health === 'FALLING' && bad >= params.fall) {
       health = 'DOWN';
@@ -114,9 +121,10 @@ export function applyWarmStart(
   params: MachineParams,
   healthy: boolean,
   now: number,
+  evidence: RoundEvidence = 'soft',
 ): MachineState {
   if (state.health !== 'INIT' || !healthy || isHeldDown(state.damping, params.damping, now))
-    return applyProbeRound(state, params, healthy, now);
+    return applyProbeRound(state, params, healthy, now, evidence);
   return { ...state, health: 'UP', good: params.rise, bad: 0 };
 }
 

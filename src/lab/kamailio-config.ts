@@ -22,11 +22,18 @@ function listenAddress(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
+/** Knobs a test turns on the lab's Kamailio. */
+export interface KamailioTuning {
+  /** Core `tcp_connection_lifetime`, seconds: Kamailio closes TCP/TLS connections idle this long. */
+  tcpConnectionLifetimeS?: number;
+}
+
 export function renderKamailioConfig(
   plan: LabPlan,
   node: NodePlan,
   paths: NodePaths,
   modulesDir: string,
+  tuning: KamailioTuning = {},
 ): string {
   const addresses = ['127.0.0.1', plan.anycast.ipv4, ...(plan.anycast.ipv6 ? [plan.anycast.ipv6] : [])];
   const listens = addresses.flatMap((address) => [
@@ -43,6 +50,9 @@ export function renderKamailioConfig(
     'tcp_children=2',
     'auto_aliases=no',
     'enable_tls=yes',
+    ...(tuning.tcpConnectionLifetimeS !== undefined
+      ? [`tcp_connection_lifetime=${tuning.tcpConnectionLifetimeS}`]
+      : []),
     `server_header="Server: ${serverHeaderValue(node.name)}"`,
     `user_agent_header="User-Agent: ${serverHeaderValue(node.name)}"`,
     ...listens,

@@ -8,7 +8,7 @@ import { buildAgentConfig, renderAgentConfig, type AgentTuning } from './agent-c
 import { renderBirdConfig } from './bird-config.js';
 import type { LabContext } from './context.js';
 import { renderExabgpConfig } from './exabgp-config.js';
-import { renderKamailioConfig, renderKamailioTlsConfig } from './kamailio-config.js';
+import { renderKamailioConfig, renderKamailioTlsConfig, type KamailioTuning } from './kamailio-config.js';
 import type { AgentRuntime } from './lab.js';
 import { requireCompiledCli } from './runtime.js';
 
@@ -27,6 +27,7 @@ export async function writeNodeFiles(
   tuning: AgentTuning,
   holdTime: number,
   coordinator?: { url: string; tokens: Record<string, string> },
+  kamailio: KamailioTuning = {},
 ): Promise<void> {
   const { plan, paths } = context;
   const nodeBin = process.execPath;
@@ -38,7 +39,10 @@ export async function writeNodeFiles(
       await mkdir(nodePaths.kamailioRunDir, { recursive: true });
       await copyFile(paths.certs.serverCert, nodePaths.tlsCert);
       await copyFile(paths.certs.serverKey, nodePaths.tlsKey);
-      await writeFile(nodePaths.kamailioConfig, renderKamailioConfig(plan, node, nodePaths, modulesDir));
+      await writeFile(
+        nodePaths.kamailioConfig,
+        renderKamailioConfig(plan, node, nodePaths, modulesDir, kamailio),
+      );
       await writeFile(nodePaths.kamailioTlsConfig, renderKamailioTlsConfig(nodePaths));
       const token = coordinator?.tokens[node.name];
       const agentConfig = buildAgentConfig(

@@ -17,6 +17,7 @@ import { startBird, startControlRelay, startExabgp, startKamailio } from './daem
 import { applyFault, type Fault, type FaultResult } from './faults.js';
 import { startFrr, writeFrrFiles } from './frr-daemon.js';
 import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
+import type { KamailioTuning } from './kamailio-config.js';
 import { reserveManagementSubnet } from './management.js';
 import { buildNetwork, releaseAll, type Release } from './network.js';
 import {
@@ -70,6 +71,8 @@ export interface LabOptions {
   agentTuning?: Partial<AgentTuning>;
   /** BGP hold time, seconds (default 3). */
   holdTime?: number;
+  /** Settings of every node's Kamailio (e.g. a short tcp_connection_lifetime). */
+  kamailio?: KamailioTuning;
   coordinator?: CoordinatorHook;
   /** Wait until every node's route is at every router before returning (default true). */
   waitUntilAnnounced?: boolean;
@@ -285,7 +288,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await writeRouterFiles(context, holdTime);
     const frr = plan.topology.router === 'frr';
     if (frr) writeFrrFiles(context, holdTime);
-    await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator);
+    await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator, options.kamailio);
 
     progress(
       `starting ${frr ? 'FRR' : 'BIRD'} on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`,

@@ -5,7 +5,7 @@
  */
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
-import { describeNetworkError } from './net-errors.js';
+import { downFromError } from './net-errors.js';
 import { openStream, type StreamTarget } from './stream.js';
 import { verificationFailure } from './tls-peer.js';
 import { waitingForReply, type LocalEndpoint } from './exchange-common.js';
@@ -53,7 +53,7 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
       if (error) resolve(finalOutcome(down(`framing error: ${error}`, { answered: true })));
     });
     socket.on('error', (error) =>
-      resolve(finalOutcome(down(describeNetworkError(error).detail, { answered: received || !!peer }))),
+      resolve(finalOutcome(downFromError(error, { answered: received || !!peer }))),
     );
     socket.on('end', () =>
       resolve(

@@ -8,7 +8,7 @@ import { isIP, connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
-import { describeNetworkError } from './net-errors.js';
+import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, type TlsPeerReport } from './tls-peer.js';
 
 export interface TlsClientOptions {
@@ -54,14 +54,14 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
           })
         : connectTcp({ host: target.host, port: target.port });
     } catch (error) {
-      return resolve({ ok: false, outcome: down(describeNetworkError(error).detail) });
+      return resolve({ ok: false, outcome: downFromError(error) });
     }
     attempt.onEnd(() => socket.destroy());
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
       const described = describeNetworkError(error);
       if (described.answered) attempt.learned({ answered: true });
-      resolve({ ok: false, outcome: down(described.detail, { answered: described.answered }) });
+      resolve({ ok: false, outcome: downFromError(error, { answered: described.answered }) });
     });
     socket.once('close', () =>
       resolve({

@@ -4,6 +4,13 @@
  */
 export type ProbeStatus = 'up' | 'warn' | 'down';
 
+/**
+ * Hard evidence that the proxy is gone, as opposed to silence: the port refused a connection
+ * (TCP RST, or ICMP port unreachable on a connected UDP socket) or an established connection
+ * was reset. A timeout is never evidence of this kind (a frozen proxy looks the same).
+ */
+export type FailureEvidence = 'refused' | 'reset';
+
 export interface ProbeResult {
   /** up: healthy; warn: healthy but something needs attention; down: counts as a failure. */
   status: ProbeStatus;
@@ -19,6 +26,8 @@ export interface ProbeResult {
   certNotAfterUnixSeconds?: number;
   /** What was probed, e.g. "udp:127.0.0.1:5060" or "tls:[2001:db8::1]:5061" (absent for exec checks). */
   target?: string;
+  /** Down results only: the socket-level evidence of the failure, when there was some. */
+  evidence?: FailureEvidence;
   /** Whether the peer answered at all (used by panic mode: a silent proxy is never kept announcing). */
   answered: boolean;
 }

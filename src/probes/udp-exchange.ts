@@ -7,7 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
-import { describeNetworkError } from './net-errors.js';
+import { downFromError } from './net-errors.js';
 import { resolveHost } from './resolve.js';
 import { waitingForReply, type LocalEndpoint } from './exchange-common.js';
 
@@ -44,7 +44,7 @@ export async function udpExchange(exchange: UdpExchange, attempt: Attempt): Prom
   const describe = () => attempt.waitingFor(waitingForReply(exchange.describeWait(sent)));
 
   return new Promise<ProbeOutcome>((resolve) => {
-    socket.on('error', (error) => resolve(down(describeNetworkError(error).detail)));
+    socket.on('error', (error) => resolve(downFromError(error)));
     socket.on('message', (datagram) => {
       attempt.learned({ answered: true });
       const outcome = exchange.onDatagram(datagram);
@@ -59,17 +59,17 @@ export async function udpExchange(exchange: UdpExchange, attempt: Attempt): Prom
         const address = socket.address();
         local = { address: address.address, port: address.port };
       } catch (error) {
-        return resolve(down(describeNetworkError(error).detail));
+        return resolve(downFromError(error));
       }
       const request = exchange.build(local);
       const send = () => {
         if (attempt.signal.aborted) return;
         try {
           socket.send(request, (error) => {
-            if (error) resolve(down(describeNetworkError(error).detail));
+            if (error) resolve(downFromError(error));
           });
         } catch (error) {
-          return resolve(down(describeNetworkError(error).detail));
+          return resolve(downFromError(error));
         }
         sent += 1;
         describe();

@@ -187,6 +187,7 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
           assert.equal(result.status, 'down', `${transport}: ${result.detail}`);
           assert.match(result.detail, /^timeout after 400 ms /, transport);
           assert.equal(result.answered, false, transport);
+          assert.equal(result.evidence, undefined, `${transport}: a frozen proxy gives no hard evidence`);
         }
         assert.match(results[2]![1].detail, /waiting for the TLS handshake/);
       } finally {
@@ -195,7 +196,7 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
       assert.ok(await waitFor(allUp, 5000, 50), 'Kamailio did not answer again after SIGCONT');
     });
 
-    await t.test('a killed Kamailio is down as refused', async () => {
+    await t.test('a killed Kamailio is down as refused (hard evidence) on every transport', async () => {
       signalGroup(kamailio, 'SIGKILL');
       let last: ProbeResult[] = [];
       const refused = await waitFor(
@@ -210,6 +211,7 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
       for (const result of last) {
         assert.equal(result.status, 'down');
         assert.equal(result.answered, false);
+        assert.equal(result.evidence, 'refused', `${result.target}: a dead proxy is hard evidence`);
       }
     });
   } finally {
