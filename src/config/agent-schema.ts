@@ -127,7 +127,9 @@ export const bgpSchema = z
     /** Our own AS, used for the AS-path prepend while draining (eBGP needs it in the path). */
     localAs: asnSchema,
     /** Next hop for IPv4 prefixes: "self" or an address. */
-    nextHop: z.union([z.literal('self'), ipv4Schema]).default('self'),
+    nextHop: z
+      .union([z.literal('self'), ipv4Schema], { error: 'expected "self" or an IPv4 address' })
+      .default('self'),
     /** Next hop for IPv6 prefixes; required when any prefix is IPv6 ("self" breaks an IPv4 session). */
     nextHop6: ipv6Schema.optional(),
     /** MED while healthy. */
@@ -236,7 +238,9 @@ export const agentConfigSchema = z
     bgp: bgpSchema,
     checks: z.array(checkSchema).min(1),
     /** How many checks must pass: "all" (default) or a number. */
-    quorum: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
+    quorum: z
+      .union([z.literal('all'), z.number().int().min(1)], { error: 'expected "all" or a number of checks' })
+      .default('all'),
     /** Probe interval while stable (UP or DOWN). */
     interval: duration({ min: 50, max: 600_000 }).default(1000),
     /** Probe interval while RISING or FALLING. */

@@ -59,6 +59,28 @@ function oneLine(problem: string): string {
   return flat.length > MAX_PROBLEM_LENGTH ? `${flat.slice(0, MAX_PROBLEM_LENGTH - 1)}…` : flat;
 }
 
+/**
+ * When no branch of a union got past its type check (every branch has one issue, at the union's own
+ * path), the alternatives read as one expectation: `"all" or a number`. Undefined otherwise: a branch
+ * that matched the type has the more useful, deeper problem.
+ */
+function unionAlternatives(branches: z.core.$ZodIssue[][], depth: number): string | undefined {
+  const expected: string[] = [];
+  for (const branch of branches) {
+    const [only] = branch;
+    if (branch.length !== 1 || !only || only.path.length !== depth) return undefined;
+    if (only.code === 'invalid_value') expected.push(...only.values.map((v) => JSON.stringify(v)));
+    else if (only.code === 'invalid_type') expected.push(withArticle(only.expected));
+    else return undefined;
+  }
+  const unique = [...new Set(expected)];
+  return unique.length > 1 ? `${unique.slice(0, -1).join(', ')} or ${unique.at(-1)}` : unique[0];
+}
+
+function withArticle(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
 /** Turns zod issues into "path: expected X, received Y" lines (one line each, of bounded length). */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
   return formatIssueLines(issues, input).map(oneLine);
@@ -82,8 +104,15 @@ function formatIssueLines(issues: readonly z.core.$ZodIssue[], input: unknown): 
         ];
       case 'invalid_union': {
         // A discriminated union with a bad or missing discriminator lands here with no nested errors.
-        const nested = issue.errors.flat();
-        if (nested.length) return formatIssueLines(nested, input);
+        // Otherwise zod lists each branch's issues with paths relative to the union: anchor them here.
+        const branches = issue.errors.map((branch) =>
+          branch.map((nested) => ({ ...nested, path: [...issue.path, ...nested.path] }) as z.core.$ZodIssue),
+        );
+        if (issue.message.startsWith('expected')) return [`${path}: ${issue.message}, received ${received}`];
+        const alternatives = unionAlternatives(branches, issue.path.length);
+        if (alternatives) return [`${path}: expected ${alternatives}, received ${received}`];
+        const nested = branches.flat();
+        if (nested.length) return [...new Set(formatIssueLines(nested, input))];
         const options = (issue as { options?: unknown[] }).options;
         if (options?.length)
           return [
@@ -139,7 +168,8 @@ export function parseYaml(text: string, source: string): unknown {
   }
 }
 
-export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
+/** Reads and parses a YAML config file without validating it; unreadable or bad YAML is a ConfigError. */
+export function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -148,5 +178,9 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.
       `(file): expected a readable file, received ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
     ]);
   }
-  return validateConfig(schema, parseYaml(text, file), file);
+  return parseYaml(text, file);
+}
+
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
+  return validateConfig(schema, readConfigFile(file), file);
 }
