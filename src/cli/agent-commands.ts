@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { jsonSchemaFor } from '../config/json-schema.js';
-import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
+import { ConfigError, readConfigFile } from '../config/load.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import {
   article,
@@ -43,7 +43,7 @@ export function registerAgentCommands(program: Command): void {
         : kindOfFile(options.config, parsed);
       let config: unknown;
       try {
-        config = validateConfig(configKinds[kind], parsed, options.config);
+        config = configKinds[kind].validate(parsed, options.config);
       } catch (error) {
         // Say which kind the file was read as when herald chose it, so a wrong guess is plain.
         if (error instanceof ConfigError && !options.kind)
@@ -62,7 +62,7 @@ export function registerAgentCommands(program: Command): void {
     .argument('[kind]', 'agent or coordinator', 'agent')
     .action((name: string) => {
       const kind = configKindNamed('kind', name);
-      process.stdout.write(JSON.stringify(jsonSchemaFor(kind, configKinds[kind]), null, 2) + '\n');
+      process.stdout.write(JSON.stringify(jsonSchemaFor(kind, configKinds[kind].schema), null, 2) + '\n');
     });
 }
 

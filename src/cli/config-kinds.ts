@@ -3,12 +3,20 @@
  * and how `herald check` tells which kind a file is: by its top-level keys.
  */
 import type { z } from 'zod';
+import { validateAgentConfig } from '../agent/agent-config-check.js';
 import { agentConfigSchema } from '../config/agent-schema.js';
-import { coordinatorConfigSchema } from '../coordinator/config-schema.js';
 import { ConfigError, readConfigFile, validateConfig } from '../config/load.js';
+import { coordinatorConfigSchema } from '../coordinator/config-schema.js';
 import { CliError, ExitCode } from '../util/errors.js';
 
-export const configKinds = { agent: agentConfigSchema, coordinator: coordinatorConfigSchema } as const;
+/** Each kind's schema (for `herald schema` and telling kinds apart) and its full validation. */
+export const configKinds = {
+  agent: { schema: agentConfigSchema, validate: validateAgentConfig },
+  coordinator: {
+    schema: coordinatorConfigSchema,
+    validate: (input: unknown, source: string) => validateConfig(coordinatorConfigSchema, input, source),
+  },
+} as const;
 export type ConfigKind = keyof typeof configKinds;
 
 const kindNames = Object.keys(configKinds) as ConfigKind[];
@@ -28,8 +36,8 @@ function topLevelKeys(schema: z.ZodType): Set<string> {
 
 /** Keys that only one kind has; shared ones (logLevel) tell nothing. */
 function distinctiveKeys(): Record<ConfigKind, Set<string>> {
-  const agent = topLevelKeys(configKinds.agent);
-  const coordinator = topLevelKeys(configKinds.coordinator);
+  const agent = topLevelKeys(configKinds.agent.schema);
+  const coordinator = topLevelKeys(configKinds.coordinator.schema);
   return {
     agent: new Set([...agent].filter((key) => !coordinator.has(key))),
     coordinator: new Set([...coordinator].filter((key) => !agent.has(key))),
@@ -69,10 +77,13 @@ const commandFor: Record<ConfigKind, string> = {
  * Loads a file as the given kind. When it fails and the file looks like the other kind (an
  * operator passed the coordinator's file to `herald agent`), the error says so.
  */
-export function loadConfigAs<K extends ConfigKind>(kind: K, file: string): z.output<(typeof configKinds)[K]> {
+export function loadConfigAs<K extends ConfigKind>(
+  kind: K,
+  file: string,
+): ReturnType<(typeof configKinds)[K]['validate']> {
   const parsed = readConfigFile(file);
   try {
-    return validateConfig(configKinds[kind], parsed, file) as z.output<(typeof configKinds)[K]>;
+    return configKinds[kind].validate(parsed, file) as ReturnType<(typeof configKinds)[K]['validate']>;
   } catch (error) {
     const guess = guessConfigKind(parsed);
     if (error instanceof ConfigError && guess.kind && guess.kind !== kind)

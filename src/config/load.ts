@@ -139,11 +139,37 @@ function formatIssueLines(issues: readonly z.core.$ZodIssue[], input: unknown): 
   });
 }
 
-/** Validates an already-parsed value; throws ConfigError naming every problem. */
-export function validateConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+/** A problem a check beyond the schema found in a schema-valid config: where, and what. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** A check run on a config the schema accepted (one that needs more than the schema's own rules). */
+export type ConfigCheck<T> = (config: T) => ConfigProblem[];
+
+/**
+ * Validates an already-parsed value against the schema and then `check`, if given; throws
+ * ConfigError naming every problem, in the same `path: expected X, received Y` lines.
+ */
+export function validateConfig<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  source: string,
+  check?: ConfigCheck<z.output<S>>,
+): z.output<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(source, formatIssues(result.error.issues, input));
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues, input));
+  const problems = check?.(result.data) ?? [];
+  if (problems.length)
+    throw new ConfigError(
+      source,
+      formatIssues(
+        problems.map((problem) => ({ code: 'custom', input: undefined, ...problem })),
+        input,
+      ),
+    );
+  return result.data;
 }
 
 /** Parses YAML text; YAML syntax errors become ConfigError lines with line numbers. */
@@ -181,6 +207,10 @@ export function readConfigFile(file: string): unknown {
   return parseYaml(text, file);
 }
 
-export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
-  return validateConfig(schema, readConfigFile(file), file);
+export function loadConfigFile<S extends z.ZodType>(
+  schema: S,
+  file: string,
+  check?: ConfigCheck<z.output<S>>,
+): z.output<S> {
+  return validateConfig(schema, readConfigFile(file), file, check);
 }
