@@ -9,7 +9,7 @@
  */
 import { agentConfigSchema, type AgentConfig } from '../config/agent-schema.js';
 import { loadConfigFile, validateConfig, type ConfigProblem } from '../config/load.js';
-import { prefixFamily } from '../config/net-schemas.js';
+import { prefixFamily } from '../wire/net-schemas.js';
 import { buildCommand, CommandRejectedError } from '../exabgp/commands.js';
 import type { Announcement } from '../wire/agent-status.js';
 import { routeIntent } from './route-intents.js';

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
+import { duration } from '../wire/duration.js';
 import { formatIssues } from '../config/load.js';
 import type { AgentStatus } from '../wire/agent-status.js';
 

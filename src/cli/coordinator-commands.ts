@@ -5,7 +5,7 @@
  * 3 refused by policy, 4 timed out (the drain stays recorded).
  */
 import { Command, Option } from 'commander';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../wire/duration.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import {
   policyRuleSchema,

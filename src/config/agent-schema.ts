@@ -5,7 +5,7 @@
  * (agent/agent-config-check.ts) also tries every route command the config would produce.
  */
 import { z } from 'zod';
-import { duration } from './duration.js';
+import { duration } from '../wire/duration.js';
 import {
   asnSchema,
   communitySchema,
@@ -18,7 +18,7 @@ import {
   portSchema,
   prefixFamily,
   prefixSchema,
-} from './net-schemas.js';
+} from '../wire/net-schemas.js';
 
 /** SIP reply codes: 100-699. */
 const sipCode = z.number().int().min(100).max(699);

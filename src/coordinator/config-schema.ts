@@ -4,8 +4,8 @@
  * optional route observer. `herald check --kind coordinator` prints it with defaults filled in.
  */
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
-import { ipSchema, nameSchema } from '../config/net-schemas.js';
+import { duration } from '../wire/duration.js';
+import { ipSchema, nameSchema } from '../wire/net-schemas.js';
 
 export const roleSchema = z.enum(['agent', 'viewer', 'operator']);
 export type Role = z.infer<typeof roleSchema>;

@@ -5,8 +5,8 @@
  * by clients so a newer coordinator can add fields.
  */
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
-import { nameSchema, prefixSchema } from '../config/net-schemas.js';
+import { duration } from './duration.js';
+import { nameSchema, prefixSchema } from './net-schemas.js';
 import { healthStateSchema, prefixStatusSchema } from './agent-status.js';
 
 export const API_PREFIX = '/api/v1';
