@@ -537,14 +537,6 @@ export function registerCoordinatorCommands(program: Command): void {
     .requiredOption('-c, --config <file>', 'coordinator configuration file (YAML)')
     .action(async (options: { config: string }) => {
       const config = loadConfigAs('coordinator', options.config);
-      try {
-        // The dashboard mounts itself on the coordinator's router (an extension); it is optional.
-        await import('../dashboard/register.js');
-      } catch (error) {
-        process.stderr.write(
-          `herald: dashboard unavailable, running without it: ${(error as Error).message}\n`,
-        );
-      }
       const { runCoordinator } = await import('../coordinator/run-coordinator.js');
       await runCoordinator(config, { configFile: options.config });
     });

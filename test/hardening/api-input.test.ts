@@ -124,7 +124,7 @@ describe('coordinator API: bugs the properties found (fixed)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-static-'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html>');
     const withPages = await startTestCoordinator({
-      extensions: [(router) => router.mountStatic({ prefix: '/', dir, fallback: false })],
+      extensions: [(router) => void router.mountStatic({ prefix: '/', dir, fallback: false })],
     });
     try {
       assert.equal((await withPages.call('GET', '/index.html', { token: null })).status, 200);
