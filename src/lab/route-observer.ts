@@ -5,12 +5,11 @@
  * verification poll it with waitFor().
  */
 import { execFile } from 'node:child_process';
+import { GRACEFUL_SHUTDOWN } from '../agent/route-intents.js';
 import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';
-
-export const GRACEFUL_SHUTDOWN = '65535:0';
 
 export interface NeighborInfo {
   node: string;
