@@ -427,7 +427,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     clearTimeout(drainTimer);
     abort.abort();
     writer.setDesired(config.prefixes.map((prefix) => ({ prefix, action: 'withdraw' as const })));
-    const acknowledged = await writer.drain(SHUTDOWN_ACK_WAIT_MS);
+    const acknowledged = await writer.whenConverged(SHUTDOWN_ACK_WAIT_MS);
     if (!acknowledged) logger.warn('ExaBGP did not acknowledge every withdrawal in time');
     else logger.info('every prefix withdrawn and acknowledged');
     publish();
