@@ -11,7 +11,7 @@ import { startCoordinator, type RunningCoordinator } from '../../../src/coordina
 import { createLogger } from '../../../src/util/log.js';
 import { openStream } from '../../../src/wire/http-client.js';
 import { SseParser } from '../../../src/wire/sse.js';
-import { hasOpenssl, TestPki } from '../../support/certs.js';
+import { opensslSkip, TestPki } from '../../support/certs.js';
 import { runCli, tempDir, TOKENS, waitFor, type Json } from './harness.js';
 import { SimAgent } from './sim-agent.js';
 
@@ -171,7 +171,7 @@ async function fetchJson(running: RunningCoordinator, path: string): Promise<unk
   return response.json();
 }
 
-describe('coordinator over TLS with a private CA', { skip: !hasOpenssl() && 'openssl not installed' }, () => {
+describe('coordinator over TLS with a private CA', { skip: opensslSkip() }, () => {
   const tmp = tempDir('herald-tls-');
   let pki: TestPki;
   let running: RunningCoordinator;
