@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { duration } from '../wire/duration.js';
+import { repeats } from '../wire/repeats.js';
 import {
   asnSchema,
   communitySchema,
@@ -263,16 +264,12 @@ export const agentConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    config.checks.forEach((check, index) => {
-      if (names.has(check.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['checks', index, 'name'],
-          message: `expected a unique name, received "${check.name}" twice`,
-        });
-      names.add(check.name);
-    });
+    for (const { index, key } of repeats(config.checks, (check) => check.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checks', index, 'name'],
+        message: `expected a unique name, received "${key}" twice`,
+      });
     if (typeof config.quorum === 'number' && config.quorum > config.checks.length)
       ctx.addIssue({
         code: 'custom',

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { nameSchema, prefixSchema } from './net-schemas.js';
+import { repeats } from './repeats.js';
 import { healthStateSchema, prefixStatusSchema } from './agent-status.js';
 
 export const API_PREFIX = '/api/v1';
@@ -53,16 +54,12 @@ export const drainRequestSchema = drainTargetSchema
   })
   .strict()
   .superRefine((value, ctx) => {
-    const seen = new Set<string>();
-    value.overrides.forEach((override, index) => {
-      if (seen.has(override.rule))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['overrides', index, 'rule'],
-          message: `expected each rule overridden once, received "${override.rule}" twice`,
-        });
-      seen.add(override.rule);
-    });
+    for (const { index, key } of repeats(value.overrides, (override) => override.rule))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overrides', index, 'rule'],
+        message: `expected each rule overridden once, received "${key}" twice`,
+      });
   });
 export type DrainRequest = z.input<typeof drainRequestSchema>;
 
