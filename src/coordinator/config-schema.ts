@@ -77,7 +77,6 @@ export const limitsSchema = z
     bodyTimeout: duration({ min: 100, max: 300_000 }).default(10_000),
   })
   .strict();
-export type LimitsConfig = z.output<typeof limitsSchema>;
 
 export const listenSchema = z
   .object({

@@ -36,7 +36,7 @@ import { sipOptionsOnce, startSipTraffic, type OptionsOutcome, type TrafficHandl
 import { acquireLock, writeState, type LabState } from './state.js';
 import { cleanStaleRun, teardownSync } from './teardown.js';
 import { defaultTopology, type LabTopology } from './topology.js';
-import { waitFor, type WaitResult } from './wait.js';
+import type { WaitResult } from './wait.js';
 
 /** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
 export interface CoordinatorHook {
@@ -298,18 +298,4 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await lab.release().catch(() => {});
     throw error;
   }
-}
-
-/** Polls an agent's status until the predicate holds. */
-export function waitForAgent(
-  lab: Lab,
-  node: string,
-  predicate: (status: AgentStatus) => boolean,
-  options: { timeoutMs: number; description?: string },
-): Promise<WaitResult<AgentStatus>> {
-  return waitFor(() => lab.agentStatus(node), predicate, {
-    pollMs: 100,
-    description: options.description ?? `agent on ${node}`,
-    timeoutMs: options.timeoutMs,
-  });
 }

@@ -68,7 +68,6 @@ export const releaseRequestSchema = drainTargetSchema
     reason: z.string().trim().max(1000).optional(),
   })
   .strict();
-export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
 export const releaseByIdSchema = z.object({ reason: z.string().trim().max(1000).optional() }).strict();
 
@@ -350,5 +349,3 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
-
-export const reportAcceptedSchema = z.object({ ok: z.literal(true), revision: z.number().nullable() });
