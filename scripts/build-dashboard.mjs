@@ -11,16 +11,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = process.argv[2] ?? `${root}dist/dashboard`;
 const pageDir = `${root}src/dashboard/page`;
 
-/** The shared wire schemas import node:net for address checks; the browser gets a small shim. */
-const nodeNetShim = {
-  name: 'node-net-shim',
-  setup(builder) {
-    builder.onResolve({ filter: /^node:net$/ }, () => ({
-      path: `${root}src/dashboard/client/shims/node-net.ts`,
-    }));
-  },
-};
-
 mkdirSync(outDir, { recursive: true });
 await build({
   entryPoints: [`${root}src/dashboard/client/main.ts`],
@@ -32,7 +22,7 @@ await build({
   sourcemap: true,
   legalComments: 'linked',
   outfile: `${outDir}/app.js`,
-  plugins: [nodeNetShim, zodEnglishOnly],
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
 for (const file of ['index.html', 'app.css', 'favicon.svg'])

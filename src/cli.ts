@@ -17,7 +17,11 @@ const program = new Command('herald')
       'coordinate safe drains across sites (coordinator), and operate it all from the command line.',
   )
   .version(version)
-  .showHelpAfterError()
+  // A usage error is one line (commander's "error: ..." reworded) pointing at --help, not a page of help.
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`herald: ${text.trim().replace(/^error: /, '')} (--help shows usage)\n`),
+  })
   .exitOverride();
 
 registerAgentCommands(program);

@@ -79,7 +79,7 @@ export interface RouteSink {
   readonly lastError: string | null;
   onChange(listener: () => void): () => void;
   /** Resolves true once ExaBGP acknowledged every desired intent, false after timeoutMs. */
-  drain(timeoutMs: number): Promise<boolean>;
+  whenConverged(timeoutMs: number): Promise<boolean>;
 }
 
 /** The coordinator link as the loop sees it. */
@@ -310,7 +310,7 @@ export class AgentLoop {
     this.recordLastUp(false); // a deliberate stop withdraws: the next start is cold
     this.logger.info({ why }, 'shutting down: withdrawing every prefix first');
     this.writer.setDesired(this.config.prefixes.map((prefix) => ({ prefix, action: 'withdraw' as const })));
-    const acknowledged = await this.writer.drain(SHUTDOWN_ACK_WAIT_MS);
+    const acknowledged = await this.writer.whenConverged(SHUTDOWN_ACK_WAIT_MS);
     if (!acknowledged) this.logger.warn('ExaBGP did not acknowledge every withdrawal in time');
     else this.logger.info('every prefix withdrawn and acknowledged');
     this.statusDirty = true;

@@ -7,11 +7,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
 import { describeValue } from '../config/load.js';
 import { sendError } from '../http/answer.js';
 import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/json-body.js';
+import { duration } from '../wire/duration.js';
 import type { AgentStatus } from '../wire/agent-status.js';
 
 const MAX_BODY_BYTES = 16 * 1024;

@@ -4,7 +4,7 @@
  * numeric community 65535:0 (the words would be substring-matched by ExaBGP as "shutdown").
  */
 import type { BgpConfig } from '../config/agent-schema.js';
-import { prefixFamily } from '../config/net-schemas.js';
+import { prefixFamily } from '../wire/net-schemas.js';
 import type { RouteIntent } from '../exabgp/commands.js';
 import type { Announcement } from '../wire/agent-status.js';
 

@@ -1,9 +1,17 @@
 /** `herald agent`, `herald check` and `herald schema`: the commands that run on a PoP node. */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { agentConfigSchema } from '../config/agent-schema.js';
 import { jsonSchemaFor } from '../config/json-schema.js';
-import { loadConfigFile } from '../config/load.js';
+import { ConfigError, readConfigFile } from '../config/load.js';
+import { CliError, ExitCode } from '../util/errors.js';
+import {
+  article,
+  configKindNamed,
+  configKinds,
+  guessConfigKind,
+  loadConfigAs,
+  type ConfigKind,
+} from './config-kinds.js';
 
 export function registerAgentCommands(program: Command): void {
   program
@@ -15,7 +23,7 @@ export function registerAgentCommands(program: Command): void {
     .requiredOption('-c, --config <file>', 'agent configuration file (YAML)')
     .action(async (options: { config: string }) => {
       // Validate before importing the runtime so a bad config exits 2 having touched nothing.
-      const config = loadConfigFile(agentConfigSchema, options.config);
+      const config = loadConfigAs('agent', options.config);
       const { runAgent } = await import('../agent/run-agent.js');
       await runAgent(config, { configFile: options.config });
     });
@@ -26,17 +34,25 @@ export function registerAgentCommands(program: Command): void {
       'Validate a configuration file and print the effective configuration with defaults filled in.',
     )
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-    .option('--kind <kind>', 'agent or coordinator', 'agent')
+    .option('--kind <kind>', "agent or coordinator (default: told from the file's top-level keys)")
     .option('--json', 'print JSON instead of YAML')
-    .action(async (options: { config: string; kind: string; json?: boolean }) => {
-      const { configSchemas } = await import('../config/json-schema.js');
-      await import('./coordinator-commands.js'); // registers the coordinator's schema when it exists
-      const schema = configSchemas[options.kind];
-      if (!schema)
-        throw new Error(
-          `--kind: expected one of ${Object.keys(configSchemas).join(', ')}, received "${options.kind}"`,
-        );
-      const config = loadConfigFile(schema, options.config);
+    .action((options: { config: string; kind?: string; json?: boolean }) => {
+      const parsed = readConfigFile(options.config);
+      const kind = options.kind
+        ? configKindNamed('--kind', options.kind)
+        : kindOfFile(options.config, parsed);
+      let config: unknown;
+      try {
+        config = configKinds[kind].validate(parsed, options.config);
+      } catch (error) {
+        // Say which kind the file was read as when herald chose it, so a wrong guess is plain.
+        if (error instanceof ConfigError && !options.kind)
+          throw new ConfigError(
+            `${options.config} (read as ${article(kind)} configuration; --kind chooses)`,
+            error.problems,
+          );
+        throw error;
+      }
       process.stdout.write(options.json ? JSON.stringify(config, null, 2) + '\n' : stringify(config));
     });
 
@@ -44,7 +60,17 @@ export function registerAgentCommands(program: Command): void {
     .command('schema')
     .description('Print the JSON Schema of a configuration file (for editors).')
     .argument('[kind]', 'agent or coordinator', 'agent')
-    .action((kind: string) => {
-      process.stdout.write(JSON.stringify(jsonSchemaFor(kind), null, 2) + '\n');
+    .action((name: string) => {
+      const kind = configKindNamed('kind', name);
+      process.stdout.write(JSON.stringify(jsonSchemaFor(kind, configKinds[kind].schema), null, 2) + '\n');
     });
+}
+
+function kindOfFile(file: string, parsed: unknown): ConfigKind {
+  const guess = guessConfigKind(parsed);
+  if (guess.kind) return guess.kind;
+  throw new CliError(
+    `cannot tell whether ${file} is an agent or a coordinator configuration: ${guess.reason}; pass --kind agent or --kind coordinator`,
+    ExitCode.usage,
+  );
 }

@@ -5,10 +5,7 @@
  * 3 refused by policy, 4 timed out (the drain stays recorded).
  */
 import { Command, Option } from 'commander';
-import { parseDuration } from '../config/duration.js';
-import { registerConfigSchema } from '../config/json-schema.js';
-import { loadConfigFile } from '../config/load.js';
-import { coordinatorConfigSchema } from '../coordinator/config-schema.js';
+import { parseDuration } from '../wire/duration.js';
 import { CliError, ExitCode } from '../util/errors.js';
 import {
   policyRuleSchema,
@@ -18,6 +15,7 @@ import {
 } from '../wire/coordinator-api.js';
 import { ApiClient, ApiError } from './client/api-client.js';
 import { resolveEndpoint, type ConnectionFlags } from './client/connection.js';
+import { loadConfigAs } from './config-kinds.js';
 import { waitForDrain, watchEvents } from './client/event-watch.js';
 import { ProgressDisplay, type DisplayMode } from './client/progress-display.js';
 import {
@@ -28,8 +26,6 @@ import {
   statusText,
   windowsText,
 } from './client/render.js';
-
-registerConfigSchema('coordinator', coordinatorConfigSchema);
 
 const DEFAULT_WAIT_TIMEOUT = '15m';
 
@@ -542,15 +538,7 @@ export function registerCoordinatorCommands(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'coordinator configuration file (YAML)')
     .action(async (options: { config: string }) => {
-      const config = loadConfigFile(coordinatorConfigSchema, options.config);
-      try {
-        // The dashboard mounts itself on the coordinator's router (an extension); it is optional.
-        await import('../dashboard/register.js');
-      } catch (error) {
-        process.stderr.write(
-          `herald: dashboard unavailable, running without it: ${(error as Error).message}\n`,
-        );
-      }
+      const config = loadConfigAs('coordinator', options.config);
       const { runCoordinator } = await import('../coordinator/run-coordinator.js');
       await runCoordinator(config, { configFile: options.config });
     });

@@ -1,14 +1,13 @@
 /**
  * The agent's configuration file, defined once as a zod schema. Types are inferred from it,
  * the JSON Schema for editors is generated from it (config/agent.schema.json), and
- * `herald check` prints the parsed result with every default filled in.
+ * `herald check` prints the parsed result with every default filled in. The agent's loader
+ * (agent/agent-config-check.ts) also tries every route command the config would produce.
  */
 import { z } from 'zod';
-import { routeIntent } from '../agent/route-intents.js';
-import { buildCommand, CommandRejectedError } from '../exabgp/commands.js';
 import { dampingProblem } from '../health/flap-damping.js';
-import type { Announcement } from '../wire/agent-status.js';
-import { duration } from './duration.js';
+import { duration } from '../wire/duration.js';
+import { repeats } from '../wire/repeats.js';
 import {
   asnSchema,
   communitySchema,
@@ -21,7 +20,7 @@ import {
   portSchema,
   prefixFamily,
   prefixSchema,
-} from './net-schemas.js';
+} from '../wire/net-schemas.js';
 
 /** SIP reply codes: 100-699. */
 const sipCode = z.number().int().min(100).max(699);
@@ -167,7 +166,9 @@ export const bgpSchema = z
     /** Our own AS, used for the AS-path prepend while draining (eBGP needs it in the path). */
     localAs: asnSchema,
     /** Next hop for IPv4 prefixes: "self" or an address. */
-    nextHop: z.union([z.literal('self'), ipv4Schema]).default('self'),
+    nextHop: z
+      .union([z.literal('self'), ipv4Schema], { error: 'expected "self" or an IPv4 address' })
+      .default('self'),
     /** Next hop for IPv6 prefixes; required when any prefix is IPv6 ("self" breaks an IPv4 session). */
     nextHop6: ipv6Schema.optional(),
     /** MED while healthy. */
@@ -283,7 +284,9 @@ export const agentConfigSchema = z
     bgp: bgpSchema,
     checks: z.array(checkSchema).min(1),
     /** How many checks must pass: "all" (default) or a number. */
-    quorum: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
+    quorum: z
+      .union([z.literal('all'), z.number().int().min(1)], { error: 'expected "all" or a number of checks' })
+      .default('all'),
     /** Probe interval while stable (UP or DOWN). */
     interval: duration({ min: 50, max: 600_000 }).default(1000),
     /** Probe interval while RISING or FALLING. */
@@ -308,16 +311,12 @@ export const agentConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    config.checks.forEach((check, index) => {
-      if (names.has(check.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['checks', index, 'name'],
-          message: `expected a unique name, received "${check.name}" twice`,
-        });
-      names.add(check.name);
-    });
+    for (const { index, key } of repeats(config.checks, (check) => check.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checks', index, 'name'],
+        message: `expected a unique name, received "${key}" twice`,
+      });
     if (typeof config.quorum === 'number' && config.quorum > config.checks.length)
       ctx.addIssue({
         code: 'custom',
@@ -337,65 +336,10 @@ export const agentConfigSchema = z
         path: ['prefixes'],
         message: 'expected each prefix once, received duplicates',
       });
-    for (const problem of routeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
     const damping = flapDampingSchema.safeParse(config.flapDamping);
     const damped = damping.success ? dampingProblem(damping.data, config) : null;
     if (damped) ctx.addIssue({ code: 'custom', path: ['flapDamping'], message: damped });
   });
-
-/** Where in the config file the field of a refused ExaBGP command comes from. */
-function configPath(field: string, prefixIndex: number, family: 'ipv4' | 'ipv6', announcement: Announcement) {
-  const item = /\[(\d+)\]$/.exec(field);
-  const index = item ? Number(item[1]) : undefined;
-  if (field === 'prefix') return ['prefixes', prefixIndex];
-  if (field === 'attributes.nextHop') return ['bgp', family === 'ipv6' ? 'nextHop6' : 'nextHop'];
-  if (field === 'attributes.med') return ['bgp', announcement === 'graceful' ? 'drainMed' : 'med'];
-  if (field.startsWith('attributes.communities'))
-    return ['bgp', 'communities', ...(index !== undefined ? [index] : [])];
-  if (field.startsWith('attributes.largeCommunities'))
-    return ['bgp', 'largeCommunities', ...(index !== undefined ? [index] : [])];
-  if (field.startsWith('attributes.asPath')) return ['bgp', 'localAs'];
-  if (field.startsWith('neighbors')) return ['bgp', 'neighbors', ...(index !== undefined ? [index] : [])];
-  return ['bgp'];
-}
-
-/**
- * Builds every command the agent could write for this config (each prefix announced, drained and
- * withdrawn) exactly as the agent will, and turns a refusal into a config problem. A value the
- * schema above lets through but ExaBGP's command builder refuses (an unspecified next hop "::",
- * an address with a zone, a line over 4095 characters) would otherwise pass `herald check` and
- * then throw in the running agent the first time the node turned healthy.
- */
-function routeProblems(config: {
-  prefixes: string[];
-  bgp: BgpConfig;
-}): { path: (string | number)[]; message: string }[] {
-  const problems = new Map<string, { path: (string | number)[]; message: string }>();
-  // zod runs this refinement even when a field failed its own checks (drainPrepend: 1e9 would
-  // build a path of a billion AS numbers): only whole, valid values are tried.
-  if (!bgpSchema.safeParse(config.bgp).success) return [];
-  config.prefixes.forEach((prefix, index) => {
-    if (!prefixSchema.safeParse(prefix).success) return;
-    // A missing nextHop6 is reported on its own above.
-    if (prefixFamily(prefix) === 'ipv6' && !config.bgp.nextHop6) return;
-    for (const announcement of ['announce', 'graceful', 'withdraw'] as const) {
-      try {
-        buildCommand(routeIntent(prefix, announcement, config.bgp), config.bgp.neighbors);
-      } catch (error) {
-        if (!(error instanceof CommandRejectedError)) throw error;
-        const path = configPath(error.field, index, prefixFamily(prefix), announcement);
-        // "field: expected X, received Y" → "expected X, received Y"
-        const message = `${error.message.slice(error.field.length + 2)} (refused by the ExaBGP command builder)`;
-        // One problem per field; an over-long line is one problem however many lines it breaks.
-        problems.set(error.field === 'command' ? path.join('.') : `${path.join('.')}: ${message}`, {
-          path,
-          message,
-        });
-      }
-    }
-  });
-  return [...problems.values()];
-}
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type CheckConfig = z.output<typeof checkSchema>;

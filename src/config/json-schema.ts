@@ -4,22 +4,10 @@
  * fails when the two drift apart.
  */
 import { z } from 'zod';
-import { agentConfigSchema } from './agent-schema.js';
 
-export const configSchemas: Record<string, z.ZodType> = { agent: agentConfigSchema };
-
-export function registerConfigSchema(name: string, schema: z.ZodType): void {
-  configSchemas[name] = schema;
-}
-
-export function jsonSchemaFor(name: string): object {
-  const schema = configSchemas[name];
-  if (!schema)
-    throw new Error(
-      `unknown config kind "${name}"; expected one of ${Object.keys(configSchemas).join(', ')}`,
-    );
+export function jsonSchemaFor(kind: string, schema: z.ZodType): object {
   return {
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
-    title: `herald ${name} configuration`,
+    title: `herald ${kind} configuration`,
   };
 }

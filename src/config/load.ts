@@ -59,6 +59,28 @@ function oneLine(problem: string): string {
   return flat.length > MAX_PROBLEM_LENGTH ? `${flat.slice(0, MAX_PROBLEM_LENGTH - 1)}…` : flat;
 }
 
+/**
+ * When no branch of a union got past its type check (every branch has one issue, at the union's own
+ * path), the alternatives read as one expectation: `"all" or a number`. Undefined otherwise: a branch
+ * that matched the type has the more useful, deeper problem.
+ */
+function unionAlternatives(branches: z.core.$ZodIssue[][], depth: number): string | undefined {
+  const expected: string[] = [];
+  for (const branch of branches) {
+    const [only] = branch;
+    if (branch.length !== 1 || !only || only.path.length !== depth) return undefined;
+    if (only.code === 'invalid_value') expected.push(...only.values.map((v) => JSON.stringify(v)));
+    else if (only.code === 'invalid_type') expected.push(withArticle(only.expected));
+    else return undefined;
+  }
+  const unique = [...new Set(expected)];
+  return unique.length > 1 ? `${unique.slice(0, -1).join(', ')} or ${unique.at(-1)}` : unique[0];
+}
+
+function withArticle(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
 /** Turns zod issues into "path: expected X, received Y" lines (one line each, of bounded length). */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
   return formatIssueLines(issues, input).map(oneLine);
@@ -82,8 +104,15 @@ function formatIssueLines(issues: readonly z.core.$ZodIssue[], input: unknown): 
         ];
       case 'invalid_union': {
         // A discriminated union with a bad or missing discriminator lands here with no nested errors.
-        const nested = issue.errors.flat();
-        if (nested.length) return formatIssueLines(nested, input);
+        // Otherwise zod lists each branch's issues with paths relative to the union: anchor them here.
+        const branches = issue.errors.map((branch) =>
+          branch.map((nested) => ({ ...nested, path: [...issue.path, ...nested.path] }) as z.core.$ZodIssue),
+        );
+        if (issue.message.startsWith('expected')) return [`${path}: ${issue.message}, received ${received}`];
+        const alternatives = unionAlternatives(branches, issue.path.length);
+        if (alternatives) return [`${path}: expected ${alternatives}, received ${received}`];
+        const nested = branches.flat();
+        if (nested.length) return [...new Set(formatIssueLines(nested, input))];
         const options = (issue as { options?: unknown[] }).options;
         if (options?.length)
           return [
@@ -110,11 +139,37 @@ function formatIssueLines(issues: readonly z.core.$ZodIssue[], input: unknown): 
   });
 }
 
-/** Validates an already-parsed value; throws ConfigError naming every problem. */
-export function validateConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+/** A problem a check beyond the schema found in a schema-valid config: where, and what. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** A check run on a config the schema accepted (one that needs more than the schema's own rules). */
+export type ConfigCheck<T> = (config: T) => ConfigProblem[];
+
+/**
+ * Validates an already-parsed value against the schema and then `check`, if given; throws
+ * ConfigError naming every problem, in the same `path: expected X, received Y` lines.
+ */
+export function validateConfig<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  source: string,
+  check?: ConfigCheck<z.output<S>>,
+): z.output<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(source, formatIssues(result.error.issues, input));
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues, input));
+  const problems = check?.(result.data) ?? [];
+  if (problems.length)
+    throw new ConfigError(
+      source,
+      formatIssues(
+        problems.map((problem) => ({ code: 'custom', input: undefined, ...problem })),
+        input,
+      ),
+    );
+  return result.data;
 }
 
 /** Parses YAML text; YAML syntax errors become ConfigError lines with line numbers. */
@@ -139,7 +194,8 @@ export function parseYaml(text: string, source: string): unknown {
   }
 }
 
-export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
+/** Reads and parses a YAML config file without validating it; unreadable or bad YAML is a ConfigError. */
+export function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -148,5 +204,13 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): z.
       `(file): expected a readable file, received ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
     ]);
   }
-  return validateConfig(schema, parseYaml(text, file), file);
+  return parseYaml(text, file);
+}
+
+export function loadConfigFile<S extends z.ZodType>(
+  schema: S,
+  file: string,
+  check?: ConfigCheck<z.output<S>>,
+): z.output<S> {
+  return validateConfig(schema, readConfigFile(file), file, check);
 }

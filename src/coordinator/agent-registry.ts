@@ -8,7 +8,6 @@ import type { AgentDesired, AgentStatus } from '../wire/agent-status.js';
 import { isStale, monotonicClock, type MonotonicClock } from './fleet.js';
 import type { NodeReport } from './model.js';
 
-export type DesiredDrains = AgentDesired['drains'];
 /** A node's desired state without its revision: what is compared to decide whether to push. */
 export type DesiredContent = Omit<AgentDesired, 'revision'>;
 

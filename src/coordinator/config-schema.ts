@@ -4,8 +4,9 @@
  * optional route observer. `herald check --kind coordinator` prints it with defaults filled in.
  */
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
-import { ipSchema, nameSchema } from '../config/net-schemas.js';
+import { duration } from '../wire/duration.js';
+import { repeats } from '../wire/repeats.js';
+import { ipSchema, nameSchema } from '../wire/net-schemas.js';
 
 export const roleSchema = z.enum(['agent', 'viewer', 'operator']);
 export type Role = z.infer<typeof roleSchema>;
@@ -80,7 +81,6 @@ export const limitsSchema = z
     bodyTimeout: duration({ min: 100, max: 300_000 }).default(10_000),
   })
   .strict();
-export type LimitsConfig = z.output<typeof limitsSchema>;
 
 export const listenSchema = z
   .object({
@@ -271,16 +271,14 @@ export const coordinatorConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const siteNames = new Set<string>();
+    for (const { index, key } of repeats(config.inventory.sites, (site) => site.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inventory', 'sites', index, 'name'],
+        message: `expected a unique site name, received "${key}" twice`,
+      });
     const nodeSite = new Map<string, string>();
     config.inventory.sites.forEach((site, index) => {
-      if (siteNames.has(site.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['inventory', 'sites', index, 'name'],
-          message: `expected a unique site name, received "${site.name}" twice`,
-        });
-      siteNames.add(site.name);
       site.nodes.forEach((node, nodeIndex) => {
         const other = nodeSite.get(node);
         if (other !== undefined)
@@ -292,7 +290,6 @@ export const coordinatorConfigSchema = z
         nodeSite.set(node, site.name);
       });
     });
-    const names = new Set<string>();
     config.tokens.forEach((token, index) => {
       if (token.node !== undefined && !nodeSite.has(token.node))
         ctx.addIssue({
@@ -300,14 +297,13 @@ export const coordinatorConfigSchema = z
           path: ['tokens', index, 'node'],
           message: `expected a node of the inventory, received "${token.node}"`,
         });
-      if (names.has(token.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tokens', index, 'name'],
-          message: `expected a unique token name, received "${token.name}" twice`,
-        });
-      names.add(token.name);
     });
+    for (const { index, key } of repeats(config.tokens, (token) => token.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokens', index, 'name'],
+        message: `expected a unique token name, received "${key}" twice`,
+      });
     const observer = config.routeObserver;
     if (observer) {
       const mapped = [

@@ -197,7 +197,6 @@ export class Coordinator {
 
   start(): void {
     this.tickTimer = setInterval(() => this.tick(), this.tickMs);
-    this.windows.start();
     this.observerLoop?.start();
     void this.serial(() => this.reconcile());
   }
@@ -206,7 +205,6 @@ export class Coordinator {
     this.stopped = true;
     clearInterval(this.tickTimer);
     this.observerLoop?.stop();
-    this.windows.stop();
     await this.queue.catch(() => undefined);
   }
 

@@ -1,9 +1,9 @@
 /**
- * node-cron at the edge: validating window expressions and time zones, finding the next start
- * after a given time (for the pure window schedule), and firing a callback at each start.
+ * node-cron at the edge: validating window expressions and time zones, and finding the next start
+ * after a given time for the pure window schedule. Nothing here fires timers: the coordinator's
+ * one-second tick evaluates every window (window-runner.ts), so a start is acted on within a tick.
  */
-import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../util/log.js';
+import cron from 'node-cron';
 import type { NextStart } from './window-schedule.js';
 
 /** Problems with an expression or time zone, as "expected …, received …" sentences. */
@@ -32,8 +32,12 @@ interface Matcher {
 }
 
 /**
- * The next start strictly after a time. node-cron computes this internally but only exposes it
- * from "now"; its matcher is used when present, otherwise a bounded scan with the public match().
+ * The next start strictly after a time. node-cron 4's public API cannot serve this: it answers
+ * only from "now" (getNextRun, getNextRuns, msToNext) or for one instant (match). The schedule
+ * needs it from any time: the occurrence that may be running at now - duration, a start missed
+ * while the coordinator was down. So the task's internal matcher (getNextMatch, any horizon) is
+ * used when present; should a node-cron release drop it, the public match() scan below takes
+ * over, which finds starts within 8 days only (test/unit/coordinator/window-schedule.test.ts).
  */
 export function nextStartFinder(expression: string, timezone: string | null): NextStart {
   const task = cron.createTask(expression, () => undefined, timezone ? { timezone } : {});
@@ -52,26 +56,4 @@ export function nextStartFinder(expression: string, timezone: string | null): Ne
     for (let i = 0; i < (8 * 86_400_000) / step; i++, t += step) if (task.match(new Date(t))) return t;
     return null;
   };
-}
-
-/** Calls `onStart` at every start of the expression; returns a stop function. */
-export function scheduleStarts(
-  expression: string,
-  timezone: string | null,
-  name: string,
-  onStart: () => void,
-  logger: Logger,
-): () => void {
-  const task: ScheduledTask = cron.schedule(expression, () => onStart(), {
-    name,
-    noOverlap: true,
-    ...(timezone ? { timezone } : {}),
-    logger: {
-      info: (message) => logger.debug({ window: name }, message),
-      warn: (message) => logger.warn({ window: name }, message),
-      error: (message) => logger.error({ window: name }, String(message)),
-      debug: (message) => logger.debug({ window: name }, String(message)),
-    },
-  });
-  return () => void task.destroy();
 }

@@ -48,10 +48,6 @@ export function announcingByNode(
   return result;
 }
 
-export function siteOfNode(inventory: Inventory, node: string): SiteConfig | undefined {
-  return inventory.sites.find((site) => site.nodes.includes(node));
-}
-
 export function findSite(inventory: Inventory, name: string): SiteConfig | undefined {
   return inventory.sites.find((site) => site.name === name);
 }

@@ -11,7 +11,7 @@ import { CliError, coerceError, ExitCode } from '../util/errors.js';
 import { version } from '../version.js';
 import type { CoordinatorConfig } from './config-schema.js';
 import { Coordinator } from './coordinator.js';
-import { coordinatorExtensions, type CoordinatorExtension } from './extensions.js';
+import type { CoordinatorExtension } from './extensions.js';
 import { TokenConfigError, TokenTable } from './http/auth.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
@@ -31,6 +31,7 @@ export interface StartOptions {
   logger: Logger;
   store?: CoordinatorStore;
   observer?: RouteObserver;
+  /** Routes added after the API's (the dashboard); each one's stop runs on close. */
   extensions?: readonly CoordinatorExtension[];
   tickMs?: number;
 }
@@ -71,11 +72,17 @@ export async function startCoordinator(
   const metrics = new CoordinatorMetrics(coordinator, config.policy);
   const router = createRouter(metrics, config);
   registerApiRoutes(router, coordinator, metrics);
-  for (const extension of options.extensions ?? coordinatorExtensions()) extension(router, coordinator);
+  const extensionStops = (options.extensions ?? []).flatMap(
+    (extension) => extension(router, coordinator) ?? [],
+  );
+  const stopExtensions = () => {
+    for (const stop of extensionStops.reverse()) stop();
+  };
   let server: ServerHandle;
   try {
     server = await startServer({ config, router, tokens, metrics, logger });
   } catch (error) {
+    stopExtensions();
     await store.close();
     throw error;
   }
@@ -85,11 +92,28 @@ export async function startCoordinator(
     server,
     metrics,
     close: async () => {
+      stopExtensions();
       await coordinator.stop();
       await server.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The dashboard on the coordinator's server: the page from dist/dashboard, or from
+ * HERALD_DASHBOARD_DIR when set (tests serve a fresh build). It is optional: when its module
+ * cannot load, the coordinator runs without it and says so.
+ */
+async function dashboard(logger: Logger): Promise<CoordinatorExtension[]> {
+  try {
+    const { dashboardExtension } = await import('../dashboard/coordinator-extension.js');
+    const dir = process.env.HERALD_DASHBOARD_DIR;
+    return [dashboardExtension(dir ? { dir } : {})];
+  } catch (error) {
+    logger.warn({ err: coerceError(error) }, 'dashboard unavailable, running without it');
+    return [];
+  }
 }
 
 function writeListenFile(dataDir: string, url: string): void {
@@ -104,9 +128,10 @@ export async function runCoordinator(
   _context: { configFile: string },
 ): Promise<void> {
   const logger = createLogger('herald-coordinator', process.env.HERALD_LOG_LEVEL ?? config.logLevel);
+  const extensions = await dashboard(logger);
   let running: RunningCoordinator;
   try {
-    running = await startCoordinator(config, { logger });
+    running = await startCoordinator(config, { logger, extensions });
   } catch (error) {
     // Problems an operator fixes (store in use or not writable, port taken, unreadable certificate): one clear line.
     const code = (error as NodeJS.ErrnoException).code;

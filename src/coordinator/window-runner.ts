@@ -6,7 +6,6 @@
  * so and every node of the target is healthy.
  */
 import type { Logger } from '../util/log.js';
-import { coerceError } from '../util/errors.js';
 import type {
   AuditEntry,
   DrainTarget,
@@ -15,7 +14,7 @@ import type {
   Violation,
   WindowView,
 } from '../wire/coordinator-api.js';
-import { cronProblems, nextStartFinder, scheduleStarts } from './cron.js';
+import { cronProblems, nextStartFinder } from './cron.js';
 import type { EventBus } from './events.js';
 import type { Principal } from './http/auth.js';
 import { HttpError, storeRefusal } from './http/http-error.js';
@@ -64,8 +63,6 @@ function sameRules(a: readonly Violation[], b: readonly Violation[]): boolean {
 export class WindowRunner {
   private readonly windows = new Map<string, WindowRecord>();
   private readonly nextStarts = new Map<string, NextStart>();
-  private readonly cronStops = new Map<string, () => void>();
-  private started = false;
 
   constructor(
     private readonly host: WindowHost,
@@ -78,17 +75,6 @@ export class WindowRunner {
     for (const window of windows) this.track(window);
   }
 
-  start(): void {
-    this.started = true;
-    for (const window of this.windows.values()) this.schedule(window);
-  }
-
-  stop(): void {
-    this.started = false;
-    for (const stop of this.cronStops.values()) stop();
-    this.cronStops.clear();
-  }
-
   get count(): number {
     return this.windows.size;
   }
@@ -96,22 +82,6 @@ export class WindowRunner {
   private track(window: WindowRecord): void {
     this.windows.set(window.id, window);
     this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
-  }
-
-  private schedule(window: WindowRecord): void {
-    if (!this.started) return;
-    this.cronStops.get(window.id)?.();
-    const onStart = () =>
-      // Starts are decided by the pure schedule; the cron firing only makes them prompt.
-      void this.host
-        .serial(() => this.evaluate())
-        .catch((error) =>
-          this.logger.error({ err: coerceError(error), window: window.id }, 'window evaluation failed'),
-        );
-    this.cronStops.set(
-      window.id,
-      scheduleStarts(window.cron, window.timezone, window.id, onStart, this.logger),
-    );
   }
 
   view(window: WindowRecord, now = this.host.clock()): WindowView {
@@ -175,7 +145,6 @@ export class WindowRunner {
         ],
       });
       this.track(window);
-      this.schedule(window);
       const view = this.view(window, now);
       this.events.emit('window.added', { window: view }, now);
       return view;
@@ -205,8 +174,6 @@ export class WindowRunner {
           },
         ],
       });
-      this.cronStops.get(id)?.();
-      this.cronStops.delete(id);
       const view = this.view(window, now);
       this.windows.delete(id);
       this.nextStarts.delete(id);

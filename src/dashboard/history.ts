@@ -44,8 +44,9 @@ export class DashboardHistory {
     this.clock = options.clock ?? Date.now;
     this.minGap = options.minSampleGapMs ?? 250;
     this.sample();
+    // Not unref'd: whoever starts a history stops it (the coordinator does on close), and a
+    // forgotten stop shows as a process that does not exit rather than as a silent leak.
     this.timer = setInterval(() => this.sample(), options.sampleEveryMs ?? 2000);
-    this.timer.unref?.();
     this.unsubscribe = source.subscribe(() => this.sampleSoon());
   }
 
@@ -73,7 +74,6 @@ export class DashboardHistory {
       this.pending = null;
       this.sample();
     }, wait);
-    this.pending.unref?.();
   }
 
   stop(): void {

@@ -2,7 +2,7 @@
  * The dashboard on the coordinator's own HTTP server: the page's static files at / (public,
  * with a strict Content-Security-Policy) and a few read-only API routes for what the
  * coordinator's API does not carry (the token's role, nodes' full reports, histories).
- * `mountDashboard(router, source)` adds them all; register.ts does it as a coordinator extension.
+ * `mountDashboard(router, source)` adds them all; coordinator-extension.ts does it for a coordinator.
  */
 import type { AgentStatus } from '../wire/agent-status.js';
 import type { FleetStatus } from '../wire/coordinator-api.js';

@@ -100,7 +100,7 @@ type InFlight =
     }
   | { kind: 'barrier'; timer: NodeJS.Timeout };
 
-interface DrainWaiter {
+interface ConvergedWaiter {
   resolve: (converged: boolean) => void;
   timer: NodeJS.Timeout;
 }
@@ -142,7 +142,7 @@ export class RouteWriter {
   private readonly changeListeners = new Set<() => void>();
   private readonly neighborListeners = new Set<(neighbor: NeighborState) => void>();
   private readonly shutdownListeners = new Set<() => void>();
-  private readonly drainWaiters = new Set<DrainWaiter>();
+  private readonly convergedWaiters = new Set<ConvergedWaiter>();
   private readonly unsubscribers: Array<() => void>;
 
   constructor(options: RouteWriterOptions) {
@@ -253,24 +253,25 @@ export class RouteWriter {
 
   /**
    * Resolves true once every desired intent is acknowledged, false if that has not happened within
-   * timeoutMs or the transport closes first. Used on SIGTERM: set every prefix to withdraw, then drain.
+   * timeoutMs or the transport closes first. Used on SIGTERM: set every prefix to withdraw, then
+   * wait for it to converge.
    */
-  drain(timeoutMs: number): Promise<boolean> {
+  whenConverged(timeoutMs: number): Promise<boolean> {
     if (this.converged) return Promise.resolve(true);
     if (this.stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiter: DrainWaiter = {
+      const waiter: ConvergedWaiter = {
         resolve,
         timer: setTimeout(() => {
-          this.drainWaiters.delete(waiter);
+          this.convergedWaiters.delete(waiter);
           resolve(false);
         }, Math.max(0, timeoutMs)),
       };
-      this.drainWaiters.add(waiter);
+      this.convergedWaiters.add(waiter);
     });
   }
 
-  /** Stops writing and cancels timers; pending drains resolve false. Does not close the transport. */
+  /** Stops writing and cancels timers; pending whenConverged() waits resolve false. Does not close the transport. */
   close(): void {
     if (this.stopped && this.unsubscribers.length === 0) return;
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
@@ -567,20 +568,20 @@ export class RouteWriter {
     if (this.barrierRetryTimer) clearTimeout(this.barrierRetryTimer);
     this.barrierRetryTimer = null;
     for (const record of this.records.values()) this.stopBackoff(record);
-    for (const waiter of this.drainWaiters) {
+    for (const waiter of this.convergedWaiters) {
       clearTimeout(waiter.timer);
       waiter.resolve(this.converged);
     }
-    this.drainWaiters.clear();
+    this.convergedWaiters.clear();
   }
 
   private settleDrains(): void {
-    if (this.drainWaiters.size === 0 || !this.converged) return;
-    for (const waiter of this.drainWaiters) {
+    if (this.convergedWaiters.size === 0 || !this.converged) return;
+    for (const waiter of this.convergedWaiters) {
       clearTimeout(waiter.timer);
       waiter.resolve(true);
     }
-    this.drainWaiters.clear();
+    this.convergedWaiters.clear();
   }
 
   private emitChange(): void {

@@ -5,8 +5,7 @@
  * starts with a config the agent would refuse.
  */
 import { stringify } from 'yaml';
-import { agentConfigSchema } from '../config/agent-schema.js';
-import { validateConfig } from '../config/load.js';
+import { validateAgentConfig } from '../agent/agent-config-check.js';
 import type { FlapDampingConfig } from '../health/flap-damping.js';
 import { CONTROL_PORT, LAB_SERVER_NAME, type LabPlan, type NodePlan } from './plan.js';
 import type { NodePaths } from './paths.js';
@@ -109,6 +108,6 @@ export function buildAgentConfig(
 
 /** The agent.yaml text; throws naming the field if the agent's schema would refuse it. */
 export function renderAgentConfig(config: Record<string, unknown>, source: string): string {
-  validateConfig(agentConfigSchema, config, source);
+  validateAgentConfig(config, source);
   return `# herald lab: agent config (generated)\n${stringify(config)}`;
 }

@@ -1,8 +1,8 @@
 /**
- * Runs the lab's helper commands (ip, openssl, kamcmd, ...) without a shell. A failure throws
- * LabCommandError naming the command, its exit status and what it printed on stderr.
+ * Runs the lab's helper commands (ip, openssl, kamcmd, ...) with execa, without a shell. A
+ * failure throws LabCommandError naming the command, its exit status and what it printed on stderr.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 
 export class LabCommandError extends Error {
   constructor(
@@ -25,38 +25,35 @@ export interface RunOptions {
 }
 
 /** Runs a command and resolves with its stdout; rejects with LabCommandError. */
-export function run(command: string, args: string[], options: RunOptions = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      command,
-      args,
-      {
-        timeout: options.timeoutMs ?? 30_000,
-        env: options.env ?? process.env,
-        cwd: options.cwd,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        if (error) {
-          const code = (error as NodeJS.ErrnoException & { code?: number | string }).code ?? null;
-          reject(new LabCommandError([command, ...args], code, `${stderr}` || error.message));
-        } else resolve(stdout);
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
+export async function run(command: string, args: string[], options: RunOptions = {}): Promise<string> {
+  const result = await execa(command, args, {
+    timeout: options.timeoutMs ?? 30_000,
+    ...(options.env ? { env: options.env, extendEnv: false } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    maxBuffer: 16 * 1024 * 1024,
+    stripFinalNewline: false,
+    reject: false,
   });
+  if (result.failed)
+    throw new LabCommandError(
+      [command, ...args],
+      result.exitCode ?? result.code ?? result.signal ?? null,
+      result.stderr || (result.shortMessage ?? ''),
+    );
+  return result.stdout;
 }
 
 /** Synchronous variant for exit-time cleanup; never throws, returns stdout or undefined. */
 export function runSyncQuiet(command: string, args: string[], timeoutMs = 5000): string | undefined {
-  try {
-    return execFileSync(command, args, {
-      timeout: timeoutMs,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).toString();
-  } catch {
-    return undefined;
-  }
+  const result = execaSync(command, args, {
+    timeout: timeoutMs,
+    stdin: 'ignore',
+    stderr: 'ignore',
+    stripFinalNewline: false,
+    reject: false,
+  });
+  return result.failed ? undefined : result.stdout;
 }
 
 /** `ip` with arguments, optionally inside a namespace (`ip -n NS ...`). */

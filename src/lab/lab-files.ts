@@ -9,8 +9,14 @@ import { renderBirdConfig } from './bird-config.js';
 import type { LabContext } from './context.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { renderKamailioConfig, renderKamailioTlsConfig, type KamailioTuning } from './kamailio-config.js';
-import type { AgentRuntime } from './lab.js';
 import { requireCompiledCli } from './runtime.js';
+
+/** What ExaBGP runs as its helper on each node. */
+export type AgentRuntime =
+  /** herald's agent: `node dist/bin/herald.js agent --config <node>/agent.yaml`. */
+  | { kind: 'herald' }
+  /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG, ANYCAST, ANYCAST6, NEXTHOP6. */
+  | { kind: 'script'; script: string };
 
 export async function writeRouterFiles(context: LabContext, holdTime: number): Promise<void> {
   for (const router of context.plan.routers) {

@@ -16,7 +16,7 @@ import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
 import { startFrr, writeFrrFiles } from './frr-daemon.js';
-import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
+import { writeNodeFiles, writeRouterFiles, type AgentRuntime } from './lab-files.js';
 import type { KamailioTuning } from './kamailio-config.js';
 import { reserveManagementSubnet } from './management.js';
 import { buildNetwork, releaseAll, type Release } from './network.js';
@@ -39,13 +39,6 @@ import { acquireLock, writeState, type LabState } from './state.js';
 import { cleanStaleRun, teardownSync } from './teardown.js';
 import { defaultTopology, type LabTopology } from './topology.js';
 import { waitFor, type WaitResult } from './wait.js';
-
-/** What ExaBGP runs as its helper on each node. */
-export type AgentRuntime =
-  /** herald's agent: `node dist/bin/herald.js agent --config <node>/agent.yaml`. */
-  | { kind: 'herald' }
-  /** A shell script body (e.g. a fixture that just announces); gets NODE, CONFIG, ANYCAST, ANYCAST6, NEXTHOP6. */
-  | { kind: 'script'; script: string };
 
 /** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
 export interface CoordinatorHook {

@@ -221,15 +221,6 @@ export function findNode(plan: LabPlan, name: string): NodePlan {
   return node;
 }
 
-export function findRouter(plan: LabPlan, region: string): RouterPlan {
-  const router = plan.routers.find((r) => r.region === region);
-  if (!router)
-    throw new Error(
-      `region: expected one of ${plan.routers.map((r) => r.region).join(', ')}, received "${region}"`,
-    );
-  return router;
-}
-
 export function findClient(plan: LabPlan, region: string): ClientPlan {
   const client = plan.clients.find((c) => c.region === region);
   if (!client)

@@ -133,13 +133,3 @@ export function killNamespaceProcessesSync(netns: string): void {
     signal(pid, 'SIGKILL');
   }
 }
-
-/** Reads a pid file; undefined when missing or not a number. */
-export function readPidFile(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}

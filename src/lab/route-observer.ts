@@ -6,13 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { GRACEFUL_SHUTDOWN } from '../agent/route-intents.js';
 import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
 import { frrSessionStates, parseFrrRoutes, runVtysh } from './frr-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';
-
-export const GRACEFUL_SHUTDOWN = '65535:0';
 
 export interface NeighborInfo {
   node: string;

@@ -5,8 +5,8 @@
  * SIGTERM/SIGINT stop sending, wait out the requests in flight and print the summary.
  */
 import { createSocket } from 'node:dgram';
+import { buildOptionsRequest, parseSipResponse } from '../probes/sip-message.js';
 import { nodeFromServerHeader } from './kamailio-config.js';
-import { buildOptionsRequest, newRequestIds, parseSipResponse } from './sip-message.js';
 import type { TrafficEvent, TrafficSpec, TrafficSummary } from './sip-traffic-types.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as TrafficSpec;
@@ -44,40 +44,37 @@ function finish(): void {
 }
 
 socket.on('message', (message) => {
-  const response = parseSipResponse(message.toString('utf8'));
-  const callId = response?.headers['call-id'];
-  if (!response || !callId) return;
-  const entry = pending.get(callId);
+  const parsed = parseSipResponse(message);
+  if (!parsed.ok || !parsed.value.callId) return;
+  const response = parsed.value;
+  const entry = pending.get(response.callId!);
   if (!entry) return;
-  const node = nodeFromServerHeader(response.headers.server);
-  settle(callId, {
+  const node = nodeFromServerHeader(response.headers.get('server')?.[0]);
+  settle(response.callId!, {
     type: 'reply',
     seq: entry.seq,
     sentAt: entry.sentAt,
     rttMs: Date.now() - entry.sentAt,
-    code: response.code,
+    code: response.statusCode,
     ...(node ? { node } : {}),
   });
 });
 
 function sendOne(seq: number): void {
-  const ids = newRequestIds();
-  const address = socket.address();
-  const text = buildOptionsRequest({
-    target: spec.target,
-    port: spec.port,
-    transport: 'UDP',
+  // The same OPTIONS request the agent's probe sends (fresh Call-ID, branch and tag each time).
+  const request = buildOptionsRequest({
+    transport: 'udp',
+    targetHost: spec.target,
+    targetPort: spec.port,
     localAddress: spec.localAddress,
-    localPort: address.port,
-    cseq: 1,
-    ...ids,
+    localPort: socket.address().port,
   });
   const sentAt = Date.now();
-  const timer = setTimeout(() => settle(ids.callId, { type: 'timeout', seq, sentAt }), spec.timeoutMs);
-  pending.set(ids.callId, { seq, sentAt, timer });
+  const timer = setTimeout(() => settle(request.callId, { type: 'timeout', seq, sentAt }), spec.timeoutMs);
+  pending.set(request.callId, { seq, sentAt, timer });
   summary.sent++;
-  socket.send(text, spec.port, spec.target, (error) => {
-    if (error) settle(ids.callId, { type: 'timeout', seq, sentAt, error: error.message });
+  socket.send(request.bytes, spec.port, spec.target, (error) => {
+    if (error) settle(request.callId, { type: 'timeout', seq, sentAt, error: error.message });
   });
 }
 

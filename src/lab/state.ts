@@ -11,8 +11,6 @@ import { z } from 'zod';
 import { MANAGEMENT_SUBNETS } from './plan.js';
 import { commandLine, isAlive } from './processes.js';
 
-export const DEFAULT_LAB_NAME = 'lab';
-
 const topologySchema = z.object({
   regions: z.array(z.object({ name: z.string() })),
   pops: z.array(z.object({ name: z.string(), region: z.string(), nodes: z.array(z.string()) })),

@@ -12,7 +12,6 @@ export const STUN_HEADER_BYTES = 20;
 export const BINDING_REQUEST = 0x0001;
 export const BINDING_SUCCESS = 0x0101;
 export const BINDING_ERROR = 0x0111;
-export const ATTR_MAPPED_ADDRESS = 0x0001;
 export const ATTR_ERROR_CODE = 0x0009;
 export const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
 

@@ -94,7 +94,6 @@ export const neighborStatusSchema = z.object({
   reason: z.string().optional(),
   since: z.number(),
 });
-export type NeighborStatus = z.infer<typeof neighborStatusSchema>;
 
 export const agentStatusSchema = z.object({
   node: z.string(),

@@ -5,8 +5,9 @@
  * by clients so a newer coordinator can add fields.
  */
 import { z } from 'zod';
-import { duration } from '../config/duration.js';
-import { nameSchema, prefixSchema } from '../config/net-schemas.js';
+import { duration } from './duration.js';
+import { nameSchema, prefixSchema } from './net-schemas.js';
+import { repeats } from './repeats.js';
 import { healthStateSchema, prefixStatusSchema } from './agent-status.js';
 
 export const API_PREFIX = '/api/v1';
@@ -53,16 +54,12 @@ export const drainRequestSchema = drainTargetSchema
   })
   .strict()
   .superRefine((value, ctx) => {
-    const seen = new Set<string>();
-    value.overrides.forEach((override, index) => {
-      if (seen.has(override.rule))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['overrides', index, 'rule'],
-          message: `expected each rule overridden once, received "${override.rule}" twice`,
-        });
-      seen.add(override.rule);
-    });
+    for (const { index, key } of repeats(value.overrides, (override) => override.rule))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overrides', index, 'rule'],
+        message: `expected each rule overridden once, received "${key}" twice`,
+      });
   });
 export type DrainRequest = z.input<typeof drainRequestSchema>;
 
@@ -71,7 +68,6 @@ export const releaseRequestSchema = drainTargetSchema
     reason: z.string().trim().max(1000).optional(),
   })
   .strict();
-export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
 export const releaseByIdSchema = z.object({ reason: z.string().trim().max(1000).optional() }).strict();
 
@@ -367,5 +363,3 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
-
-export const reportAcceptedSchema = z.object({ ok: z.literal(true), revision: z.number().nullable() });

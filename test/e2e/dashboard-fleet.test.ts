@@ -2,7 +2,8 @@
  * The dashboard at fleet scale, in headless Chromium: 200 sites × 4 nodes on a real coordinator
  * (in this process; agents played by posting reports). The page must load fast, show each site
  * in its state, keep up with a burst of reports without freezing, and stay usable from the
- * keyboard. Writes docs/screenshots/fleet-wall.png.
+ * keyboard. Writes fleet-wall.png and fleet-site.png to test-output/screenshots (ignored by git);
+ * HERALD_SCREENSHOT_DIR=docs/screenshots refreshes the docs' copies.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -28,7 +29,8 @@ import { fixtureSites, fixtureStatus, type FixtureSite } from '../unit/dashboard
 
 const skip = browserSkipReason();
 const screenshots =
-  process.env.HERALD_SCREENSHOT_DIR ?? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+  process.env.HERALD_SCREENSHOT_DIR ??
+  fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
 
 const SITES = fixtureSites(200, 4);
 const STALE = SITES[7]!; // never reports

@@ -3,7 +3,8 @@
  * `herald agent` processes (ExaBGP's side played by the test, proxies played by TCP listeners):
  * the page shows every site in its true state, a killed proxy within seconds, a drain started
  * from the page followed to drained, a lost connection said out loud, and no actions for a
- * viewer. Writes the screenshots in docs/screenshots (or HERALD_SCREENSHOT_DIR).
+ * viewer. Writes its screenshots to test-output/screenshots (ignored by git); to refresh the
+ * README's images, run it with HERALD_SCREENSHOT_DIR=docs/screenshots.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,8 @@ import {
 
 const skip = browserSkipReason();
 const screenshots =
-  process.env.HERALD_SCREENSHOT_DIR ?? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+  process.env.HERALD_SCREENSHOT_DIR ??
+  fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
 
 const SITES: E2eSite[] = [
   {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agentConfigSchema } from '../../src/config/agent-schema.js';
-import { ConfigError, validateConfig } from '../../src/config/load.js';
+import { validateAgentConfig } from '../../src/agent/agent-config-check.js';
+import { ConfigError } from '../../src/config/load.js';
 import { assertClearProblems } from './properties/config.js';
 
 const base = {
@@ -59,7 +59,7 @@ const cases: [string, Record<string, unknown>, RegExp][] = [
 for (const [what, fields, expected] of cases)
   test(`a config with ${what} is refused, naming the field`, () => {
     assert.throws(
-      () => validateConfig(agentConfigSchema, { ...base, ...fields }, 'agent.yaml'),
+      () => validateAgentConfig({ ...base, ...fields }, 'agent.yaml'),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError, String(error));
         assertClearProblems(error.problems);
@@ -73,8 +73,7 @@ for (const [what, fields, expected] of cases)
 test('a drain prepend far over its limit is refused without building a path of that length', () => {
   assert.throws(
     () =>
-      validateConfig(
-        agentConfigSchema,
+      validateAgentConfig(
         { ...base, bgp: { localAs: 65001, nextHop6: '2001:db8::1', drainPrepend: 4_000_000_000 } },
         'agent.yaml',
       ),

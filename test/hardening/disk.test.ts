@@ -339,7 +339,7 @@ describe('coordinator store write failures at chosen points (simulated)', () => 
       }),
       extensions: [
         (router) =>
-          router.add({
+          void router.add({
             method: 'POST',
             path: '/api/v1/test-store-failure',
             access: 'operator',

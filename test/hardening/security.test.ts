@@ -12,8 +12,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import '../../src/dashboard/register.js';
-import { coordinatorExtensions } from '../../src/coordinator/extensions.js';
+import { dashboardExtension } from '../../src/dashboard/coordinator-extension.js';
 import { TokenTable } from '../../src/coordinator/http/auth.js';
 import type { Route } from '../../src/coordinator/http/router.js';
 import {
@@ -42,7 +41,7 @@ let coordinator: TestCoordinator;
 let routes: Route[];
 
 before(async () => {
-  coordinator = await startTestCoordinator({ extensions: coordinatorExtensions() });
+  coordinator = await startTestCoordinator({ extensions: [dashboardExtension()] });
   routes = (coordinator.running.server.router as unknown as { routes: Route[] }).routes;
 });
 after(() => coordinator.close());

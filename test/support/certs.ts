@@ -72,6 +72,17 @@ export function hasOpenssl(): boolean {
   return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * For `describe(name, { skip: opensslSkip() }, ...)`: false when openssl is here; otherwise the
+ * skip reason, or, under HERALD_REQUIRE_LAB=1 (CI), an error that fails the test file instead.
+ */
+export function opensslSkip(): string | false {
+  if (hasOpenssl()) return false;
+  const reason = 'openssl not installed (it makes the test certificates)';
+  if (process.env.HERALD_REQUIRE_LAB === '1') throw new Error(`${reason}; HERALD_REQUIRE_LAB=1 needs it`);
+  return reason;
+}
+
 function opensslTime(date: Date): string {
   // YYYYMMDDHHMMSSZ, the form `openssl ca -startdate/-enddate` accepts for any year.
   return date

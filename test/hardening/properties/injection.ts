@@ -4,7 +4,7 @@
  * and hold) or the maintenance file can make the ExaBGP bridge write anything but one
  * well-formed announce or withdraw line for a configured prefix.
  *
- * The agent's own pipeline runs for real: loadConfigFile (YAML on disk) → DrainSources (state
+ * The agent's own pipeline runs for real: loadAgentConfig (YAML on disk) → DrainSources (state
  * files on disk, maintenance file) → heldPrefixes → the health state machine → routeIntent →
  * RouteWriter → a fake ExaBGP that answers `done`. Expected lines are written out here from the
  * README's grammar and the config values, independently of commands.ts and route-intents.ts.
@@ -21,8 +21,9 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { DrainSources, heldPrefixes } from '../../../src/agent/drain-sources.js';
 import { routeIntent } from '../../../src/agent/route-intents.js';
-import { agentConfigSchema, type AgentConfig } from '../../../src/config/agent-schema.js';
-import { ConfigError, loadConfigFile } from '../../../src/config/load.js';
+import { loadAgentConfig } from '../../../src/agent/agent-config-check.js';
+import type { AgentConfig } from '../../../src/config/agent-schema.js';
+import { ConfigError } from '../../../src/config/load.js';
 import { SUMMARY_HEADER_LINE } from '../../../src/exabgp/api-events.js';
 import { BARRIER_COMMAND } from '../../../src/exabgp/commands.js';
 import type { ExabgpTransport } from '../../../src/exabgp/transport.js';
@@ -240,7 +241,7 @@ export const injectionProperty: HardeningProperty = {
           );
           let config: AgentConfig;
           try {
-            config = loadConfigFile(agentConfigSchema, file);
+            config = loadAgentConfig(file);
           } catch (error) {
             // The agent exits 2 on this before it opens anything: nothing can be written.
             assert.ok(error instanceof ConfigError, String(error));

@@ -27,7 +27,7 @@ import { startCoordinator, type RunningCoordinator } from '../../../src/coordina
 import { SqliteStore } from '../../../src/coordinator/store/sqlite-store.js';
 import type { AgentDesired, AgentStatus } from '../../../src/wire/agent-status.js';
 import { requestJson } from '../../../src/wire/http-client.js';
-import { hasOpenssl, TestPki, type CertFiles } from '../../support/certs.js';
+import { opensslSkip, TestPki, type CertFiles } from '../../support/certs.js';
 import { issueClientCert } from '../../support/client-certs.js';
 import { FakeExabgp } from '../../support/fake-exabgp.js';
 import { PREFIX, tempDir, TOKENS, waitFor } from '../coordinator/harness.js';
@@ -84,7 +84,7 @@ function report(node: string): AgentStatus {
   };
 }
 
-describe('agents with TLS client certificates', { skip: !hasOpenssl() && 'openssl not installed' }, () => {
+describe('agents with TLS client certificates', { skip: opensslSkip() }, () => {
   const tmp = tempDir('herald-agent-mtls-');
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   let pki: TestPki;

@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { coordinatorConfigSchema } from '../../../src/coordinator/config-schema.js';
 import { startCoordinator, type RunningCoordinator } from '../../../src/coordinator/run-coordinator.js';
 import { SqliteStore } from '../../../src/coordinator/store/sqlite-store.js';
-import { hasOpenssl, TestPki } from '../../support/certs.js';
+import { opensslSkip, TestPki } from '../../support/certs.js';
 import { issueClientCert } from '../../support/client-certs.js';
 import { tempDir, TOKENS } from './harness.js';
 
@@ -33,124 +33,120 @@ interface Answer {
   reused: boolean;
 }
 
-describe(
-  'client certificates on resumed TLS sessions ',
-  { skip: !hasOpenssl() && 'openssl not installed' },
-  () => {
-    const tmp = tempDir('herald-mtls-resume-');
-    let running: RunningCoordinator;
-    let ca: Buffer;
-    let lon1: { cert: Buffer; key: Buffer };
+describe('client certificates on resumed TLS sessions ', { skip: opensslSkip() }, () => {
+  const tmp = tempDir('herald-mtls-resume-');
+  let running: RunningCoordinator;
+  let ca: Buffer;
+  let lon1: { cert: Buffer; key: Buffer };
 
-    before(async () => {
-      const pki = await TestPki.create(join(tmp.dir, 'pki'));
-      const agentsCa = await pki.createCa('agents-ca');
-      const leaf = await pki.issueLeaf('coordinator', { ips: ['127.0.0.1'], dns: ['localhost'] });
-      const files = await issueClientCert(pki, agentsCa, 'lon1-a');
-      lon1 = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
-      ca = readFileSync(pki.ca.cert);
-      running = await startCoordinator(
-        coordinatorConfigSchema.parse({
-          listen: {
-            host: '127.0.0.1',
-            port: 0,
-            tls: {
-              certFile: leaf.chain,
-              keyFile: leaf.key,
-              clientCa: agentsCa.cert,
-              requireClientCert: ['agent', 'operator'],
-            },
+  before(async () => {
+    const pki = await TestPki.create(join(tmp.dir, 'pki'));
+    const agentsCa = await pki.createCa('agents-ca');
+    const leaf = await pki.issueLeaf('coordinator', { ips: ['127.0.0.1'], dns: ['localhost'] });
+    const files = await issueClientCert(pki, agentsCa, 'lon1-a');
+    lon1 = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+    ca = readFileSync(pki.ca.cert);
+    running = await startCoordinator(
+      coordinatorConfigSchema.parse({
+        listen: {
+          host: '127.0.0.1',
+          port: 0,
+          tls: {
+            certFile: leaf.chain,
+            keyFile: leaf.key,
+            clientCa: agentsCa.cert,
+            requireClientCert: ['agent', 'operator'],
           },
-          dataDir: join(tmp.dir, 'coordinator'),
-          inventory: {
-            sites: [{ name: 'lon1', region: 'eu', location: { lat: 0, lon: 0 }, nodes: ['lon1-a'] }],
-          },
-          policy: { minAnnouncingSites: 0 },
-          tokens: [
-            { name: 'alice', role: 'operator', token: TOKENS.alice },
-            { name: 'agent-lon1-a', role: 'agent', node: 'lon1-a', token: TOKENS.agent('lon1-a') },
-          ],
-        }),
-        { logger: pino({ level: 'silent' }), store: new SqliteStore(':memory:'), extensions: [] },
-      );
-    });
+        },
+        dataDir: join(tmp.dir, 'coordinator'),
+        inventory: {
+          sites: [{ name: 'lon1', region: 'eu', location: { lat: 0, lon: 0 }, nodes: ['lon1-a'] }],
+        },
+        policy: { minAnnouncingSites: 0 },
+        tokens: [
+          { name: 'alice', role: 'operator', token: TOKENS.alice },
+          { name: 'agent-lon1-a', role: 'agent', node: 'lon1-a', token: TOKENS.agent('lon1-a') },
+        ],
+      }),
+      { logger: pino({ level: 'silent' }), store: new SqliteStore(':memory:'), extensions: [] },
+    );
+  });
 
-    after(async () => {
-      await running?.close();
-      tmp.remove();
-    });
+  after(async () => {
+    await running?.close();
+    tmp.remove();
+  });
 
-    /** Three requests, each on a new connection of one https.Agent (which resumes its TLS session). */
-    async function threeConnections(
-      path: string,
-      token: string,
-      cert?: { cert: Buffer; key: Buffer },
-    ): Promise<Answer[]> {
-      const agent = new https.Agent({ keepAlive: false });
-      const answers: Answer[] = [];
-      for (let i = 0; i < 3; i++)
-        answers.push(
-          await new Promise<Answer>((resolve, reject) => {
-            https
-              .get(
-                running.server.url + path,
-                { agent, ca, ...(cert ?? {}), headers: { authorization: `Bearer ${token}` } },
-                (response) => {
-                  const chunks: Buffer[] = [];
-                  response.on('data', (c: Buffer) => chunks.push(c));
-                  response.on('end', () => {
-                    const text = Buffer.concat(chunks).toString('utf8');
-                    resolve({
-                      status: response.statusCode!,
-                      body: response.headers['content-type']?.startsWith('application/json')
-                        ? JSON.parse(text)
-                        : null,
-                      reused: (response.socket as import('node:tls').TLSSocket).isSessionReused(),
-                    });
+  /** Three requests, each on a new connection of one https.Agent (which resumes its TLS session). */
+  async function threeConnections(
+    path: string,
+    token: string,
+    cert?: { cert: Buffer; key: Buffer },
+  ): Promise<Answer[]> {
+    const agent = new https.Agent({ keepAlive: false });
+    const answers: Answer[] = [];
+    for (let i = 0; i < 3; i++)
+      answers.push(
+        await new Promise<Answer>((resolve, reject) => {
+          https
+            .get(
+              running.server.url + path,
+              { agent, ca, ...(cert ?? {}), headers: { authorization: `Bearer ${token}` } },
+              (response) => {
+                const chunks: Buffer[] = [];
+                response.on('data', (c: Buffer) => chunks.push(c));
+                response.on('end', () => {
+                  const text = Buffer.concat(chunks).toString('utf8');
+                  resolve({
+                    status: response.statusCode!,
+                    body: response.headers['content-type']?.startsWith('application/json')
+                      ? JSON.parse(text)
+                      : null,
+                    reused: (response.socket as import('node:tls').TLSSocket).isSessionReused(),
                   });
-                },
-              )
-              .on('error', reject);
-          }),
-        );
-      return answers;
-    }
+                });
+              },
+            )
+            .on('error', reject);
+        }),
+      );
+    return answers;
+  }
 
-    it('a resumed session of a client with a certificate keeps it (the fix must not refuse these)', async () => {
-      const answers = await threeConnections('/api/v1/status', TOKENS.alice, lon1);
-      assert.deepEqual(
-        answers.map((a) => a.status),
-        [200, 200, 200],
-      );
-      assert.ok(
-        answers.slice(1).some((a) => a.reused),
-        'the later connections resume the session',
-      );
-    });
+  it('a resumed session of a client with a certificate keeps it (the fix must not refuse these)', async () => {
+    const answers = await threeConnections('/api/v1/status', TOKENS.alice, lon1);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    assert.ok(
+      answers.slice(1).some((a) => a.reused),
+      'the later connections resume the session',
+    );
+  });
 
-    it('an operator without a certificate stays refused on resumed sessions', async () => {
-      const answers = await threeConnections('/api/v1/status', TOKENS.alice);
-      assert.ok(
-        answers.slice(1).some((a) => a.reused),
-        'the later connections resume the session',
-      );
-      assert.deepEqual(
-        answers.map((a) => a.status),
-        [403, 403, 403],
-      );
-    });
+  it('an operator without a certificate stays refused on resumed sessions', async () => {
+    const answers = await threeConnections('/api/v1/status', TOKENS.alice);
+    assert.ok(
+      answers.slice(1).some((a) => a.reused),
+      'the later connections resume the session',
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [403, 403, 403],
+    );
+  });
 
-    it('an agent without a certificate is told "received none" on resumed sessions too', async () => {
-      const answers = await threeConnections('/api/v1/agents/lon1-a/desired', TOKENS.agent('lon1-a'));
-      assert.deepEqual(
-        answers.map((a) => a.status),
-        [403, 403, 403],
+  it('an agent without a certificate is told "received none" on resumed sessions too', async () => {
+    const answers = await threeConnections('/api/v1/agents/lon1-a/desired', TOKENS.agent('lon1-a'));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [403, 403, 403],
+    );
+    for (const answer of answers)
+      assert.equal(
+        answer.body?.error?.message,
+        'expected a client certificate for a agent token, received none',
       );
-      for (const answer of answers)
-        assert.equal(
-          answer.body?.error?.message,
-          'expected a client certificate for a agent token, received none',
-        );
-    });
-  },
-);
+  });
+});

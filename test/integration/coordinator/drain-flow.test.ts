@@ -111,6 +111,16 @@ describe('coordinator with real agents', () => {
       'override: expected no such field, received an array of 0',
       'reason: expected string, received nothing',
     ]);
+    // A wrong type in a union-typed field (a duration: a string or milliseconds) is named with its value.
+    const wrongType = await coordinator.api('POST', '/api/v1/drains', TOKENS.alice, {
+      site: 'lon1',
+      reason: 'x y z',
+      hold: true,
+    });
+    assert.equal(wrongType.status, 400);
+    assert.deepEqual(wrongType.body.error.problems, [
+      'hold: expected a duration such as "200ms", "1s" or "5m", or milliseconds, received true (boolean)',
+    ]);
     const unknownSite = await coordinator.api('POST', '/api/v1/drains', TOKENS.alice, {
       site: 'par1',
       reason: 'x y z',

@@ -247,6 +247,8 @@ export interface AgentSpec {
   fall?: number;
   /** Timeout of the `proxy` check (default 300 ms). */
   proxyTimeout?: number;
+  /** PEM CA of a coordinator with a private CA. */
+  caFile?: string;
 }
 
 /** A real agent process (with a fake ExaBGP) following a TCP health target. */
@@ -289,7 +291,12 @@ export class AgentProcess {
         maintenanceFile: join(this.dir, `${node}.maintenance`),
         stateDir: join(this.dir, `state-${node}`),
         control: { port: 0 },
-        coordinator: { url: this.spec.coordinatorUrl(), token: TOKENS.agent(node), heartbeat: 300 },
+        coordinator: {
+          url: this.spec.coordinatorUrl(),
+          token: TOKENS.agent(node),
+          heartbeat: 300,
+          ...(this.spec.caFile ? { caFile: this.spec.caFile } : {}),
+        },
         watchdogTimeout: 10_000,
         logLevel: 'debug',
       }),

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { openStream } from '../../../src/wire/http-client.js';
 import { SseParser } from '../../../src/wire/sse.js';
-import { hasOpenssl, makeTestCerts, type LeafCert, type TestCerts } from '../../support/certs.js';
+import { opensslSkip, makeTestCerts, type LeafCert, type TestCerts } from '../../support/certs.js';
 import {
   AgentProcess,
   CoordinatorProcess,
@@ -70,7 +70,7 @@ const sites = [
 ];
 const nodes = sites.flatMap((s) => s.nodes);
 
-describe('panic mode with real agents', { skip: !hasOpenssl() && 'openssl not installed' }, () => {
+describe('panic mode with real agents', { skip: opensslSkip() }, () => {
   const tmp = tempDir('herald-panic-');
   const coordinator = new CoordinatorProcess(tmp.dir, {
     sites,

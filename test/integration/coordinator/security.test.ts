@@ -23,7 +23,7 @@ import { API_CSP } from '../../../src/coordinator/http/guard.js';
 import { startCoordinator, type RunningCoordinator } from '../../../src/coordinator/run-coordinator.js';
 import { SqliteStore } from '../../../src/coordinator/store/sqlite-store.js';
 import type { AgentStatus } from '../../../src/wire/agent-status.js';
-import { hasOpenssl, TestPki } from '../../support/certs.js';
+import { opensslSkip, TestPki } from '../../support/certs.js';
 import { PREFIX, tempDir, TOKENS, waitFor, type Json } from './harness.js';
 
 const run = promisify(execFile);
@@ -585,99 +585,95 @@ async function clientCert(pki: TestPki, issuer: { cert: string; key: string }, n
   return { cert: readFileSync(cert), key: readFileSync(key) };
 }
 
-describe(
-  'client certificates for agents over TLS',
-  { skip: !hasOpenssl() && 'openssl not installed' },
-  () => {
-    const tmp = tempDir('herald-mtls-');
-    let pki: TestPki;
-    let running: RunningCoordinator;
-    let ca: Buffer;
-    let certs: Record<string, { cert: Buffer; key: Buffer }>;
+describe('client certificates for agents over TLS', { skip: opensslSkip() }, () => {
+  const tmp = tempDir('herald-mtls-');
+  let pki: TestPki;
+  let running: RunningCoordinator;
+  let ca: Buffer;
+  let certs: Record<string, { cert: Buffer; key: Buffer }>;
 
-    before(async () => {
-      pki = await TestPki.create(join(tmp.dir, 'pki'));
-      const agentsCa = await pki.createCa('agents-ca');
-      const otherCa = await pki.createCa('other-ca');
-      const leaf = await pki.issueLeaf('coordinator', { ips: ['127.0.0.1'], dns: ['localhost'] });
-      ca = readFileSync(pki.ca.cert);
-      certs = {
-        lon1: await clientCert(pki, agentsCa, 'lon1-a'),
-        fra1: await clientCert(pki, agentsCa, 'fra1-a'),
-        rogue: await clientCert(pki, otherCa, 'lon1-a'),
-      };
-      running = await startCoordinator(
-        config({
-          listen: {
-            host: '127.0.0.1',
-            port: 0,
-            tls: { certFile: leaf.chain, keyFile: leaf.key, clientCa: agentsCa.cert },
-          },
-        }),
-        {
-          logger: pino({ level: 'silent' }),
-          store: new SqliteStore(':memory:'),
-          extensions: [],
-          tickMs: 100,
+  before(async () => {
+    pki = await TestPki.create(join(tmp.dir, 'pki'));
+    const agentsCa = await pki.createCa('agents-ca');
+    const otherCa = await pki.createCa('other-ca');
+    const leaf = await pki.issueLeaf('coordinator', { ips: ['127.0.0.1'], dns: ['localhost'] });
+    ca = readFileSync(pki.ca.cert);
+    certs = {
+      lon1: await clientCert(pki, agentsCa, 'lon1-a'),
+      fra1: await clientCert(pki, agentsCa, 'fra1-a'),
+      rogue: await clientCert(pki, otherCa, 'lon1-a'),
+    };
+    running = await startCoordinator(
+      config({
+        listen: {
+          host: '127.0.0.1',
+          port: 0,
+          tls: { certFile: leaf.chain, keyFile: leaf.key, clientCa: agentsCa.cert },
         },
-      );
-    });
+      }),
+      {
+        logger: pino({ level: 'silent' }),
+        store: new SqliteStore(':memory:'),
+        extensions: [],
+        tickMs: 100,
+      },
+    );
+  });
 
-    after(async () => {
-      await running?.close();
-      tmp.remove();
-    });
+  after(async () => {
+    await running?.close();
+    tmp.remove();
+  });
 
-    it('an agent token needs a verified client certificate naming its node; other roles need none', async () => {
-      const base = running.server.url;
-      const report = (cert?: { cert: Buffer; key: Buffer }) =>
-        request(base, 'POST', '/api/v1/agents/lon1-a/report', {
-          token: TOKENS.agent('lon1-a'),
-          body: agentReport('lon1-a'),
-          tls: { ca, ...(cert ?? {}) },
-        });
-      const good = await report(certs.lon1);
-      assert.equal(good.status, 200, JSON.stringify(good.body));
-      assert.equal(good.headers['strict-transport-security'], 'max-age=31536000');
-
-      const none = await report();
-      assert.equal(none.status, 403);
-      assert.equal(none.body.error.code, 'client_certificate_required');
-      assert.match(none.body.error.message, /expected a client certificate for a agent token, received none/);
-
-      const otherNode = await report(certs.fra1);
-      assert.equal(otherNode.status, 403);
-      assert.equal(otherNode.body.error.code, 'client_certificate_mismatch');
-      assert.match(
-        otherNode.body.error.message,
-        /expected a client certificate naming node lon1-a, received one naming fra1-a/,
-      );
-
-      const rogue = await report(certs.rogue);
-      assert.equal(rogue.status, 403);
-      assert.match(rogue.body.error.message, /received one that does not verify/);
-
-      // The push stream needs the certificate too.
-      const stream = await request(base, 'GET', '/api/v1/agents/lon1-a/desired', {
+  it('an agent token needs a verified client certificate naming its node; other roles need none', async () => {
+    const base = running.server.url;
+    const report = (cert?: { cert: Buffer; key: Buffer }) =>
+      request(base, 'POST', '/api/v1/agents/lon1-a/report', {
         token: TOKENS.agent('lon1-a'),
-        tls: { ca },
+        body: agentReport('lon1-a'),
+        tls: { ca, ...(cert ?? {}) },
       });
-      assert.equal(stream.status, 403);
-      const streamOk = await request(base, 'GET', '/api/v1/agents/lon1-a/desired', {
-        token: TOKENS.agent('lon1-a'),
-        tls: { ca, ...certs.lon1 },
-      });
-      assert.equal(streamOk.status, 200);
+    const good = await report(certs.lon1);
+    assert.equal(good.status, 200, JSON.stringify(good.body));
+    assert.equal(good.headers['strict-transport-security'], 'max-age=31536000');
 
-      // Viewers and operators (browsers, the CLI) connect without one.
-      assert.equal(
-        (await request(base, 'GET', '/api/v1/status', { token: TOKENS.viewer, tls: { ca } })).status,
-        200,
-      );
-      // The report of a good agent is in.
-      await waitFor(() => running.coordinator.nodeReport('lon1-a'), 'the report to be recorded');
-      const metrics = (await request(base, 'GET', '/metrics', { tls: { ca } })).body as string;
-      assert.match(metrics, /^herald_coordinator_auth_failures_total 4$/m);
+    const none = await report();
+    assert.equal(none.status, 403);
+    assert.equal(none.body.error.code, 'client_certificate_required');
+    assert.match(none.body.error.message, /expected a client certificate for a agent token, received none/);
+
+    const otherNode = await report(certs.fra1);
+    assert.equal(otherNode.status, 403);
+    assert.equal(otherNode.body.error.code, 'client_certificate_mismatch');
+    assert.match(
+      otherNode.body.error.message,
+      /expected a client certificate naming node lon1-a, received one naming fra1-a/,
+    );
+
+    const rogue = await report(certs.rogue);
+    assert.equal(rogue.status, 403);
+    assert.match(rogue.body.error.message, /received one that does not verify/);
+
+    // The push stream needs the certificate too.
+    const stream = await request(base, 'GET', '/api/v1/agents/lon1-a/desired', {
+      token: TOKENS.agent('lon1-a'),
+      tls: { ca },
     });
-  },
-);
+    assert.equal(stream.status, 403);
+    const streamOk = await request(base, 'GET', '/api/v1/agents/lon1-a/desired', {
+      token: TOKENS.agent('lon1-a'),
+      tls: { ca, ...certs.lon1 },
+    });
+    assert.equal(streamOk.status, 200);
+
+    // Viewers and operators (browsers, the CLI) connect without one.
+    assert.equal(
+      (await request(base, 'GET', '/api/v1/status', { token: TOKENS.viewer, tls: { ca } })).status,
+      200,
+    );
+    // The report of a good agent is in.
+    await waitFor(() => running.coordinator.nodeReport('lon1-a'), 'the report to be recorded');
+    const metrics = (await request(base, 'GET', '/metrics', { tls: { ca } })).body as string;
+    assert.match(metrics, /^herald_coordinator_auth_failures_total 4$/m);
+  });
+});

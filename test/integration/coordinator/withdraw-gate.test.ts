@@ -1,7 +1,8 @@
 /**
- * The coordinator's step gate, its event stream, /metrics, and TLS, against agents that talk
- * through the real coordinator link (simulated agents: the real agent does not honour the
- * drain phase yet). Real HTTP(S) on 127.0.0.1 and a real SQLite store.
+ * The coordinator's withdraw step gate (the fleet floor holds while a drain waits in its graceful
+ * phase), its event stream, /metrics, and TLS, against real `herald agent` processes (ExaBGP's
+ * side played by the test, each proxy by a TCP listener the agent's check probes). Real HTTP(S)
+ * on 127.0.0.1 and a real SQLite store.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,9 +12,8 @@ import { startCoordinator, type RunningCoordinator } from '../../../src/coordina
 import { createLogger } from '../../../src/util/log.js';
 import { openStream } from '../../../src/wire/http-client.js';
 import { SseParser } from '../../../src/wire/sse.js';
-import { hasOpenssl, TestPki } from '../../support/certs.js';
-import { runCli, tempDir, TOKENS, waitFor, type Json } from './harness.js';
-import { SimAgent } from './sim-agent.js';
+import { opensslSkip, TestPki } from '../../support/certs.js';
+import { AgentProcess, HealthTarget, runCli, tempDir, TOKENS, waitFor, type Json } from './harness.js';
 
 const sites = [
   { name: 'lon1', region: 'eu', location: { lat: 0, lon: 0 }, nodes: ['lon1-a', 'lon1-b'] },
@@ -39,26 +39,48 @@ function config(dataDir: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-async function startFleet(running: RunningCoordinator, caFile?: string): Promise<Map<string, SimAgent>> {
-  const agents = new Map<string, SimAgent>();
+interface Fleet {
+  agents: Map<string, AgentProcess>;
+  health: Map<string, HealthTarget>;
+  stop(): Promise<void>;
+}
+
+/** A real agent per node, each following its own health target, all announcing. */
+async function startFleet(running: RunningCoordinator, dir: string, caFile?: string): Promise<Fleet> {
+  const agents = new Map<string, AgentProcess>();
+  const health = new Map<string, HealthTarget>();
+  const fleet: Fleet = {
+    agents,
+    health,
+    async stop() {
+      for (const agent of agents.values()) await agent.stop();
+      for (const target of health.values()) await target.down();
+    },
+  };
   for (const site of sites)
-    for (const node of site.nodes)
-      agents.set(
+    for (const node of site.nodes) {
+      const target = new HealthTarget();
+      await target.up();
+      health.set(node, target);
+      const agent = new AgentProcess(dir, {
         node,
-        new SimAgent(node, site.name, {
-          url: running.server.url,
-          token: TOKENS.agent(node),
-          ...(caFile ? { caFile } : {}),
-        }),
-      );
-  await waitFor(() => running.coordinator.status().announcingSites === 3, 'every site to announce');
-  return agents;
+        site: site.name,
+        coordinatorUrl: () => running.server.url,
+        health: target,
+        ...(caFile ? { caFile } : {}),
+      });
+      agents.set(node, agent);
+      await agent.start();
+    }
+  await waitFor(() => running.coordinator.status().announcingSites === 3, 'every site to announce', 30_000);
+  return fleet;
 }
 
 describe('withdraw step gate and event stream', () => {
   const tmp = tempDir('herald-gate-');
   let running: RunningCoordinator;
-  let agents: Map<string, SimAgent>;
+  let fleet: Fleet;
+  const route = (node: string) => fleet.agents.get(node)!.lastRoute();
   const events: { event: string; data: Json }[] = [];
   const abort = new AbortController();
 
@@ -67,7 +89,7 @@ describe('withdraw step gate and event stream', () => {
       logger: createLogger('test', 'silent'),
       tickMs: 100,
     });
-    agents = await startFleet(running);
+    fleet = await startFleet(running, tmp.dir);
     const stream = await openStream({ baseUrl: running.server.url, token: TOKENS.viewer }, '/api/v1/events', {
       signal: abort.signal,
     });
@@ -79,7 +101,7 @@ describe('withdraw step gate and event stream', () => {
 
   after(async () => {
     abort.abort();
-    for (const a of agents.values()) await a.stop();
+    await fleet?.stop();
     await running.close();
     tmp.remove();
   });
@@ -89,9 +111,10 @@ describe('withdraw step gate and event stream', () => {
     const created = await runCli(['drain', 'lon1', '--reason', 'gate test', '--hold', '1s', '--json'], api);
     assert.equal(created.code, 0, created.stderr);
     const id = JSON.parse(created.stdout).drain.id as string;
-    await waitFor(() => agents.get('lon1-a')!.announcement() === 'graceful', 'lon1-a graceful');
-    // During the graceful phase fra1 fails its health checks: withdrawing lon1 now would leave one site.
-    agents.get('fra1-a')!.healthy = false;
+    await waitFor(() => route('lon1-a') === 'graceful' && route('lon1-b') === 'graceful', 'lon1 graceful');
+    // During the graceful phase fra1's proxy dies: withdrawing lon1 now would leave one site.
+    await fleet.health.get('fra1-a')!.down();
+    await waitFor(() => route('fra1-a') === 'withdraw', 'fra1-a to withdraw on its failed check');
     const blocked = await waitFor(
       () => events.find((e) => e.event === 'drain.blocked' && e.data.drain.id === id),
       'the drain to be blocked at its withdraw step',
@@ -101,17 +124,23 @@ describe('withdraw step gate and event stream', () => {
       ['minAnnouncingSites'],
     );
     assert.equal(blocked.data.drain.phase, 'graceful');
-    assert.equal(agents.get('lon1-a')!.announcement(), 'graceful');
-    assert.equal(agents.get('lon1-b')!.announcement(), 'graceful');
+    // The real agents keep announcing with GRACEFUL_SHUTDOWN: the fleet floor holds.
+    assert.equal(route('lon1-a'), 'graceful');
+    assert.equal(route('lon1-b'), 'graceful');
+    assert.equal(running.coordinator.status().announcingSites, 2);
     const status = await runCli(['status', 'lon1'], { url: running.server.url, token: TOKENS.viewer });
     assert.match(status.stdout, /hold d-\w+ by alice: gate test \[in progress\]/);
 
-    agents.get('fra1-a')!.healthy = true;
+    await fleet.health.get('fra1-a')!.up();
     await waitFor(
       () => events.find((e) => e.event === 'drain.completed' && e.data.drain.id === id),
       'the drain to complete',
     );
-    assert.equal(agents.get('lon1-a')!.announcement(), 'withdraw');
+    assert.equal(route('lon1-a'), 'withdraw');
+    assert.equal(route('lon1-b'), 'withdraw');
+    // Never a withdraw while the gate held: each lon1 node went graceful, then withdrew once.
+    for (const node of ['lon1-a', 'lon1-b'])
+      assert.deepEqual(fleet.agents.get(node)!.routeHistory().slice(-2), ['graceful', 'withdraw'], node);
     const drain = (await fetchJson(running, `/api/v1/drains/${id}`)) as Json;
     assert.deepEqual(drain.blocked, []);
     assert.equal(drain.phase, 'withdraw');
@@ -131,7 +160,7 @@ describe('withdraw step gate and event stream', () => {
     const released = await runCli(['undrain', 'lon1', '--wait', '--json'], api);
     assert.equal(released.code, 0, released.stderr);
     assert.equal(JSON.parse(released.stdout).outcome, 'released');
-    assert.equal(agents.get('lon1-a')!.announcement(), 'announce');
+    await waitFor(() => route('lon1-a') === 'announce', 'lon1-a to announce again');
   });
 
   it('--wait that times out exits 4 and says the drain stays recorded', async () => {
@@ -171,11 +200,11 @@ async function fetchJson(running: RunningCoordinator, path: string): Promise<unk
   return response.json();
 }
 
-describe('coordinator over TLS with a private CA', { skip: !hasOpenssl() && 'openssl not installed' }, () => {
+describe('coordinator over TLS with a private CA', { skip: opensslSkip() }, () => {
   const tmp = tempDir('herald-tls-');
   let pki: TestPki;
   let running: RunningCoordinator;
-  let agents: Map<string, SimAgent>;
+  let fleet: Fleet | undefined;
 
   before(async () => {
     pki = await TestPki.create(join(tmp.dir, 'pki'));
@@ -186,18 +215,18 @@ describe('coordinator over TLS with a private CA', { skip: !hasOpenssl() && 'ope
       }),
       { logger: createLogger('test', 'silent'), tickMs: 100 },
     );
-    agents = await startFleet(running, pki.ca.cert);
+    fleet = await startFleet(running, tmp.dir, pki.ca.cert);
   });
 
   after(async () => {
-    for (const a of agents?.values() ?? []) await a.stop();
+    await fleet?.stop();
     await running?.close();
     tmp.remove();
   });
 
   it('agents and the CLI connect with the CA; without it the CLI fails', async () => {
     assert.match(running.server.url, /^https:/);
-    assert.equal(agents.get('nyc1-a')!.link.connected(), true);
+    assert.equal(running.coordinator.status().announcingSites, 3, 'every agent reports over TLS');
     const env = { url: running.server.url, token: TOKENS.viewer };
     const withCa = await runCli(['status', '--ca-file', pki.ca.cert, '--json'], env);
     assert.equal(withCa.code, 0, withCa.stderr);

@@ -93,7 +93,7 @@ export class RecordingWriter implements RouteSink {
     for (const [prefix, intent] of this.desired) this.acked.set(prefix, intent);
     for (const listener of this.listeners) listener();
   }
-  drain(): Promise<boolean> {
+  whenConverged(): Promise<boolean> {
     this.acknowledgeAll();
     return Promise.resolve(true);
   }

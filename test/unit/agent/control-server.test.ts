@@ -63,6 +63,15 @@ describe('agent control listener', () => {
     assert.equal((await post('/drain', '{not json')).status, 400);
   });
 
+  test('a wrong type in a union-typed field names the field and the value received', async () => {
+    const response = await post('/drain', { reason: 'kernel upgrade', hold: true });
+    assert.equal(response.status, 400);
+    assert.deepEqual(((await response.json()) as { problems: string[] }).problems, [
+      'hold: expected a duration such as "200ms", "1s" or "5m", or milliseconds, received true (boolean)',
+    ]);
+    assert.equal(drains.length, 0);
+  });
+
   test('a drain with a reason and hold is recorded; undrain releases it once', async () => {
     assert.equal((await post('/drain', { reason: 'kernel upgrade', hold: '2s' })).status, 200);
     assert.deepEqual(drains.at(-1), ['kernel upgrade', 2000]);

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { readCoordinatorCredentials } from '../../../src/agent/coordinator-credentials.js';
 import type { CoordinatorLinkConfig } from '../../../src/config/agent-schema.js';
 import { ConfigError } from '../../../src/config/load.js';
-import { hasOpenssl, TestPki, type CertFiles } from '../../support/certs.js';
+import { opensslSkip, TestPki, type CertFiles } from '../../support/certs.js';
 import { issueClientCert } from '../../support/client-certs.js';
 
 const SOURCE = '/etc/herald/agent.yaml';
@@ -31,7 +31,7 @@ function problemsOf(run: () => unknown): string[] {
   assert.fail('expected a ConfigError');
 }
 
-describe('coordinator credentials', { skip: !hasOpenssl() && 'openssl not installed' }, () => {
+describe('coordinator credentials', { skip: opensslSkip() }, () => {
   let pki: TestPki;
   let client: CertFiles;
   let other: CertFiles;

@@ -112,7 +112,7 @@ quorum: 3
     const committed = JSON.parse(readFileSync(join(root, 'config/agent.schema.json'), 'utf8'));
     assert.deepEqual(
       committed,
-      JSON.parse(JSON.stringify(jsonSchemaFor('agent'))),
+      JSON.parse(JSON.stringify(jsonSchemaFor('agent', agentConfigSchema))),
       'run: herald schema agent > config/agent.schema.json',
     );
   });

@@ -124,7 +124,7 @@ protocol bgp pop {
         },
       },
     ]);
-    assert.equal(await writer.drain(30_000), true, details());
+    assert.equal(await writer.whenConverged(30_000), true, details());
     const route = await waitFor(
       () => {
         const text = showRoute();
@@ -141,7 +141,7 @@ protocol bgp pop {
     assert.match(route, /BGP\.large_community: \(65000, 1, 2\)/);
 
     writer.setDesired([{ prefix, action: 'withdraw' }]);
-    assert.equal(await writer.drain(10_000), true, details());
+    assert.equal(await writer.whenConverged(10_000), true, details());
     await waitFor(() => !showRoute().includes(prefix), 10_000, `${prefix} gone from BIRD`, details);
   } finally {
     for (const cleanup of cleanups.reverse()) {

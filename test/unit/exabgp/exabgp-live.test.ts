@@ -177,7 +177,7 @@ test('pipe transport: real ExaBGP with named pipes acks announce and withdraw', 
   t.after(() => exabgp.stop());
   const details = () => `lastError: ${writer.lastError}\nexabgp:\n${exabgp.output().slice(-4000)}`;
 
-  assert.equal(await writer.drain(30_000), true, details());
+  assert.equal(await writer.whenConverged(30_000), true, details());
   assert.deepEqual(writer.status()[0]?.acknowledged, announceIntent(100));
   assert.match(exabgp.output(), new RegExp(`to send commands +${root}/run/${pipename}\\.in`), 'ExaBGP used our pipes');
   // ExaBGP's log arrives on another pipe than the ack: wait for it.
@@ -189,7 +189,7 @@ test('pipe transport: real ExaBGP with named pipes acks announce and withdraw', 
   );
 
   writer.setDesired([{ prefix, action: 'withdraw' }]);
-  assert.equal(await writer.drain(10_000), true, details());
+  assert.equal(await writer.whenConverged(10_000), true, details());
   assert.deepEqual(writer.status()[0]?.acknowledged, { prefix, action: 'withdraw' });
   await waitFor(() => /route removed from neighbor 127\.0\.0\.2 .*: 198\.51\.100\.10\/32/.test(exabgp.output()), 5000, 'the withdraw in the log', details);
 });

@@ -390,39 +390,39 @@ describe('neighbors', () => {
   });
 });
 
-describe('drain and end of transport', () => {
-  test('drain resolves true once everything desired is acknowledged', async (t) => {
+describe('whenConverged and end of transport', () => {
+  test('whenConverged resolves true once everything desired is acknowledged', async (t) => {
     const { transport, writer } = setup(t);
-    assert.equal(await writer.drain(10), true, 'nothing desired: already drained');
+    assert.equal(await writer.whenConverged(10), true, 'nothing desired: already converged');
     writer.setDesired([withdraw(A), withdraw(B)]);
-    const drained = writer.drain(5000);
+    const converged = writer.whenConverged(5000);
     await settle();
     transport.send('done');
     await settle();
     transport.send('done');
-    assert.equal(await drained, true);
+    assert.equal(await converged, true);
   });
 
-  test('drain resolves false at its timeout when ExaBGP does not answer', async (t) => {
+  test('whenConverged resolves false at its timeout when ExaBGP does not answer', async (t) => {
     const { writer } = setup(t);
     writer.setDesired([withdraw(A)]);
-    const drained = writer.drain(3000);
+    const converged = writer.whenConverged(3000);
     await settle();
     t.mock.timers.tick(3000);
-    assert.equal(await drained, false);
+    assert.equal(await converged, false);
   });
 
-  test('the transport closing ends drains with false and stops all writes', async (t) => {
+  test('the transport closing ends whenConverged waits with false and stops all writes', async (t) => {
     const { transport, writer, statusOf } = setup(t);
     transport.routeAnswer = () => 'done';
     writer.setDesired([announce(A)]);
     await settle();
     transport.routeAnswer = () => 'silent';
     writer.setDesired([withdraw(A)]);
-    const drained = writer.drain(60_000);
+    const converged = writer.whenConverged(60_000);
     await settle();
     transport.end();
-    assert.equal(await drained, false);
+    assert.equal(await converged, false);
     assert.equal(statusOf(A)?.acknowledged, 'unknown', 'the withdraw in flight may or may not have been applied');
     const before = transport.written.length;
     writer.setDesired([announce(A, 9)]);

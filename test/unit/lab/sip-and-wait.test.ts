@@ -1,52 +1,8 @@
-/** The lab client's SIP messages, traffic segmentation, and the bounded polling helpers. */
+/** The lab client's traffic segmentation and the bounded polling helpers (its SIP is the probe's: test/unit/probes). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildOptionsRequest, newRequestIds, parseSipResponse } from '../../../src/lab/sip-message.js';
 import { trafficSegments, type TrafficEvent } from '../../../src/lab/sip-traffic.js';
 import { waitFor, waitForStable, WaitTimeoutError } from '../../../src/lab/wait.js';
-
-describe('SIP OPTIONS', () => {
-  it('builds a request with CRLF lines, a fresh branch and the real local address', () => {
-    const ids = newRequestIds();
-    const text = buildOptionsRequest({
-      target: '198.51.100.10',
-      port: 5060,
-      transport: 'UDP',
-      localAddress: '203.0.113.2',
-      localPort: 40312,
-      cseq: 1,
-      ...ids,
-    });
-    assert.ok(text.startsWith('OPTIONS sip:198.51.100.10:5060 SIP/2.0\r\n'));
-    assert.ok(text.endsWith('\r\n\r\n'));
-    assert.match(text, new RegExp(`Via: SIP/2.0/UDP 203.0.113.2:40312;rport;branch=${ids.branch}\r\n`));
-    assert.match(ids.branch, /^z9hG4bK/);
-    assert.notEqual(newRequestIds().callId, ids.callId);
-    const v6 = buildOptionsRequest({
-      target: '2001:db8:a::10',
-      port: 5060,
-      transport: 'TCP',
-      localAddress: '2001:db8:c0::2',
-      localPort: 1,
-      cseq: 2,
-      ...ids,
-    });
-    assert.ok(v6.startsWith('OPTIONS sip:[2001:db8:a::10]:5060;transport=tcp SIP/2.0\r\n'));
-  });
-
-  it('parses a reply, including compact header names, and finds the Server header', () => {
-    const reply = parseSipResponse(
-      'SIP/2.0 200 OK\r\nv: SIP/2.0/UDP 203.0.113.2:1;branch=z9hG4bKx\r\ni: abc@lab\r\nServer: herald-lab ams1-a\r\nl: 0\r\n\r\n',
-    );
-    assert.equal(reply?.code, 200);
-    assert.equal(reply?.reason, 'OK');
-    assert.equal(reply?.headers['call-id'], 'abc@lab');
-    assert.equal(reply?.headers.server, 'herald-lab ams1-a');
-    assert.equal(reply?.headers['content-length'], '0');
-    assert.equal(parseSipResponse('OPTIONS sip:x SIP/2.0\r\n\r\n'), undefined, 'a request is not a reply');
-    assert.equal(parseSipResponse('garbage'), undefined);
-  });
-});
 
 describe('trafficSegments', () => {
   it('shows how answers moved between nodes, with losses as their own segment', () => {

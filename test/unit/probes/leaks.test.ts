@@ -21,6 +21,9 @@ const silentSockets = new Set<Socket>();
 
 before(async () => {
   if (hasOpenssl()) certs = await makeTestCerts();
+  // Without openssl the TLS kinds are left out; CI (HERALD_REQUIRE_LAB=1) must not lose them quietly.
+  else if (process.env.HERALD_REQUIRE_LAB === '1')
+    throw new Error('openssl not installed (it makes the test certificates); HERALD_REQUIRE_LAB=1 needs it');
 });
 after(async () => {
   try {

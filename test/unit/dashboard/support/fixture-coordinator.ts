@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coordinatorConfigSchema } from '../../../../src/coordinator/config-schema.js';
 import { startCoordinator, type RunningCoordinator } from '../../../../src/coordinator/run-coordinator.js';
-import { coordinatorSource } from '../../../../src/dashboard/register.js';
-import { mountDashboard } from '../../../../src/dashboard/server.js';
+import { dashboardExtension } from '../../../../src/dashboard/coordinator-extension.js';
 import { createLogger } from '../../../../src/util/log.js';
 import type { AgentStatus } from '../../../../src/wire/agent-status.js';
 import type { FixtureSite } from './fleet-fixture.js';
@@ -62,10 +61,7 @@ export async function startFixtureCoordinator(options: {
   });
   const running = await startCoordinator(config, {
     logger: createLogger('test-coordinator', 'warn'),
-    extensions: [
-      (router, coordinator) =>
-        void mountDashboard(router, coordinatorSource(coordinator), { dir: options.dashboardDir }),
-    ],
+    extensions: [dashboardExtension({ dir: options.dashboardDir })],
   });
   const url = running.server.url;
   const api = async (method: string, path: string, token: string, body?: unknown) => {

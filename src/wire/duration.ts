@@ -28,10 +28,15 @@ export function duration(bounds: { min?: number; max?: number } = {}) {
   const max = bounds.max ?? 7 * 86_400_000;
   return (
     z
-      .union([
-        z.number().nonnegative(),
-        z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as "200ms", "1s" or "5m"' }),
-      ])
+      .union(
+        [
+          z.number().nonnegative(),
+          z
+            .string()
+            .regex(DURATION_PATTERN, { message: 'expected a duration such as "200ms", "1s" or "5m"' }),
+        ],
+        { error: 'expected a duration such as "200ms", "1s" or "5m", or milliseconds' },
+      )
       // Whole milliseconds everywhere: a fractional value would pass here and be refused downstream
       // (the agent's wire schema), so round it once at the edge.
       .transform((value) => (typeof value === 'number' ? Math.round(value) : parseDuration(value)!))

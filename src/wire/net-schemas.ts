@@ -3,7 +3,7 @@
  * communities, AS numbers. The ExaBGP bridge validates again before writing (defence in depth),
  * but a config file is refused here first, with the field's path.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from './ip-address.js';
 import { z } from 'zod';
 
 export const MAX_ASN = 4_294_967_295;

@@ -1,0 +1,143 @@
+/**
+ * `herald check` and the CLI's usage errors as an operator meets them: the built CLI
+ * (dist/bin/herald.js, what the package installs) run as a process on the shipped example files.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+
+const root = new URL('../../', import.meta.url).pathname;
+const herald = join(root, 'dist/bin/herald.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [herald, ...args], { cwd: root }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A usage error: exit 2, exactly one line on stderr, no stack trace, nothing on stdout. */
+function assertUsageError(result: Run, message: RegExp): void {
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, message);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
+}
+
+describe('herald check (built CLI)', () => {
+  let dir: string;
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  before(() => {
+    assert.ok(existsSync(herald), `${herald} is missing: run npm run build first`);
+    dir = mkdtempSync(join(tmpdir(), 'herald-check-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('tells a coordinator file from its keys: the example passes without --kind', async () => {
+    const result = await run('check', '--config', 'config/coordinator.example.yaml');
+    assert.equal(result.code, 0, result.stderr);
+    const printed = parse(result.stdout) as {
+      inventory: { sites: unknown[] };
+      agents: { staleAfter: number };
+    };
+    assert.equal(printed.inventory.sites.length, 3);
+    assert.equal(printed.agents.staleAfter, 15_000, 'defaults are filled in');
+  });
+
+  test('the agent example passes too, and --kind still chooses', async () => {
+    assert.equal((await run('check', '--config', 'config/agent.example.yaml')).code, 0);
+    const forced = await run('check', '--kind', 'agent', '--config', 'config/coordinator.example.yaml');
+    assert.equal(forced.code, 2);
+    assert.match(forced.stderr, /inventory: expected no such field/);
+  });
+
+  test('a wrong type in a union-typed field names the field and the value received', async () => {
+    const result = await run(
+      'check',
+      '--config',
+      file(
+        'agent.yaml',
+        [
+          'node: lon1-a',
+          'site: lon1',
+          'prefixes: [198.51.100.10/32]',
+          'bgp: { localAs: 65001, nextHop: 5 }',
+          'checks: [{ name: sip-udp, type: sip-options, transport: udp }]',
+          'quorum: most',
+          'interval: true',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(result.code, 2);
+    const problems = result.stderr.split('\n').map((line) => line.trim());
+    for (const expected of [
+      'bgp.nextHop: expected "self" or an IPv4 address, received 5 (number)',
+      'quorum: expected "all" or a number of checks, received "most"',
+      'interval: expected a duration such as "200ms", "1s" or "5m", or milliseconds, received true (boolean)',
+    ])
+      assert.ok(problems.includes(expected), `missing "${expected}" in:\n${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /\(top level\)/);
+  });
+
+  test('a file of neither kind is not guessed: it says how to ask', async () => {
+    const result = await run('check', '--config', file('bare.yaml', 'logLevel: info\n'));
+    assertUsageError(
+      result,
+      /cannot tell whether .* is an agent or a coordinator configuration.*--kind agent or --kind coordinator/,
+    );
+  });
+
+  test('the coordinator file given to `herald agent` says what it looks like', async () => {
+    const result = await run('agent', '--config', 'config/coordinator.example.yaml');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /looks like a coordinator configuration, for herald coordinator --config/);
+  });
+
+  test('usage errors exit 2 with one line and no stack trace', async () => {
+    assertUsageError(
+      await run('check', '--kind', 'foo', '--config', 'config/agent.example.yaml'),
+      /^herald: --kind: expected one of agent, coordinator, received "foo"$/,
+    );
+    assertUsageError(
+      await run('schema', 'foo'),
+      /^herald: kind: expected one of agent, coordinator, received "foo"$/,
+    );
+    assertUsageError(await run('check'), /^herald: required option '-c, --config <file>' not specified/);
+    assertUsageError(await run('check', '--config', 'x', '--bogus'), /^herald: unknown option '--bogus'/);
+    assertUsageError(await run('frobnicate'), /^herald: unknown command 'frobnicate'/);
+    assertUsageError(await run('drain', 'lon1'), /^herald: required option '--reason <text>' not specified/);
+    assertUsageError(
+      await run(
+        'drain',
+        'lon1',
+        '--reason',
+        'r',
+        '--hold',
+        'soon',
+        '--coordinator',
+        'http://127.0.0.1:9',
+        '--token',
+        'x',
+      ),
+      /^herald: --hold: expected a duration/,
+    );
+  });
+});
