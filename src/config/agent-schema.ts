@@ -96,6 +96,63 @@ export const stunCheckSchema = z
   })
   .strict();
 
+/**
+ * How a TURN check authenticates: the TURN REST API shared secret (coturn --use-auth-secret
+ * --static-auth-secret; the probe makes "<expiry>:<name>" usernames) or a static username with
+ * its password. Secrets are read from files, never written in the config, never logged.
+ */
+export const turnCredentialsSchema = z
+  .object({
+    /** File holding the shared secret (first line; trailing whitespace ignored). */
+    secretFile: z.string().min(1).optional(),
+    /** The name part of REST API usernames ("<expiry>:<name>"). */
+    name: z
+      .string()
+      .regex(/^[^:\s]{1,64}$/, { message: 'expected 1-64 characters without ":" or spaces' })
+      .default('herald-probe'),
+    /** How long a REST API username stays valid. */
+    ttl: duration({ min: 60_000, max: 86_400_000 }).default(3_600_000),
+    /** Static credentials: the username... */
+    username: z.string().min(1).max(256).optional(),
+    /** ...and the file holding its password. */
+    passwordFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((credentials, ctx) => {
+    const shared = credentials.secretFile !== undefined;
+    const fixed = credentials.username !== undefined || credentials.passwordFile !== undefined;
+    if (shared === fixed)
+      ctx.addIssue({
+        code: 'custom',
+        path: shared ? ['username'] : ['secretFile'],
+        message: shared
+          ? 'expected either secretFile (TURN REST API) or username + passwordFile, received both'
+          : 'expected secretFile (TURN REST API) or username + passwordFile, received neither',
+      });
+    else if (fixed && (credentials.username === undefined || credentials.passwordFile === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [credentials.username === undefined ? 'username' : 'passwordFile'],
+        message: 'expected username and passwordFile together, received only one',
+      });
+  });
+
+export const turnCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('turn'),
+    /** Three round trips (challenge, Allocate, Refresh): a little more time than one Binding. */
+    timeout: duration({ min: 10, max: 60_000 }).default(2000),
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    host: hostSchema.default('127.0.0.1'),
+    /** Defaults to 3478 for udp/tcp and 5349 for tls. */
+    port: portSchema.optional(),
+    serverName: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    credentials: turnCredentialsSchema,
+  })
+  .strict();
+
 export const tcpCheckSchema = z
   .object({
     ...checkCommon,
@@ -118,6 +175,7 @@ export const checkSchema = z.discriminatedUnion('type', [
   sipOptionsCheckSchema,
   tlsCheckSchema,
   stunCheckSchema,
+  turnCheckSchema,
   tcpCheckSchema,
   execCheckSchema,
 ]);
@@ -352,6 +410,7 @@ export type CheckConfig = z.output<typeof checkSchema>;
 export type SipOptionsCheckConfig = z.output<typeof sipOptionsCheckSchema>;
 export type TlsCheckConfig = z.output<typeof tlsCheckSchema>;
 export type StunCheckConfig = z.output<typeof stunCheckSchema>;
+export type TurnCheckConfig = z.output<typeof turnCheckSchema>;
 export type TcpCheckConfig = z.output<typeof tcpCheckSchema>;
 export type ExecCheckConfig = z.output<typeof execCheckSchema>;
 export type BgpConfig = z.output<typeof bgpSchema>;

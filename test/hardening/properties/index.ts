@@ -5,6 +5,7 @@ import { exabgpStdinProperty } from './exabgp.js';
 import { injectionProperty } from './injection.js';
 import { sipReplyProperty, sipStreamProperty } from './sip.js';
 import { sseProperty } from './sse.js';
+import { turnReplyProperty, turnStreamProperty } from './turn.js';
 import type { HardeningProperty } from './types.js';
 
 export type { HardeningProperty };
@@ -12,6 +13,8 @@ export type { HardeningProperty };
 export const properties: readonly HardeningProperty[] = [
   sipReplyProperty,
   sipStreamProperty,
+  turnReplyProperty,
+  turnStreamProperty,
   exabgpStdinProperty,
   agentConfigProperty,
   coordinatorConfigProperty,

@@ -77,7 +77,7 @@ bogus: 1
           'bgp.localAs: expected at least 1, received 0',
           'bgp.communities.0: expected a community',
           'checks.0.transport: expected one of "udp", "tcp", "tls", received "sctp"',
-          'checks.1.type: expected one of "sip-options", "tls", "stun", "tcp", "exec", received "nope"',
+          'checks.1.type: expected one of "sip-options", "tls", "stun", "turn", "tcp", "exec", received "nope"',
           'interval: expected a duration',
           'bogus: expected no such field, received 1',
         ])
