@@ -42,6 +42,15 @@ export class AgentMetrics {
     name: 'herald_hold_down_seconds',
     help: 'Remaining flap hold-down',
   });
+  private readonly preDrainSessions = this.registry.gauge({
+    name: 'herald_predrain_sessions',
+    help: 'Live sessions last read by the pre-drain gauge (coturn Total sessions or the gauge command)',
+  });
+  private readonly preDrainPhase = this.registry.gauge({
+    name: 'herald_predrain_phase',
+    help: 'The pre-drain phase (1 for the current one)',
+    labelNames: ['phase'],
+  });
   readonly flaps = this.registry.counter({
     name: 'herald_flaps_total',
     help: 'Falls from UP to DOWN since start',
@@ -75,5 +84,10 @@ export class AgentMetrics {
     }
     for (const state of healthStateSchema.options) this.state.set({ state }, state === status.state ? 1 : 0);
     this.holdDown.set(status.holdDown.remainingMs / 1000);
+    if (status.preDrain) {
+      for (const phase of ['idle', 'steering', 'waiting', 'complete'])
+        this.preDrainPhase.set({ phase }, phase === status.preDrain.phase ? 1 : 0);
+      if (status.preDrain.count !== undefined) this.preDrainSessions.set(status.preDrain.count);
+    }
   }
 }

@@ -37,6 +37,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { version } from '../version.js';
 import { DrainSources, drainIdsFor, heldPrefixes } from './drain-sources.js';
+import { createAgentPreDrain } from './pre-drain.js';
 import { announcementOf, routeIntent } from './route-intents.js';
 import { AgentMetrics } from './metrics.js';
 import { startControlServer } from './control-server.js';
@@ -105,6 +106,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   const params: MachineParams = { rise: config.rise, fall: config.fall, damping: config.flapDamping };
   const metrics = new AgentMetrics();
   const drains = openDrainSources(config, logger);
+  const preDrain = createAgentPreDrain(config, logger, () => reevaluateDrains());
   const transport = createTransport(config, logger);
   const writer = new RouteWriter({
     transport,
@@ -210,6 +212,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       neighbors: [...writer.neighborStates().values()],
       exabgp: { ackFailures: writer.ackFailures, lastError: writer.lastError },
       ...(link ? { coordinator: { connected: link.connected(), lastContactAt: link.lastContactAt() } } : {}),
+      ...(preDrain.status() ? { preDrain: preDrain.status() } : {}),
       ...(panic
         ? {
             panic: {
@@ -291,7 +294,11 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   function reevaluateDrains(): void {
     update(
       applyTime(
-        applyDrains(machine, heldPrefixes(drains.sources(), config.prefixes, config.drainHold), now()),
+        applyDrains(
+          machine,
+          preDrain.filter(heldPrefixes(drains.sources(), config.prefixes, config.drainHold)),
+          now(),
+        ),
         now(),
       ),
     );
@@ -379,7 +386,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       );
     panicIgnored = names;
     const healthy = verdict.healthy;
-    const held = heldPrefixes(drains.sources(), config.prefixes, config.drainHold);
+    const held = preDrain.filter(heldPrefixes(drains.sources(), config.prefixes, config.drainHold));
     const step = holdWrites ? applyWarmStart : applyProbeRound;
     update(applyTime(applyDrains(step(machine, params, healthy, now()), held, now()), now()));
     if (holdWrites) {
@@ -425,6 +432,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     logger.info({ why }, 'shutting down: withdrawing every prefix first');
     clearTimeout(roundTimer);
     clearTimeout(drainTimer);
+    preDrain.stop();
     abort.abort();
     writer.setDesired(config.prefixes.map((prefix) => ({ prefix, action: 'withdraw' as const })));
     const acknowledged = await writer.drain(SHUTDOWN_ACK_WAIT_MS);
