@@ -17,8 +17,10 @@ export interface CoturnConfig {
   tlsPort?: number | undefined;
   tls?: { certFile: string; keyFile: string } | undefined;
   realm: string;
-  /** TURN REST API shared secret (--use-auth-secret --static-auth-secret). */
-  sharedSecret: string;
+  /** TURN REST API shared secret (--use-auth-secret --static-auth-secret)... */
+  sharedSecret?: string | undefined;
+  /** ...or static long-term credentials (--lt-cred-mech --user), when there is no shared secret. */
+  users?: readonly { name: string; password: string }[] | undefined;
   cli: { ip: string; port: number; password: string };
   pidFile: string;
   userDb: string;
@@ -54,8 +56,9 @@ export function renderCoturnConfig(config: CoturnConfig): string {
     'no-dtls',
     'fingerprint',
     line('realm', config.realm),
-    'use-auth-secret',
-    line('static-auth-secret', config.sharedSecret),
+    ...(config.sharedSecret !== undefined
+      ? ['use-auth-secret', line('static-auth-secret', config.sharedSecret)]
+      : ['lt-cred-mech', ...(config.users ?? []).map((u) => line('user', `${u.name}:${u.password}`))]),
     line('cli-ip', config.cli.ip),
     line('cli-port', config.cli.port),
     line('cli-password', config.cli.password),

@@ -69,7 +69,11 @@ export interface TestCoturn {
 }
 
 export async function startCoturn(
-  options: { tls?: { certFile: string; keyFile: string } } = {},
+  options: {
+    tls?: { certFile: string; keyFile: string };
+    /** Static long-term credentials instead of the TURN REST API shared secret. */
+    staticUser?: { name: string; password: string };
+  } = {},
 ): Promise<TestCoturn> {
   const dir = mkdtempSync(join(tmpdir(), `herald-coturn-${process.pid}-`));
   const [port, tlsPort, cliPort] = await freePorts();
@@ -88,7 +92,7 @@ export async function startCoturn(
       tlsPort,
       tls: options.tls,
       realm,
-      sharedSecret: secret,
+      ...(options.staticUser ? { users: [options.staticUser] } : { sharedSecret: secret }),
       cli: { ip: '127.0.0.1', port: cliPort, password: cli.password! },
       pidFile: join(dir, 'turnserver.pid'),
       userDb: join(dir, 'turndb'),

@@ -4,6 +4,7 @@
  * authenticated Allocate succeeds over udp, tcp and tls and is freed (coturn's own CLI counts
  * no session left); a wrong secret is a named 401 loop; a steering relay (CLI `aas`) is a
  * warning naming the alternate; a frozen coturn times out and a killed one is refused.
+ * Static credentials (username + passwordFile) work against a coturn with lt-cred-mech users.
  * Skips when turnserver or openssl is missing, unless HERALD_REQUIRE_LAB=1.
  */
 import { after, before, test } from 'node:test';
@@ -173,4 +174,32 @@ test('a frozen coturn times out naming the step; a killed one is refused', async
   };
   assert.ok(await waitFor(() => refused('tcp'), 5000, 50), 'tcp was not refused after SIGKILL');
   assert.ok(await waitFor(() => refused('udp'), 5000, 50), 'udp was not refused after SIGKILL');
+});
+
+test('static credentials (username + passwordFile) against a coturn with lt-cred-mech users', async (t) => {
+  if (!requireLab(t, ready, 'turnserver (Debian coturn) and openssl are needed')) return;
+  const fixed = await startCoturn({ staticUser: { name: 'probe', password: 'static-pw' } });
+  try {
+    const passwordFile = join(dir!, 'static-password');
+    writeFileSync(passwordFile, 'static-pw\n', { mode: 0o600 });
+    const check = (file: string) =>
+      createProbe(
+        checkSchema.parse({
+          name: 'turn-static',
+          type: 'turn',
+          transport: 'tcp',
+          port: fixed.port,
+          credentials: { username: 'probe', passwordFile: file },
+        }),
+      )();
+    const ok = await check(passwordFile);
+    assert.equal(ok.status, 'up', ok.detail);
+    const wrongFile = join(dir!, 'static-wrong');
+    writeFileSync(wrongFile, 'nope\n', { mode: 0o600 });
+    const wrong = await check(wrongFile);
+    assert.equal(wrong.status, 'down');
+    assert.match(wrong.detail, /^401 loop/);
+  } finally {
+    await fixed.stop();
+  }
 });
