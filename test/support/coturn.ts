@@ -11,6 +11,10 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { parseStunMessage } from '../../src/probes/stun-message.js';
+import { credentialsFor } from '../../src/probes/turn-credentials.js';
+import { buildTurnRequest, judgeTurnReply, type TurnStep } from '../../src/probes/turn-dialog.js';
 import { renderCoturnConfig } from '../../src/turn/coturn-config.js';
 import { coturnSessionCount, type CoturnCliTarget } from '../../src/turn/coturn-cli.js';
 
@@ -149,5 +153,41 @@ export async function startCoturn(
     sessions,
     signal: (signal) => void (running && child.kill(signal)),
     stop,
+  };
+}
+
+/**
+ * A client allocation kept open on its own UDP socket until `free()` (a live WebRTC session), made
+ * with the TURN check's own request builder and verdicts.
+ */
+export async function liveAllocation(
+  coturn: TestCoturn,
+  name = 'caller',
+): Promise<{ free(): Promise<void> }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.connect(coturn.port, '127.0.0.1', resolve));
+  const credentials = credentialsFor(
+    { kind: 'shared-secret', secret: coturn.secret, name, ttlSeconds: 600 },
+    Date.now(),
+  );
+  const exchange = (step: TurnStep) =>
+    new Promise<TurnStep | undefined>((resolve, reject) => {
+      socket.once('message', (data) => {
+        const parsed = parseStunMessage(data);
+        if (!parsed.ok) return reject(new Error(parsed.error));
+        const verdict = judgeTurnReply(step, parsed.value, 0);
+        resolve(verdict.kind === 'send' ? verdict.step : undefined);
+      });
+      socket.send(buildTurnRequest(step, randomBytes(12), credentials));
+    });
+  const allocate = await exchange({ kind: 'challenge' });
+  assert.equal(allocate?.kind, 'allocate', 'no 401 challenge');
+  const refresh = await exchange(allocate!);
+  assert.equal(refresh?.kind, 'refresh', 'the client could not allocate');
+  return {
+    async free() {
+      await exchange(refresh!);
+      socket.close();
+    },
   };
 }

@@ -7,17 +7,12 @@
  * withdraw); undrain undoes the steering (`das`) and the route returns.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseStunMessage } from '../../../src/probes/stun-message.js';
-import { credentialsFor } from '../../../src/probes/turn-credentials.js';
-import { buildTurnRequest, judgeTurnReply, type TurnStep } from '../../../src/probes/turn-dialog.js';
 import type { AgentStatus } from '../../../src/wire/agent-status.js';
-import { hasTurnserver, startCoturn, type TestCoturn } from '../../support/coturn.js';
+import { hasTurnserver, liveAllocation, startCoturn, type TestCoturn } from '../../support/coturn.js';
 import { FakeExabgp } from '../../support/fake-exabgp.js';
 import { requireLab } from '../../unit/probes/support/requirements.js';
 
@@ -46,34 +41,6 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function liveAllocation(c: TestCoturn): Promise<{ free(): Promise<void> }> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.connect(c.port, '127.0.0.1', resolve));
-  const credentials = credentialsFor(
-    { kind: 'shared-secret', secret: c.secret, name: 'caller', ttlSeconds: 600 },
-    Date.now(),
-  );
-  const exchange = (step: TurnStep) =>
-    new Promise<TurnStep | undefined>((resolve, reject) => {
-      socket.once('message', (data) => {
-        const parsed = parseStunMessage(data);
-        if (!parsed.ok) return reject(new Error(parsed.error));
-        const verdict = judgeTurnReply(step, parsed.value, 0);
-        resolve(verdict.kind === 'send' ? verdict.step : undefined);
-      });
-      socket.send(buildTurnRequest(step, randomBytes(12), credentials));
-    });
-  const allocate = await exchange({ kind: 'challenge' });
-  const refresh = await exchange(allocate!);
-  assert.equal(refresh?.kind, 'refresh', 'the caller could not allocate');
-  return {
-    async free() {
-      await exchange(refresh!);
-      socket.close();
-    },
-  };
 }
 
 test('a drain steers, waits for the live TURN session, then GRACEFUL_SHUTDOWN and withdraw; undrain undoes the steering', async (t) => {

@@ -7,18 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preDrainSchema } from '../../../src/config/agent-schema.js';
 import { createPreDrainExecutor } from '../../../src/agent/pre-drain-executor.js';
 import { PreDrainGate } from '../../../src/agent/pre-drain-gate.js';
 import { createTurnProbe } from '../../../src/probes/turn.js';
-import { parseStunMessage } from '../../../src/probes/stun-message.js';
-import { credentialsFor } from '../../../src/probes/turn-credentials.js';
-import { buildTurnRequest, judgeTurnReply, type TurnStep } from '../../../src/probes/turn-dialog.js';
-import { hasTurnserver, startCoturn, type TestCoturn } from '../../support/coturn.js';
+import { hasTurnserver, liveAllocation, startCoturn, type TestCoturn } from '../../support/coturn.js';
 import { requireLab, waitFor } from '../probes/support/requirements.js';
 
 let coturn: TestCoturn | undefined;
@@ -40,36 +35,6 @@ function probe() {
   });
 }
 
-/** A client allocation kept open on its own socket until `free()` (a live WebRTC session). */
-async function liveAllocation(): Promise<{ free(): Promise<void> }> {
-  const c = coturn!;
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.connect(c.port, '127.0.0.1', resolve));
-  const credentials = credentialsFor(
-    { kind: 'shared-secret', secret: c.secret, name: 'user', ttlSeconds: 600 },
-    Date.now(),
-  );
-  const exchange = (step: TurnStep) =>
-    new Promise<TurnStep | undefined>((resolve, reject) => {
-      socket.once('message', (data) => {
-        const parsed = parseStunMessage(data);
-        if (!parsed.ok) return reject(new Error(parsed.error));
-        const verdict = judgeTurnReply(step, parsed.value, 0);
-        resolve(verdict.kind === 'send' ? verdict.step : undefined);
-      });
-      socket.send(buildTurnRequest(step, randomBytes(12), credentials));
-    });
-  const allocate = await exchange({ kind: 'challenge' });
-  const refresh = await exchange(allocate!);
-  assert.equal(refresh?.kind, 'refresh');
-  return {
-    async free() {
-      await exchange(refresh!);
-      socket.close();
-    },
-  };
-}
-
 function gateFor(config: Record<string, unknown>) {
   const parsed = preDrainSchema.parse(config);
   const logs: string[] = [];
@@ -88,7 +53,7 @@ test('steer with aas, wait for the session count, then let the drain through; re
   const c = coturn!;
   const passwordFile = join(c.dir, 'cli-password');
   writeFileSync(passwordFile, `${c.cli.password}\n`, { mode: 0o600 });
-  const session = await liveAllocation();
+  const session = await liveAllocation(c);
   const { gate, logs } = gateFor({
     coturn: { cliPort: c.cli.port, cliPasswordFile: passwordFile, alternates: ['192.0.2.12:3478'] },
     threshold: 0,

@@ -9,19 +9,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe } from '../../../src/probes/index.js';
-import { parseStunMessage } from '../../../src/probes/stun-message.js';
-import { credentialsFor } from '../../../src/probes/turn-credentials.js';
-import { buildTurnRequest, judgeTurnReply, type TurnStep } from '../../../src/probes/turn-dialog.js';
 import { runCoturnCli } from '../../../src/turn/coturn-cli.js';
 import { hasOpenssl, makeTestCerts, type TestCerts } from '../../support/certs.js';
-import { hasTurnserver, startCoturn, type TestCoturn } from '../../support/coturn.js';
+import { hasTurnserver, liveAllocation, startCoturn, type TestCoturn } from '../../support/coturn.js';
 import { requireLab, waitFor } from './support/requirements.js';
 
 let coturn: TestCoturn | undefined;
@@ -58,43 +53,11 @@ function turnCheck(transport: 'udp' | 'tcp' | 'tls', extra: Record<string, unkno
   );
 }
 
-/** Allocates on a raw UDP socket and keeps the allocation (the probe's clean-up is what is under test). */
-async function allocateAndKeep(): Promise<{ free(): Promise<void> }> {
-  const server = coturn!;
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.connect(server.port, '127.0.0.1', resolve));
-  const credentials = credentialsFor(
-    { kind: 'shared-secret', secret: server.secret, name: 'keeper', ttlSeconds: 600 },
-    Date.now(),
-  );
-  const exchange = (step: TurnStep) =>
-    new Promise<TurnStep | undefined>((resolve, reject) => {
-      const id = randomBytes(12);
-      socket.once('message', (data) => {
-        const parsed = parseStunMessage(data);
-        if (!parsed.ok) return reject(new Error(parsed.error));
-        const verdict = judgeTurnReply(step, parsed.value, 0);
-        resolve(verdict.kind === 'send' ? verdict.step : undefined);
-      });
-      socket.send(buildTurnRequest(step, id, credentials));
-    });
-  const allocate = await exchange({ kind: 'challenge' });
-  assert.equal(allocate?.kind, 'allocate');
-  const refresh = await exchange(allocate!);
-  assert.equal(refresh?.kind, 'refresh', 'the raw Allocate did not succeed');
-  return {
-    async free() {
-      await exchange(refresh!);
-      socket.close();
-    },
-  };
-}
-
 test('a real authenticated Allocate over udp, tcp and tls succeeds and leaks no allocation', async (t) => {
   if (!requireLab(t, ready, 'turnserver (Debian coturn) and openssl are needed')) return;
   const server = coturn!;
   // The session count the leak check relies on does see a live allocation.
-  const kept = await allocateAndKeep();
+  const kept = await liveAllocation(server, 'keeper');
   assert.ok((await server.sessions()) >= 1, 'coturn `ps` shows no session for a live allocation');
   await kept.free();
   assert.ok(
