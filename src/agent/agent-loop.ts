@@ -37,6 +37,7 @@ import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { version } from '../version.js';
 import { heldPrefixes } from './drain-sources.js';
+import type { AgentPreDrain } from './pre-drain.js';
 import { routeIntent } from './route-intents.js';
 import type { AgentMetrics } from './metrics.js';
 import { PanicState, type PanicContact } from './panic-state.js';
@@ -110,6 +111,8 @@ export interface AgentLoopOptions {
   warm?: boolean;
   /** Records the warm-start state (may throw: the loop logs it and starts cold next time). */
   recordLastUp?: (up: boolean, wallMs: number) => void;
+  /** Holds drains back while sessions are steered away and end (pre-drain.ts); none: drains act at once. */
+  preDrain?: AgentPreDrain;
 }
 
 interface CheckSlot {
@@ -148,6 +151,7 @@ export class AgentLoop {
   private readonly clock: AgentClock;
   private readonly timers: AgentTimers;
   private readonly link: StatusLink | undefined;
+  private readonly preDrain: AgentPreDrain | undefined;
   private readonly recordLastUpFile: (up: boolean, wallMs: number) => void;
   private readonly startedAt: number;
   private readonly abort = new AbortController();
@@ -182,6 +186,7 @@ export class AgentLoop {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
     this.link = options.link;
+    this.preDrain = options.preDrain;
     this.recordLastUpFile = options.recordLastUp ?? (() => undefined);
     this.holdWrites = options.warm ?? false;
     this.startedAt = this.clock.wallNow();
@@ -284,6 +289,7 @@ export class AgentLoop {
       coordinator: this.link
         ? { connected: this.link.connected(), lastContactAt: this.link.lastContactAt() }
         : undefined,
+      preDrain: this.preDrain?.status(),
       panic: directive
         ? {
             directive,
@@ -321,6 +327,7 @@ export class AgentLoop {
   /** Stops every timer and probe and writes nothing more (ExaBGP is gone, or stop() began). */
   halt(): void {
     this.stopping = true;
+    this.preDrain?.stop();
     this.timers.clearTimeout(this.roundTimer);
     this.timers.clearTimeout(this.drainTimer);
     this.abort.abort();
@@ -335,7 +342,8 @@ export class AgentLoop {
   // ---- deciding ----
 
   private held(): ReadonlyMap<string, number> {
-    return heldPrefixes(this.drains.sources(), this.config.prefixes, this.config.drainHold);
+    const held = heldPrefixes(this.drains.sources(), this.config.prefixes, this.config.drainHold);
+    return this.preDrain ? this.preDrain.filter(new Map(held)) : held;
   }
 
   /**

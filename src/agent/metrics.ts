@@ -50,6 +50,15 @@ export class AgentMetrics {
     name: 'herald_checks_pass',
     help: 'Whether the checks pass after quorum and rise (1) or not (0), whatever drains and flap damping do',
   });
+  private readonly preDrainSessions = this.registry.gauge({
+    name: 'herald_predrain_sessions',
+    help: 'Live sessions last read by the pre-drain gauge (coturn Total sessions or the gauge command)',
+  });
+  private readonly preDrainPhase = this.registry.gauge({
+    name: 'herald_predrain_phase',
+    help: 'The pre-drain phase (1 for the current one)',
+    labelNames: ['phase'],
+  });
   readonly flaps = this.registry.counter({
     name: 'herald_flaps_total',
     help: 'Falls from UP to DOWN since start',
@@ -86,5 +95,10 @@ export class AgentMetrics {
     this.holdDown.set(status.holdDown.remainingMs / 1000);
     this.heldDown.set(status.holdDown.active ? 1 : 0);
     this.checksPass.set(status.healthy ? 1 : 0);
+    if (status.preDrain) {
+      for (const phase of ['idle', 'steering', 'waiting', 'complete'])
+        this.preDrainPhase.set({ phase }, phase === status.preDrain.phase ? 1 : 0);
+      if (status.preDrain.count !== undefined) this.preDrainSessions.set(status.preDrain.count);
+    }
   }
 }

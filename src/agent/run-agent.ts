@@ -24,6 +24,7 @@ import { isWarm, readLastUp, writeLastUp } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
 import { AgentLoop } from './agent-loop.js';
+import { createAgentPreDrain } from './pre-drain.js';
 import { startProxyWatch, watchTargets, type ProxyWatch } from './proxy-watch.js';
 
 function openDrainSources(config: AgentConfig, logger: Logger): DrainSources {
@@ -103,6 +104,8 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
     link,
     warm,
     recordLastUp: (up, wallMs) => writeLastUp(config.stateDir, up, wallMs),
+    // Holds drains back while sessions are steered away and end; re-evaluates when its phase moves.
+    preDrain: createAgentPreDrain(config, logger, () => loop.drainsChanged()),
   });
 
   /** Started once the loop has reconciled (a loss must not probe before that). */

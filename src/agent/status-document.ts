@@ -10,7 +10,13 @@ import {
   type MachineState,
 } from '../health/state-machine.js';
 import type { NeighborState, PrefixWriteStatus } from '../exabgp/route-writer.js';
-import type { AgentStatus, CheckStatus, DrainSource, PanicDirective } from '../wire/agent-status.js';
+import type {
+  AgentStatus,
+  CheckStatus,
+  DrainSource,
+  PanicDirective,
+  PreDrainStatus,
+} from '../wire/agent-status.js';
 import { drainIdsFor } from './drain-sources.js';
 import { announcementOf } from './route-intents.js';
 import { healthAndHoldDown } from './status-view.js';
@@ -33,6 +39,7 @@ export interface StatusInputs {
   neighbors: ReadonlyMap<string, NeighborState>;
   exabgp: { ackFailures: number; lastError: string | null };
   coordinator?: { connected: boolean; lastContactAt: number | null } | undefined;
+  preDrain?: PreDrainStatus | undefined;
   panic?:
     { directive: PanicDirective; active: boolean; expiresAt: number | null; ignored: string[] } | undefined;
 }
@@ -65,6 +72,7 @@ export function buildAgentStatus(input: StatusInputs): AgentStatus {
     neighbors: [...input.neighbors.values()],
     exabgp: input.exabgp,
     ...(input.coordinator ? { coordinator: input.coordinator } : {}),
+    ...(input.preDrain ? { preDrain: input.preDrain } : {}),
     ...(input.panic
       ? {
           panic: {

@@ -179,12 +179,20 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('client')
-    .description("Send SIP OPTIONS from a region's client to the anycast address; print which node answered.")
+    .description(
+      "Send SIP OPTIONS (or, with --turn, relay data through TURN) from a region's client to the anycast address; print which node answered.",
+    )
     .argument('<region>', 'client region, e.g. eu')
     .addOption(nameOption())
-    .option('--count <n>', 'how many requests', (v) => Number.parseInt(v, 10), 1)
+    .option(
+      '--count <n>',
+      'how many requests (with --turn: messages relayed per client)',
+      (v) => Number.parseInt(v, 10),
+      1,
+    )
     .option('--rate <n>', 'requests per second', (v) => Number.parseFloat(v), 5)
-    .action(async (region: string, options: NameOption & { count: number; rate: number }) => {
+    .option('--turn', "allocate at the anycast TURN relay with coturn's turnutils_uclient and relay data")
+    .action(async (region: string, options: NameOption & { count: number; rate: number; turn?: boolean }) => {
       const { findClient, ANYCAST_V4 } = await import('../lab/plan.js');
       const { startSipTraffic } = await import('../lab/sip-traffic.js');
       const lab = await context(options.name);
@@ -193,6 +201,13 @@ export function registerLabCommands(program: Command): void {
         client = findClient(lab.plan, region);
       } catch (error) {
         throw new CliError((error as Error).message, ExitCode.usage);
+      }
+      if (options.turn) {
+        const { runTurnClient, describeTurnClient } = await import('../lab/turn-client.js');
+        const result = await runTurnClient(lab, region, { messages: Math.max(1, options.count) });
+        process.stdout.write(describeTurnClient(result));
+        if (result.received === 0) process.exitCode = ExitCode.error;
+        return;
       }
       if (!(options.count >= 1) || !(options.rate > 0))
         throw new CliError('--count and --rate: expected positive numbers', ExitCode.usage);

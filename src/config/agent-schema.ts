@@ -135,6 +135,116 @@ export const stunCheckSchema = z
   })
   .strict();
 
+/**
+ * How a TURN check authenticates: the TURN REST API shared secret (coturn --use-auth-secret
+ * --static-auth-secret; the probe makes "<expiry>:<name>" usernames) or a static username with
+ * its password. Secrets are read from files, never written in the config, never logged.
+ */
+export const turnCredentialsSchema = z
+  .object({
+    /** File holding the shared secret (first line; trailing whitespace ignored). */
+    secretFile: z.string().min(1).optional(),
+    /** The name part of REST API usernames ("<expiry>:<name>"). */
+    name: z
+      .string()
+      .regex(/^[^:\s]{1,64}$/, { message: 'expected 1-64 characters without ":" or spaces' })
+      .default('herald-probe'),
+    /** How long a REST API username stays valid. */
+    ttl: duration({ min: 60_000, max: 86_400_000 }).default(3_600_000),
+    /** Static credentials: the username... */
+    username: z.string().min(1).max(256).optional(),
+    /** ...and the file holding its password. */
+    passwordFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((credentials, ctx) => {
+    const shared = credentials.secretFile !== undefined;
+    const fixed = credentials.username !== undefined || credentials.passwordFile !== undefined;
+    if (shared === fixed)
+      ctx.addIssue({
+        code: 'custom',
+        path: shared ? ['username'] : ['secretFile'],
+        message: shared
+          ? 'expected either secretFile (TURN REST API) or username + passwordFile, received both'
+          : 'expected secretFile (TURN REST API) or username + passwordFile, received neither',
+      });
+    else if (fixed && (credentials.username === undefined || credentials.passwordFile === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [credentials.username === undefined ? 'username' : 'passwordFile'],
+        message: 'expected username and passwordFile together, received only one',
+      });
+  });
+
+export const turnCheckSchema = z
+  .object({
+    ...checkCommon,
+    type: z.literal('turn'),
+    /** Three round trips (challenge, Allocate, Refresh): a little more time than one Binding. */
+    timeout: duration({ min: 10, max: 60_000 }).default(2000),
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    host: hostSchema.default('127.0.0.1'),
+    /** Defaults to 3478 for udp/tcp and 5349 for tls. */
+    port: portSchema.optional(),
+    serverName: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    credentials: turnCredentialsSchema,
+  })
+  .strict();
+
+/**
+ * The pre-drain phase (docs/turn.md): before a drain's GRACEFUL_SHUTDOWN, steer new sessions
+ * away, then wait until the live session count is at or below `threshold` or `deadline` passes.
+ * For coturn, its CLI does both (`aas` to the alternates, `ps` for "Total sessions"); for
+ * anything else, commands: steer/release run without a shell, the gauge prints a number.
+ */
+export const preDrainSchema = z
+  .object({
+    coturn: z
+      .object({
+        /** coturn's CLI (cli-ip / cli-port / cli-password). */
+        cliHost: hostSchema.default('127.0.0.1'),
+        cliPort: portSchema.default(5766),
+        /** File holding the cli-password (first line); never logged. */
+        cliPasswordFile: z.string().min(1).optional(),
+        /** ALTERNATE-SERVER targets for new allocations ("ip:port", another PoP's unicast relay address). */
+        alternates: z
+          .array(z.string().regex(/^[0-9a-fA-F.:[\]]+:\d{1,5}$/, { message: 'expected "ip:port"' }))
+          .default([]),
+      })
+      .strict()
+      .optional(),
+    /** Steers new sessions away (instead of, or with, coturn's alternates). */
+    steerCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Undoes the steering on release. */
+    releaseCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Prints the live session count (e.g. Kamailio's active dialogs) when coturn is not used. */
+    gaugeCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Count at or below which the drain proceeds. */
+    threshold: z.number().int().min(0).default(0),
+    /** The longest the pre-drain holds a drain back. */
+    deadline: duration({ min: 0, max: 24 * 3_600_000 }).default(300_000),
+    /** How often the count is read. */
+    pollInterval: duration({ min: 100, max: 600_000 }).default(1000),
+    /** Each steer, release or gauge command must finish within this. */
+    commandTimeout: duration({ min: 100, max: 60_000 }).default(2000),
+  })
+  .strict()
+  .superRefine((preDrain, ctx) => {
+    if (!preDrain.coturn && !preDrain.gaugeCommand)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gaugeCommand'],
+        message: 'expected coturn or gaugeCommand (something that reads the session count), received neither',
+      });
+    if (preDrain.steerCommand && !preDrain.releaseCommand)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['releaseCommand'],
+        message: 'expected a releaseCommand that undoes steerCommand, received none',
+      });
+  });
+
 export const tcpCheckSchema = z
   .object({
     ...checkCommon,
@@ -157,6 +267,7 @@ export const checkSchema = z.discriminatedUnion('type', [
   sipOptionsCheckSchema,
   tlsCheckSchema,
   stunCheckSchema,
+  turnCheckSchema,
   tcpCheckSchema,
   execCheckSchema,
 ]);
@@ -296,6 +407,8 @@ export const agentConfigSchema = z
     /** Consecutive bad rounds before withdrawing. */
     fall: z.number().int().min(1).max(100).default(3),
     flapDamping: flapDampingSchema.prefault({}),
+    /** Steer and wait for live sessions before a drain's GRACEFUL_SHUTDOWN (absent: no pre-drain). */
+    preDrain: preDrainSchema.optional(),
     /** How long a drain announces GRACEFUL_SHUTDOWN before withdrawing. */
     drainHold: duration({ max: 3_600_000 }).default(10_000),
     /** A file whose presence drains this node (like ExaBGP healthcheck's --disable). */
@@ -346,6 +459,8 @@ export type CheckConfig = z.output<typeof checkSchema>;
 export type SipOptionsCheckConfig = z.output<typeof sipOptionsCheckSchema>;
 export type TlsCheckConfig = z.output<typeof tlsCheckSchema>;
 export type StunCheckConfig = z.output<typeof stunCheckSchema>;
+export type TurnCheckConfig = z.output<typeof turnCheckSchema>;
+export type PreDrainConfig = z.output<typeof preDrainSchema>;
 export type TcpCheckConfig = z.output<typeof tcpCheckSchema>;
 export type ExecCheckConfig = z.output<typeof execCheckSchema>;
 export type BgpConfig = z.output<typeof bgpSchema>;

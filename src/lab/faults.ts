@@ -13,6 +13,7 @@ import {
   startExabgp,
   startKamailio,
 } from './daemons.js';
+import { coturnPids, startCoturn } from './coturn.js';
 import { signal, waitForExit } from './processes.js';
 
 export const FAULTS = [
@@ -28,6 +29,10 @@ export const FAULTS = [
   'freeze-exabgp',
   'thaw-exabgp',
   'start-exabgp',
+  'stop-turn',
+  'freeze-turn',
+  'thaw-turn',
+  'start-turn',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -44,6 +49,10 @@ export const FAULT_HELP: Record<Fault, string> = {
   'freeze-exabgp': 'SIGSTOP ExaBGP (the routers drop it after the hold time)',
   'thaw-exabgp': 'SIGCONT a frozen ExaBGP',
   'start-exabgp': 'start ExaBGP (and so the agent) again after kill-exabgp',
+  'stop-turn': 'SIGKILL coturn (the TURN relay dies; its allocations are lost)',
+  'freeze-turn': 'SIGSTOP coturn (a silent hang: no Allocate answered)',
+  'thaw-turn': 'SIGCONT a frozen coturn',
+  'start-turn': 'start coturn again after stop-turn',
 };
 
 export function isFault(text: string): text is Fault {
@@ -113,6 +122,18 @@ export async function applyFault(context: LabContext, nodeName: string, fault: F
       for (const p of pids) signal(p, sig);
       return done(pids);
     }
+    case 'stop-turn':
+    case 'freeze-turn':
+    case 'thaw-turn': {
+      const pids = requireSome(await coturnPids(context, node), 'coturn', node.name);
+      const sig = fault === 'stop-turn' ? 'SIGKILL' : fault === 'freeze-turn' ? 'SIGSTOP' : 'SIGCONT';
+      for (const pid of pids) signal(pid, sig);
+      const at = Date.now();
+      if (fault === 'stop-turn') await waitForExit(pids, 5000);
+      return done(pids, at);
+    }
+    case 'start-turn':
+      return done([await startCoturn(context, node)]);
     case 'start-exabgp': {
       // An agent orphaned by a killed ExaBGP would still hold the control port.
       const orphans = await agentPids(context, node);

@@ -7,6 +7,7 @@ import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { buildAgentConfig, renderAgentConfig, type AgentTuning } from './agent-config.js';
 import { renderBirdConfig } from './bird-config.js';
 import type { LabContext } from './context.js';
+import { labTurnCheck } from './coturn.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { renderKamailioConfig, renderKamailioTlsConfig, type KamailioTuning } from './kamailio-config.js';
 import { requireCompiledCli } from './runtime.js';
@@ -59,6 +60,8 @@ export async function writeNodeFiles(
         tuning,
         coordinator && token ? { url: coordinator.url, token } : undefined,
       );
+      // The node's coturn (src/lab/coturn.ts) is checked too: an authenticated Allocate.
+      (agentConfig.checks as unknown[]).push(labTurnCheck(context, tuning.timeout));
       await writeFile(nodePaths.agentConfig, renderAgentConfig(agentConfig, nodePaths.agentConfig), {
         mode: 0o600,
       });

@@ -65,6 +65,7 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
       `  alias herald="node ${cli}"`,
       '  herald lab status                          # routes at each router, daemons and agents of each node',
       `  herald lab client ${plan.clients[0]!.region}                       # send SIP OPTIONS from the ${plan.clients[0]!.region} client: which node answers`,
+      `  herald lab client ${plan.clients[0]!.region} --turn                # relay data through the anycast TURN relay: which PoP allocated`,
       `  herald lab fault ${someNode} stop-proxy       # kill Kamailio: the agent withdraws, traffic moves`,
       `  herald lab fault ${someNode} start-proxy      # and back after ${lab.tuning.rise} good probes`,
       `  herald lab drain ${someNode} --reason "try"   # local drain: GRACEFUL_SHUTDOWN, then withdraw`,

@@ -12,6 +12,7 @@ import type { AgentStatus } from '../wire/agent-status.js';
 import { DEFAULT_AGENT_TUNING, type AgentTuning } from './agent-config.js';
 import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
 import { makeLabCertificates } from './certs.js';
+import { startCoturn, writeCoturnFiles } from './coturn.js';
 import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
@@ -282,14 +283,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const frr = plan.topology.router === 'frr';
     if (frr) writeFrrFiles(context, holdTime);
     await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator, options.kamailio);
+    await writeCoturnFiles(context);
 
     progress(
-      `starting ${frr ? 'FRR' : 'BIRD'} on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`,
+      `starting ${frr ? 'FRR' : 'BIRD'} on ${plan.routers.length} routers, Kamailio and coturn on ${plan.nodes.length} nodes`,
     );
     await Promise.all([
       startControlRelay(context),
       ...plan.routers.map((router) => (frr ? startFrr(context, router) : startBird(context, router))),
       ...plan.nodes.map((node) => startKamailio(context, node)),
+      ...plan.nodes.map((node) => startCoturn(context, node)),
     ]);
     progress(`starting ExaBGP and the ${agent.kind === 'herald' ? 'agent' : 'helper'} on every node`);
     await Promise.all(plan.nodes.map((node) => startExabgp(context, node)));

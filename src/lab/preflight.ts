@@ -16,6 +16,8 @@ export const LAB_PROGRAMS: Record<string, string> = {
   kamcmd: 'kamailio',
   openssl: 'openssl',
   sysctl: 'procps',
+  turnserver: 'coturn',
+  turnutils_uclient: 'coturn',
 };
 
 export class LabPrerequisiteError extends Error {

@@ -10,6 +10,9 @@ import { createSipOptionsProbe } from './sip-options.js';
 import { createStunProbe } from './stun.js';
 import { createTcpProbe } from './tcp.js';
 import { createTlsProbe } from './tls.js';
+import { loadSecretFile } from './secret-file.js';
+import { createTurnProbe } from './turn.js';
+import type { TurnSecret } from './turn-credentials.js';
 import type { Probe, ProbeResult } from './types.js';
 
 export type { Probe, ProbeContext, ProbeResult, ProbeStatus } from './types.js';
@@ -27,6 +30,7 @@ export function describeCheck(check: CheckConfig): CheckLabels {
   switch (check.type) {
     case 'sip-options':
     case 'stun':
+    case 'turn':
       return { name: check.name, type: check.type, transport: check.transport };
     case 'tls':
       return { name: check.name, type: check.type, transport: 'tls' };
@@ -43,6 +47,27 @@ function failingProbe(detail: string): Probe {
     Promise.resolve({ status: 'down', detail, durationMs: 0, answered: false });
 }
 
+function loadTurnSecret(
+  credentials: Extract<CheckConfig, { type: 'turn' }>['credentials'],
+): { ok: true; secret: TurnSecret } | { ok: false; detail: string } {
+  if (credentials.secretFile !== undefined) {
+    const loaded = loadSecretFile(credentials.secretFile, 'credentials.secretFile');
+    if (!loaded.ok) return loaded;
+    const ttlSeconds = Math.round(credentials.ttl / 1000);
+    return {
+      ok: true,
+      secret: { kind: 'shared-secret', secret: loaded.secret, name: credentials.name, ttlSeconds },
+    };
+  }
+  // The schema guarantees username and passwordFile together when there is no secretFile.
+  const loaded = loadSecretFile(credentials.passwordFile ?? '', 'credentials.passwordFile');
+  if (!loaded.ok) return loaded;
+  return {
+    ok: true,
+    secret: { kind: 'static', username: credentials.username ?? '', password: loaded.secret },
+  };
+}
+
 export function createProbe(check: CheckConfig): Probe {
   switch (check.type) {
     case 'sip-options': {
@@ -54,6 +79,16 @@ export function createProbe(check: CheckConfig): Probe {
       if (check.transport !== 'tls' || !check.caFile) return createStunProbe(check);
       const ca = loadPemCertificate(check.caFile, 'caFile');
       return ca.ok ? createStunProbe({ ...check, caPem: ca.pem }) : failingProbe(ca.detail);
+    }
+    case 'turn': {
+      const secret = loadTurnSecret(check.credentials);
+      if (!secret.ok) return failingProbe(secret.detail);
+      if (check.transport !== 'tls' || !check.caFile)
+        return createTurnProbe({ ...check, secret: secret.secret });
+      const ca = loadPemCertificate(check.caFile, 'caFile');
+      return ca.ok
+        ? createTurnProbe({ ...check, secret: secret.secret, caPem: ca.pem })
+        : failingProbe(ca.detail);
     }
     case 'tls': {
       const ca = check.caFile ? loadPemCertificate(check.caFile, 'caFile') : undefined;

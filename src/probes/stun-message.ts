@@ -12,8 +12,27 @@ export const STUN_HEADER_BYTES = 20;
 export const BINDING_REQUEST = 0x0001;
 export const BINDING_SUCCESS = 0x0101;
 export const BINDING_ERROR = 0x0111;
+export const ATTR_MAPPED_ADDRESS = 0x0001;
+export const ATTR_USERNAME = 0x0006;
+export const ATTR_MESSAGE_INTEGRITY = 0x0008;
 export const ATTR_ERROR_CODE = 0x0009;
 export const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+export const ATTR_REALM = 0x0014;
+export const ATTR_NONCE = 0x0015;
+export const ATTR_ALTERNATE_SERVER = 0x8023;
+
+/** The class bits of a message type (RFC 5389 §6): request, indication, success or error response. */
+export type StunClass = 'request' | 'indication' | 'success' | 'error';
+
+export function stunClassOf(type: number): StunClass {
+  const bits = ((type >> 7) & 0x2) | ((type >> 4) & 0x1);
+  return (['request', 'indication', 'success', 'error'] as const)[bits]!;
+}
+
+/** The method bits of a message type (Binding 0x001, Allocate 0x003, Refresh 0x004, ...). */
+export function stunMethodOf(type: number): number {
+  return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
+}
 
 export interface StunAttribute {
   type: number;
@@ -137,6 +156,29 @@ export function decodeXorMappedAddress(value: Buffer, transactionId: Buffer): Pa
   return {
     ok: false,
     error: `expected address family 0x01 (IPv4) or 0x02 (IPv6), received 0x${family.toString(16).padStart(2, '0')}`,
+  };
+}
+
+/**
+ * Decodes a plain MAPPED-ADDRESS-shaped value (RFC 5389 §15.1): ALTERNATE-SERVER uses it.
+ * Same layout as the XOR form, without the XOR.
+ */
+export function decodeMappedAddress(value: Buffer): Parsed<MappedAddress> {
+  if (value.length < 4)
+    return { ok: false, error: `expected an address attribute of 8 or 20 bytes, received ${value.length}` };
+  const family = value.readUInt8(1);
+  const port = value.readUInt16BE(2);
+  if (family === 0x01 && value.length === 8)
+    return { ok: true, value: { family: 'IPv4', address: [...value.subarray(4, 8)].join('.'), port } };
+  if (family === 0x02 && value.length === 20) {
+    const groups: string[] = [];
+    for (let i = 4; i < 20; i += 2) groups.push(value.readUInt16BE(i).toString(16));
+    const address = new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+    return { ok: true, value: { family: 'IPv6', address, port } };
+  }
+  return {
+    ok: false,
+    error: `expected an IPv4 address of 8 bytes or an IPv6 address of 20 bytes, received family 0x${family.toString(16).padStart(2, '0')} in ${value.length} bytes`,
   };
 }
 

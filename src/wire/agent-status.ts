@@ -95,6 +95,23 @@ export const neighborStatusSchema = z.object({
   since: z.number(),
 });
 
+/** Steering and waiting for live sessions before a drain's GRACEFUL_SHUTDOWN. */
+export const preDrainStatusSchema = z.object({
+  phase: z.enum(['idle', 'steering', 'waiting', 'complete']),
+  threshold: z.number().int(),
+  since: z.number().optional(),
+  deadlineAt: z.number().optional(),
+  steered: z.boolean().optional(),
+  /** The last live session count read. */
+  count: z.number().int().optional(),
+  countAt: z.number().optional(),
+  reason: z.enum(['threshold', 'deadline']).optional(),
+  completedAt: z.number().optional(),
+  steerError: z.string().optional(),
+  gaugeError: z.string().optional(),
+});
+export type PreDrainStatus = z.infer<typeof preDrainStatusSchema>;
+
 export const agentStatusSchema = z.object({
   node: z.string(),
   site: z.string(),
@@ -143,6 +160,8 @@ export const agentStatusSchema = z.object({
       ignored: z.array(z.string()),
     })
     .optional(),
+  /** The pre-drain phase (absent: none configured). See docs/turn.md. */
+  preDrain: z.lazy(() => preDrainStatusSchema).optional(),
 });
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 

@@ -275,4 +275,47 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
       server.kill();
     }
   });
+
+  it('writes the TURN secret and the coturn CLI password for the agent only, and the pre-drain into agent.yaml', async () => {
+    const secret = `turn-secret-${runId()}`;
+    const password = `cli-password-${runId()}`;
+    const preDrain = {
+      coturn: {
+        cliPort: 5766,
+        cliPasswordFile: '/etc/herald/coturn-cli-password',
+        alternates: ['192.0.2.12:3478'],
+      },
+      threshold: 0,
+      deadline: '5m',
+    };
+    const turn = await converge(
+      [
+        '-e',
+        JSON.stringify({
+          herald_agent_turn_secret: secret,
+          herald_agent_coturn_cli_password: password,
+          herald_agent_pre_drain: preDrain,
+        }),
+        '--start-at-task',
+        'Write the TURN REST API shared secret, readable only by root and the agent.',
+      ],
+      NODE,
+    );
+    assert.equal(turn.code, 0, tail(turn.output));
+    assert.ok(
+      !turn.output.includes(secret) && !turn.output.includes(password),
+      'a secret was shown in the output',
+    );
+    for (const [file, content] of [
+      ['etc/herald/turn-secret', secret],
+      ['etc/herald/coturn-cli-password', password],
+    ] as const) {
+      assert.equal(await readFile(join(nodeRoot, file), 'utf8'), `${content}\n`);
+      assert.equal((await stat(join(nodeRoot, file))).mode & 0o777, 0o640, file);
+    }
+    // The template task validated it with herald check; the section is there as given.
+    const agent = await readFile(join(nodeRoot, 'etc/herald/agent.yaml'), 'utf8');
+    assert.match(agent, /^preDrain:\n {2}coturn:\n {4}cliPort: 5766\n/m);
+    assert.match(agent, /alternates:\n {4}- 192\.0\.2\.12:3478/);
+  });
 });

@@ -129,6 +129,12 @@ describe('herald lab CLI', { skip }, () => {
     assert.equal(client.status, 0, client.stderr);
     assert.match(client.stdout, /2\/2 answered \(lon1-a 2\)/);
 
+    // TURN through the anycast address with coturn's own client: which PoP allocated, data relayed.
+    const turn = cli(['lab', 'client', 'eu', '--name', name, '--turn', '--count', '3']);
+    assert.equal(turn.status, 0, `${turn.stdout}${turn.stderr}`);
+    assert.match(turn.stdout, /^allocated by lon1-a: relayed addresses 192\.0\.2\.11:\d+/m);
+    assert.match(turn.stdout, /^relayed ([1-9]\d*)\/\1 messages, 0 lost$/m);
+
     const fault = cli(['lab', 'fault', 'lon1-a', 'stop-proxy', '--name', name]);
     assert.equal(fault.status, 0, fault.stderr);
     // The stand-in helper has no health checks: the route stays, and nobody answers.

@@ -6,6 +6,7 @@ import { flapDampingProperty } from './flap-damping.js';
 import { injectionProperty } from './injection.js';
 import { sipReplyProperty, sipStreamProperty } from './sip.js';
 import { sseProperty } from './sse.js';
+import { turnReplyProperty, turnStreamProperty } from './turn.js';
 import type { HardeningProperty } from './types.js';
 
 export type { HardeningProperty };
@@ -13,6 +14,8 @@ export type { HardeningProperty };
 export const properties: readonly HardeningProperty[] = [
   sipReplyProperty,
   sipStreamProperty,
+  turnReplyProperty,
+  turnStreamProperty,
   exabgpStdinProperty,
   agentConfigProperty,
   flapDampingProperty,

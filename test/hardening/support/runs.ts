@@ -6,6 +6,8 @@
 export const CI_RUNS: Record<string, number> = {
   'sip-reply': 3000,
   'sip-stream': 2000,
+  'turn-reply': 3000,
+  'turn-stream': 1000,
   'exabgp-stdin': 1500,
   'agent-config-yaml': 1000,
   'coordinator-config-yaml': 1000,

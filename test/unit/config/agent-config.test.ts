@@ -38,9 +38,10 @@ describe('agent configuration', () => {
       unknown
     >;
     const documented = new Set(Object.keys(raw));
-    // coordinator is shown commented out (it is optional and changes behaviour when present).
+    // coordinator and preDrain are shown commented out (optional; they change behaviour when present).
+    const commented = new Set(['coordinator', 'preDrain']);
     for (const key of Object.keys(agentConfigSchema.shape ?? {}))
-      if (key !== 'coordinator') assert.ok(documented.has(key), key);
+      if (!commented.has(key)) assert.ok(documented.has(key), key);
     assert.equal(config.node, 'lon1-a');
   });
 
@@ -77,7 +78,7 @@ bogus: 1
           'bgp.localAs: expected at least 1, received 0',
           'bgp.communities.0: expected a community',
           'checks.0.transport: expected one of "udp", "tcp", "tls", received "sctp"',
-          'checks.1.type: expected one of "sip-options", "tls", "stun", "tcp", "exec", received "nope"',
+          'checks.1.type: expected one of "sip-options", "tls", "stun", "turn", "tcp", "exec", received "nope"',
           'interval: expected a duration',
           'bogus: expected no such field, received 1',
         ])

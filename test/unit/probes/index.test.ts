@@ -1,6 +1,9 @@
 /** createProbe's mapping from config to probe (default ports per transport) and the status labels. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe, describeCheck } from '../../../src/probes/index.js';
 
@@ -21,6 +24,32 @@ describe('createProbe', () => {
       assert.equal((await probe()).target, target);
     });
   }
+
+  test('turn checks probe 3478 (udp/tcp) and 5349 (tls) by default; a missing secret file fails naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-index-test-'));
+    try {
+      const secretFile = join(dir, 'secret');
+      writeFileSync(secretFile, 'the-secret\n');
+      for (const [transport, target] of [
+        ['udp', 'udp:127.0.0.1:3478'],
+        ['tls', 'tls:127.0.0.1:5349'],
+      ] as const) {
+        const check = { name: 'c', timeout: 50, type: 'turn', transport, credentials: { secretFile } };
+        assert.equal((await createProbe(checkSchema.parse(check))()).target, target);
+      }
+      const missing = {
+        name: 'c',
+        type: 'turn',
+        transport: 'udp',
+        credentials: { secretFile: join(dir, 'none') },
+      };
+      const result = await createProbe(checkSchema.parse(missing))();
+      assert.equal(result.status, 'down');
+      assert.equal(result.detail, `cannot read credentials.secretFile ${join(dir, 'none')}: no such file`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('the exec probe runs the configured command', async () => {
     const probe = createProbe(
@@ -43,6 +72,11 @@ describe('describeCheck', () => {
       name: 'c',
       type: 'stun',
       transport: 'tls',
+    });
+    assert.deepEqual(label({ type: 'turn', transport: 'tcp', credentials: { secretFile: '/s' } }), {
+      name: 'c',
+      type: 'turn',
+      transport: 'tcp',
     });
     assert.deepEqual(label({ type: 'tls' }), { name: 'c', type: 'tls', transport: 'tls' });
     assert.deepEqual(label({ type: 'tcp', port: 1 }), { name: 'c', type: 'tcp', transport: 'tcp' });
