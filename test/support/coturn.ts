@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,8 @@ export interface TestCoturn {
   sessions(): Promise<number>;
   /** SIGSTOP / SIGCONT / SIGKILL to the process this helper started. */
   signal(signal: NodeJS.Signals): void;
+  /** Whether every thread of the process is stopped (a SIGSTOP takes effect after kill() returns). */
+  stopped(): boolean;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function startCoturn(
     log: () => output,
     sessions,
     signal: (signal) => void (running && child.kill(signal)),
+    stopped: () => threadsStopped(child.pid),
     stop,
   };
 }
@@ -190,4 +193,17 @@ export async function liveAllocation(
       socket.close();
     },
   };
+}
+
+/** Every thread of `pid` in state T (stopped), read from /proc; false when it is gone. */
+function threadsStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+    });
+  } catch {
+    return false;
+  }
 }

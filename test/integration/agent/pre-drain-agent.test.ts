@@ -87,8 +87,13 @@ exabgp: { ackTimeout: 500ms }
     const status = async () => (await (await fetch(`${url}/status`)).json()) as AgentStatus;
     const mark = exabgp.commands.length;
     assert.equal(
-      (await fetch(`${url}/drain`, { method: 'POST', body: JSON.stringify({ reason: 'relay upgrade' }) }))
-        .status,
+      (
+        await fetch(`${url}/drain`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ reason: 'relay upgrade' }),
+        })
+      ).status,
       200,
     );
 

@@ -66,7 +66,7 @@ describe('agent control listener', () => {
   test('a wrong type in a union-typed field names the field and the value received', async () => {
     const response = await post('/drain', { reason: 'kernel upgrade', hold: true });
     assert.equal(response.status, 400);
-    assert.deepEqual(((await response.json()) as { problems: string[] }).problems, [
+    assert.deepEqual(((await response.json()) as { error: { problems: string[] } }).error.problems, [
       'hold: expected a duration such as "200ms", "1s" or "5m", or milliseconds, received true (boolean)',
     ]);
     assert.equal(drains.length, 0);

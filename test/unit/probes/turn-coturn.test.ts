@@ -122,6 +122,7 @@ test('a frozen coturn times out naming the step; a killed one is refused', async
   const server = coturn!;
   server.signal('SIGSTOP');
   try {
+    assert.ok(await waitFor(() => server.stopped(), 5000), 'coturn did not stop on SIGSTOP');
     const result = await turnCheck('udp', { timeout: 400 })();
     assert.equal(result.status, 'down');
     assert.match(result.detail, /^timeout after 400 ms waiting for a reply to the first Allocate/);
