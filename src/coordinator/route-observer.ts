@@ -2,10 +2,10 @@
  * Route observers confirm at a router that a drained node's route is really gone (the
  * `verified` stage). One interface, one implementation for BIRD that asks birdc on each
  * control socket and maps every path to a node by its neighbor address (next hop / via) or
- * its BIRD protocol name. The birdc output parser is the lab's (src/lab/bird-rib.ts).
+ * its BIRD protocol name. The birdc output parser (src/bird/bird-rib.ts) is shared with the lab.
  */
 import { execFile } from 'node:child_process';
-import { birdcError, parseBirdRoutes, type BirdRoute } from '../lab/bird-rib.js';
+import { birdcError, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
 import type { BirdObserverConfig } from './config-schema.js';
 
 export interface RouteObserver {

@@ -5,7 +5,7 @@
  * verification poll it with waitFor().
  */
 import { execFile } from 'node:child_process';
-import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
+import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';
