@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { describeValue } from '../../config/load.js';
 import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
 import type { HttpGuard } from './guard.js';
-import { StoreWriteError } from '../store/store.js';
+import { httpErrorFor } from './domain-errors.js';
 import { HttpError } from './http-error.js';
 
 export const STREAMED: unique symbol = Symbol('streamed');
@@ -292,16 +292,8 @@ export class Router {
         response.destroy();
         throw error;
       }
-      // A store write that no service turned into its own 503 (naming what it was storing).
-      const answer =
-        error instanceof StoreWriteError
-          ? new HttpError(
-              503,
-              'store_unavailable',
-              `could not store a change: ${error.fault} (see the coordinator log)`,
-              { cause: error },
-            )
-          : error;
+      // Domain errors and store failures become their HTTP answers here (domain-errors.ts).
+      const answer = httpErrorFor(error);
       if (answer instanceof HttpError) {
         for (const [name, value] of Object.entries(answer.extra.headers ?? {}))
           response.setHeader(name, value);
