@@ -27,7 +27,7 @@ export function simReport(
     answered: true,
     failOpen: false,
     sipCode: 200,
-    ...(transport === 'tls' ? { tlsVersion: 'TLSv1.3', certEarliestExpiry: 1_900_000_000 } : {}),
+    ...(transport === 'tls' ? { tlsVersion: 'TLSv1.3', certNotAfterUnixSeconds: 1_900_000_000 } : {}),
   });
   return {
     node,

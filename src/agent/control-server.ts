@@ -1,15 +1,22 @@
 /**
  * The agent's local control listener (127.0.0.1 by default): status, metrics, and a local drain
  * that persists on disk. Only loopback by default because it has no authentication; operators
- * who need remote drains go through the coordinator.
+ * who need remote drains go through the coordinator. Errors are answered as the coordinator's
+ * API answers them (src/http): `{ error: { status, code, message, problems? } }`; a drain body
+ * must be sent as application/json.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
-import { formatIssues } from '../config/load.js';
+import { describeValue } from '../config/load.js';
+import { sendError } from '../http/answer.js';
+import { HttpError } from '../http/http-error.js';
+import { readJsonBody } from '../http/json-body.js';
 import type { AgentStatus } from '../wire/agent-status.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** A drain body must arrive within this (408); the listener's requestTimeout is 10 s. */
+const BODY_TIMEOUT_MS = 5_000;
 
 const drainBodySchema = z
   .object({
@@ -27,37 +34,10 @@ export interface ControlHandlers {
   undrain(): boolean;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly problems: string[] = [],
-  ) {
-    super(message);
-  }
-}
-
 function send(response: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body, null, 2) + '\n' : String(body);
   response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   response.end(text);
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body: expected at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'body: expected JSON, received unparsable text');
-  }
 }
 
 async function route(
@@ -70,10 +50,9 @@ async function route(
     path = new URL(request.url ?? '/', 'http://localhost').pathname;
   } catch {
     // Node's parser lets through request targets WHATWG URL refuses ("GET http://[ HTTP/1.1").
-    throw new HttpError(
-      400,
-      `request target: expected a path such as /status, received ${JSON.stringify(request.url).slice(0, 80)}`,
-    );
+    throw HttpError.problems('request', [
+      `(target): expected a path such as /status, received ${describeValue(request.url)}`,
+    ]);
   }
   const method = request.method ?? 'GET';
   if (method === 'GET' && path === '/status') return send(response, 200, handlers.status());
@@ -81,16 +60,17 @@ async function route(
     return send(response, 200, await handlers.metrics(), 'text/plain; version=0.0.4');
   if (method === 'GET' && path === '/healthz') return send(response, 200, 'ok\n', 'text/plain');
   if (method === 'POST' && path === '/drain') {
-    const input = await readJson(request);
+    const input = await readJsonBody(request, { maxBytes: MAX_BODY_BYTES, timeoutMs: BODY_TIMEOUT_MS });
     const parsed = drainBodySchema.safeParse(input);
-    if (!parsed.success) {
-      const problems = formatIssues(parsed.error.issues, input);
-      throw new HttpError(400, 'invalid drain request', problems);
-    }
+    if (!parsed.success) throw HttpError.invalid('drain request', parsed.error.issues, input);
     try {
       handlers.drain(parsed.data.reason, parsed.data.hold);
     } catch (error) {
-      throw new HttpError(503, `drain not recorded, nothing changed: ${(error as Error).message}`);
+      throw new HttpError(
+        503,
+        'not_recorded',
+        `drain not recorded, nothing changed: ${(error as Error).message}`,
+      );
     }
     return send(response, 200, handlers.status());
   }
@@ -99,18 +79,24 @@ async function route(
     try {
       released = handlers.undrain();
     } catch (error) {
-      throw new HttpError(503, `undrain not recorded, nothing changed: ${(error as Error).message}`);
+      throw new HttpError(
+        503,
+        'not_recorded',
+        `undrain not recorded, nothing changed: ${(error as Error).message}`,
+      );
     }
     if (!released)
       throw new HttpError(
         409,
+        'no_local_drain',
         'no local drain to release (drains from the coordinator or the maintenance file are released there)',
       );
     return send(response, 200, handlers.status());
   }
   throw new HttpError(
     404,
-    `no route ${method} ${path}; try GET /status, GET /metrics, POST /drain, POST /undrain`,
+    'not_found',
+    `no route ${method} ${describeValue(path)}; try GET /status, GET /metrics, POST /drain, POST /undrain`,
   );
 }
 
@@ -121,11 +107,11 @@ export function startControlServer(
 ): Promise<Server> {
   const server = createServer((request, response) => {
     route(handlers, request, response).catch((error: unknown) => {
-      if (error instanceof HttpError)
-        send(response, error.status, { error: error.message, problems: error.problems });
+      if (response.headersSent) response.destroy();
+      else if (error instanceof HttpError) sendError(request, response, error);
       else {
         onError(error as Error);
-        send(response, 500, { error: 'internal error' });
+        sendError(request, response, new HttpError(500, 'internal', 'internal error (see the agent log)'));
       }
     });
   });

@@ -4,7 +4,7 @@
  */
 import { MetricsRegistry } from '../util/prometheus-text.js';
 import type { AgentStatus } from '../wire/agent-status.js';
-import { healthStateSchema } from '../wire/agent-status.js';
+import { certNotAfterUnixSeconds, healthStateSchema } from '../wire/agent-status.js';
 
 export class AgentMetrics {
   readonly registry = new MetricsRegistry();
@@ -42,6 +42,14 @@ export class AgentMetrics {
     name: 'herald_hold_down_seconds',
     help: 'Remaining flap hold-down',
   });
+  private readonly heldDown = this.registry.gauge({
+    name: 'herald_held_down',
+    help: 'Whether flap damping holds the node down (1) or not (0), whatever its checks say',
+  });
+  private readonly checksPass = this.registry.gauge({
+    name: 'herald_checks_pass',
+    help: 'Whether the checks pass after quorum and rise (1) or not (0), whatever drains and flap damping do',
+  });
   readonly flaps = this.registry.counter({
     name: 'herald_flaps_total',
     help: 'Falls from UP to DOWN since start',
@@ -63,7 +71,8 @@ export class AgentMetrics {
       const labels = { check: check.name, transport: check.transport ?? '' };
       this.probeSuccess.set(labels, check.status === 'down' ? 0 : 1);
       this.probeDuration.set(labels, check.durationMs / 1000);
-      if (check.certEarliestExpiry !== undefined) this.certExpiry.set(labels, check.certEarliestExpiry);
+      const notAfter = certNotAfterUnixSeconds(check);
+      if (notAfter !== undefined) this.certExpiry.set(labels, notAfter);
     }
     for (const prefix of status.prefixes) {
       const announced = prefix.acknowledged === 'announce' || prefix.acknowledged === 'graceful';
@@ -75,5 +84,7 @@ export class AgentMetrics {
     }
     for (const state of healthStateSchema.options) this.state.set({ state }, state === status.state ? 1 : 0);
     this.holdDown.set(status.holdDown.remainingMs / 1000);
+    this.heldDown.set(status.holdDown.active ? 1 : 0);
+    this.checksPass.set(status.healthy ? 1 : 0);
   }
 }

@@ -19,7 +19,6 @@ import {
   applyTime,
   applyWarmStart,
   isHealthAnnouncing,
-  holdDownView,
   initialState,
   nextTimerAt,
   nodeState,
@@ -45,6 +44,7 @@ import { panicHold, type Instant, type PanicHold } from './panic-hold.js';
 import { isWarm, readLastUp, writeLastUp, WARM_REFRESH_MS } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
+import { healthAndHoldDown } from './status-view.js';
 
 /** How long SIGTERM waits for ExaBGP to acknowledge the withdrawals before exiting anyway. */
 const SHUTDOWN_ACK_WAIT_MS = 3000;
@@ -191,8 +191,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       startedAt,
       reportedAt: Date.now(),
       state: nodeState(machine),
-      healthy: machine.health === 'UP' || machine.health === 'FALLING',
-      holdDown: holdDownView(machine, params, at),
+      ...healthAndHoldDown(machine, params, at),
       prefixes: config.prefixes.map((prefix) => {
         const written = acknowledged.get(prefix);
         const ack = written?.acknowledged;
@@ -340,7 +339,9 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
       failOpen: slot.config.failOpen,
       ...(result.sipCode !== undefined ? { sipCode: result.sipCode } : {}),
       ...(result.tlsVersion !== undefined ? { tlsVersion: result.tlsVersion } : {}),
-      ...(result.certEarliestExpiry !== undefined ? { certEarliestExpiry: result.certEarliestExpiry } : {}),
+      ...(result.certNotAfterUnixSeconds !== undefined
+        ? { certNotAfterUnixSeconds: result.certNotAfterUnixSeconds }
+        : {}),
     };
     metrics.probes.inc({ check: slot.config.name, status: result.status });
     return result;

@@ -341,7 +341,9 @@ function registerStatus(program: Command): void {
   connectionOptions(
     program
       .command('status')
-      .description('Show the fleet as the coordinator sees it: sites, nodes, routes, holds.')
+      .description(
+        "Show the fleet as the coordinator sees it: sites, nodes, routes, holds, and the days left on each TLS check's certificate (WARNING within 20 days, EXPIRED after).",
+      )
       .argument('[site]', 'only this site')
       .option('--json', 'print JSON (one document, or one line per update with --watch)')
       .option('--watch', 'keep updating as events arrive (Ctrl-C to stop)'),
@@ -351,7 +353,7 @@ function registerStatus(program: Command): void {
       const status = await api.status(site);
       if (flags.json) process.stdout.write(JSON.stringify(status, null, flags.watch ? 0 : 2) + '\n');
       else {
-        const text = statusText(status, Date.now());
+        const text = statusText(status, Date.now(), { site });
         process.stdout.write(flags.watch && process.stdout.isTTY ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`);
       }
     };

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { routeIntent } from '../agent/route-intents.js';
 import { buildCommand, CommandRejectedError } from '../exabgp/commands.js';
+import { dampingProblem } from '../health/flap-damping.js';
 import type { Announcement } from '../wire/agent-status.js';
 import { duration } from './duration.js';
 import {
@@ -157,13 +158,20 @@ export const exabgpSchema = z
 export const flapDampingSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Penalty added per flap (a fall from UP); suppression starts above suppressAt. */
+    /**
+     * Penalty added per flap (a fall from UP); it halves every halfLife. A fall that takes it to
+     * suppressAt holds the node down until it decays below reuseAt, or maxHoldDown has passed.
+     * See src/health/flap-damping.ts; `herald check` refuses values that could never hold down.
+     */
     penaltyPerFlap: z.number().positive().default(1000),
     suppressAt: z.number().positive().default(2500),
     /** Suppression ends when the decaying penalty falls below reuseAt. */
     reuseAt: z.number().positive().default(750),
     halfLife: duration({ min: 1000, max: 86_400_000 }).default(60_000),
-    /** The longest a node is held down, however often it flapped. */
+    /**
+     * The longest one hold-down lasts, however often the node flapped (counted from when it
+     * began). It bounds the duration only: it never stops a flapping node being held down.
+     */
     maxHoldDown: duration({ min: 1000, max: 86_400_000 }).default(600_000),
   })
   .strict()
@@ -291,6 +299,9 @@ export const agentConfigSchema = z
         message: 'expected each prefix once, received duplicates',
       });
     for (const problem of routeProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+    const damping = flapDampingSchema.safeParse(config.flapDamping);
+    const damped = damping.success ? dampingProblem(damping.data, config) : null;
+    if (damped) ctx.addIssue({ code: 'custom', path: ['flapDamping'], message: damped });
   });
 
 /** Where in the config file the field of a refused ExaBGP command comes from. */

@@ -55,14 +55,18 @@ const bucketSchema = (burst: number, perMinute: number) =>
 
 export const limitsSchema = z
   .object({
-    /** Failed authentications per client address (IPv6: per /64); then 429 for that address. */
+    /**
+     * Failed authentications per client address (IPv6: per /64); then 429 for that address's
+     * further failures. A valid token is served from a locked-out address too: a stale script
+     * (or anyone sharing the operator's NAT) must not lock the operator out during an incident,
+     * and tokens are long random secrets, so refusing a valid one protects nothing.
+     */
     failedAuth: z
       .object({
         ...bucketFields(30, 30),
         /**
-         * Addresses never locked out: by default the coordinator's own host (the CLI and a
-         * co-located agent must not be locked out by a script with a stale token; tokens are long
-         * random secrets, so guessing them is hopeless anyway). [] locks out loopback too.
+         * Addresses whose failures are never counted (always 401/403, never 429). Default
+         * loopback only (127.0.0.1 and ::1), not this host's other addresses; [] counts loopback too.
          */
         exempt: z.array(ipSchema).default(['127.0.0.1', '::1']),
       })

@@ -468,7 +468,7 @@ export class Coordinator {
   releaseDrain(principal: Actor, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
     return this.serial(async () => {
       const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-      if (!drain) throw new NotFoundError(`no drain ${id}`);
+      if (!drain) throw new NotFoundError('drain', id);
       if (drain.status === 'active') {
         charge?.();
         await this.release(drain, principal.name, reason ?? null, this.clock()).catch((error: unknown) => {
@@ -555,7 +555,7 @@ export class Coordinator {
 
   async getDrain(id: string): Promise<DrainView> {
     const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-    if (!drain) throw new NotFoundError(`no drain ${id}`);
+    if (!drain) throw new NotFoundError('drain', id);
     return this.view(drain);
   }
 
@@ -803,7 +803,9 @@ export class Coordinator {
     if (site === undefined) return status;
     if (!findSite(this.inventory, site))
       throw new NotFoundError(
-        `no site ${site}; expected one of ${this.inventory.sites.map((s) => s.name).join(', ')}`,
+        'site',
+        site,
+        `; expected one of ${this.inventory.sites.map((s) => s.name).join(', ')}`,
       );
     return { ...status, sites: status.sites.filter((s) => s.name === site) };
   }

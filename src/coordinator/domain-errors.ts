@@ -8,8 +8,14 @@ import { StoreWriteError } from './store/store.js';
 
 /** No drain, window or site of that name. */
 export class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    /** "drain", "window", "site". */
+    readonly kind: string,
+    readonly id: string,
+    /** Appended to the message, e.g. "; expected one of lon1, nyc1". */
+    readonly hint = '',
+  ) {
+    super(`no ${kind} ${id}${hint}`);
     this.name = 'NotFoundError';
   }
 }

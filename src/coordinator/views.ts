@@ -3,6 +3,7 @@
  * reports: a drain with its live completeness and release progress, a window with its next
  * start, and the fleet status (sites, regions, nodes, holds).
  */
+import { certNotAfterUnixSeconds, type AgentStatus } from '../wire/agent-status.js';
 import type { DrainView, FleetStatus, NodeStatus, SiteStatus, WindowView } from '../wire/coordinator-api.js';
 import type { CoordinatorConfig } from './config-schema.js';
 import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
@@ -91,10 +92,21 @@ export interface StatusContext extends ViewContext {
   revisionOf: (node: string) => number | null;
 }
 
+/** Each TLS-carrying check's certificate notAfter (old agents' field included), for `herald status`. */
+function nodeCertificates(status: AgentStatus): NonNullable<NodeStatus['certificates']> {
+  return status.checks.flatMap((check) => {
+    const notAfterUnixSeconds = certNotAfterUnixSeconds(check);
+    return notAfterUnixSeconds === undefined
+      ? []
+      : [{ check: check.name, status: check.status, notAfterUnixSeconds }];
+  });
+}
+
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
   const report = ctx.reports.get(node);
   const stale = isStale(report, ctx.monotonicNow, ctx.staleAfterMs);
   const ignored = report && !stale ? panicIgnoredChecks(report.status) : [];
+  const certificates = report ? nodeCertificates(report.status) : [];
   return {
     name: node,
     site,
@@ -108,6 +120,15 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     drains: report?.status.drains.map((d) => d.id) ?? [],
     desiredRevision: ctx.revisionOf(node),
     ...(ignored.length ? { panicIgnored: ignored } : {}),
+    ...(report && !stale && report.status.holdDown.active
+      ? {
+          holdDown: {
+            until: report.receivedAt + report.status.holdDown.remainingMs,
+            flaps: report.status.holdDown.flaps,
+          },
+        }
+      : {}),
+    ...(certificates.length ? { certificates } : {}),
   };
 }
 

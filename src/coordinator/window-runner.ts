@@ -124,7 +124,7 @@ export class WindowRunner {
 
   get(id: string): WindowView {
     const window = this.windows.get(id);
-    if (!window) throw new NotFoundError(`no window ${id}`);
+    if (!window) throw new NotFoundError('window', id);
     return this.view(window);
   }
 
@@ -185,7 +185,7 @@ export class WindowRunner {
   remove(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
     return this.host.serial(async () => {
       const window = this.windows.get(id);
-      if (!window) throw new NotFoundError(`no window ${id}`);
+      if (!window) throw new NotFoundError('window', id);
       const now = this.host.clock();
       const drainId = window.occurrence?.drainId ?? null;
       const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;

@@ -6,7 +6,7 @@
  */
 import type { AgentStatus } from '../wire/agent-status.js';
 import type { FleetStatus } from '../wire/coordinator-api.js';
-import { HttpError } from '../coordinator/http/http-error.js';
+import { HttpError } from '../http/http-error.js';
 import { STREAMED, type Router } from '../coordinator/http/router.js';
 import { DashboardHistory, type DashboardHistoryOptions } from './history.js';
 import { createStaticFilesHandler, type StaticFilesOptions } from './static-files.js';
@@ -64,7 +64,7 @@ export function mountDashboard(
     handler: (ctx): SiteNodesDocument => {
       const fleet = source.status(ctx.params.site!);
       const site = fleet.sites[0];
-      if (!site) throw HttpError.notFound(`no site ${ctx.params.site}`);
+      if (!site) throw HttpError.noSuch('site', ctx.params.site!);
       return {
         generatedAt: fleet.generatedAt,
         site: site.name,
@@ -89,7 +89,7 @@ export function mountDashboard(
     access: 'viewer',
     handler: (ctx) => {
       const site = source.status(ctx.params.site!).sites[0];
-      if (!site) throw HttpError.notFound(`no site ${ctx.params.site}`);
+      if (!site) throw HttpError.noSuch('site', ctx.params.site!);
       return history.latency.snapshot(
         site.nodes.map((n) => n.name),
         Date.now(),

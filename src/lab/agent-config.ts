@@ -7,6 +7,7 @@
 import { stringify } from 'yaml';
 import { agentConfigSchema } from '../config/agent-schema.js';
 import { validateConfig } from '../config/load.js';
+import type { FlapDampingConfig } from '../health/flap-damping.js';
 import { CONTROL_PORT, LAB_SERVER_NAME, type LabPlan, type NodePlan } from './plan.js';
 import type { NodePaths } from './paths.js';
 
@@ -21,8 +22,11 @@ export interface AgentTuning {
   /** Per-probe deadline. */
   timeout: number;
   drainHold: number;
-  /** false disables flap damping (for tests that kill a proxy repeatedly). */
-  flapDamping: boolean;
+  /**
+   * false disables flap damping (for tests that kill a proxy repeatedly); true uses the lab's
+   * lenient settings; an object overrides fields of the agent's defaults (a test of damping itself).
+   */
+  flapDamping: boolean | Partial<FlapDampingConfig>;
   checks: LabCheckTransport[];
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
@@ -60,7 +64,10 @@ export function buildAgentConfig(
     transport,
     host: '127.0.0.1',
     timeout: tuning.timeout,
-    ...(transport === 'tls' ? { serverName: LAB_SERVER_NAME, caFile } : {}),
+    // SIP over TLS verifies the certificate, so a certificate fault fails it on every node at
+    // once (docs/panic-mode.md): fail-open, so the coordinator's panic keeps nodes whose proxy
+    // still answers UDP/TCP announcing. Without a coordinator it changes nothing.
+    ...(transport === 'tls' ? { serverName: LAB_SERVER_NAME, caFile, failOpen: true } : {}),
   }));
   return {
     node: node.name,
@@ -80,10 +87,14 @@ export function buildAgentConfig(
     fastInterval: tuning.fastInterval,
     rise: tuning.rise,
     fall: tuning.fall,
-    // Lenient: a few flaps in a test must not hold a node down.
-    flapDamping: tuning.flapDamping
-      ? { enabled: true, penaltyPerFlap: 1000, suppressAt: 8000, reuseAt: 750, halfLife: 10_000 }
-      : { enabled: false },
+    // Lenient: the few kills of a test, seconds apart, level the penalty off below suppressAt;
+    // a proxy crash-looping as fast as the lab's timing lets it is held down after about 11 falls.
+    flapDamping:
+      typeof tuning.flapDamping === 'object'
+        ? { enabled: true, ...tuning.flapDamping }
+        : tuning.flapDamping
+          ? { enabled: true, penaltyPerFlap: 1000, suppressAt: 8000, reuseAt: 750, halfLife: 30_000 }
+          : { enabled: false },
     drainHold: tuning.drainHold,
     maintenanceFile: paths.maintenanceFile,
     stateDir: paths.stateDir,

@@ -3,6 +3,7 @@
  * anycast prefix to which router (and which route is best), where each region's client goes, and
  * the state of every node's daemons and agent. Gathering is I/O; formatting is pure.
  */
+import { holdDownPhrase } from '../health/hold-down-phrase.js';
 import { agentStatus } from './agent-control.js';
 import { controlOptions, type LabContext } from './context.js';
 import { agentPids, exabgpPid, kamailioPids } from './daemons.js';
@@ -17,7 +18,15 @@ export interface NodeReport {
   address: string;
   kamailio: { processes: number; frozen: boolean };
   exabgp: { pid?: number; frozen: boolean };
-  agent: { pids: number[]; state?: string; healthy?: boolean; drains?: string[]; error?: string };
+  agent: {
+    pids: number[];
+    state?: string;
+    healthy?: boolean;
+    /** Flap damping holds the node down: for how much longer, after how many flaps. */
+    holdDown?: { remainingMs: number; flaps: number };
+    drains?: string[];
+    error?: string;
+  };
 }
 
 export interface LabReport {
@@ -69,6 +78,9 @@ export async function gatherLabReport(context: LabContext): Promise<LabReport> {
               pids: agents,
               state: status.state,
               healthy: status.healthy,
+              ...(status.holdDown.active
+                ? { holdDown: { remainingMs: status.holdDown.remainingMs, flaps: status.holdDown.flaps } }
+                : {}),
               drains: status.drains.map((d) => `${d.source}:${d.reason}`),
             };
           } catch (error) {
@@ -92,6 +104,15 @@ export async function gatherLabReport(context: LabContext): Promise<LabReport> {
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** " (checks failing)", " (checks pass; held down for flapping for another 42 s (5 flaps))" or "". */
+function agentNotes(agent: NodeReport['agent']): string {
+  const notes = [
+    agent.healthy === false ? 'checks failing' : agent.holdDown ? 'checks pass' : '',
+    agent.holdDown ? holdDownPhrase(agent.holdDown.remainingMs, agent.holdDown.flaps) : '',
+  ].filter(Boolean);
+  return notes.length ? ` (${notes.join('; ')})` : '';
 }
 
 /** The report as text for a terminal. Pure. */
@@ -142,7 +163,7 @@ export function formatLabReport(report: LabReport): string {
     const exabgp = node.exabgp.pid ? `exabgp ${node.exabgp.frozen ? 'FROZEN' : 'up'}` : 'exabgp STOPPED';
     const agent = node.agent.pids.length
       ? node.agent.state
-        ? `agent ${node.agent.state}${node.agent.healthy === false ? ' (checks failing)' : ''}${node.agent.drains?.length ? ` drained by ${node.agent.drains.join(', ')}` : ''}`
+        ? `agent ${node.agent.state}${agentNotes(node.agent)}${node.agent.drains?.length ? ` drained by ${node.agent.drains.join(', ')}` : ''}`
         : `agent running (${node.agent.error ?? 'no status'})`
       : 'agent NOT RUNNING';
     lines.push(

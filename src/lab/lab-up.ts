@@ -74,6 +74,10 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
         '  herald status                              # sites, nodes, drains as the coordinator sees them',
         `  herald drain ${site} --reason "maintenance" --wait   # de-prefer, withdraw, verified at the routers`,
         `  herald undrain ${site} --wait`,
+        // The textbook fleet-wide failure: the SIP-over-TLS check is failOpen (docs/panic-mode.md).
+        `  for n in ${plan.nodes.map((n) => n.name).join(' ')}; do herald lab fault $n break-tls; done`,
+        '      # a certificate expiring everywhere at once: panic mode keeps the nodes announcing',
+        `  for n in ${plan.nodes.map((n) => n.name).join(' ')}; do herald lab fault $n fix-tls; done`,
         `  dashboard: ${lab.coordinatorUrl}/ in a browser on this machine`,
       );
     }

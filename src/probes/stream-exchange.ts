@@ -32,7 +32,7 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
   if (!opened.ok) return opened.outcome;
   const { socket, peer } = opened;
   const tlsFacts: Partial<ProbeOutcome> = peer
-    ? { tlsVersion: peer.protocol, certEarliestExpiry: peer.earliestExpiry?.unixSeconds }
+    ? { tlsVersion: peer.protocol, certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds }
     : {};
   if (peer && exchange.verifyTls) {
     const failure = verificationFailure(peer);

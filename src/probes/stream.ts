@@ -82,7 +82,7 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
       attempt.learned({
         answered: true,
         tlsVersion: peer.protocol,
-        certEarliestExpiry: peer.earliestExpiry?.unixSeconds,
+        certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
       });
       resolve({ ok: true, socket, peer });
     });

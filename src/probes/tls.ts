@@ -38,7 +38,7 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
   const facts = {
     answered: true,
     tlsVersion: peer.protocol,
-    certEarliestExpiry: peer.earliestExpiry?.unixSeconds,
+    certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
   };
   const rank = VERSION_RANK[peer.protocol ?? ''] ?? 0;
   if (rank < (VERSION_RANK[config.minVersion] ?? 0))

@@ -16,7 +16,7 @@ export interface ProbeResult {
   /** TLS-carrying probes: negotiated protocol, e.g. "TLSv1.3". */
   tlsVersion?: string;
   /** TLS-carrying probes: earliest notAfter over the served chain, unix seconds. */
-  certEarliestExpiry?: number;
+  certNotAfterUnixSeconds?: number;
   /** What was probed, e.g. "udp:127.0.0.1:5060" or "tls:[2001:db8::1]:5061" (absent for exec checks). */
   target?: string;
   /** Whether the peer answered at all (used by panic mode: a silent proxy is never kept announcing). */

@@ -13,6 +13,15 @@ export type HealthState = z.infer<typeof healthStateSchema>;
 export const announcementSchema = z.enum(['announce', 'graceful', 'withdraw']);
 export type Announcement = z.infer<typeof announcementSchema>;
 
+/**
+ * Unix seconds. Anything from 10^12 up is refused: that is Unix milliseconds (or a date
+ * 30,000 years away); "never expires" certificates (9999-12-31) are 2.5 * 10^11 and pass.
+ */
+export const UNIX_SECONDS_MAX = 999_999_999_999;
+const unixSecondsSchema = z.number().int().nonnegative().max(UNIX_SECONDS_MAX, {
+  message: `expected Unix seconds (below 10^12); this looks like Unix milliseconds`,
+});
+
 export const checkStatusSchema = z.object({
   name: z.string(),
   type: z.string(),
@@ -26,7 +35,19 @@ export const checkStatusSchema = z.object({
   failOpen: z.boolean(),
   sipCode: z.number().int().optional(),
   tlsVersion: z.string().optional(),
-  certEarliestExpiry: z.number().optional(),
+  /**
+   * TLS-carrying checks: the earliest notAfter over the served chain, in Unix SECONDS (as
+   * Prometheus' probe_ssl_earliest_cert_expiry), also when the check failed. The bound rejects
+   * Unix milliseconds (a value in the 1.7e12 range today) with an error naming the field.
+   * Read it with `certNotAfterUnixSeconds(check)`, which also takes the old field below.
+   */
+  certNotAfterUnixSeconds: unixSecondsSchema.optional(),
+  /**
+   * Deprecated: the same value under its old name (agents before the rename send only this; it
+   * was always Unix seconds). Accepted so a coordinator can serve old and new agents while they
+   * upgrade; new agents do not send it.
+   */
+  certEarliestExpiry: unixSecondsSchema.optional(),
   /**
    * Panic mode: this fail-open check failed, but the coordinator's panic is in force and the
    * proxy answered some network check in the same round, so it counted as passing. `status` is then 'warn' and
@@ -35,6 +56,11 @@ export const checkStatusSchema = z.object({
   panicIgnored: z.boolean().optional(),
 });
 export type CheckStatus = z.infer<typeof checkStatusSchema>;
+
+/** A check's certificate notAfter in Unix seconds, from the new field or the old one; undefined for non-TLS checks. */
+export function certNotAfterUnixSeconds(check: CheckStatus): number | undefined {
+  return check.certNotAfterUnixSeconds ?? check.certEarliestExpiry;
+}
 
 export const prefixStatusSchema = z.object({
   prefix: z.string(),
@@ -79,8 +105,12 @@ export const agentStatusSchema = z.object({
   reportedAt: z.number(),
   /** The node's overall state (health, or DRAINING/DRAINED when every prefix is drained). */
   state: healthStateSchema,
-  /** Whether the local checks pass right now (after quorum), independent of drains. */
+  /**
+   * Whether the local checks pass right now (after quorum and `rise`), independent of drains and
+   * of a flap hold-down: a held-down node whose checks pass is healthy, with holdDown.active.
+   */
   healthy: z.boolean(),
+  /** Flap damping: whether a hold-down keeps this node from announcing, and for how much longer. */
   holdDown: z.object({
     active: z.boolean(),
     remainingMs: z.number().nonnegative(),

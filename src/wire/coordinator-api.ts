@@ -251,6 +251,20 @@ export const nodeStatusSchema = z.object({
   desiredRevision: z.number().nullable(),
   /** Panic mode: the fail-open checks this node reports ignoring (it announces only thanks to panic). */
   panicIgnored: z.array(z.string()).optional(),
+  /**
+   * Flap damping holds this node down (absent: it does not, or the report is stale): `until` is
+   * when the hold-down ends at the latest (unix ms, the coordinator's clock), `flaps` counted since
+   * the agent started. `healthy` still says whether its checks pass.
+   */
+  holdDown: z.object({ until: z.number(), flaps: z.number().int().nonnegative() }).optional(),
+  /**
+   * The node's TLS-carrying checks with the earliest notAfter of the chain each was served, in
+   * Unix seconds (from the last report, also when stale: a date does not go stale). Absent from
+   * coordinators before this field and for nodes without TLS checks.
+   */
+  certificates: z
+    .array(z.object({ check: z.string(), status: z.string(), notAfterUnixSeconds: z.number() }))
+    .optional(),
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 

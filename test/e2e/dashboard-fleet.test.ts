@@ -18,6 +18,7 @@ import {
 } from '../unit/dashboard/support/browser.js';
 import { buildDashboard } from '../unit/dashboard/support/build.js';
 import { expect } from '../unit/dashboard/support/expect.js';
+import { screenshotElement } from '../unit/dashboard/support/map-check.js';
 import {
   FIXTURE_TOKENS,
   startFixtureCoordinator,
@@ -221,5 +222,30 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await page.getByRole('button', { name: 'Only problems' }).click();
     await page.screenshot({ path: join(screenshots, 'fleet-wall.png') });
     assert.deepEqual(errors, []);
+  });
+
+  test('certificates on the node card: days left, a warning within 20 days, an alarm once expired', async () => {
+    const site = SITES[20]!;
+    const days = [64, 20, 12, -3]; // the fixture adds an hour: -3 is 2 d 23 h ago
+    await inBatches(
+      site.nodes.map((node, index) =>
+        fixtureStatus(node, site.name, { certDays: days[index % days.length]! }),
+      ),
+      50,
+      (r) => coordinator.report(r),
+    );
+    await page.goto(`${coordinator.url}/#/site/${site.name}`);
+    const cell = (node: string) =>
+      page.locator(`.node-card[data-node="${node}"] tr[data-check="sip-tls"] .cert-expiry`);
+    const [ok, edge, soon, gone] = site.nodes as [string, string, string, string];
+    await expect(cell(ok)).toHaveText('64 d left');
+    await expect(cell(ok)).toHaveAttribute('data-cert-urgency', 'ok');
+    await expect(cell(edge)).toHaveText('! 20 d left');
+    await expect(cell(edge)).toHaveClass(/warn-text/);
+    await expect(cell(soon)).toHaveText('! 12 d left');
+    await expect(cell(soon)).toHaveAttribute('data-cert-urgency', 'warn');
+    await expect(cell(gone)).toHaveText('✕ expired 2 d ago');
+    await expect(cell(gone)).toHaveClass(/alarm-text/);
+    await screenshotElement(page, '.node-card', 'node-card-fixture.png');
   });
 });

@@ -6,7 +6,10 @@
  * the routers; releasing it brings them back. Needs root and the lab's Debian packages.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -14,6 +17,8 @@ import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from '../.
 import type { CoordinatorHook, Lab } from '../../src/lab/lab.js';
 import { describeSnapshot, isAnnouncedBy, isWithdrawnBy } from '../../src/lab/route-observer.js';
 import { compiledCli } from '../../src/lab/runtime.js';
+import { certNotAfterUnixSeconds } from '../../src/wire/agent-status.js';
+import { certificateExpiry } from '../../src/wire/certificate-expiry.js';
 import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
 import {
   browserSkipReason,
@@ -23,6 +28,27 @@ import {
 } from '../unit/dashboard/support/browser.js';
 import { buildDashboard } from '../unit/dashboard/support/build.js';
 import { expect } from '../unit/dashboard/support/expect.js';
+import { assertEverySiteReadable, screenshotElement } from '../unit/dashboard/support/map-check.js';
+
+const exec = promisify(execFile);
+const LAB_SITES = ['lon1', 'ams1', 'nyc1'];
+/** The lab agents' TLS check (src/lab/agent-config.ts). */
+const TLS_CHECK = 'sip-tls';
+
+/** The `    cert ...` lines right below line `at` of `herald status` (that node's certificates). */
+function certLinesAfter(lines: readonly string[], at: number): string[] {
+  const found: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    if (!line.startsWith('    cert ')) break;
+    found.push(line);
+  }
+  return found;
+}
+
+/** A certificate file's notAfter in Unix seconds, read by Node's own X.509 parser. */
+function notAfterOf(file: string): number {
+  return Math.floor(Date.parse(new X509Certificate(readFileSync(file)).validTo) / 1000);
+}
 
 const compiledRegistration = fileURLToPath(new URL('../../dist/src/dashboard/register.js', import.meta.url));
 const compiledCommands = fileURLToPath(
@@ -90,11 +116,69 @@ describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () =>
   });
   afterEach((t) => noteOutcome(t));
 
+  /** `herald status` against the lab's coordinator, as an operator runs it. */
+  async function heraldStatus(): Promise<string> {
+    const { stdout } = await exec(process.execPath, [compiledCli(), 'status'], {
+      env: {
+        ...process.env,
+        HERALD_COORDINATOR: lab.coordinatorUrl!,
+        HERALD_TOKEN_FILE: operatorTokenFile(lab.paths),
+      },
+      timeout: 60_000,
+    });
+    return stdout;
+  }
+
+  /** The certificate cell of a node's TLS check on its site page. */
+  const certCell = (node: string) =>
+    page.locator(`.node-card[data-node="${node}"] tr[data-check="${TLS_CHECK}"] .cert-expiry`);
+
   test('every PoP of the lab shows announcing', async () => {
     await expect(page.locator('.site-table tr[data-site]')).toHaveCount(3, { timeout: 15_000 });
     for (const site of ['lon1', 'ams1', 'nyc1'])
       await expect(row(site)).toHaveAttribute('data-state', 'announcing', { timeout: 15_000 });
     await expect(page.getByTestId('announcing-count')).toContainText('3 / 3');
+  });
+
+  test('the map shows every lab PoP (ams1 beside lon1) with its own marker and a label with its state', async () => {
+    await expect(page.locator('.world-map .marker-label')).toHaveCount(LAB_SITES.length);
+    for (const site of LAB_SITES)
+      await expect(page.locator(`.world-map .marker[data-site="${site}"] .marker-label`)).toHaveText(
+        `${site} · announcing`,
+      );
+    await assertEverySiteReadable(page, LAB_SITES);
+    await screenshotElement(page, '.map-panel', 'map-lab.png');
+  });
+
+  test("the node card and herald status show the days left of the lab certificate's real notAfter", async () => {
+    const notAfter = notAfterOf(lab.paths.certs.serverCert);
+    // The real agent's report carries it in Unix seconds, and passes the wire schema (agentStatus parses it).
+    const reported = (await lab.agentStatus('lon1-a')).checks.find((c) => c.name === TLS_CHECK);
+    assert.ok(reported, `lon1-a reports no ${TLS_CHECK} check`);
+    assert.equal(certNotAfterUnixSeconds(reported), notAfter);
+    const expected = certificateExpiry(notAfter, Date.now());
+    assert.ok(
+      expected.daysLeft > 20 && expected.daysLeft < 400,
+      `the lab certificate has ${expected.daysLeft} d left`,
+    );
+    await page.goto(`${lab.coordinatorUrl}/#/site/lon1`);
+    for (const node of ['lon1-a', 'lon1-b']) {
+      await expect(certCell(node)).toHaveText(`${expected.daysLeft} d left`, { timeout: 15_000 });
+      await expect(certCell(node)).toHaveAttribute('data-cert-urgency', 'ok');
+    }
+    await screenshotElement(page, '.node-card[data-node="lon1-a"]', 'node-card-lab.png');
+    const lines = (await heraldStatus()).split('\n');
+    for (const node of ['lon1-a', 'ams1-a', 'nyc1-a']) {
+      const at = lines.findIndex((line) => line.startsWith(`  ${node} `));
+      assert.ok(at >= 0, `herald status has no line for ${node}:\n${lines.join('\n')}`);
+      assert.ok(
+        certLinesAfter(lines, at).includes(
+          `    cert ${TLS_CHECK}: ${expected.daysLeft} d left (notAfter ${expected.date})`,
+        ),
+        lines.join('\n'),
+      );
+    }
+    await page.goto(`${lab.coordinatorUrl}/#/`); // the next test starts on the overview
   });
 
   test('Kamailio killed on ams1-a: the page shows ams1 down, naming the failing checks', async (t) => {
@@ -152,6 +236,31 @@ describe('dashboard on the lab', { skip: skipReason(), timeout: 300_000 }, () =>
     await lab.observer.waitFor((s) => isAnnouncedBy(s, 'lon1-a') && isAnnouncedBy(s, 'lon1-b'), {
       timeoutMs: 10_000,
     });
+    assert.deepEqual(errors, []);
+  });
+
+  test("the lab's break-tls fault (an expired certificate) shows as alarmed on the page and in herald status", async () => {
+    const notAfter = notAfterOf(lab.paths.certs.expiredCert);
+    await lab.fault('lon1-a', 'break-tls');
+    try {
+      const expected = certificateExpiry(notAfter, Date.now());
+      assert.equal(expected.urgency, 'alarm');
+      await page.goto(`${lab.coordinatorUrl}/#/site/lon1`);
+      await expect(certCell('lon1-a')).toHaveAttribute('data-cert-urgency', 'alarm', { timeout: 20_000 });
+      await expect(certCell('lon1-a')).toHaveText(`✕ ${expected.text}`);
+      await expect(certCell('lon1-a')).toHaveClass(/alarm-text/);
+      await expect(certCell('lon1-b')).toHaveAttribute('data-cert-urgency', 'ok');
+      await screenshotElement(page, '.node-card[data-node="lon1-a"]', 'node-card-lab-expired.png');
+      const text = await heraldStatus();
+      assert.match(
+        text,
+        new RegExp(`^    cert ${TLS_CHECK}: EXPIRED: ${expected.text} \\(notAfter 2020-01-02\\)$`, 'm'),
+        text,
+      );
+    } finally {
+      await lab.fault('lon1-a', 'fix-tls');
+    }
+    await expect(certCell('lon1-a')).toHaveAttribute('data-cert-urgency', 'ok', { timeout: 20_000 });
     assert.deepEqual(errors, []);
   });
 });

@@ -20,6 +20,7 @@ import {
   watchPageErrors,
 } from '../unit/dashboard/support/browser.js';
 import { buildDashboard } from '../unit/dashboard/support/build.js';
+import { assertEverySiteReadable, screenshotElement } from '../unit/dashboard/support/map-check.js';
 import {
   AgentProcess,
   CoordinatorProcess,
@@ -115,6 +116,16 @@ describe('dashboard against a real coordinator and agents', { skip: skip ?? fals
     );
     await expect(page.getByTestId('announcing-count')).toContainText('policy floor 2');
     await expect(page.locator('.connection')).toContainText('Live');
+  });
+
+  test('the map shows every site with its own visible marker and a label naming its state', async () => {
+    await expect(page.locator('.world-map .marker-label')).toHaveCount(SITES.length);
+    await expect(page.locator(`.world-map .marker[data-site="fra1"] .marker-label`)).toHaveText(/^fra1 · /);
+    await assertEverySiteReadable(
+      page,
+      SITES.map((s) => s.name),
+    );
+    await screenshotElement(page, '.map-panel', 'map-five-sites.png');
   });
 
   test('a viewer sees the same fleet but no actions, and the API refuses them anyway', async () => {

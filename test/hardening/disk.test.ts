@@ -58,7 +58,11 @@ async function agentOn(dir: string) {
   );
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const post = (path: string, body: unknown) =>
-    fetch(base + path, { method: 'POST', body: JSON.stringify(body) });
+    fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   return { options, drains, server, post };
 }
 
@@ -112,7 +116,7 @@ describe('agent state on a full or read-only disk', { skip }, () => {
       const response = await agent.post('/drain', { reason: `disk swap ${'x'.repeat(400)}` });
       assert.equal(response.status, 503);
       assert.match(
-        ((await response.json()) as { error: string }).error,
+        ((await response.json()) as { error: { message: string } }).error.message,
         /drain not recorded, nothing changed: .*ENOSPC/,
       );
       assert.ok(!agent.drains.sources().some((s) => s.source === 'local'));
@@ -147,7 +151,10 @@ describe('agent state on a full or read-only disk', { skip }, () => {
       fs.readOnly();
       const response = await agent.post('/drain', { reason: 'disk swap' });
       assert.equal(response.status, 503);
-      assert.match(((await response.json()) as { error: string }).error, /nothing changed: .*EROFS/);
+      assert.match(
+        ((await response.json()) as { error: { message: string } }).error.message,
+        /nothing changed: .*EROFS/,
+      );
       assert.match(
         String(
           agent.drains.setCoordinator({

@@ -3,12 +3,15 @@
  * drain progress, fleet status and maintenance windows.
  */
 import { formatDuration } from '../../config/duration.js';
+import { holdDownPhrase } from '../../health/hold-down-phrase.js';
+import { certificateExpiry } from '../../wire/certificate-expiry.js';
 import type {
   DrainCreated,
   DrainTarget,
   DrainView,
   FleetStatus,
   NodeProgress,
+  NodeStatus,
   ReleaseNode,
   Violation,
   WindowView,
@@ -106,13 +109,44 @@ export function panicBanner(status: FleetStatus, now: number): string[] {
   ];
 }
 
-export function statusText(status: FleetStatus, now: number): string {
+const CERT_PREFIX = { ok: '', warn: 'WARNING: ', alarm: 'EXPIRED: ' } as const;
+
+/** One line per TLS check: "    cert sip-tls: 64 d left (notAfter 2027-02-07)"; warn ≤ 20 days, alarm once expired. */
+export function certificateLines(node: NodeStatus, now: number): string[] {
+  return (node.certificates ?? []).map((cert) => {
+    const expiry = certificateExpiry(cert.notAfterUnixSeconds, now);
+    return `    cert ${cert.check}: ${CERT_PREFIX[expiry.urgency]}${expiry.text} (notAfter ${expiry.date})`;
+  });
+}
+
+/** What a held-down node's line adds: " [checks pass; held down for flapping for another 42 s (5 flaps)]". */
+function healthNote(node: FleetStatus['sites'][number]['nodes'][number], now: number): string {
+  if (node.stale) return '';
+  if (node.holdDown)
+    return ` [checks ${node.healthy === false ? 'FAIL' : 'pass'}; ${holdDownPhrase(node.holdDown.until - now, node.holdDown.flaps)}]`;
+  return '';
+}
+
+/**
+ * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
+ * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
+ * count apart, never one over the other.
+ */
+export function statusText(status: FleetStatus, now: number, filter: { site?: string } = {}): string {
   const lines: string[] = [...panicBanner(status, now)];
   const floor = status.policy.minAnnouncingSites;
-  lines.push(
-    `${status.announcingSites} of ${status.sites.length} site(s) announcing (floor ${floor}` +
-      `${status.policy.regionFloor ? ', never the last of a region' : ''}; at most ${status.policy.maxConcurrentDrains} drain(s) at once)`,
-  );
+  const policy =
+    `floor ${floor}${status.policy.regionFloor ? ', never the last of a region' : ''}; ` +
+    `at most ${status.policy.maxConcurrentDrains} drain(s) at once`;
+  if (filter.site === undefined)
+    lines.push(`${status.announcingSites} of ${status.sites.length} site(s) announcing (${policy})`);
+  else {
+    const shown = status.sites.filter((s) => s.announcing).length;
+    lines.push(
+      `site ${filter.site}: ${shown} of ${status.sites.length} shown site(s) announcing; ` +
+        `fleet-wide ${status.announcingSites} site(s) announcing (${policy})`,
+    );
+  }
   for (const site of status.sites) {
     lines.push('');
     lines.push(
@@ -131,7 +165,10 @@ export function statusText(status: FleetStatus, now: number): string {
             : node.connected
               ? 'connected'
               : `reporting, push stream down`;
-      lines.push(`  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}`);
+      lines.push(
+        `  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}${healthNote(node, now)}`,
+      );
+      lines.push(...certificateLines(node, now));
     }
     for (const hold of site.holds)
       lines.push(

@@ -19,7 +19,7 @@ import {
 import type { Coordinator } from '../coordinator.js';
 import type { CoordinatorMetrics } from '../metrics.js';
 import type { Principal } from './auth.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../../http/http-error.js';
 import { json, STREAMED, type Router } from './router.js';
 import { openSse } from './sse-stream.js';
 
@@ -216,7 +216,7 @@ export function registerApiRoutes(
     access: agentAccess,
     handler: (ctx) => {
       const node = ctx.params.node!;
-      if (!coordinator.hasNode(node)) throw HttpError.notFound(`node ${node} is not in the inventory`);
+      if (!coordinator.hasNode(node)) throw HttpError.noSuch('node', node, ' in the inventory');
       const stream = openSse(ctx.request, ctx.response, coordinator.keepaliveMs);
       stream.send('hello', { keepaliveMs: coordinator.keepaliveMs });
       const close = coordinator.connectAgent(node, (desired) =>

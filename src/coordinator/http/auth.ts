@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Role, TokenConfig } from '../config-schema.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../../http/http-error.js';
 
 export interface Principal {
   name: string;

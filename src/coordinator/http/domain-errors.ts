@@ -24,7 +24,7 @@ function leftBehind(error: StoreWriteError, stored: readonly string[]): string {
 /** The HttpError answering `error`, or `error` itself when it is not one of ours. */
 export function httpErrorFor(error: unknown): unknown {
   if (error instanceof HttpError) return error;
-  if (error instanceof NotFoundError) return HttpError.notFound(error.message);
+  if (error instanceof NotFoundError) return HttpError.noSuch(error.kind, error.id, error.hint);
   if (error instanceof InvalidRequestError) return HttpError.problems(error.what, error.problems);
   if (error instanceof PolicyRefusedError) return HttpError.refused(error.message, error.rules);
   if (error instanceof ChangeNotStoredError)

@@ -10,8 +10,9 @@
  *   this is defence in depth;
  * - failed authentication (a wrong token, a missing or wrong client certificate; not a missing
  *   token) rate-limited per client address (IPv6 per /64; limits.failedAuth.exempt, by default
- *   the coordinator's own host, never): once over budget, the address gets 429 with Retry-After
- *   before its token is even looked at;
+ *   loopback, never): once over budget, the address's further failures get 429 with
+ *   Retry-After. A valid token is served from a locked-out address all the same: a script with
+ *   a stale token, or anyone behind the same NAT, must not lock the operator out;
  * - drains, releases and window changes rate-limited per token;
  * - client certificates (listen.tls.clientCa) for the roles that need one; an agent's must name
  *   its node.
@@ -22,7 +23,7 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from '../../util/log.js';
 import type { CoordinatorConfig, Role } from '../config-schema.js';
 import type { Principal } from './auth.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../../http/http-error.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** For JSON and anything else that is not the dashboard's page: nothing may load or frame it. */
@@ -144,21 +145,6 @@ export class HttpGuard {
     }
   }
 
-  /** Before the token is looked at, on routes that need one: the address's lockout. */
-  beforeAuth(request: IncomingMessage): void {
-    const key = this.keyOf(request);
-    if (key === null) return;
-    const wait = this.failedAuth.wait(key);
-    if (wait > 0) {
-      this.counters.rateLimited('failed-auth');
-      throw tooMany(
-        wait,
-        `too many failed authentications from ${key}: at most ${this.config.limits.failedAuth.burst}, then ` +
-          `${this.config.limits.failedAuth.perMinute} a minute`,
-      );
-    }
-  }
-
   /**
    * After the token: requests a browser marks cross-site, and changes from another origin, are
    * refused. (Checked after authentication on purpose: a hostile page cannot attach a token, so
@@ -171,25 +157,37 @@ export class HttpGuard {
   }
 
   /**
-   * A presented token was wrong, or a client certificate was missing or wrong: count it. A
-   * request without any token is not a guess and is not counted.
+   * A presented token was wrong, or a client certificate was missing or wrong: counts it against
+   * the client's address and returns what to answer, `refusal` itself or, when the address had
+   * already used up its budget, 429. A request without any token is not a guess and is not
+   * counted. Only failures are ever refused here: a valid token (with the certificate its role
+   * needs) is served from a locked-out address too (see limits.failedAuth in the config).
    */
-  authFailed(request: IncomingMessage, why: string): void {
-    if (!request.headers.authorization) return;
+  refuseFailedAuth(request: IncomingMessage, refusal: HttpError): HttpError {
+    if (!request.headers.authorization) return refusal;
     this.counters.authFailure();
     const key = this.keyOf(request);
-    if (key === null) return;
-    this.failedAuth.take(key);
+    if (key === null) return refusal;
+    const wait = this.failedAuth.take(key);
+    if (wait > 0) {
+      this.counters.rateLimited('failed-auth');
+      return tooMany(
+        wait,
+        `too many failed authentications from ${key}: at most ${this.config.limits.failedAuth.burst}, then ` +
+          `${this.config.limits.failedAuth.perMinute} a minute (a valid token is still served)`,
+      );
+    }
     if (this.failedAuth.wait(key) > 0) {
       if (!this.lockedLogged.has(key)) {
         this.lockedLogged.add(key);
         if (this.lockedLogged.size > 1000) this.lockedLogged.clear();
         this.logger.warn(
-          { client: key, why, path: request.url?.split('?')[0]?.slice(0, 200) },
-          `too many failed authentications from ${key}: answering 429 until its budget refills`,
+          { client: key, why: refusal.code, path: request.url?.split('?')[0]?.slice(0, 200) },
+          `too many failed authentications from ${key}: answering its wrong tokens 429 until its budget refills`,
         );
       }
     } else this.lockedLogged.delete(key);
+    return refusal;
   }
 
   /** After the token: the client certificate the principal's role needs. */

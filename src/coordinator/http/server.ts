@@ -14,7 +14,7 @@ import type { CoordinatorConfig } from '../config-schema.js';
 import type { CoordinatorMetrics } from '../metrics.js';
 import type { TokenTable } from './auth.js';
 import { HttpGuard } from './guard.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../../http/http-error.js';
 import { Router, STREAMED } from './router.js';
 
 export interface ServerHandle {

@@ -61,11 +61,6 @@ export function formatLatency(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Whole days from `now` until `at` (negative once past), rounded down. */
-export function daysUntil(at: number, now: number): number {
-  return Math.floor((at - now) / 86_400_000);
-}
-
 /** "1 site" / "3 sites". */
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;

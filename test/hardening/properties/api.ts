@@ -386,7 +386,9 @@ export const agentControlProperty: HardeningProperty = {
           const response = await request(base, {
             method: generated.method,
             path: generated.path,
-            ...(generated.body !== undefined ? { body: generated.body } : {}),
+            ...(generated.body !== undefined
+              ? { body: generated.body, headers: { 'content-type': 'application/json' } }
+              : {}),
           });
           const text = response.text;
           assert.ok(
@@ -394,10 +396,13 @@ export const agentControlProperty: HardeningProperty = {
             `${generated.method} ${generated.path}: ${response.status} ${text.slice(0, 200)}`,
           );
           if (response.status === 400) {
-            const body = JSON.parse(text) as { error: string; problems: string[] };
-            assert.ok(body.error.length > 0);
-            // An unparsable body has no fields to name; a parsed one names every problem.
-            if (!/expected JSON/.test(body.error)) assertClearProblems(body.problems);
+            // The coordinator's error body: every problem one short line, an unparsable body too.
+            const body = JSON.parse(text) as {
+              error: { status: number; message: string; problems?: string[] };
+            };
+            assert.equal(body.error.status, 400);
+            assert.ok(body.error.message.length > 0);
+            assertClearProblems(body.error.problems ?? []);
           }
         }),
         { numRuns, seed },

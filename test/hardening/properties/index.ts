@@ -2,6 +2,7 @@
 import { apiSchemasProperty, agentControlProperty, coordinatorHttpProperty } from './api.js';
 import { agentConfigProperty, coordinatorConfigProperty } from './config.js';
 import { exabgpStdinProperty } from './exabgp.js';
+import { flapDampingProperty } from './flap-damping.js';
 import { injectionProperty } from './injection.js';
 import { sipReplyProperty, sipStreamProperty } from './sip.js';
 import { sseProperty } from './sse.js';
@@ -14,6 +15,7 @@ export const properties: readonly HardeningProperty[] = [
   sipStreamProperty,
   exabgpStdinProperty,
   agentConfigProperty,
+  flapDampingProperty,
   coordinatorConfigProperty,
   sseProperty,
   apiSchemasProperty,

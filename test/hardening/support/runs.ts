@@ -14,6 +14,7 @@ export const CI_RUNS: Record<string, number> = {
   'agent-control-http': 300,
   'coordinator-http': 600,
   injection: 400,
+  'flap-damping': 500,
 };
 
 export const LONG_RUNS = 100_000;

@@ -136,6 +136,7 @@ describe('agent process (test plays ExaBGP)', () => {
     const before = exabgp.commands.length;
     const response = await fetch(`${url}/drain`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'kernel upgrade' }),
     });
     assert.equal(response.status, 200);
@@ -158,6 +159,7 @@ describe('agent process (test plays ExaBGP)', () => {
     await first.exabgp.waitForCommand(ANNOUNCE);
     await fetch(`${await first.exabgp.controlUrl()}/drain`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'x', hold: 0 }),
     });
     await first.exabgp.waitForCommand(WITHDRAW, 5000, 2);
@@ -265,6 +267,7 @@ describe('agent process (test plays ExaBGP)', () => {
     const silentFrom = exabgp.commands.length;
     await fetch(`${await exabgp.controlUrl()}/drain`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'x', hold: 0 }),
     });
     await exabgp.waitFor(

@@ -35,8 +35,12 @@ describe('agent control listener', () => {
   });
   after(() => server.close());
 
-  const post = (path: string, body: unknown) =>
-    fetch(base + path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const post = (path: string, body: unknown, type = 'application/json') =>
+    fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   test('GET /status and /metrics answer', async () => {
     assert.equal(((await (await fetch(`${base}/status`)).json()) as { node: string }).node, 'n1');
@@ -46,14 +50,14 @@ describe('agent control listener', () => {
   test('a drain without a reason is refused with the field named, and nothing is drained', async () => {
     const response = await post('/drain', { hold: 'soon' });
     assert.equal(response.status, 400);
-    const body = (await response.json()) as { problems: string[] };
+    const { problems } = ((await response.json()) as { error: { problems: string[] } }).error;
     assert.ok(
-      body.problems.some((p) => p.startsWith('reason: expected string, received nothing')),
-      body.problems.join(),
+      problems.some((p) => p.startsWith('reason: expected string, received nothing')),
+      problems.join(),
     );
     assert.ok(
-      body.problems.some((p) => p.startsWith('hold: expected a duration')),
-      body.problems.join(),
+      problems.some((p) => p.startsWith('hold: expected a duration')),
+      problems.join(),
     );
     assert.equal(drains.length, 0);
     assert.equal((await post('/drain', '{not json')).status, 400);
@@ -71,7 +75,10 @@ describe('agent control listener', () => {
     const response = await post('/drain', { reason: 'x' });
     diskFull = false;
     assert.equal(response.status, 503);
-    assert.match(((await response.json()) as { error: string }).error, /nothing changed.*ENOSPC/);
+    assert.match(
+      ((await response.json()) as { error: { message: string } }).error.message,
+      /nothing changed.*ENOSPC/,
+    );
   });
 
   test('oversized bodies and unknown routes are refused', async () => {

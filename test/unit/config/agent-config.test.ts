@@ -126,6 +126,43 @@ describe('herald check', () => {
     assert.equal(printed.flapDamping.enabled, true);
   });
 
+  test('flap damping: a maxHoldDown far below the half-life is accepted (it bounds the hold-down, issue 18)', async () => {
+    const { stdout } = await cli(
+      'check',
+      '--config',
+      writeTemp(`${minimal}flapDamping: { maxHoldDown: 20s }\n`),
+    );
+    const printed = parse(stdout) as { flapDamping: { halfLife: number; maxHoldDown: number } };
+    assert.deepEqual([printed.flapDamping.halfLife, printed.flapDamping.maxHoldDown], [60_000, 20_000]);
+  });
+
+  test('flap damping that could never hold a node down is refused, naming the fields and numbers', async () => {
+    const cases: [string, RegExp][] = [
+      // Falls at most every 2.8 s, halving every second: the penalty levels off near 1000.
+      [
+        '{ halfLife: 1s }',
+        /flapDamping: expected a config that can hold a flapping node down.*levels off at a penalty of 1\d\d\d \(penaltyPerFlap 1000, halfLife 1000 ms\), below suppressAt 2500/,
+      ],
+      [
+        '{ maxHoldDown: 1s }',
+        /flapDamping: expected maxHoldDown above 1400 ms .*received maxHoldDown 1000 ms/,
+      ],
+      [
+        '{ reuseAt: 2490 }',
+        /flapDamping: expected reuseAt further below suppressAt: .*suppressAt 2500 .*reuseAt 2490/,
+      ],
+    ];
+    for (const [damping, expected] of cases)
+      await assert.rejects(
+        cli('check', '--config', writeTemp(`${minimal}flapDamping: ${damping}\n`)),
+        (error: { code: number; stderr: string }) => {
+          assert.equal(error.code, 2);
+          assert.match(error.stderr, expected);
+          return true;
+        },
+      );
+  });
+
   test('exits 2 on an invalid file and prints every problem to stderr', async () => {
     await assert.rejects(
       cli('check', '--config', writeTemp('node: x\n')),

@@ -1,19 +1,16 @@
 /**
  * The coordinator's router on a real node:http server: routes with parameters, one JSON error
- * shape for 401/403/404/405/400/500, and static files for the dashboard without path traversal.
+ * shape for 401/403/404/405/400/415/413/500, and no file served from any path (the dashboard's
+ * page files are routes of their own: test/integration/coordinator/http-edge.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { TokenTable } from '../../../src/coordinator/http/auth.js';
 import { Router } from '../../../src/coordinator/http/router.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'herald-router-'));
 const tokens = new TokenTable([
   { name: 'alice', role: 'operator', token: 'alice-token-0123456789' },
   { name: 'v', role: 'viewer', token: 'viewer-token-0123456789' },
@@ -22,10 +19,6 @@ let server: http.Server;
 let base = '';
 
 before(async () => {
-  mkdirSync(join(dir, 'site', 'assets'), { recursive: true });
-  writeFileSync(join(dir, 'site', 'index.html'), '<h1>dashboard</h1>');
-  writeFileSync(join(dir, 'site', 'assets', 'app.js'), 'console.log(1)');
-  writeFileSync(join(dir, 'secret.txt'), 'do not serve');
   const router = new Router()
     .add({
       method: 'GET',
@@ -46,8 +39,7 @@ before(async () => {
       handler: () => {
         throw new Error('secret detail');
       },
-    })
-    .mountStatic({ prefix: '/', dir: join(dir, 'site') });
+    });
   server = http.createServer((req, res) => void router.handle(req, res, tokens).catch(() => undefined));
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -56,7 +48,6 @@ before(async () => {
 
 after(() => {
   server.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function call(path: string, init: RequestInit & { token?: string } = {}) {
@@ -109,11 +100,30 @@ describe('router', () => {
     assert.doesNotMatch(boom.text, /secret detail/);
   });
 
-  it('serves mounted static files, falls back to index.html, and never leaves the directory', async () => {
-    assert.equal((await call('/assets/app.js')).text, 'console.log(1)');
-    assert.equal((await call('/')).text, '<h1>dashboard</h1>');
-    assert.equal((await call('/sites/lon1')).text, '<h1>dashboard</h1>');
-    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt'])
-      assert.doesNotMatch((await call(path)).text, /do not serve/, path);
+  it('serves no file: a path beside its routes is a JSON 404', async () => {
+    for (const path of [
+      '/',
+      '/index.html',
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+    ]) {
+      const answer = await call(path);
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.json().error.code, 'not_found', path);
+    }
+  });
+
+  it('answers 415 for a body not declared as JSON, naming the type it expects', async () => {
+    const response = await fetch(`${base}/api/v1/things`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer alice-token-0123456789', 'content-type': 'text/plain' },
+      body: '{"name":"a","size":1}',
+    });
+    assert.equal(response.status, 415);
+    assert.equal(
+      ((await response.json()) as { error: { message: string } }).error.message,
+      'expected Content-Type application/json, received "text/plain"',
+    );
   });
 });

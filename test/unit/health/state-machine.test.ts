@@ -15,7 +15,12 @@ import {
   type MachineParams,
   type MachineState,
 } from '../../../src/health/state-machine.js';
-import { holdDownRemainingMs, initialDamping, recordFlap } from '../../../src/health/flap-damping.js';
+import {
+  holdDownRemainingMs,
+  initialDamping,
+  isHeldDown,
+  recordFlap,
+} from '../../../src/health/flap-damping.js';
 import { roundIsHealthy } from '../../../src/health/quorum.js';
 
 const P4 = '198.51.100.10/32';
@@ -117,7 +122,7 @@ describe('flap damping', () => {
     assert.equal(released.health, 'UP');
   });
 
-  test('each further flap lengthens the hold-down, capped at maxHoldDown', () => {
+  test('further flaps lengthen the hold-down, but never past maxHoldDown after it began', () => {
     // While held down a node cannot flap again, so feed the damping module flaps directly.
     let state = initialDamping;
     const remaining: number[] = [];
@@ -128,9 +133,27 @@ describe('flap damping', () => {
     assert.deepEqual(remaining.slice(0, 2), [0, 0], 'two flaps stay below suppressAt');
     for (let i = 3; i < 6; i++)
       assert.ok(remaining[i]! > remaining[i - 1]!, `flap ${i + 1} lengthens the hold-down`);
-    assert.ok(remaining.every((ms) => ms <= damping.maxHoldDown));
+    // The hold-down began at the third flap (t = 2000 ms).
+    remaining.forEach((ms, i) =>
+      assert.ok(ms <= 2000 + damping.maxHoldDown - i * 1000, `flap ${i + 1}: ${ms}`),
+    );
     for (let i = 12; i < 1000; i++) state = recordFlap(state, damping, 12_000);
-    assert.equal(holdDownRemainingMs(state, damping, 12_000), damping.maxHoldDown);
+    assert.equal(holdDownRemainingMs(state, damping, 12_000), 2000 + damping.maxHoldDown - 12_000);
+    assert.equal(isHeldDown(state, damping, 2000 + damping.maxHoldDown - 1), true);
+    assert.equal(isHeldDown(state, damping, 2000 + damping.maxHoldDown), false);
+  });
+
+  test('a maxHoldDown shorter than the RFC ceiling allows still holds down, and bounds the hold-down (issue 18)', () => {
+    // Default halfLife 60 s with maxHoldDown 20 s: the old cap (945) was below suppressAt.
+    const short = { ...damping, maxHoldDown: 20_000 };
+    let state = initialDamping;
+    for (let i = 0; i < 5; i++) state = recordFlap(state, short, i * 3000);
+    assert.equal(isHeldDown(state, short, 12_000), true, 'five falls 3 s apart hold the node down');
+    const began = state.suppressedSince!;
+    assert.ok(holdDownRemainingMs(state, short, 12_000) <= began + 20_000 - 12_000);
+    assert.equal(isHeldDown(state, short, began + 20_000), false, 'released maxHoldDown after it began');
+    // The penalty is remembered: one more fall soon after holds it down again.
+    assert.equal(isHeldDown(recordFlap(state, short, began + 21_000), short, began + 21_000), true);
   });
 
   test('flaps spread out over time do not hold the node down', () => {

@@ -10,6 +10,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe } from '../../../src/probes/index.js';
+import { checkStatusSchema } from '../../../src/wire/agent-status.js';
 import {
   daysFromNow,
   hasOpenssl,
@@ -89,7 +90,12 @@ describe('the TLS check', () => {
       assert.equal(result.tlsVersion, 'TLSv1.3');
       assert.equal(result.answered, true);
       // The root CA lives ten years, so the leaf (one year) is the earliest expiry.
-      assert.equal(result.certEarliestExpiry, Math.floor(certs.valid.notAfter.getTime() / 1000));
+      assert.equal(result.certNotAfterUnixSeconds, Math.floor(certs.valid.notAfter.getTime() / 1000));
+      // The real probe's value passes the wire schema that pins the unit (Unix seconds).
+      assert.equal(
+        checkStatusSchema.shape.certNotAfterUnixSeconds.safeParse(result.certNotAfterUnixSeconds).success,
+        true,
+      );
       assert.match(
         result.detail,
         /^TLSv1\.3, chain trusted, earliest expiry "sip\.lab\.test" expires in 36\d days/,
@@ -219,8 +225,8 @@ describe('the TLS check: days left', () => {
       assert.match(result.detail, /critical: certificate "short-intermediate" expires in 5 days/);
       const intermediateExpiry = Date.now() / 1000 + 5.5 * 86_400;
       assert.ok(
-        Math.abs((result.certEarliestExpiry ?? 0) - intermediateExpiry) < 120,
-        String(result.certEarliestExpiry),
+        Math.abs((result.certNotAfterUnixSeconds ?? 0) - intermediateExpiry) < 120,
+        String(result.certNotAfterUnixSeconds),
       );
     });
   });

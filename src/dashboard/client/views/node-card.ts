@@ -3,9 +3,15 @@
  * versus acknowledged announcement, every check with its last result, latency over the hour
  * and certificate days left, flap hold-down, BGP neighbors and ExaBGP acknowledgements.
  */
-import type { AgentStatus, CheckStatus, PrefixStatus } from '../../../wire/agent-status.js';
+import {
+  certNotAfterUnixSeconds,
+  type AgentStatus,
+  type CheckStatus,
+  type PrefixStatus,
+} from '../../../wire/agent-status.js';
+import { certificateExpiry } from '../../../wire/certificate-expiry.js';
 import type { NodeStatus } from '../../../wire/coordinator-api.js';
-import { daysUntil, formatAgo, formatLatency, formatSpan } from '../../shared/format.js';
+import { formatAgo, formatLatency, formatSpan } from '../../shared/format.js';
 import type { LatencyPoint } from '../../shared/history-schema.js';
 import { STATE_LABELS, type NodeView } from '../../shared/site-state.js';
 import { ageText, h, type Child } from '../dom.js';
@@ -78,11 +84,24 @@ function prefixRows(prefixes: readonly PrefixStatus[], now: number): Child {
   );
 }
 
+const CERT_CLASS = { ok: '', warn: 'warn-text', alarm: 'alarm-text' } as const;
+const CERT_MARK = { ok: '', warn: '! ', alarm: '✕ ' } as const;
+
+/** Days left on the served chain's earliest notAfter (Unix seconds on the wire), warn ≤ 20 d, alarm once expired. */
 function certCell(check: CheckStatus, now: number): Child {
-  if (check.certEarliestExpiry === undefined) return '—';
-  const days = daysUntil(check.certEarliestExpiry, now);
-  const cls = days < 0 ? 'alarm-text' : days < 20 ? 'warn-text' : '';
-  return h('span', { class: cls }, days < 0 ? `expired ${-days} d ago` : `${days} d`);
+  const notAfter = certNotAfterUnixSeconds(check);
+  if (notAfter === undefined) return '—';
+  const expiry = certificateExpiry(notAfter, now);
+  return h(
+    'span',
+    {
+      class: `cert-expiry ${CERT_CLASS[expiry.urgency]}`,
+      'data-cert-days': String(expiry.daysLeft),
+      'data-cert-urgency': expiry.urgency,
+      title: `notAfter ${expiry.date}`,
+    },
+    `${CERT_MARK[expiry.urgency]}${expiry.text}`,
+  );
 }
 
 function checkRows(input: NodeCardInput, detail: AgentStatus): Child {
@@ -255,6 +274,14 @@ export function nodeCard(input: NodeCardInput): HTMLElement {
       stale ? ' — STALE: this is the last known state, not the current one' : '',
       node.connected ? ' · push stream connected' : ' · push stream not connected',
       node.healthy === null ? '' : node.healthy ? ' · local checks pass' : ' · local checks FAIL',
+      // Apart from health: a held-down node's checks may all pass while it stays withdrawn.
+      node.holdDown && !stale
+        ? h(
+            'span',
+            { class: 'warn-text', 'data-hold-down': 'active' },
+            ` · ⏸ held down for flapping, ${formatSpan(Math.max(0, node.holdDown.until - now))} left (${node.holdDown.flaps} flaps)`,
+          )
+        : '',
     ),
     h(
       'div',

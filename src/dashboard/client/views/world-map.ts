@@ -1,9 +1,11 @@
 /**
- * The map: every site at its configured location, drawn with its state's shape and colour
- * (problem sites on top, with their name written beside them). One tab stop for the whole map;
- * arrow keys move between sites (west to east), Enter opens one. The table below is the
- * complete, sortable alternative.
+ * The map: zoomed to the fleet's extent, every site drawn with its state's shape and colour
+ * (problem sites on top) and labelled with its name and state. Sites that stand close together
+ * are pushed apart, with a leader line to where they really are (shared/map-layout.ts). One tab
+ * stop for the whole map; arrow keys move between sites (west to east), Enter opens one. The
+ * table below is the complete, sortable alternative.
  */
+import { fitViewport, layoutMarkers, type Box } from '../../shared/map-layout.js';
 import { MAP_WIDTH, project, spherePath } from '../../shared/projection.js';
 import { DISPLAY_STATES, STATE_LABELS, type SiteView } from '../../shared/site-state.js';
 import type { SiteStatus } from '../../../wire/coordinator-api.js';
@@ -19,19 +21,32 @@ const MARKER_SCALE = 1.3;
 /** Drawn last (on top), so a problem is never hidden under a healthy neighbour. */
 const Z_ORDER = ['announcing', 'draining', 'drained', 'stale', 'down'];
 
+/** The whole map's box: every longitude, latitudes 84°N to 58°S. */
+const WORLD: Box = { x: 0, y: TOP, width: MAP_WIDTH, height: BOTTOM - TOP };
+
 interface Marker {
   group: SVGGElement;
   shape: SVGGElement;
   label: SVGTextElement;
   title: SVGTitleElement;
   state: string;
+  /** Where the site is on the whole-world map. */
   x: number;
+  y: number;
+}
+
+function viewBoxOf(box: Box): string {
+  return `${box.x.toFixed(1)} ${box.y.toFixed(1)} ${box.width.toFixed(1)} ${box.height.toFixed(1)}`;
 }
 
 export class WorldMap {
   readonly element: HTMLElement;
   private readonly svg: SVGSVGElement;
+  private readonly world: SVGSVGElement;
   private readonly markerLayer: SVGGElement;
+  private readonly leaderLayer: SVGGElement;
+  /** What the last layout was computed for (sites, positions, labels); a change lays out again. */
+  private layoutKey = '';
   private readonly markers = new Map<string, Marker>();
   private focused: string | null = null;
   private order: string[] = [];
@@ -40,10 +55,11 @@ export class WorldMap {
     const shapes = worldShapes();
     const sphere = spherePath();
     this.markerLayer = s('g', { class: 'markers' });
-    const viewBox = `0 ${Math.floor(TOP)} ${MAP_WIDTH} ${Math.ceil(BOTTOM - TOP)}`;
+    this.leaderLayer = s('g', { class: 'leaders', 'aria-hidden': 'true' });
+    const viewBox = viewBoxOf(WORLD);
     // Two layers: the world (drawn once, its own compositing layer) and the markers above it,
     // so a marker changing state never makes the browser redraw ten thousand coastline points.
-    const world = s(
+    const world = (this.world = s(
       'svg',
       { viewBox, class: 'world-map world-layer', 'aria-hidden': 'true', focusable: 'false' },
       s('defs', {}, s('clipPath', { id: 'globe-clip' }, s('path', { d: sphere }))),
@@ -54,7 +70,7 @@ export class WorldMap {
         s('path', { class: 'land', d: shapes.land }),
         s('path', { class: 'borders', d: shapes.borders }),
       ),
-    );
+    ));
     this.svg = s(
       'svg',
       {
@@ -63,6 +79,7 @@ export class WorldMap {
         role: 'group',
         'aria-label': 'Map of the sites. Arrow keys move between sites; Enter opens one.',
       },
+      this.leaderLayer,
       this.markerLayer,
     );
     this.svg.addEventListener('keydown', (event) => this.onKey(event));
@@ -103,18 +120,82 @@ export class WorldMap {
         reorder = true;
       }
     if (reorder) this.reorder();
+    this.layout();
+  }
+
+  /** Zooms to the fleet and places markers and labels, when a site, place or label changed. */
+  private layout(): void {
+    const entries = [...this.markers.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const key = entries.map(([name, m]) => `${name}:${m.x},${m.y}:${m.label.textContent}`).join('|');
+    if (key === this.layoutKey) return;
+    this.layoutKey = key;
+    const view = fitViewport(
+      entries.map(([, m]) => [m.x, m.y] as const),
+      WORLD,
+    );
+    const zoom = view.width / WORLD.width;
+    this.world.setAttribute('viewBox', viewBoxOf(view));
+    this.svg.setAttribute('viewBox', viewBoxOf(view));
+    const placed = layoutMarkers(
+      entries.map(([name, m]) => ({
+        id: name,
+        x: (m.x - view.x) / zoom,
+        y: (m.y - view.y) / zoom,
+        label: m.label.textContent ?? '',
+        rank: Z_ORDER.length - Z_ORDER.indexOf(m.state),
+        optionalLabel: m.state === 'announcing',
+      })),
+      { x: 0, y: 0, width: WORLD.width, height: WORLD.height },
+    );
+    const leaders: SVGElement[] = [];
+    for (const place of placed) {
+      const marker = this.markers.get(place.id)!;
+      const x = view.x + place.x * zoom;
+      const y = view.y + place.y * zoom;
+      marker.group.setAttribute(
+        'transform',
+        `translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${zoom.toFixed(4)})`,
+      );
+      // A healthy site's label is left out only where there is no room for it (dense fleets).
+      setAttr(marker.label, 'display', place.label ? null : 'none');
+      if (place.label) {
+        setAttr(marker.label, 'x', place.label.dx.toFixed(1));
+        setAttr(marker.label, 'y', place.label.dy.toFixed(1));
+        setAttr(marker.label, 'text-anchor', place.label.anchor);
+      }
+      if (!place.moved) continue;
+      // The marker stands off its site: a thin line and a dot show where the site really is.
+      const ax = view.x + place.anchorX * zoom;
+      const ay = view.y + place.anchorY * zoom;
+      leaders.push(
+        s('line', {
+          class: 'leader',
+          x1: ax.toFixed(2),
+          y1: ay.toFixed(2),
+          x2: x.toFixed(2),
+          y2: y.toFixed(2),
+          'data-site': place.id,
+        }),
+        s('circle', {
+          class: 'leader-dot',
+          cx: ax.toFixed(2),
+          cy: ay.toFixed(2),
+          r: (2.5 * zoom).toFixed(3),
+        }),
+      );
+    }
+    this.leaderLayer.replaceChildren(...leaders);
   }
 
   private createMarker(site: SiteStatus): Marker {
     const [x, y] = project(site.location.lon, Math.max(-58, Math.min(84, site.location.lat)));
     const title = s('title', {});
-    const shape = s('g', { transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
-    const label = s('text', { x: 12, y: 5, class: 'marker-label' });
+    const shape = s('g', { class: 'marker-shape', transform: `scale(${MARKER_SCALE}) translate(-8 -8)` });
+    const label = s('text', { x: 15, y: 4.5, class: 'marker-label' });
     const group = s(
       'g',
       {
         class: 'marker',
-        transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`,
         tabindex: -1,
         role: 'link',
         'data-site': site.name,
@@ -125,7 +206,7 @@ export class WorldMap {
     );
     group.addEventListener('click', () => this.open(site.name));
     group.addEventListener('focus', () => (this.focused = site.name));
-    return { group, shape, label, title, state: '', x };
+    return { group, shape, label, title, state: '', x, y };
   }
 
   /** Returns true when the drawing order must change. */
@@ -135,7 +216,8 @@ export class WorldMap {
     setAttr(marker.group, 'aria-label', text);
     setText(marker.title, text);
     setAttr(marker.group, 'data-state', view.state);
-    setText(marker.label, view.state === 'announcing' ? '' : site.name);
+    // Name and state on every marker, readable without hovering (the shape and colour say it too).
+    setText(marker.label, `${site.name} · ${STATE_LABELS[view.state].toLowerCase()}`);
     if (marker.state === view.state) return false;
     marker.state = view.state;
     setAttr(marker.group, 'class', `marker state-${view.state}`);

@@ -3,7 +3,7 @@
  * reports to post to a coordinator (checks with latency, a certificate, BGP neighbors). Used by
  * the browser tests at scale and to take the README's screenshots.
  */
-import type { AgentStatus, CheckStatus } from '../../../../src/wire/agent-status.js';
+import { agentStatusSchema, type AgentStatus, type CheckStatus } from '../../../../src/wire/agent-status.js';
 
 export const PREFIXES = ['198.51.100.10/32', '2001:db8:a::10/128'];
 
@@ -134,8 +134,11 @@ export function fixtureStatus(node: string, site: string, options: StatusOptions
   const latency = options.latencyMs ?? 2 + (node.length % 5);
   const tls = check('sip-tls', 'sip-options', 'tls', healthy, latency * 2.5, now);
   tls.tlsVersion = 'TLSv1.3';
-  tls.certEarliestExpiry = now + (options.certDays ?? 64) * 86_400_000 + 3_600_000;
-  return {
+  // Unix SECONDS, as the agent's TLS probe sends it (test/e2e/dashboard-lab.test.ts checks a real agent's).
+  tls.certNotAfterUnixSeconds = Math.floor(now / 1000) + (options.certDays ?? 64) * 86_400 + 3600;
+  // Parsed with the schema the coordinator parses real reports with, so the fixture cannot drift
+  // from the wire format (a millisecond expiry, for one, is refused there).
+  return agentStatusSchema.parse({
     node,
     site,
     version: '0.1.0',
@@ -173,5 +176,5 @@ export function fixtureStatus(node: string, site: string, options: StatusOptions
     neighbors: [{ peer: '192.0.2.2', local: '192.0.2.1', state: 'up', since: now - 3 * 86_400_000 }],
     exabgp: { ackFailures: 0, lastError: null },
     coordinator: { connected: true, lastContactAt: now },
-  };
+  });
 }
