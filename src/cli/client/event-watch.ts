@@ -12,6 +12,8 @@ import type { ApiClient } from './api-client.js';
 
 export interface WatchOptions {
   endpoint: Endpoint;
+  /** With several coordinators (replicas): the endpoint to reconnect to after a failure. */
+  nextEndpoint?: () => Endpoint;
   /** e.g. "/events?drain=d-12ab" (under /api/v1). */
   path: string;
   signal: AbortSignal;
@@ -67,9 +69,11 @@ async function follow(response: IncomingMessage, options: WatchOptions): Promise
 /** Follows the stream until the signal aborts. A 401/403 ends it with that error. */
 export async function watchEvents(options: WatchOptions): Promise<void> {
   let attempt = 0;
+  let endpoint = options.endpoint;
   while (!options.signal.aborted) {
+    if (attempt > 0 && options.nextEndpoint) endpoint = options.nextEndpoint();
     try {
-      const response = await openStream(options.endpoint, API_PREFIX + options.path, {
+      const response = await openStream(endpoint, API_PREFIX + options.path, {
         signal: options.signal,
       });
       attempt = 0;
@@ -130,6 +134,7 @@ export async function waitForDrain(
     if (!finished)
       await watchEvents({
         endpoint: client.endpoint,
+        ...(client.endpoints.length > 1 ? { nextEndpoint: () => client.failover() } : {}),
         path: `/events?drain=${encodeURIComponent(id)}`,
         signal: controller.signal,
         onConnect: refresh,
