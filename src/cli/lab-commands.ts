@@ -77,10 +77,16 @@ export function registerLabCommands(program: Command): void {
         .choices(['herald', 'announce-only'])
         .default('herald'),
     )
+    .addOption(
+      new Option('--router <kind>', "the upstream routers' software (both honour GRACEFUL_SHUTDOWN)")
+        .choices(['bird', 'frr'])
+        .default('bird'),
+    )
     .option('--demo', "print the newcomer's guide: what runs and what to try")
     .action(
       async (
         options: NameOption & {
+          router: 'bird' | 'frr';
           topology: string;
           ipv6: boolean;
           hostLink: boolean;
@@ -96,7 +102,7 @@ export function registerLabCommands(program: Command): void {
         try {
           process.exitCode = await runLabUp({
             name: options.name,
-            topology: await loadTopology(options.topology, options.ipv6),
+            topology: { ...(await loadTopology(options.topology, options.ipv6)), router: options.router },
             hostLink: options.hostLink,
             coordinatorMode: options.agent === 'herald' ? options.coordinator : 'off',
             agent:

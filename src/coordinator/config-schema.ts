@@ -215,6 +215,21 @@ export const birdObserverSchema = z
   .strict();
 export type BirdObserverConfig = z.output<typeof birdObserverSchema>;
 
+export const frrObserverSchema = z
+  .object({
+    type: z.literal('frr'),
+    /** Directories of the routers' FRR vty sockets (vtysh --vty_socket), one per router. */
+    vtySockets: z.array(z.string().min(1)).min(1),
+    /** BGP neighbor address (FRR's peer) → node name. */
+    neighbors: z.record(ipSchema, nameSchema).default({}),
+    /** How often routes of drains in progress are checked. */
+    interval: duration({ min: 100, max: 600_000 }).default(1000),
+    vtysh: z.string().min(1).default('vtysh'),
+    timeout: duration({ min: 100, max: 60_000 }).default(2000),
+  })
+  .strict();
+export type FrrObserverConfig = z.output<typeof frrObserverSchema>;
+
 const sqliteStoreSchema = z
   .object({
     engine: z.literal('sqlite'),
@@ -297,7 +312,8 @@ export const coordinatorConfigSchema = z
       })
       .strict()
       .prefault({}),
-    routeObserver: birdObserverSchema.optional(),
+    /** Where the coordinator confirms a withdrawn route is gone: BIRD (birdc) or FRR (vtysh). */
+    routeObserver: z.discriminatedUnion('type', [birdObserverSchema, frrObserverSchema]).optional(),
     metrics: z
       .object({
         /** Require a viewer token for /metrics (off: Prometheus scrapes without one). */
@@ -350,7 +366,9 @@ export const coordinatorConfigSchema = z
     if (observer) {
       const mapped = [
         ...Object.entries(observer.neighbors).map(([key, node]) => ['neighbors', key, node] as const),
-        ...Object.entries(observer.protocols).map(([key, node]) => ['protocols', key, node] as const),
+        ...Object.entries(observer.type === 'bird' ? observer.protocols : {}).map(
+          ([key, node]) => ['protocols', key, node] as const,
+        ),
       ];
       for (const [field, key, node] of mapped)
         if (!nodeSite.has(node))

@@ -72,7 +72,8 @@ export class CoordinatorMetrics {
     }
   }
 
-  constructor(coordinator: Coordinator) {
+  /** `policy` is the coordinator's safety policy, for the floor gauge the floor alert compares with. */
+  constructor(coordinator: Coordinator, policy?: { minAnnouncingSites: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_coordinator_' });
     // gauges() walks the whole fleet: read once per scrape (see text()), not once per gauge.
     const read = () => (this.scraping ? (this.scraped ??= coordinator.gauges()) : coordinator.gauges());
@@ -101,6 +102,12 @@ export class CoordinatorMetrics {
         for (const [site, announcing] of read().sitesAnnouncing) this.set({ site }, announcing ? 1 : 0);
       },
     });
+    if (policy)
+      new Gauge({
+        name: 'herald_coordinator_min_announcing_sites',
+        help: 'The policy floor: drains are refused that would leave fewer sites announcing',
+        registers: [this.registry],
+      }).set(policy.minAnnouncingSites);
     new Gauge({
       name: 'herald_coordinator_drains',
       help: 'Active drains by condition (active, blocked at the withdraw step, overdue)',

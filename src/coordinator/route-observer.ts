@@ -1,12 +1,14 @@
 /**
  * Route observers confirm at a router that a drained node's route is really gone (the
- * `verified` stage). One interface, one implementation for BIRD that asks birdc on each
- * control socket and maps every path to a node by its neighbor address (next hop / via) or
- * its BIRD protocol name. The birdc output parser (src/bird/bird-rib.ts) is shared with the lab.
+ * `verified` stage). One interface, two implementations: BIRD, asking birdc on each control
+ * socket and mapping every path to a node by its neighbor address (next hop / via) or its BIRD
+ * protocol name; FRR, asking vtysh on each router's vty socket directory and mapping every path
+ * by its peer address. The output parsers (src/bird/bird-rib.ts, src/frr/frr-rib.ts) are shared with the lab.
  */
 import { execFile } from 'node:child_process';
 import { birdcError, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
-import type { BirdObserverConfig } from './config-schema.js';
+import { parseFrrRoutes } from '../frr/frr-rib.js';
+import type { BirdObserverConfig, FrrObserverConfig } from './config-schema.js';
 
 export interface RouteObserver {
   /** The nodes whose route for `prefix` at least one router still has. Rejects when it cannot tell. */
@@ -79,4 +81,64 @@ export class BirdRouteObserver implements RouteObserver {
     );
     return new Set(outputs.flatMap((set) => [...set]));
   }
+}
+
+/** Nodes announcing `prefix` in one FRR `show bgp ... json` answer; unknown peers are "?peer". Pure. */
+export function nodesInFrrOutput(
+  output: string,
+  prefix: string,
+  neighbors: Readonly<Record<string, string>>,
+): Set<string> {
+  return new Set(
+    parseFrrRoutes(prefix, output).map((route) => neighbors[route.protocol] ?? `?${route.protocol}`),
+  );
+}
+
+export type Vtysh = (socketDir: string, command: string) => Promise<string>;
+
+export function vtyshRunner(binary: string, timeoutMs: number): Vtysh {
+  return (socketDir, command) =>
+    new Promise((resolve, reject) => {
+      execFile(
+        binary,
+        ['--vty_socket', socketDir, '-c', command],
+        { timeout: timeoutMs },
+        (error, stdout, stderr) => {
+          if (error)
+            reject(new Error(`vtysh --vty_socket ${socketDir}: ${`${stderr}`.trim() || error.message}`));
+          else resolve(stdout);
+        },
+      );
+    });
+}
+
+export class FrrRouteObserver implements RouteObserver {
+  private readonly vtysh: Vtysh;
+
+  constructor(
+    private readonly config: FrrObserverConfig,
+    vtysh?: Vtysh,
+  ) {
+    this.vtysh = vtysh ?? vtyshRunner(config.vtysh, config.timeout);
+  }
+
+  async announcingNodes(prefix: string): Promise<Set<string>> {
+    const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+    const outputs = await Promise.all(
+      this.config.vtySockets.map(async (dir) => {
+        const output = await this.vtysh(dir, `show bgp ${family} unicast ${prefix} json`);
+        try {
+          return nodesInFrrOutput(output, prefix, this.config.neighbors);
+        } catch (error) {
+          throw new Error(`vtysh --vty_socket ${dir}: ${(error as Error).message}`);
+        }
+      }),
+    );
+    return new Set(outputs.flatMap((set) => [...set]));
+  }
+}
+
+/** The observer a coordinator config asks for. */
+export function createRouteObserver(config: BirdObserverConfig | FrrObserverConfig): RouteObserver {
+  return config.type === 'frr' ? new FrrRouteObserver(config) : new BirdRouteObserver(config);
 }

@@ -16,7 +16,7 @@ import { TokenConfigError, TokenTable } from './http/auth.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
-import { BirdRouteObserver, type RouteObserver } from './route-observer.js';
+import { createRouteObserver, type RouteObserver } from './route-observer.js';
 import { describeStore, openStore } from './store/open-store.js';
 import { StoreOpenError, StoreWriteError, type CoordinatorStore } from './store/store.js';
 
@@ -50,7 +50,7 @@ export async function startCoordinator(
     );
   const store = options.store ?? (await openStore(config));
   const observer =
-    options.observer ?? (config.routeObserver ? new BirdRouteObserver(config.routeObserver) : undefined);
+    options.observer ?? (config.routeObserver ? createRouteObserver(config.routeObserver) : undefined);
   let coordinator: Coordinator;
   try {
     coordinator = await Coordinator.open({
@@ -64,7 +64,7 @@ export async function startCoordinator(
     await store.close();
     throw error;
   }
-  const metrics = new CoordinatorMetrics(coordinator);
+  const metrics = new CoordinatorMetrics(coordinator, config.policy);
   const router = createRouter(metrics, config);
   registerApiRoutes(router, coordinator, metrics);
   for (const extension of options.extensions ?? coordinatorExtensions()) extension(router, coordinator);

@@ -84,12 +84,26 @@ export function buildCoordinatorConfig(
       { name: 'lab-operator', role: 'operator', token: tokens.operator },
     ],
     agents: { staleAfter: 5000, keepalive: 2000 },
-    routeObserver: {
-      type: 'bird',
-      sockets: plan.routers.map((router) => paths.routers[router.region]!.birdSocket),
-      protocols,
-      interval: 250,
-    },
+    // Drains are verified at the routers: BIRD through birdc, FRR (`--router frr`) through vtysh.
+    routeObserver:
+      plan.topology.router === 'frr'
+        ? {
+            type: 'frr',
+            vtySockets: plan.routers.map((router) => join(paths.routers[router.region]!.dir, 'frr')),
+            neighbors: Object.fromEntries(
+              plan.nodes.flatMap((node) => [
+                [node.ipv4, node.name],
+                ...(plan.topology.ipv6 ? [[node.ipv6, node.name]] : []),
+              ]),
+            ),
+            interval: 250,
+          }
+        : {
+            type: 'bird',
+            sockets: plan.routers.map((router) => paths.routers[router.region]!.birdSocket),
+            protocols,
+            interval: 250,
+          },
   };
 }
 

@@ -29,7 +29,8 @@ export function logTail(file: string, lines = 15): string {
   }
 }
 
-async function waitUntilUp(
+/** Waits until a started daemon is ready, or fails with the tail of its log. */
+export async function waitUntilUp(
   what: string,
   pid: number,
   log: string,

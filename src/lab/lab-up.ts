@@ -37,10 +37,15 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
     const nodes = plan.nodes.filter((n) => n.site === pop.name).map((n) => `${n.name} ${n.ipv4}`);
     lines.push(`  ${pop.name.padEnd(6)} region ${pop.region.padEnd(4)} ${nodes.join(', ')}`);
   }
-  lines.push('routers (BIRD, one per region, peering with every node):');
+  const frr = plan.topology.router === 'frr';
+  lines.push(`routers (${frr ? 'FRR' : 'BIRD'}, one per region, peering with every node):`);
   for (const router of plan.routers)
     lines.push(
-      `  ${router.region.padEnd(6)} ${router.ipv4}  birdc -s ${lab.paths.routers[router.region]!.birdSocket}`,
+      `  ${router.region.padEnd(6)} ${router.ipv4}  ${
+        frr
+          ? `vtysh --vty_socket ${join(lab.paths.routers[router.region]!.dir, 'frr')}`
+          : `birdc -s ${lab.paths.routers[router.region]!.birdSocket}`
+      }`,
     );
   lines.push('clients:');
   for (const client of plan.clients) {

@@ -15,6 +15,7 @@ import { makeLabCertificates } from './certs.js';
 import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
+import { startFrr, writeFrrFiles } from './frr-daemon.js';
 import { writeNodeFiles, writeRouterFiles } from './lab-files.js';
 import { reserveManagementSubnet } from './management.js';
 import { buildNetwork, releaseAll, type Release } from './network.js';
@@ -282,12 +283,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
 
     await writeRouterFiles(context, holdTime);
+    const frr = plan.topology.router === 'frr';
+    if (frr) writeFrrFiles(context, holdTime);
     await writeNodeFiles(context, modulesDir, agent, tuning, holdTime, coordinator);
 
-    progress(`starting BIRD on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`);
+    progress(
+      `starting ${frr ? 'FRR' : 'BIRD'} on ${plan.routers.length} routers and Kamailio on ${plan.nodes.length} nodes`,
+    );
     await Promise.all([
       startControlRelay(context),
-      ...plan.routers.map((router) => startBird(context, router)),
+      ...plan.routers.map((router) => (frr ? startFrr(context, router) : startBird(context, router))),
       ...plan.nodes.map((node) => startKamailio(context, node)),
     ]);
     progress(`starting ExaBGP and the ${agent.kind === 'herald' ? 'agent' : 'helper'} on every node`);

@@ -5,7 +5,9 @@
  * verification poll it with waitFor().
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
+import { frrSessionStates, parseFrrRoutes, runVtysh } from '../frr/frr-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';
@@ -23,6 +25,8 @@ export interface RouterSource {
   name: string;
   /** BIRD control socket. */
   socket: string;
+  /** Set when the router runs FRR (`--router frr`): the directory of its vty sockets. */
+  frrDir?: string;
 }
 
 export interface ObservedRoute extends BirdRoute {
@@ -72,6 +76,32 @@ export function routerViewFromOutput(
     });
   const best = routes.find((route) => route.primary);
   return { router, routes, ...(best ? { best } : {}) };
+}
+
+/**
+ * Builds one FRR router's view from `show bgp ... json`: routes are keyed by the neighbor's
+ * address (FRR has no protocol names), which `neighbors` maps to its node. Pure.
+ */
+export function frrRouterViewFromOutput(
+  router: string,
+  prefix: string,
+  output: string,
+  neighbors: ReadonlyMap<string, NeighborInfo>,
+): RouterView {
+  let routes: BirdRoute[];
+  try {
+    routes = parseFrrRoutes(prefix, output);
+  } catch (error) {
+    return { router, routes: [], error: (error as Error).message };
+  }
+  const observed: ObservedRoute[] = routes.map((route) => ({
+    ...route,
+    router,
+    ...(neighbors.get(route.protocol) ?? {}),
+    gracefulShutdown: route.communities.includes(GRACEFUL_SHUTDOWN),
+  }));
+  const best = observed.find((route) => route.primary);
+  return { router, routes: observed, ...(best ? { best } : {}) };
 }
 
 /** Nodes that announce the prefix to at least one router (sorted). */
@@ -206,10 +236,18 @@ export class RouteObserver {
       neighbors.set(node.birdProtocols.ipv4, info);
       if (node.birdProtocols.ipv6) neighbors.set(node.birdProtocols.ipv6, info);
     }
+    const frr = plan.topology.router === 'frr';
+    if (frr)
+      for (const node of plan.nodes) {
+        const info = { node: node.name, site: node.site, region: node.region };
+        neighbors.set(node.ipv4, info);
+        if (plan.topology.ipv6) neighbors.set(node.ipv6, info);
+      }
     return new RouteObserver({
       routers: plan.routers.map((router) => ({
         name: router.region,
         socket: paths.routers[router.region]!.birdSocket,
+        ...(frr ? { frrDir: join(paths.routers[router.region]!.dir, 'frr') } : {}),
       })),
       neighbors,
       defaultPrefix: `${plan.anycast.ipv4}/32`,
@@ -222,6 +260,11 @@ export class RouteObserver {
   }
 
   async routerView(router: RouterSource, prefix: string): Promise<RouterView> {
+    if (router.frrDir) {
+      const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+      const output = await runVtysh(router.frrDir, `show bgp ${family} unicast ${prefix} json`);
+      return frrRouterViewFromOutput(router.name, prefix, output, this.options.neighbors);
+    }
     const output = await this.birdc(router.socket, `show route ${prefix} all`);
     return routerViewFromOutput(router.name, prefix, output, this.options.neighbors);
   }
@@ -237,11 +280,23 @@ export class RouteObserver {
   async sessions(): Promise<SessionView[]> {
     const views = await Promise.all(
       this.options.routers.map(async (router) =>
-        sessionsFromOutput(
-          router.name,
-          await this.birdc(router.socket, 'show protocols'),
-          this.options.neighbors,
-        ),
+        router.frrDir
+          ? frrSessionStates(await runVtysh(router.frrDir, 'show bgp summary json')).map((peer) => {
+              const neighbor = this.options.neighbors.get(peer.peer);
+              return {
+                router: router.name,
+                protocol: peer.peer,
+                ...(neighbor ? { node: neighbor.node, site: neighbor.site } : {}),
+                state: peer.state,
+                info: peer.state,
+                established: peer.state === 'Established',
+              };
+            })
+          : sessionsFromOutput(
+              router.name,
+              await this.birdc(router.socket, 'show protocols'),
+              this.options.neighbors,
+            ),
       ),
     );
     return views.flat();

@@ -22,6 +22,8 @@ export interface LabTopology {
   pops: PopSpec[];
   /** Also announce the IPv6 anycast /128 over IPv6 BGP sessions. */
   ipv6: boolean;
+  /** The upstream routers' software: BIRD 2 (default) or FRR (`herald lab up --router frr`). */
+  router?: 'bird' | 'frr';
 }
 
 /** The demo: lon1 (two nodes) and ams1 in eu, nyc1 in us. */

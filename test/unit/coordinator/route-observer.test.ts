@@ -5,8 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coordinatorConfigSchema } from '../../../src/coordinator/config-schema.js';
-import { BirdRouteObserver, nodesInBirdOutput } from '../../../src/coordinator/route-observer.js';
+import { birdObserverSchema, coordinatorConfigSchema } from '../../../src/coordinator/config-schema.js';
+import {
+  BirdRouteObserver,
+  createRouteObserver,
+  FrrRouteObserver,
+  nodesInBirdOutput,
+  nodesInFrrOutput,
+} from '../../../src/coordinator/route-observer.js';
 
 const P = '198.51.100.10/32';
 const ONE_PATH = `BIRD 2.0.12 ready.
@@ -50,7 +56,7 @@ describe('BIRD route observer', () => {
   });
 
   it('asks every socket and unions what the routers see', async () => {
-    const observerConfig = coordinatorConfigSchema.shape.routeObserver.unwrap().parse({
+    const observerConfig = birdObserverSchema.parse({
       type: 'bird',
       sockets: ['/run/r1.ctl', '/run/r2.ctl'],
       ...config,
@@ -62,5 +68,63 @@ describe('BIRD route observer', () => {
     });
     assert.deepEqual([...(await observer.announcingNodes(P))], ['lon1-a']);
     assert.deepEqual(asked, [`/run/r1.ctl show route ${P} all`, `/run/r2.ctl show route ${P} all`]);
+  });
+});
+
+describe('FrrRouteObserver', () => {
+  const frrAnswer = (peers: string[]) =>
+    JSON.stringify({
+      prefix: '198.51.100.10/32',
+      paths: peers.map((peer, i) => ({ peer: { peerId: peer }, bestpath: { overall: i === 0 } })),
+    });
+
+  it('maps FRR paths to nodes by peer address; unknown peers are named', () => {
+    assert.deepEqual(
+      [
+        ...nodesInFrrOutput(frrAnswer(['192.0.2.11', '192.0.2.99']), '198.51.100.10/32', {
+          '192.0.2.11': 'lon1-a',
+        }),
+      ],
+      ['lon1-a', '?192.0.2.99'],
+    );
+    assert.deepEqual([...nodesInFrrOutput('{}', '198.51.100.10/32', {})], []);
+  });
+
+  it('asks every router over vtysh (the family of the prefix) and unions what they see', async () => {
+    const config = coordinatorConfigSchema.shape.routeObserver
+      .unwrap()
+      .parse({ type: 'frr', vtySockets: ['/run/r1', '/run/r2'], neighbors: { '192.0.2.11': 'lon1-a' } });
+    assert.equal(config.type, 'frr');
+    const asked: string[] = [];
+    const observer = createRouteObserver(config);
+    assert.ok(observer instanceof FrrRouteObserver);
+    const stubbed = new FrrRouteObserver(config, async (dir, command) => {
+      asked.push(`${dir} ${command}`);
+      return dir === '/run/r1' ? frrAnswer(['192.0.2.11']) : '{}';
+    });
+    assert.deepEqual([...(await stubbed.announcingNodes('198.51.100.10/32'))], ['lon1-a']);
+    assert.deepEqual(asked, [
+      '/run/r1 show bgp ipv4 unicast 198.51.100.10/32 json',
+      '/run/r2 show bgp ipv4 unicast 198.51.100.10/32 json',
+    ]);
+  });
+
+  it('a router that cannot be read rejects (the drain stays unverified)', async () => {
+    const config = coordinatorConfigSchema.shape.routeObserver
+      .unwrap()
+      .parse({ type: 'frr', vtySockets: ['/run/r1'] });
+    assert.equal(config.type, 'frr');
+    const observer = new FrrRouteObserver(config, async () => 'Exiting: failed to connect to any daemons.');
+    await assert.rejects(
+      observer.announcingNodes('198.51.100.10/32'),
+      /vtysh --vty_socket \/run\/r1: .*expected JSON/,
+    );
+  });
+
+  it('the config names a wrong field clearly', () => {
+    const result = coordinatorConfigSchema.shape.routeObserver
+      .unwrap()
+      .safeParse({ type: 'frr', sockets: ['/x'] });
+    assert.equal(result.success, false);
   });
 });

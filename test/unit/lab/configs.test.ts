@@ -181,8 +181,10 @@ describe('coordinator config', () => {
       plan.nodes.map((n) => n.name),
     );
     assert.equal(new Set(config.tokens.map((t) => t.token)).size, config.tokens.length, 'tokens differ');
-    assert.equal(config.routeObserver?.sockets.length, 2);
-    assert.equal(config.routeObserver?.protocols['n_lon1_b_v6'], 'lon1-b');
+    const observer = config.routeObserver;
+    assert.equal(observer?.type, 'bird');
+    assert.equal(observer.sockets.length, 2);
+    assert.equal(observer.protocols['n_lon1_b_v6'], 'lon1-b');
     assert.equal(config.listen.host, '198.51.100.158');
   });
 });
