@@ -3,7 +3,8 @@
 // and the agent under ExaBGP load a few files instead of hundreds of modules: a faster start
 // for every CLI call and less memory for the agent (bench/README.md has the numbers).
 // Identifiers are kept so stack traces stay readable. better-sqlite3 is native and stays in
-// node_modules. `node scripts/build-cli.mjs [outDir]`.
+// node_modules; so does etcd3 (it loads its .proto files next to itself at run time).
+// `node scripts/build-cli.mjs [outDir]`.
 import { rmSync } from 'node:fs';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
@@ -22,7 +23,7 @@ await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'etcd3'],
   // Bundled CommonJS packages (commander, pino, yaml) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __heraldRequire } from 'node:module'; const require = __heraldRequire(import.meta.url);",

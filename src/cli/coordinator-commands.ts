@@ -14,7 +14,7 @@ import {
   type Override,
 } from '../wire/coordinator-api.js';
 import { ApiClient, ApiError } from './client/api-client.js';
-import { resolveEndpoint, type ConnectionFlags } from './client/connection.js';
+import { resolveEndpoints, type ConnectionFlags } from './client/connection.js';
 import { loadConfigAs } from './config-kinds.js';
 import { waitForDrain, watchEvents } from './client/event-watch.js';
 import { ProgressDisplay, type DisplayMode } from './client/progress-display.js';
@@ -31,7 +31,12 @@ const DEFAULT_WAIT_TIMEOUT = '15m';
 
 function connectionOptions(command: Command): Command {
   return command
-    .addOption(new Option('--coordinator <url>', 'coordinator URL (default $HERALD_COORDINATOR)'))
+    .addOption(
+      new Option(
+        '--coordinator <url>',
+        'coordinator URL, or several (replicas) comma-separated (default $HERALD_COORDINATOR)',
+      ),
+    )
     .addOption(new Option('--token <token>', 'bearer token (default $HERALD_TOKEN; prefer --token-file)'))
     .addOption(
       new Option('--token-file <file>', 'file holding the bearer token (default $HERALD_TOKEN_FILE)'),
@@ -42,7 +47,7 @@ function connectionOptions(command: Command): Command {
 }
 
 function client(flags: ConnectionFlags): ApiClient {
-  return new ApiClient(resolveEndpoint(flags));
+  return new ApiClient(resolveEndpoints(flags));
 }
 
 function durationFlag(flag: string, text: string): number {
@@ -375,6 +380,7 @@ function registerStatus(program: Command): void {
     try {
       await watchEvents({
         endpoint: api.endpoint,
+        ...(api.endpoints.length > 1 ? { nextEndpoint: () => api.failover() } : {}),
         path: '/events',
         signal: controller.signal,
         onConnect: refresh,

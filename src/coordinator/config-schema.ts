@@ -230,13 +230,67 @@ export const frrObserverSchema = z
   .strict();
 export type FrrObserverConfig = z.output<typeof frrObserverSchema>;
 
-export const storeSchema = z
+const sqliteStoreSchema = z
   .object({
-    type: z.literal('sqlite').default('sqlite'),
+    engine: z.literal('sqlite'),
     /** Database file; relative paths are under dataDir. */
     file: z.string().min(1).default('coordinator.db'),
   })
   .strict();
+
+const etcdEndpointSchema = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an etcd client URL such as https://etcd1:2379');
+
+const etcdStoreSchema = z
+  .object({
+    engine: z.literal('etcd'),
+    /** Client URLs of the cluster's members. */
+    endpoints: z.array(etcdEndpointSchema).min(1),
+    /** Every key starts with this; one prefix per herald deployment sharing a cluster. */
+    prefix: z
+      .string()
+      .regex(
+        /^\/(?:[A-Za-z0-9._-]+\/)+$/,
+        'expected a key prefix such as /herald/ (starting and ending with /)',
+      )
+      .default('/herald/'),
+    /** TLS to etcd (https endpoints): the CA, and a client certificate when etcd asks for one. */
+    tls: z
+      .object({
+        caFile: z.string().min(1),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+        message: 'expected certFile and keyFile together, or neither',
+      })
+      .optional(),
+    /** etcd user and a file holding its password. */
+    auth: z
+      .object({ username: z.string().min(1), passwordFile: z.string().min(1) })
+      .strict()
+      .optional(),
+    /** Deadline of each call to etcd. */
+    timeout: duration({ min: 100, max: 60_000 }).default(5000),
+  })
+  .strict();
+
+/**
+ * Where drains, windows, desired state and the audit log are kept. sqlite (the default): one
+ * file under dataDir, for one coordinator. etcd: a shared cluster (docs/etcd-store.md).
+ */
+export const storeSchema = z.preprocess(
+  (value) => {
+    if (!value || typeof value !== 'object' || 'engine' in value) return value;
+    // Before the etcd engine, `type: sqlite` named the engine; it is still accepted.
+    const { type, ...rest } = value as { type?: unknown };
+    return { engine: type ?? 'sqlite', ...rest };
+  },
+  z.discriminatedUnion('engine', [sqliteStoreSchema, etcdStoreSchema]),
+);
+export type StoreConfig = z.output<typeof storeSchema>;
 
 export const coordinatorConfigSchema = z
   .object({

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { describeValue } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
-import type { AgentStatus, PanicDirective } from '../wire/agent-status.js';
+import type { AgentStatus } from '../wire/agent-status.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -18,10 +18,10 @@ import type {
   DrainView,
   FleetStatus,
   Override,
-  PanicStatus,
   PolicyEvaluation,
   WindowView,
 } from '../wire/coordinator-api.js';
+import { InvalidRequestError, NotFoundError, notStored, PolicyRefusedError } from './domain-errors.js';
 import { AgentRegistry } from './agent-registry.js';
 import type { CoordinatorConfig } from './config-schema.js';
 import { advanceDrain, GracefulHolds } from './drain-advance.js';
@@ -36,19 +36,10 @@ import {
   type MonotonicClock,
 } from './fleet.js';
 import { activeDrains, desiredDrainsByNode, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
-import { HttpError, storeRefusal } from './http/http-error.js';
-import type { Principal } from './http/auth.js';
-import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
+import { describeTarget, type Actor, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { ObserverLoop } from './observer-loop.js';
-import {
-  NO_PANIC,
-  decidePanic,
-  panicIgnoredChecks,
-  panicStatus,
-  siteHealth,
-  type PanicState,
-  type SiteHealth,
-} from './panic.js';
+import { PanicController } from './panic-controller.js';
+import { SerialQueue } from './serial-queue.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
 import type { RouteObserver } from './route-observer.js';
@@ -84,8 +75,6 @@ export interface DrainInput {
 
 /** Released drains stay in memory this long (for release progress), unless their release completed. */
 const RELEASED_RETENTION_MS = 3_600_000;
-/** While panic lasts, the log says so again this often. */
-const PANIC_REMINDER_MS = 300_000;
 
 export class Coordinator {
   readonly events: EventBus;
@@ -105,14 +94,9 @@ export class Coordinator {
   private readonly observerLoop: ObserverLoop | undefined;
   /** Released drains: the release progress last announced, to emit only changes. */
   private readonly releaseSeen = new Map<string, string>();
-  /** Panic mode (see panic.ts): engaged by reconcile, pushed to every agent while active. */
-  private panic: PanicState = NO_PANIC;
-  /** Monotonic times: when panic was last logged, and since when this process holds it. */
-  private panicRemindedAt = 0;
-  private panicHeldSince: number | null = null;
-  /** Panic is decided only once every live agent had time to report (agents.staleAfter after start). */
-  private readonly panicDecidesFrom: number;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Panic mode (panic-controller.ts): decided at each reconcile, pushed to every agent while active. */
+  private readonly panic: PanicController;
+  private readonly queue = new SerialQueue();
   private reconcilePending = false;
   private lastReconcileEnd = 0;
   private lastReconcileCostMs = 0;
@@ -128,7 +112,6 @@ export class Coordinator {
     this.monotonic = options.monotonic ?? monotonicClock;
     this.gracefulHolds = new GracefulHolds(this.monotonic);
     this.tickMs = options.tickMs ?? 1000;
-    this.panicDecidesFrom = this.monotonic() + options.config.agents.staleAfter;
     this.inventory = { sites: options.config.inventory.sites };
     for (const site of this.inventory.sites) for (const node of site.nodes) this.siteOf.set(node, site.name);
     this.agents = new AgentRegistry(
@@ -139,6 +122,16 @@ export class Coordinator {
     this.events = new EventBus((error) =>
       this.logger.error({ err: coerceError(error) }, 'event listener failed'),
     );
+    this.panic = new PanicController({
+      config: options.config,
+      inventory: this.inventory,
+      siteOf: this.siteOf,
+      agents: this.agents,
+      events: this.events,
+      logger: this.logger,
+      clock: this.clock,
+      monotonic: this.monotonic,
+    });
     this.observerLoop = options.observer
       ? new ObserverLoop(
           options.observer,
@@ -177,15 +170,7 @@ export class Coordinator {
   private async load(): Promise<void> {
     for (const drain of await this.store.listDrains({ status: 'active' })) this.drains.set(drain.id, drain);
     this.agents.restore(await this.store.loadDesired());
-    // A panic in force when the coordinator stopped is still what every agent was told.
-    for (const desired of this.agents.publishedStates())
-      if (desired.panic?.active && (!this.panic.active || desired.panic.since < this.panic.since!))
-        this.panic = { active: true, since: desired.panic.since, reason: desired.panic.reason };
-    if (this.panic.active) {
-      // Its minimum duration counts again from this start: held a little longer, never cut short.
-      this.panicHeldSince = this.monotonic();
-      this.logger.warn({ since: this.panic.since, reason: this.panic.reason }, 'resuming in PANIC MODE');
-    }
+    this.panic.resume(this.agents.publishedStates());
     this.windows.load(await this.store.listWindows());
     this.logger.info(
       { activeDrains: this.drains.size, windows: this.windows.count },
@@ -205,15 +190,12 @@ export class Coordinator {
     this.stopped = true;
     clearInterval(this.tickTimer);
     this.observerLoop?.stop();
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
   }
 
-  // ---------------------------------------------------------------- serial queue
-
+  /** Every change runs through one queue (serial-queue.ts). */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(task);
   }
 
   /** Coalesces reconcile requests: many reports in a burst cause one pass. */
@@ -356,20 +338,20 @@ export class Coordinator {
   // ---------------------------------------------------------------- drains
 
   /** Evaluates a drain request; stores it when allowed (and not a dry run). Refusals throw 409. */
-  requestDrain(principal: Principal, input: DrainInput): Promise<DrainCreated> {
+  requestDrain(principal: Actor, input: DrainInput): Promise<DrainCreated> {
     const problems = this.targetProblems(input.target);
     if (input.deadline !== undefined && input.deadline <= this.clock())
       problems.push(
         `deadline: expected a time in the future, received ${new Date(input.deadline).toISOString()}`,
       );
-    if (problems.length) return Promise.reject(HttpError.problems('drain request', problems));
+    if (problems.length) return Promise.reject(new InvalidRequestError('drain request', problems));
     return this.serial(async () => {
       const now = this.clock();
       const result = await this.createDrain(principal.name, input, null, now).catch((error: unknown) => {
-        throw storeRefusal('the drain', error);
+        throw notStored('the drain', error);
       });
       if (result.refused && !input.dryRun)
-        throw HttpError.refused(
+        throw new PolicyRefusedError(
           `drain of ${describeTarget(input.target)} refused by ${blockingViolations(result.evaluation)
             .map((v) => v.rule)
             .join(', ')}; nothing changed`,
@@ -481,14 +463,14 @@ export class Coordinator {
    * Releases one hold by id (anyone's: naming the id is explicit). Idempotent. `charge` runs
    * (and may refuse, e.g. a rate limit) only when something is about to change.
    */
-  releaseDrain(principal: Principal, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
+  releaseDrain(principal: Actor, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
     return this.serial(async () => {
       const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-      if (!drain) throw HttpError.noSuch('drain', id);
+      if (!drain) throw new NotFoundError('drain', id);
       if (drain.status === 'active') {
         charge?.();
         await this.release(drain, principal.name, reason ?? null, this.clock()).catch((error: unknown) => {
-          throw storeRefusal(`the release of ${id}`, error);
+          throw notStored(`the release of ${id}`, error);
         });
       }
       return this.view(drain);
@@ -497,7 +479,7 @@ export class Coordinator {
 
   /** Releases the caller's own holds on exactly this target; other owners' holds stay. `charge` as above. */
   releaseByTarget(
-    principal: Principal,
+    principal: Actor,
     target: DrainTarget,
     reason?: string,
     charge?: () => void,
@@ -506,7 +488,7 @@ export class Coordinator {
       site: target.site,
       ...(target.node ? { node: target.node } : {}),
     });
-    if (problems.length) return Promise.reject(HttpError.problems('release request', problems));
+    if (problems.length) return Promise.reject(new InvalidRequestError('release request', problems));
     return this.serial(async () => {
       const now = this.clock();
       const mine = holdsToRelease(this.allDrains(), principal.name, target);
@@ -514,7 +496,7 @@ export class Coordinator {
       const released: string[] = [];
       for (const drain of mine) {
         await this.release(drain, principal.name, reason ?? null, now).catch((error: unknown) => {
-          throw storeRefusal(`the release of ${drain.id}`, error, released);
+          throw notStored(`the release of ${drain.id}`, error, released);
         });
         released.push(drain.id);
       }
@@ -571,7 +553,7 @@ export class Coordinator {
 
   async getDrain(id: string): Promise<DrainView> {
     const drain = this.drains.get(id) ?? (await this.store.getDrain(id));
-    if (!drain) throw HttpError.noSuch('drain', id);
+    if (!drain) throw new NotFoundError('drain', id);
     return this.view(drain);
   }
 
@@ -623,8 +605,8 @@ export class Coordinator {
     const merged = new Map(this.drains);
     for (const drain of changed) merged.set(drain.id, drain);
     const desired = desiredDrainsByNode(this.inventory, [...merged.values()]);
-    const panicEmit = this.decidePanic(now, audit);
-    const directive = this.panicDirective();
+    const panicEmit = this.panic.decide(now, audit);
+    const directive = this.panic.directive();
     const updates = this.agents.changes(
       (node) => ({ drains: desired.get(node) ?? [], ...(directive ? { panic: directive } : {}) }),
       now,
@@ -642,83 +624,6 @@ export class Coordinator {
         'desired state published',
       );
     this.trackReleases(now);
-  }
-
-  // ---------------------------------------------------------------- panic mode (see panic.ts)
-
-  private siteHealth(): SiteHealth[] {
-    return siteHealth(this.inventory, this.agents.reports, (node) => this.agents.isStale(node));
-  }
-
-  /**
-   * Re-decides panic (inside the queue); on a transition, queues its audit entry and returns the
-   * event to emit once the batch is stored. Logs loudly while it lasts.
-   */
-  private decidePanic(now: number, audit: AuditInput[]): (() => void) | null {
-    // Durations on the monotonic clock: a wall-clock step must not end panic early or late.
-    const mono = this.monotonic();
-    if (mono < this.panicDecidesFrom) return null; // just started: not everyone has reported yet
-    const sites = this.siteHealth();
-    const heldFor = this.panicHeldSince === null ? undefined : mono - this.panicHeldSince;
-    const decision = decidePanic(this.config.panic, this.panic, sites, now, heldFor);
-    this.panic = decision.state;
-    if (decision.transition === 'engaged') this.panicHeldSince = mono;
-    else if (decision.transition === 'disengaged') this.panicHeldSince = null;
-    if (!decision.transition) {
-      if (this.panic.active && mono - this.panicRemindedAt >= PANIC_REMINDER_MS) {
-        this.panicRemindedAt = mono;
-        this.logger.warn(
-          { since: this.panic.since, now: decision.why },
-          `PANIC MODE still engaged: ${decision.why}`,
-        );
-      }
-      return null;
-    }
-    const view = this.panicView(now, sites);
-    audit.push({
-      at: now,
-      actor: 'coordinator',
-      action: `panic.${decision.transition}`,
-      site: null,
-      target: 'fleet',
-      reason: decision.why,
-      details: {
-        healthySites: view.healthySites,
-        reportingSites: view.reportingSites,
-        share: view.share,
-        threshold: view.threshold,
-        releaseAt: view.releaseAt,
-        failing: view.failing,
-      },
-    });
-    this.panicRemindedAt = mono;
-    if (decision.transition === 'engaged')
-      this.logger.warn({ failing: view.failing, share: view.share }, `PANIC MODE ENGAGED: ${decision.why}`);
-    else this.logger.warn({ share: view.share }, `panic mode disengaged: ${decision.why}`);
-    const type = decision.transition === 'engaged' ? 'panic.engaged' : 'panic.disengaged';
-    return () => this.events.emit(type, { panic: this.panicView(now) }, now);
-  }
-
-  /** What every agent is told while panic lasts; undefined when there is none. */
-  private panicDirective(): PanicDirective | undefined {
-    if (!this.panic.active) return undefined;
-    return {
-      active: true,
-      since: this.panic.since ?? this.clock(),
-      reason: (this.panic.reason ?? 'panic mode').slice(0, 2000),
-      holdMs: this.config.panic.agentHold,
-    };
-  }
-
-  private panicView(now: number, sites = this.siteHealth()): PanicStatus {
-    const ignoring: PanicStatus['ignoring'] = [];
-    for (const [node, report] of this.agents.reports) {
-      if (this.agents.isStale(node)) continue;
-      const checks = panicIgnoredChecks(report.status);
-      if (checks.length) ignoring.push({ node, site: this.siteOf.get(node) ?? report.status.site, checks });
-    }
-    ignoring.sort((a, b) => a.node.localeCompare(b.node));
-    return panicStatus(this.config.panic, this.panic, sites, ignoring);
   }
 
   /** One drain moved forward (see drain-advance.ts); queues its events and logs. */
@@ -818,7 +723,7 @@ export class Coordinator {
       problems.push(
         `site: expected ${JSON.stringify(site)} (the inventory's site of ${node}), received ${describeValue(status.site)}`,
       );
-    if (problems.length) throw HttpError.problems('report', problems);
+    if (problems.length) throw new InvalidRequestError('report', problems);
     const now = this.clock();
     const wasStale = this.agents.isStale(node);
     const changed = this.agents.record(node, status, now);
@@ -845,14 +750,11 @@ export class Coordinator {
 
   // ---------------------------------------------------------------- windows (see window-runner.ts)
 
-  addWindow(principal: Principal, input: WindowInput): Promise<WindowView> {
+  addWindow(principal: Actor, input: WindowInput): Promise<WindowView> {
     return this.windows.add(principal, input);
   }
 
-  removeWindow(
-    principal: Principal,
-    id: string,
-  ): Promise<{ window: WindowView; drainStillHeld: string | null }> {
+  removeWindow(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
     return this.windows.remove(principal, id);
   }
 
@@ -894,11 +796,11 @@ export class Coordinator {
         connected: (node) => this.agents.isConnected(node),
         revisionOf: (node) => this.agents.revisionOf(node),
       }),
-      panic: this.panicView(context.now),
+      panic: this.panic.view(context.now),
     };
     if (site === undefined) return status;
     if (!findSite(this.inventory, site))
-      throw HttpError.noSuch(
+      throw new NotFoundError(
         'site',
         site,
         `; expected one of ${this.inventory.sites.map((s) => s.name).join(', ')}`,

@@ -84,3 +84,8 @@ export interface NodeReport {
 export function describeTarget(target: DrainTarget): string {
   return `${target.site}${target.node ? `/${target.node}` : ''}${target.prefix ? ` ${target.prefix}` : ''}`;
 }
+
+/** Who asks for a change (an operator token's name), as the audit log records it. */
+export interface Actor {
+  name: string;
+}

@@ -3,11 +3,11 @@
  * `verified` stage). One interface, two implementations: BIRD, asking birdc on each control
  * socket and mapping every path to a node by its neighbor address (next hop / via) or its BIRD
  * protocol name; FRR, asking vtysh on each router's vty socket directory and mapping every path
- * by its peer address. The output parsers are the lab's (src/lab/bird-rib.ts, frr-rib.ts).
+ * by its peer address. The output parsers (src/bird/bird-rib.ts, src/frr/frr-rib.ts) are shared with the lab.
  */
 import { execFile } from 'node:child_process';
-import { birdcError, parseBirdRoutes, type BirdRoute } from '../lab/bird-rib.js';
-import { parseFrrRoutes } from '../lab/frr-rib.js';
+import { birdcError, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
+import { parseFrrRoutes } from '../frr/frr-rib.js';
 import type { BirdObserverConfig, FrrObserverConfig } from './config-schema.js';
 
 export interface RouteObserver {

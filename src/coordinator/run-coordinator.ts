@@ -5,7 +5,7 @@
  * down, and a drain stored here stays in force on them.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../util/log.js';
 import { CliError, coerceError, ExitCode } from '../util/errors.js';
 import { version } from '../version.js';
@@ -17,8 +17,8 @@ import { registerApiRoutes } from './http/api-routes.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { createRouteObserver, type RouteObserver } from './route-observer.js';
-import { SqliteStore, StoreOpenError } from './store/sqlite-store.js';
-import type { CoordinatorStore } from './store/store.js';
+import { describeStore, openStore } from './store/open-store.js';
+import { StoreOpenError, StoreWriteError, type CoordinatorStore } from './store/store.js';
 
 export interface RunningCoordinator {
   coordinator: Coordinator;
@@ -36,10 +36,6 @@ export interface StartOptions {
   tickMs?: number;
 }
 
-export function storeFile(config: CoordinatorConfig): string {
-  return isAbsolute(config.store.file) ? config.store.file : join(config.dataDir, config.store.file);
-}
-
 export async function startCoordinator(
   config: CoordinatorConfig,
   options: StartOptions,
@@ -53,7 +49,7 @@ export async function startCoordinator(
       `the configuration holds ${plain.length} token(s) in clear (${plain.slice(0, 5).join(', ')}${plain.length > 5 ? ', …' : ''}); ` +
         'use tokenSha256 (sha256 of the token) or tokenFile outside the lab',
     );
-  const store = options.store ?? new SqliteStore(storeFile(config));
+  const store = options.store ?? (await openStore(config));
   const observer =
     options.observer ?? (config.routeObserver ? createRouteObserver(config.routeObserver) : undefined);
   let coordinator: Coordinator;
@@ -136,6 +132,9 @@ export async function runCoordinator(
     // Problems an operator fixes (store in use or not writable, port taken, unreadable certificate): one clear line.
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof StoreOpenError) throw new CliError(error.message);
+    // etcd unreachable or refusing at start: one line naming the endpoints and the fault.
+    if (error instanceof StoreWriteError)
+      throw new CliError(`cannot read the store at start: ${error.message}`);
     if (error instanceof TokenConfigError) throw new CliError(error.message, ExitCode.usage);
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
       throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code}`);
@@ -145,7 +144,7 @@ export async function runCoordinator(
   }
   writeListenFile(config.dataDir, running.server.url);
   logger.info(
-    { url: running.server.url, store: storeFile(config), sites: config.inventory.sites.length },
+    { url: running.server.url, store: describeStore(config), sites: config.inventory.sites.length },
     `herald coordinator ${version} listening on ${running.server.url}`,
   );
   let stopping = false;

@@ -14,11 +14,10 @@ import type {
   Violation,
   WindowView,
 } from '../wire/coordinator-api.js';
+import { InvalidRequestError, NotFoundError, notStored } from './domain-errors.js';
 import { cronProblems, nextStartFinder } from './cron.js';
 import type { EventBus } from './events.js';
-import type { Principal } from './http/auth.js';
-import { HttpError, storeRefusal } from './http/http-error.js';
-import { describeTarget, type DrainRecord, type WindowRecord } from './model.js';
+import { describeTarget, type Actor, type DrainRecord, type WindowRecord } from './model.js';
 import { blockingViolations } from './policy.js';
 import type { StoreBatch } from './store/store.js';
 import { windowView } from './views.js';
@@ -95,18 +94,18 @@ export class WindowRunner {
 
   get(id: string): WindowView {
     const window = this.windows.get(id);
-    if (!window) throw HttpError.noSuch('window', id);
+    if (!window) throw new NotFoundError('window', id);
     return this.view(window);
   }
 
-  add(principal: Principal, input: WindowInput): Promise<WindowView> {
+  add(principal: Actor, input: WindowInput): Promise<WindowView> {
     const problems = [
       ...this.host.targetProblems(input.target),
       ...cronProblems(input.cron, input.timezone).map(
         (p) => `${p.includes('time zone') ? 'timezone' : 'cron'}: ${p}`,
       ),
     ];
-    if (problems.length) return Promise.reject(HttpError.problems('window', problems));
+    if (problems.length) return Promise.reject(new InvalidRequestError('window', problems));
     return this.host.serial(async () => {
       const now = this.host.clock();
       const window: WindowRecord = {
@@ -152,10 +151,10 @@ export class WindowRunner {
   }
 
   /** Removes a window; a drain it started stays held until released (the caller is told). */
-  remove(principal: Principal, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
+  remove(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
     return this.host.serial(async () => {
       const window = this.windows.get(id);
-      if (!window) throw HttpError.noSuch('window', id);
+      if (!window) throw new NotFoundError('window', id);
       const now = this.host.clock();
       const drainId = window.occurrence?.drainId ?? null;
       const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
@@ -187,7 +186,7 @@ export class WindowRunner {
     try {
       await this.host.commit(batch);
     } catch (error) {
-      throw storeRefusal(what, error);
+      throw notStored(what, error);
     }
   }
 

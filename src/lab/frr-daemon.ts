@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import type { LabContext } from './context.js';
 import { waitUntilUp } from './daemons.js';
 import { renderFrrConfig } from './frr-config.js';
-import { runVtysh } from './frr-rib.js';
+import { runVtysh } from '../frr/frr-rib.js';
 import type { RouterPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { spawnInNamespace } from './processes.js';

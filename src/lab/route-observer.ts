@@ -7,8 +7,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { GRACEFUL_SHUTDOWN } from '../agent/route-intents.js';
-import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from './bird-rib.js';
-import { frrSessionStates, parseFrrRoutes, runVtysh } from './frr-rib.js';
+import { birdcError, parseBirdProtocols, parseBirdRoutes, type BirdRoute } from '../bird/bird-rib.js';
+import { frrSessionStates, parseFrrRoutes, runVtysh } from '../frr/frr-rib.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { waitFor, type WaitOptions, type WaitResult } from './wait.js';

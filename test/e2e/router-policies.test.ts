@@ -21,8 +21,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { parseBirdRoutes, type BirdRoute } from '../../src/lab/bird-rib.js';
-import { parseFrrRoutes, runVtysh } from '../../src/lab/frr-rib.js';
+import { parseBirdRoutes, type BirdRoute } from '../../src/bird/bird-rib.js';
+import { parseFrrRoutes, runVtysh } from '../../src/frr/frr-rib.js';
 import { runBirdc } from '../../src/lab/route-observer.js';
 import { findProgram, missing, repoRoot, requireLab } from '../unit/ansible/support.js';
 

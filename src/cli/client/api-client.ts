@@ -50,18 +50,63 @@ function fail(status: number, body: unknown): never {
   throw new ApiError(status, e.code, e.message, e.problems ?? [], e.rules ?? []);
 }
 
+/** Failures while connecting: the request never reached that coordinator, so another may take it. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function notReached(error: unknown): boolean {
+  const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? '') as string;
+  return error instanceof TransportError && NOT_REACHED.has(code);
+}
+
 export class ApiClient {
-  constructor(readonly endpoint: Endpoint) {}
+  readonly endpoints: readonly Endpoint[];
+  private current = 0;
+
+  /** With several endpoints (replicas), a request that cannot connect to one goes to the next. */
+  constructor(endpoints: Endpoint | readonly Endpoint[]) {
+    this.endpoints = Array.isArray(endpoints) ? endpoints : [endpoints as Endpoint];
+    if (!this.endpoints.length) throw new TypeError('expected at least one coordinator endpoint');
+  }
+
+  /** The endpoint requests go to now (the last one that answered). */
+  get endpoint(): Endpoint {
+    return this.endpoints[this.current]!;
+  }
+
+  /** Moves to the next endpoint (an event stream that broke reconnects there); returns it. */
+  failover(): Endpoint {
+    this.current = (this.current + 1) % this.endpoints.length;
+    return this.endpoint;
+  }
+
+  /**
+   * Sends to the current endpoint, then to each other one while the failure is a connection
+   * that was never made (never after a request was sent: a drain must not be created twice).
+   */
+  private async send(method: string, path: string, body: unknown, signal: AbortSignal | undefined) {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await requestJson(this.endpoint, method, API_PREFIX + path, body, {
+          timeoutMs: 15_000,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (!notReached(error) || tried >= this.endpoints.length) throw error;
+        this.failover();
+      }
+    }
+  }
 
   private async call<S extends z.ZodType>(
     schema: S,
     method: string,
     path: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<z.output<S>> {
     let response;
     try {
-      response = await requestJson(this.endpoint, method, API_PREFIX + path, body, { timeoutMs: 15_000 });
+      response = await this.send(method, path, body, signal);
     } catch (error) {
       if (error instanceof TransportError) throw new CliError(error.message, ExitCode.error);
       throw error;
@@ -86,8 +131,8 @@ export class ApiClient {
     return this.call(drainCreatedSchema, 'POST', '/drains', request);
   }
 
-  getDrain(id: string): Promise<DrainView> {
-    return this.call(drainViewSchema, 'GET', `/drains/${encodeURIComponent(id)}`);
+  getDrain(id: string, options: { signal?: AbortSignal } = {}): Promise<DrainView> {
+    return this.call(drainViewSchema, 'GET', `/drains/${encodeURIComponent(id)}`, undefined, options.signal);
   }
 
   listDrains(status: 'active' | 'released' | 'all' = 'active'): Promise<DrainView[]> {

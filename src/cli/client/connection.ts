@@ -1,5 +1,6 @@
 /**
- * Where the CLI finds the coordinator: --coordinator / HERALD_COORDINATOR for the URL,
+ * Where the CLI finds the coordinator: --coordinator / HERALD_COORDINATOR for the URL (or a
+ * comma-separated list of the replicas' URLs, tried in order when one cannot be reached),
  * --token / --token-file / HERALD_TOKEN (/ HERALD_TOKEN_FILE) for the bearer token, --ca-file /
  * HERALD_CA_FILE for a private CA. Missing pieces are a usage error (exit 2) that says which
  * flag or variable to set.
@@ -26,24 +27,42 @@ function readFile(path: string, what: string): string {
   }
 }
 
-export function resolveEndpoint(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const url = flags.coordinator ?? env.HERALD_COORDINATOR;
-  if (!url)
+/** The coordinator URL(s) from --coordinator / HERALD_COORDINATOR, each checked. */
+function coordinatorUrls(flags: ConnectionFlags, env: NodeJS.ProcessEnv): string[] {
+  const given = flags.coordinator ?? env.HERALD_COORDINATOR;
+  if (!given)
     throw new CliError(
       'expected the coordinator address in --coordinator URL or HERALD_COORDINATOR, received nothing',
       ExitCode.usage,
     );
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+  const urls = given
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (!urls.length)
     throw new CliError(
-      `--coordinator: expected a URL such as https://coordinator:9180, received "${url}"`,
+      `--coordinator: expected one URL or a comma-separated list, received "${given}"`,
       ExitCode.usage,
     );
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new CliError(
+        `--coordinator: expected a URL such as https://coordinator:9180, received "${url}"`,
+        ExitCode.usage,
+      );
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new CliError(`--coordinator: expected an http: or https: URL, received "${url}"`, ExitCode.usage);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new CliError(`--coordinator: expected an http: or https: URL, received "${url}"`, ExitCode.usage);
+  return urls;
+}
+
+/** One endpoint per coordinator URL given (replicas), sharing the token and CA. */
+export function resolveEndpoints(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Endpoint[] {
+  const urls = coordinatorUrls(flags, env);
   const tokenFile = flags.tokenFile ?? (flags.token ? undefined : env.HERALD_TOKEN_FILE);
   const token = (flags.token ?? (tokenFile ? readFile(tokenFile, '--token-file') : env.HERALD_TOKEN))?.trim();
   if (!token)
@@ -52,5 +71,6 @@ export function resolveEndpoint(flags: ConnectionFlags, env: NodeJS.ProcessEnv =
       ExitCode.usage,
     );
   const caFile = flags.caFile ?? env.HERALD_CA_FILE;
-  return { baseUrl: url, token, ...(caFile ? { ca: readFile(caFile, '--ca-file') } : {}) };
+  const ca = caFile ? readFile(caFile, '--ca-file') : undefined;
+  return urls.map((baseUrl) => ({ baseUrl, token, ...(ca ? { ca } : {}) }));
 }

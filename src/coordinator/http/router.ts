@@ -13,7 +13,7 @@ import { HttpError } from '../../http/http-error.js';
 import { readJsonBody } from '../../http/json-body.js';
 import { authorize, type Access, type Principal, type TokenTable } from './auth.js';
 import type { HttpGuard } from './guard.js';
-import { StoreWriteError } from '../store/store.js';
+import { httpErrorFor } from './domain-errors.js';
 
 export const STREAMED: unique symbol = Symbol('streamed');
 
@@ -203,16 +203,8 @@ export class Router {
         response.destroy();
         throw error;
       }
-      // A store write that no service turned into its own 503 (naming what it was storing).
-      const answer =
-        error instanceof StoreWriteError
-          ? new HttpError(
-              503,
-              'store_unavailable',
-              `could not store a change: ${error.fault} (see the coordinator log)`,
-              { cause: error },
-            )
-          : error;
+      // Domain errors and store failures become their HTTP answers here (domain-errors.ts).
+      const answer = httpErrorFor(error);
       if (answer instanceof HttpError) {
         sendError(request, response, answer);
         if (answer.status >= 500) throw answer; // for the log: the caller did nothing wrong

@@ -11,14 +11,20 @@ import type { AgentDesired } from '../../wire/agent-status.js';
 import type { AuditEntry, AuditQuery } from '../../wire/coordinator-api.js';
 import type { AuditInput, DrainRecord, WindowRecord } from '../model.js';
 import {
+  StoreConflictError,
+  StoreOpenError,
   StoreWriteError,
+  type CommitOptions,
   type CoordinatorStore,
+  type DecisionState,
   type DrainFilter,
   type StoreBatch,
   type StoreFault,
 } from './store.js';
 
-const SCHEMA_VERSION = 1;
+export { StoreOpenError };
+
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -48,6 +54,12 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX audit_by_window ON audit (window_id);
     CREATE TABLE desired (node TEXT PRIMARY KEY, revision INTEGER NOT NULL, doc TEXT NOT NULL);
   `,
+  // The decision revision: grows with every commit that changes a drain or a window, so a
+  // conditioned commit can tell whether what its decision read is still current.
+  2: `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('decision_revision', 0);
+  `,
 };
 
 interface AuditRow {
@@ -76,14 +88,6 @@ function auditFromRow(row: AuditRow): AuditEntry {
     reason: row.reason,
     details: JSON.parse(row.details) as Record<string, unknown>,
   };
-}
-
-/** The store could not be opened at start; the coordinator refuses to start with this message. */
-export class StoreOpenError extends Error {
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
-    this.name = 'StoreOpenError';
-  }
 }
 
 /** Another process (a second coordinator) holds the store's lock. */
@@ -198,9 +202,9 @@ export class SqliteStore implements CoordinatorStore {
       })();
   }
 
-  async commit(batch: StoreBatch): Promise<AuditEntry[]> {
+  async commit(batch: StoreBatch, options: CommitOptions = {}): Promise<AuditEntry[]> {
     try {
-      return this.write(batch);
+      return this.write(batch, options);
     } catch (error) {
       const fault = faultOf(error);
       if (!fault) throw error;
@@ -213,7 +217,13 @@ export class SqliteStore implements CoordinatorStore {
     }
   }
 
-  private write(batch: StoreBatch): AuditEntry[] {
+  private decisionRevision(): number {
+    return (
+      this.db.prepare("SELECT value FROM meta WHERE key = 'decision_revision'").get() as { value: number }
+    ).value;
+  }
+
+  private write(batch: StoreBatch, options: CommitOptions): AuditEntry[] {
     const upsertDrain = this.db.prepare(
       'INSERT INTO drains (id, status, site, created_at, doc) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc',
@@ -230,7 +240,14 @@ export class SqliteStore implements CoordinatorStore {
       'INSERT INTO desired (node, revision, doc) VALUES (?, ?, ?) ' +
         'ON CONFLICT (node) DO UPDATE SET revision = excluded.revision, doc = excluded.doc',
     );
+    const changesDecisions = Boolean(
+      batch.drains?.length || batch.windows?.length || batch.deletedWindows?.length,
+    );
     return this.db.transaction((b: StoreBatch) => {
+      const since = options.ifUnchangedSince;
+      if (since !== undefined && this.decisionRevision() > Number(since)) throw new StoreConflictError(since);
+      if (changesDecisions)
+        this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'decision_revision'").run();
       for (const d of b.drains ?? [])
         upsertDrain.run(d.id, d.status, d.target.site, d.createdAt, JSON.stringify(d));
       for (const w of b.windows ?? []) upsertWindow.run(w.id, JSON.stringify(w));
@@ -253,6 +270,21 @@ export class SqliteStore implements CoordinatorStore {
         ),
       );
     })(batch);
+  }
+
+  async readDecisionState(): Promise<DecisionState> {
+    // Synchronous reads in one transaction: nothing can commit in between.
+    return this.db.transaction(() => ({
+      revision: String(this.decisionRevision()),
+      drains: (
+        this.db
+          .prepare("SELECT doc FROM drains WHERE status = 'active' ORDER BY created_at DESC, id DESC")
+          .all() as { doc: string }[]
+      ).map((r) => JSON.parse(r.doc) as DrainRecord),
+      windows: (this.db.prepare('SELECT doc FROM windows').all() as { doc: string }[])
+        .map((r) => JSON.parse(r.doc) as WindowRecord)
+        .sort((a, b) => a.createdAt - b.createdAt),
+    }))();
   }
 
   async getDrain(id: string): Promise<DrainRecord | null> {

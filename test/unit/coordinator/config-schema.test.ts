@@ -26,7 +26,7 @@ describe('coordinator config', () => {
   it('accepts the example and fills in defaults', () => {
     const config = loadConfigFile(coordinatorConfigSchema, example);
     assert.equal(config.inventory.sites.length, 3);
-    assert.equal(config.store.file, 'coordinator.db');
+    assert.deepEqual(config.store, { engine: 'sqlite', file: 'coordinator.db' });
     assert.equal(config.policy.defaultHold, 30_000);
     assert.equal(config.agents.staleAfter, 15_000);
   });
@@ -73,5 +73,49 @@ describe('coordinator config', () => {
         found.some((p) => p.startsWith(start)),
         `${start}\nin:\n${found.join('\n')}`,
       );
+  });
+
+  it('takes the store engine: sqlite by default (also as the older `type: sqlite`), or etcd', () => {
+    const base = {
+      inventory: { sites: [site('lon1', ['a'])] },
+      tokens: [{ name: 'x', role: 'operator', token: 'a-long-enough-token-000' }],
+    };
+    const legacy = validateConfig(
+      coordinatorConfigSchema,
+      { ...base, store: { type: 'sqlite', file: 'x.db' } },
+      't',
+    );
+    assert.deepEqual(legacy.store, { engine: 'sqlite', file: 'x.db' });
+    const etcd = validateConfig(
+      coordinatorConfigSchema,
+      { ...base, store: { engine: 'etcd', endpoints: ['https://etcd1:2379'], tls: { caFile: '/ca.pem' } } },
+      't',
+    );
+    assert.deepEqual(etcd.store, {
+      engine: 'etcd',
+      endpoints: ['https://etcd1:2379'],
+      prefix: '/herald/',
+      timeout: 5000,
+      tls: { caFile: '/ca.pem' },
+    });
+    const found = problems({
+      ...base,
+      store: {
+        engine: 'etcd',
+        endpoints: ['etcd1:2379'],
+        prefix: 'herald',
+        tls: { caFile: '/ca', certFile: '/c' },
+      },
+    });
+    for (const start of [
+      'store.endpoints.0: expected an etcd client URL such as https://etcd1:2379',
+      'store.prefix: expected a key prefix such as /herald/',
+      'store.tls: expected certFile and keyFile together',
+    ])
+      assert.ok(
+        found.some((p) => p.startsWith(start)),
+        `${start}\nin:\n${found.join('\n')}`,
+      );
+    assert.ok(problems({ ...base, store: { engine: 'mysql' } }).some((p) => p.startsWith('store.engine')));
   });
 });

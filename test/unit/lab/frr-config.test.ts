@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { renderFrrConfig } from '../../../src/lab/frr-config.js';
 import { frrRouterViewFromOutput } from '../../../src/lab/route-observer.js';
-import { frrSessionStates } from '../../../src/lab/frr-rib.js';
+import { frrSessionStates } from '../../../src/frr/frr-rib.js';
 import { planLab } from '../../../src/lab/plan.js';
 import { defaultTopology } from '../../../src/lab/topology.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeCommunity, parseFrrRoutes } from '../../../src/lab/frr-rib.js';
+import { normalizeCommunity, parseFrrRoutes } from '../../../src/frr/frr-rib.js';
 
 const DRAINING = JSON.stringify({
   prefix: '198.51.100.10/32',

@@ -5,7 +5,7 @@
  * Pure, apart from runVtysh.
  */
 import { execFile } from 'node:child_process';
-import type { BirdRoute } from './bird-rib.js';
+import type { BirdRoute } from '../bird/bird-rib.js';
 
 /** FRR prints well-known communities by name; herald compares numbers. */
 const WELL_KNOWN_COMMUNITIES: Record<string, string> = {

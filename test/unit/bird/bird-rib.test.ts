@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { birdcError, parseBirdProtocols, parseBirdRoutes } from '../../../src/lab/bird-rib.js';
+import { birdcError, parseBirdProtocols, parseBirdRoutes } from '../../../src/bird/bird-rib.js';
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`./fixtures/birdc-${name}.txt`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../lab/fixtures/birdc-${name}.txt`, import.meta.url), 'utf8');
 
 describe('parseBirdRoutes', () => {
   it('reads every candidate route of a prefix with its neighbor and attributes', () => {
