@@ -106,6 +106,7 @@ export function requestJson(
       timeoutMs,
     );
     const onAbort = () => request.destroy(new TransportError('aborted'));
+    if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = () => {
       clearTimeout(timer);
@@ -185,6 +186,7 @@ export function openStream(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     request.on('error', (error) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       reject(
         error instanceof TransportError
           ? error

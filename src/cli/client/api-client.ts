@@ -58,10 +58,14 @@ export class ApiClient {
     method: string,
     path: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<z.output<S>> {
     let response;
     try {
-      response = await requestJson(this.endpoint, method, API_PREFIX + path, body, { timeoutMs: 15_000 });
+      response = await requestJson(this.endpoint, method, API_PREFIX + path, body, {
+        timeoutMs: 15_000,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
       if (error instanceof TransportError) throw new CliError(error.message, ExitCode.error);
       throw error;
@@ -86,8 +90,8 @@ export class ApiClient {
     return this.call(drainCreatedSchema, 'POST', '/drains', request);
   }
 
-  getDrain(id: string): Promise<DrainView> {
-    return this.call(drainViewSchema, 'GET', `/drains/${encodeURIComponent(id)}`);
+  getDrain(id: string, options: { signal?: AbortSignal } = {}): Promise<DrainView> {
+    return this.call(drainViewSchema, 'GET', `/drains/${encodeURIComponent(id)}`, undefined, options.signal);
   }
 
   listDrains(status: 'active' | 'released' | 'all' = 'active'): Promise<DrainView[]> {

@@ -3,6 +3,7 @@
  * coordinator restarts, re-reads the current state on every connect so nothing is missed, and
  * polls slowly as a safety net. `waitForDrain` builds `--wait` on it.
  */
+import type { IncomingMessage } from 'node:http';
 import { coerceError } from '../../util/errors.js';
 import { API_PREFIX, drainViewSchema, type DrainView } from '../../wire/coordinator-api.js';
 import { openStream, StreamRefusedError, type Endpoint } from '../../wire/http-client.js';
@@ -21,11 +22,46 @@ export interface WatchOptions {
   onTrouble?: (message: string) => void;
 }
 
+/** Calls `action` once when the signal aborts, at once if it already has. Returns a remover. */
+function onAbort(signal: AbortSignal, action: () => void): () => void {
+  if (signal.aborted) {
+    action();
+    return () => {};
+  }
+  signal.addEventListener('abort', action, { once: true });
+  return () => signal.removeEventListener('abort', action);
+}
+
+/** Waits `ms`, or less if the signal aborts (at once if it already has); leaves no listener behind. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    let stop = () => {};
+    const timer = setTimeout(() => (stop(), resolve()), ms);
+    stop = onAbort(signal, () => (clearTimeout(timer), resolve()));
   });
+}
+
+/**
+ * Reads one connected stream until it ends or the signal aborts. The abort handler is in place
+ * before `onConnect` runs: `onConnect` itself may find what the caller waited for and abort, and
+ * a handler added after that would never run, leaving the stream (and the CLI process) open.
+ */
+async function follow(response: IncomingMessage, options: WatchOptions): Promise<void> {
+  const ended = new Promise<void>((resolve) => {
+    if (response.closed) return resolve();
+    response.once('close', resolve);
+    response.once('error', () => resolve());
+  });
+  const stopWatchingAbort = onAbort(options.signal, () => response.destroy());
+  try {
+    const parser = new SseParser(options.onEvent);
+    response.on('data', (chunk: string) => parser.push(chunk));
+    await options.onConnect?.();
+    await ended;
+  } finally {
+    stopWatchingAbort();
+    response.destroy();
+  }
 }
 
 /** Follows the stream until the signal aborts. A 401/403 ends it with that error. */
@@ -37,25 +73,14 @@ export async function watchEvents(options: WatchOptions): Promise<void> {
         signal: options.signal,
       });
       attempt = 0;
-      await options.onConnect?.();
-      await new Promise<void>((resolve) => {
-        const parser = new SseParser(options.onEvent);
-        const end = () => {
-          options.signal.removeEventListener('abort', abort);
-          resolve();
-        };
-        const abort = () => response.destroy();
-        options.signal.addEventListener('abort', abort, { once: true });
-        response.on('data', (chunk: string) => parser.push(chunk));
-        response.on('close', end);
-        response.on('error', end);
-      });
+      await follow(response, options);
       if (!options.signal.aborted) options.onTrouble?.('event stream ended; reconnecting');
     } catch (error) {
       if (options.signal.aborted) return;
       if (error instanceof StreamRefusedError && (error.status === 401 || error.status === 403)) throw error;
       options.onTrouble?.(coerceError(error).message);
     }
+    if (options.signal.aborted) return;
     attempt++;
     await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)), options.signal);
   }
@@ -80,6 +105,7 @@ export async function waitForDrain(
   let latest: DrainView | null = null;
   let finished = false;
   const update = (drain: DrainView) => {
+    if (finished) return;
     latest = drain;
     options.onUpdate(drain);
     if (options.done(drain)) {
@@ -89,8 +115,10 @@ export async function waitForDrain(
   };
   const refresh = async () => {
     try {
-      update(await client.getDrain(id));
+      // Aborted when the wait ends, so a read still in flight does not keep the process alive.
+      update(await client.getDrain(id, { signal: controller.signal }));
     } catch (error) {
+      if (controller.signal.aborted) return;
       options.onTrouble?.(coerceError(error).message);
     }
   };
