@@ -17,7 +17,7 @@ import {
   type Override,
 } from '../wire/coordinator-api.js';
 import { ApiClient, ApiError } from './client/api-client.js';
-import { resolveEndpoint, type ConnectionFlags } from './client/connection.js';
+import { resolveEndpoints, type ConnectionFlags } from './client/connection.js';
 import { waitForDrain, watchEvents } from './client/event-watch.js';
 import { ProgressDisplay, type DisplayMode } from './client/progress-display.js';
 import {
@@ -35,7 +35,12 @@ const DEFAULT_WAIT_TIMEOUT = '15m';
 
 function connectionOptions(command: Command): Command {
   return command
-    .addOption(new Option('--coordinator <url>', 'coordinator URL (default $HERALD_COORDINATOR)'))
+    .addOption(
+      new Option(
+        '--coordinator <urls>',
+        "coordinator URL, or its replicas' URLs comma-separated: tried in turn while unreachable (default $HERALD_COORDINATOR)",
+      ),
+    )
     .addOption(new Option('--token <token>', 'bearer token (default $HERALD_TOKEN; prefer --token-file)'))
     .addOption(
       new Option('--token-file <file>', 'file holding the bearer token (default $HERALD_TOKEN_FILE)'),
@@ -46,7 +51,7 @@ function connectionOptions(command: Command): Command {
 }
 
 function client(flags: ConnectionFlags): ApiClient {
-  return new ApiClient(resolveEndpoint(flags));
+  return new ApiClient(resolveEndpoints(flags));
 }
 
 function durationFlag(flag: string, text: string): number {
@@ -376,7 +381,7 @@ function registerStatus(program: Command): void {
     const ticker = setInterval(refresh, 5000); // ages and staleness move without events
     try {
       await watchEvents({
-        endpoint: api.endpoint,
+        endpoint: api.endpoints,
         path: '/events',
         signal: controller.signal,
         onConnect: refresh,
