@@ -2,7 +2,7 @@
  * `npm run bench` — runs herald's benchmarks (all, or the ones named), writes one JSON result per
  * benchmark to bench/results/ and renders bench/RESULTS.md and bench/SUMMARY.md again.
  *
- *   node --import tsx bench/run.ts [failover|cost|quiet|drain|scale|continuity ...] [--quick] [--rounds N]
+ *   node --import tsx bench/run.ts [failover|cost|quiet|drain|scale|continuity|transport ...] [--quick] [--rounds N]
  *                                  [--agents N,N,...]   (scale's levels of simulated agents)
  *
  * Needs root, the lab's Debian packages and a built herald (dist/). Labs are started when first
@@ -23,6 +23,7 @@ import { loadAverage } from './lib/machine.js';
 import { BENCH_ORDER, renderFiles, writeResult } from './lib/report.js';
 import { quiet } from './quiet.js';
 import { scale } from './scale.js';
+import { transport } from './transport.js';
 
 const BENCHES: Record<(typeof BENCH_ORDER)[number], Bench> = {
   failover,
@@ -31,10 +32,11 @@ const BENCHES: Record<(typeof BENCH_ORDER)[number], Bench> = {
   drain,
   scale,
   continuity,
+  transport,
 };
 /** The order that shares labs best: side-by-side lab first, then the drain lab, then no lab. */
 // continuity before cost: cost probes the node's Kamailio hard (five agents at 100 ms, TLS included).
-const RUN_ORDER = ['failover', 'quiet', 'continuity', 'cost', 'drain', 'scale'] as const;
+const RUN_ORDER = ['failover', 'quiet', 'continuity', 'cost', 'drain', 'scale', 'transport'] as const;
 
 function parseArgs(argv: string[]): {
   names: string[];
@@ -77,7 +79,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const selected = RUN_ORDER.filter((name) => !args.names.length || args.names.includes(name));
-  const needsLab = selected.some((name) => name !== 'scale');
+  const needsLab = selected.some((name) => name !== 'scale' && name !== 'transport');
   if (needsLab) {
     const problems = labProblems();
     if (problems.length) {
@@ -121,7 +123,7 @@ async function main(): Promise<number> {
       if (abort.signal.aborted) break;
       // The side-by-side lab is idle while the drain lab runs: free the machine.
       if (name === 'drain' || name === 'scale') await release('sideBySide');
-      if (name === 'scale') await release('drain');
+      if (name === 'scale' || name === 'transport') await release('drain');
       log(`== ${name} (load ${loadAverage().join(' ')})`);
       try {
         const result = await BENCHES[name](context);

@@ -54,7 +54,15 @@ export interface BenchResult {
   data: unknown;
 }
 
-export const BENCH_ORDER = ['failover', 'cost', 'quiet', 'drain', 'scale', 'continuity'] as const;
+export const BENCH_ORDER = [
+  'failover',
+  'cost',
+  'quiet',
+  'drain',
+  'scale',
+  'continuity',
+  'transport',
+] as const;
 
 export function resultFileName(result: Pick<BenchResult, 'bench' | 'startedAt' | 'quick'>): string {
   const stamp = result.startedAt.replace(/[:.]/g, '-');

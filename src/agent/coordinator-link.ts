@@ -5,6 +5,11 @@
  * latest wins) and as a heartbeat. Reconnects use full-jitter exponential backoff so a fleet
  * that lost the coordinator does not come back as one wave. Nothing here throws into the agent:
  * failures are logged and retried; the agent keeps its last desired state and its local health.
+ *
+ * `url` may list several coordinator replicas: the link follows one at a time and, when its
+ * stream cannot be opened or ends, moves on to the next in the list (after the same full-jitter
+ * backoff), so agents of a dead replica spread over the others instead of arriving together.
+ * Reports go to the replica whose stream is being followed.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,7 +21,8 @@ import { openStream, requestJson, StreamRefusedError, type Endpoint } from '../w
 import { SseParser } from '../wire/sse.js';
 
 export interface CoordinatorLinkOptions {
-  url: string;
+  /** One coordinator, or its replicas in order of preference. */
+  url: string | readonly string[];
   token: string;
   /**
    * TLS material, already read (the agent reads and checks its files at start-up,
@@ -42,6 +48,8 @@ export interface CoordinatorLink {
   /** The latest status; sent at once (coalesced) and then as the heartbeat. */
   report(status: AgentStatus): void;
   connected(): boolean;
+  /** The coordinator URL the link follows (or is trying) now. */
+  currentUrl(): string;
   /** When (unix ms, for display) the coordinator was last heard from; null before any. */
   lastContactAt(): number | null;
   /** How long ago the coordinator was last heard from, on the monotonic clock; null before any. */
@@ -71,17 +79,21 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   const listeners: ((desired: AgentDesired) => void)[] = [];
 
   const ca = options.tls?.ca;
-  const secure = options.url.startsWith('https:');
-  const pool = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: 2 })
-    : new http.Agent({ keepAlive: true, maxSockets: 2 });
-  const endpoint: Endpoint = {
-    baseUrl: options.url,
+  const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+  if (urls.length === 0) throw new Error('coordinator link: expected at least one URL, received none');
+  /** One endpoint (and keep-alive pool) per replica; the token and client certificate go to each. */
+  const endpoints: Endpoint[] = urls.map((url) => ({
+    baseUrl: url,
     token: options.token,
-    agent: pool,
+    agent: url.startsWith('https:')
+      ? new https.Agent({ keepAlive: true, maxSockets: 2 })
+      : new http.Agent({ keepAlive: true, maxSockets: 2 }),
     ...(ca ? { ca } : {}),
     ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
-  };
+  }));
+  /** Index of the replica followed now. */
+  let current = 0;
+  const endpoint = () => endpoints[current]!;
   const streamPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/desired`;
   const reportPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/report`;
 
@@ -105,7 +117,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     const key = `${kind}:${message}`;
     if (key === lastFailure) return;
     lastFailure = key;
-    log[level]({ url: options.url }, `${kind}: ${message}`);
+    log[level]({ url: endpoint().baseUrl }, `${kind}: ${message}`);
   }
 
   function contacted(): void {
@@ -129,7 +141,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       dirty = false;
       lastSentAt = monotonic();
       try {
-        const response = await requestJson(endpoint, 'POST', reportPath, status, {
+        const response = await requestJson(endpoint(), 'POST', reportPath, status, {
           timeoutMs: Math.max(2000, options.heartbeatMs),
           signal: abort.signal,
         });
@@ -166,9 +178,10 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   /** One stream: resolves when it ends for any reason. Returns whether it was healthy for a while. */
   async function runStream(): Promise<{ stable: boolean; refusedStatus?: number }> {
     const openedAt = monotonic();
+    const target = endpoint();
     let response: http.IncomingMessage;
     try {
-      response = await openStream(endpoint, streamPath, { signal: abort.signal, connectTimeoutMs: 10_000 });
+      response = await openStream(target, streamPath, { signal: abort.signal, connectTimeoutMs: 10_000 });
     } catch (error) {
       if (stopped) return { stable: false };
       if (error instanceof StreamRefusedError) {
@@ -185,7 +198,10 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     streamOpen = true;
     contacted();
     if (lastFailure.startsWith('push stream')) lastFailure = '';
-    log.info({ url: options.url }, 'connected to the coordinator');
+    log.info(
+      { url: target.baseUrl, ...(urls.length > 1 ? { replica: current + 1, of: urls.length } : {}) },
+      'connected to the coordinator',
+    );
     flush(); // the coordinator may have restarted: tell it where we are at once
     return new Promise((resolve) => {
       let idleMs = DEFAULT_IDLE_MS;
@@ -226,7 +242,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
         done = true;
         clearTimeout(idleTimer);
         streamOpen = false;
-        if (!stopped) log.warn({ url: options.url, why }, 'push stream from the coordinator ended');
+        if (!stopped) log.warn({ url: target.baseUrl, why }, 'push stream from the coordinator ended');
         response.destroy();
         resolve({ stable: monotonic() - openedAt >= STABLE_MS });
       };
@@ -266,6 +282,11 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       const { stable, refusedStatus } = await runStream();
       if (stopped) break;
       attempt = stable ? 1 : attempt + 1;
+      // The next replica in the list gets the next try; with one URL this is the same one.
+      if (urls.length > 1) {
+        current = (current + 1) % urls.length;
+        log.debug({ url: endpoint().baseUrl }, 'trying the next coordinator in the list');
+      }
       // A refused token will not fix itself quickly: wait the longest.
       const delay =
         refusedStatus === 401 || refusedStatus === 403 ? maxMs : backoffDelay(attempt, baseMs, maxMs, random);
@@ -292,7 +313,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 2000).unref())]);
       stopped = true;
       abort.abort();
-      pool.destroy();
+      for (const e of endpoints) e.agent?.destroy();
       streamOpen = false;
     },
     onDesired(cb) {
@@ -303,6 +324,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       if (started) flush();
     },
     connected: () => streamOpen,
+    currentUrl: () => endpoint().baseUrl,
     lastContactAt: () => lastContact,
     sinceContactMs: () => (lastContactMono === null ? null : monotonic() - lastContactMono),
   };

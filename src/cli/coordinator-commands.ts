@@ -33,8 +33,8 @@ function connectionOptions(command: Command): Command {
   return command
     .addOption(
       new Option(
-        '--coordinator <url>',
-        'coordinator URL, or several (replicas) comma-separated (default $HERALD_COORDINATOR)',
+        '--coordinator <urls>',
+        "coordinator URL, or its replicas' URLs comma-separated: tried in turn while unreachable (default $HERALD_COORDINATOR)",
       ),
     )
     .addOption(new Option('--token <token>', 'bearer token (default $HERALD_TOKEN; prefer --token-file)'))
@@ -379,8 +379,7 @@ function registerStatus(program: Command): void {
     const ticker = setInterval(refresh, 5000); // ages and staleness move without events
     try {
       await watchEvents({
-        endpoint: api.endpoint,
-        ...(api.endpoints.length > 1 ? { nextEndpoint: () => api.failover() } : {}),
+        endpoint: api.endpoints,
         path: '/events',
         signal: controller.signal,
         onConnect: refresh,

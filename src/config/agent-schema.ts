@@ -338,9 +338,24 @@ export const controlSchema = z
   })
   .strict();
 
+/** The coordinator's URLs as a list, whether the config gave one URL or several. */
+export function coordinatorUrls(url: string | readonly string[]): string[] {
+  return typeof url === 'string' ? [url] : [...url];
+}
+
 export const coordinatorLinkSchema = z
   .object({
-    url: z.string().url(),
+    /**
+     * The coordinator, or a list of its replicas: the agent connects to one and fails over to
+     * the next when it stops answering (full-jitter backoff; docs/coordinator-failover.md).
+     */
+    url: z.union([
+      z.string().url(),
+      z
+        .array(z.string().url())
+        .min(1)
+        .refine((urls) => new Set(urls).size === urls.length, 'expected each URL once, received a repeat'),
+    ]),
     /** The agent's bearer token, or tokenFile to read it from. */
     token: z.string().min(1).optional(),
     tokenFile: z.string().min(1).optional(),
@@ -376,11 +391,12 @@ export const coordinatorLinkSchema = z
         path: ['certFile'],
         message: 'expected the client certificate with keyFile, received nothing',
       });
-    if ((v.certFile || v.keyFile) && !/^https:/i.test(v.url))
+    const plain = coordinatorUrls(v.url).filter((url) => !/^https:/i.test(url));
+    if ((v.certFile || v.keyFile) && plain.length > 0)
       ctx.addIssue({
         code: 'custom',
         path: ['url'],
-        message: `expected an https: url to present the client certificate (certFile, keyFile) over, received ${JSON.stringify(v.url)}`,
+        message: `expected an https: url to present the client certificate (certFile, keyFile) over, received ${plain.map((u) => JSON.stringify(u)).join(', ')}`,
       });
   });
 

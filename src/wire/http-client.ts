@@ -25,12 +25,29 @@ export interface JsonResponse {
   body: unknown;
 }
 
-/** The coordinator could not be reached or did not answer in time. */
+/**
+ * The coordinator could not be reached or did not answer in time. `mayHaveArrived` says whether
+ * the request may have reached it: false only when no connection (TCP, and TLS for https:) was
+ * ever established, so the coordinator cannot have seen it and repeating it elsewhere is safe.
+ */
 export class TransportError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly mayHaveArrived: boolean;
+  constructor(message: string, options?: { cause?: unknown; mayHaveArrived?: boolean }) {
     super(message, options);
     this.name = 'TransportError';
+    this.mayHaveArrived = options?.mayHaveArrived ?? true;
   }
+}
+
+/** Tracks whether a request's connection was ever established (see TransportError.mayHaveArrived). */
+function watchConnection(request: http.ClientRequest, secure: boolean): () => boolean {
+  let connected = false;
+  request.on('socket', (socket) => {
+    // A reused keep-alive socket is connected already; a new one is once TCP (and TLS) is up.
+    if (request.reusedSocket) connected = true;
+    else socket.once(secure ? 'secureConnect' : 'connect', () => (connected = true));
+  });
+  return () => connected;
 }
 
 function urlFor(endpoint: Endpoint, path: string): URL {
@@ -100,12 +117,18 @@ export function requestJson(
       reject(error instanceof TransportError ? error : new TransportError(describeFailure(error, endpoint)));
       return;
     }
+    const connected = watchConnection(request, urlFor(endpoint, path).protocol === 'https:');
     const timeoutMs = options.timeoutMs ?? 10_000;
     const timer = setTimeout(
-      () => request.destroy(new TransportError(`no answer from ${endpoint.baseUrl} within ${timeoutMs} ms`)),
+      () =>
+        request.destroy(
+          new TransportError(`no answer from ${endpoint.baseUrl} within ${timeoutMs} ms`, {
+            mayHaveArrived: connected(),
+          }),
+        ),
       timeoutMs,
     );
-    const onAbort = () => request.destroy(new TransportError('aborted'));
+    const onAbort = () => request.destroy(new TransportError('aborted', { mayHaveArrived: connected() }));
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = () => {
@@ -117,7 +140,10 @@ export function requestJson(
       reject(
         error instanceof TransportError
           ? error
-          : new TransportError(describeFailure(error, endpoint), { cause: error }),
+          : new TransportError(describeFailure(error, endpoint), {
+              cause: error,
+              mayHaveArrived: connected(),
+            }),
       );
     });
     request.on('response', (response) => {

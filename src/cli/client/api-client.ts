@@ -2,6 +2,16 @@
  * The CLI's typed client of /api/v1. Answers are parsed with the wire schemas; HTTP errors
  * become CliErrors with herald's exit codes: 400 and 401 → 2 (usage/config), 409 → 3 (refused
  * by policy, the rules kept for printing), anything else → 1.
+ *
+ * With several coordinator replicas the client starts with the one that answered last and tries
+ * the next on failure, but only when repeating the request cannot apply it twice:
+ * - the connection never came up (refused, unresolvable, TLS handshake failed): any method, since
+ *   no coordinator saw the request;
+ * - the coordinator answered 503 (a replica that lost its store refuses changes without acting);
+ * - a GET that failed in any other way (reads are safe to repeat).
+ * A POST or DELETE whose connection was up when it failed (a timeout, a reset mid-answer) may
+ * have been applied: it is not repeated elsewhere; the error says so and how to check. Any other
+ * answer (2xx, 4xx, 409 refusals, 500) is the answer.
  */
 import type { z } from 'zod';
 import { CliError, ExitCode } from '../../util/errors.js';
@@ -43,6 +53,11 @@ export class ApiError extends CliError {
   }
 }
 
+function answerMessage(body: unknown): string {
+  const parsed = errorBodySchema.safeParse(body);
+  return parsed.success ? parsed.data.error.message : '';
+}
+
 function fail(status: number, body: unknown): never {
   const parsed = errorBodySchema.safeParse(body);
   if (!parsed.success) throw new ApiError(status, 'unexpected', `the coordinator answered ${status}`, [], []);
@@ -50,51 +65,57 @@ function fail(status: number, body: unknown): never {
   throw new ApiError(status, e.code, e.message, e.problems ?? [], e.rules ?? []);
 }
 
-/** Failures while connecting: the request never reached that coordinator, so another may take it. */
-const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-
-function notReached(error: unknown): boolean {
-  const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? '') as string;
-  return error instanceof TransportError && NOT_REACHED.has(code);
-}
-
 export class ApiClient {
   readonly endpoints: readonly Endpoint[];
-  private current = 0;
+  /** Index of the replica that answered last: tried first. */
+  private preferred = 0;
 
-  /** With several endpoints (replicas), a request that cannot connect to one goes to the next. */
   constructor(endpoints: Endpoint | readonly Endpoint[]) {
-    this.endpoints = Array.isArray(endpoints) ? endpoints : [endpoints as Endpoint];
-    if (!this.endpoints.length) throw new TypeError('expected at least one coordinator endpoint');
+    this.endpoints = Array.isArray(endpoints) ? [...(endpoints as Endpoint[])] : [endpoints as Endpoint];
+    if (this.endpoints.length === 0) throw new Error('ApiClient: expected at least one coordinator endpoint');
   }
 
-  /** The endpoint requests go to now (the last one that answered). */
+  /** The replica tried first (the one that answered last). */
   get endpoint(): Endpoint {
-    return this.endpoints[this.current]!;
+    return this.endpoints[this.preferred]!;
   }
 
-  /** Moves to the next endpoint (an event stream that broke reconnects there); returns it. */
-  failover(): Endpoint {
-    this.current = (this.current + 1) % this.endpoints.length;
-    return this.endpoint;
-  }
-
-  /**
-   * Sends to the current endpoint, then to each other one while the failure is a connection
-   * that was never made (never after a request was sent: a drain must not be created twice).
-   */
-  private async send(method: string, path: string, body: unknown, signal: AbortSignal | undefined) {
-    for (let tried = 1; ; tried++) {
+  /** Sends to one replica after another (see the top of this file for when it moves on). */
+  private async send(method: string, path: string, body: unknown, signal?: AbortSignal) {
+    const count = this.endpoints.length;
+    const failures: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const index = (this.preferred + i) % count;
+      const endpoint = this.endpoints[index]!;
+      const last = i === count - 1;
       try {
-        return await requestJson(this.endpoint, method, API_PREFIX + path, body, {
+        const response = await requestJson(endpoint, method, API_PREFIX + path, body, {
           timeoutMs: 15_000,
           ...(signal ? { signal } : {}),
         });
+        if (response.status === 503 && !last) {
+          failures.push(`${endpoint.baseUrl}: 503 ${answerMessage(response.body)}`);
+          continue;
+        }
+        this.preferred = index;
+        return response;
       } catch (error) {
-        if (!notReached(error) || tried >= this.endpoints.length) throw error;
-        this.failover();
+        if (!(error instanceof TransportError)) throw error;
+        if (signal?.aborted) throw new CliError(error.message, ExitCode.error);
+        if (error.mayHaveArrived && method !== 'GET')
+          throw new CliError(
+            `${error.message}; the ${method} may have reached ${endpoint.baseUrl}, so it was not repeated on another coordinator: check with \`herald drain list\` or \`herald status\` before trying again`,
+            ExitCode.error,
+          );
+        failures.push(error.message);
+        if (last)
+          throw new CliError(
+            count === 1 ? error.message : `no coordinator answered: ${failures.join('; ')}`,
+            ExitCode.error,
+          );
       }
     }
+    throw new CliError(`no coordinator answered: ${failures.join('; ')}`, ExitCode.error);
   }
 
   private async call<S extends z.ZodType>(
@@ -104,13 +125,7 @@ export class ApiClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<z.output<S>> {
-    let response;
-    try {
-      response = await this.send(method, path, body, signal);
-    } catch (error) {
-      if (error instanceof TransportError) throw new CliError(error.message, ExitCode.error);
-      throw error;
-    }
+    const response = await this.send(method, path, body, signal);
     if (response.status < 200 || response.status >= 300) fail(response.status, response.body);
     const parsed = schema.safeParse(response.body);
     if (!parsed.success)

@@ -1,6 +1,6 @@
 /**
- * Where the CLI finds the coordinator: --coordinator / HERALD_COORDINATOR for the URL (or a
- * comma-separated list of the replicas' URLs, tried in order when one cannot be reached),
+ * Where the CLI finds the coordinator: --coordinator / HERALD_COORDINATOR for its URL or a
+ * comma-separated list of its replicas,
  * --token / --token-file / HERALD_TOKEN (/ HERALD_TOKEN_FILE) for the bearer token, --ca-file /
  * HERALD_CA_FILE for a private CA. Missing pieces are a usage error (exit 2) that says which
  * flag or variable to set.
@@ -27,42 +27,53 @@ function readFile(path: string, what: string): string {
   }
 }
 
-/** The coordinator URL(s) from --coordinator / HERALD_COORDINATOR, each checked. */
-function coordinatorUrls(flags: ConnectionFlags, env: NodeJS.ProcessEnv): string[] {
-  const given = flags.coordinator ?? env.HERALD_COORDINATOR;
-  if (!given)
-    throw new CliError(
-      'expected the coordinator address in --coordinator URL or HERALD_COORDINATOR, received nothing',
-      ExitCode.usage,
-    );
-  const urls = given
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean);
-  if (!urls.length)
-    throw new CliError(
-      `--coordinator: expected one URL or a comma-separated list, received "${given}"`,
-      ExitCode.usage,
-    );
-  for (const url of urls) {
+/** Parses a comma-separated list of coordinator URLs; a bad entry is a usage error naming it. */
+export function parseCoordinatorList(list: string): string[] {
+  const entries = list.split(',').map((entry) => entry.trim());
+  const urls: string[] = [];
+  entries.forEach((entry, index) => {
+    const which = entries.length > 1 ? ` entry ${index + 1} of ${entries.length}` : '';
+    if (!entry)
+      throw new CliError(
+        `--coordinator:${which}: expected a URL such as https://coordinator:9180, received an empty entry in "${list}"`,
+        ExitCode.usage,
+      );
     let parsed: URL;
     try {
-      parsed = new URL(url);
+      parsed = new URL(entry);
     } catch {
       throw new CliError(
-        `--coordinator: expected a URL such as https://coordinator:9180, received "${url}"`,
+        `--coordinator:${which}: expected a URL such as https://coordinator:9180, received "${entry}"`,
         ExitCode.usage,
       );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-      throw new CliError(`--coordinator: expected an http: or https: URL, received "${url}"`, ExitCode.usage);
-  }
+      throw new CliError(
+        `--coordinator:${which}: expected an http: or https: URL, received "${entry}"`,
+        ExitCode.usage,
+      );
+    if (urls.includes(entry))
+      throw new CliError(
+        `--coordinator:${which}: expected each URL once, received "${entry}" twice`,
+        ExitCode.usage,
+      );
+    urls.push(entry);
+  });
   return urls;
 }
 
-/** One endpoint per coordinator URL given (replicas), sharing the token and CA. */
+/**
+ * The coordinator's replicas, in the order given (--coordinator / HERALD_COORDINATOR take one URL
+ * or a comma-separated list), each with the same token and CA.
+ */
 export function resolveEndpoints(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Endpoint[] {
-  const urls = coordinatorUrls(flags, env);
+  const list = flags.coordinator ?? env.HERALD_COORDINATOR;
+  if (!list)
+    throw new CliError(
+      'expected the coordinator address in --coordinator URL[,URL...] or HERALD_COORDINATOR, received nothing',
+      ExitCode.usage,
+    );
+  const urls = parseCoordinatorList(list);
   const tokenFile = flags.tokenFile ?? (flags.token ? undefined : env.HERALD_TOKEN_FILE);
   const token = (flags.token ?? (tokenFile ? readFile(tokenFile, '--token-file') : env.HERALD_TOKEN))?.trim();
   if (!token)

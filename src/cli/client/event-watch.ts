@@ -1,7 +1,9 @@
 /**
  * Following the coordinator's event stream from the CLI: reconnects (short backoff) when the
  * coordinator restarts, re-reads the current state on every connect so nothing is missed, and
- * polls slowly as a safety net. `waitForDrain` builds `--wait` on it.
+ * polls slowly as a safety net. With several replicas, a stream that cannot be opened or ends
+ * is reopened on the next replica at once; only after a whole round fails does it back off.
+ * `waitForDrain` builds `--wait` on it.
  */
 import type { IncomingMessage } from 'node:http';
 import { coerceError } from '../../util/errors.js';
@@ -11,9 +13,8 @@ import { SseParser, type SseMessage } from '../../wire/sse.js';
 import type { ApiClient } from './api-client.js';
 
 export interface WatchOptions {
-  endpoint: Endpoint;
-  /** With several coordinators (replicas): the endpoint to reconnect to after a failure. */
-  nextEndpoint?: () => Endpoint;
+  /** One coordinator, or its replicas: a stream that fails or ends moves on to the next. */
+  endpoint: Endpoint | readonly Endpoint[];
   /** e.g. "/events?drain=d-12ab" (under /api/v1). */
   path: string;
   signal: AbortSignal;
@@ -68,23 +69,34 @@ async function follow(response: IncomingMessage, options: WatchOptions): Promise
 
 /** Follows the stream until the signal aborts. A 401/403 ends it with that error. */
 export async function watchEvents(options: WatchOptions): Promise<void> {
+  const endpoints: readonly Endpoint[] = Array.isArray(options.endpoint)
+    ? (options.endpoint as readonly Endpoint[])
+    : [options.endpoint as Endpoint];
+  let current = 0;
+  /** Failures in a row since the last stream that opened. */
+  let failures = 0;
   let attempt = 0;
-  let endpoint = options.endpoint;
   while (!options.signal.aborted) {
-    if (attempt > 0 && options.nextEndpoint) endpoint = options.nextEndpoint();
+    const endpoint = endpoints[current]!;
     try {
       const response = await openStream(endpoint, API_PREFIX + options.path, {
         signal: options.signal,
       });
       attempt = 0;
+      failures = 0;
       await follow(response, options);
-      if (!options.signal.aborted) options.onTrouble?.('event stream ended; reconnecting');
+      if (!options.signal.aborted)
+        options.onTrouble?.(`event stream from ${endpoint.baseUrl} ended; reconnecting`);
     } catch (error) {
       if (options.signal.aborted) return;
       if (error instanceof StreamRefusedError && (error.status === 401 || error.status === 403)) throw error;
       options.onTrouble?.(coerceError(error).message);
     }
     if (options.signal.aborted) return;
+    current = (current + 1) % endpoints.length;
+    // The next replica at once, while a round of the list has not failed yet.
+    if (++failures < endpoints.length) continue;
+    failures = 0;
     attempt++;
     await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)), options.signal);
   }
@@ -133,8 +145,7 @@ export async function waitForDrain(
     await refresh();
     if (!finished)
       await watchEvents({
-        endpoint: client.endpoint,
-        ...(client.endpoints.length > 1 ? { nextEndpoint: () => client.failover() } : {}),
+        endpoint: client.endpoints,
         path: `/events?drain=${encodeURIComponent(id)}`,
         signal: controller.signal,
         onConnect: refresh,

@@ -238,7 +238,8 @@ export class ExabgpPlayer {
 export interface AgentSpec {
   node: string;
   site: string;
-  coordinatorUrl: () => string;
+  /** One URL or a list of replicas (the agent fails over between them). */
+  coordinatorUrl: () => string | string[];
   health: HealthTarget;
   drainHold?: number;
   /** Extra checks after the `proxy` tcp check on `health` (e.g. a tls check). */

@@ -11,7 +11,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiClient } from '../../../src/cli/client/api-client.js';
-import { resolveEndpoints } from '../../../src/cli/client/connection.js';
 import { waitForDrain, watchEvents } from '../../../src/cli/client/event-watch.js';
 import type { DrainView } from '../../../src/wire/coordinator-api.js';
 
@@ -150,55 +149,4 @@ describe('watchEvents retries', () => {
       assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
     },
   );
-});
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-describe('several coordinators (replicas) in --coordinator', () => {
-  it('reads the comma-separated list, naming a bad entry', () => {
-    const env = { HERALD_TOKEN: 'a-token' };
-    assert.deepEqual(
-      resolveEndpoints({ coordinator: 'http://a:9180, https://b:9180' }, env).map((e) => e.baseUrl),
-      ['http://a:9180', 'https://b:9180'],
-    );
-    assert.throws(
-      () => resolveEndpoints({ coordinator: 'http://a:9180,b:9180' }, env),
-      /--coordinator: expected an http: or https: URL, received "b:9180"/,
-    );
-    assert.throws(() => resolveEndpoints({ coordinator: ' , ' }, env), /comma-separated list/);
-  });
-
-  it('a wait whose first coordinator is down goes to the next and ends', { timeout: 30_000 }, async () => {
-    const standIn = new StandIn();
-    await new Promise<void>((resolve) => standIn.server.listen(0, '127.0.0.1', resolve));
-    try {
-      standIn.completeFromRead = 2;
-      const dead = `http://127.0.0.1:${await closedPort()}`;
-      const client = new ApiClient([
-        { baseUrl: dead, token: 't' },
-        { baseUrl: standIn.baseUrl, token: 't' },
-      ]);
-      const result = await waitForDrain(client, 'd-1', {
-        timeoutMs: 20_000,
-        onUpdate: () => {},
-        done: (drain) => drain.complete,
-      });
-      assert.equal(result.timedOut, false);
-      assert.equal(
-        client.endpoint.baseUrl,
-        standIn.baseUrl,
-        'requests stay on the coordinator that answered',
-      );
-      await until(() => standIn.openStreams.size === 0, 'the client to close its event stream');
-    } finally {
-      await new Promise<void>((resolve) => standIn.server.close(() => resolve()));
-    }
-  });
 });

@@ -80,6 +80,31 @@ describe('agent config: coordinator section', () => {
     );
   });
 
+  test('url takes a list of replicas; every entry is checked and named', () => {
+    const urls = ['https://herald-1.example.net:9180', 'https://herald-2.example.net:9180'];
+    assert.deepEqual(withCoordinator({ ...link, url: urls }).coordinator?.url, urls);
+    const found = problems({ ...link, url: [urls[0], 'not a url'] });
+    assert.ok(
+      found.some((p) => p.startsWith('coordinator.url')),
+      found.join('\n'),
+    );
+    assert.ok(
+      problems({ ...link, url: [] }).some((p) => p.startsWith('coordinator.url')),
+      'an empty list is refused',
+    );
+    assert.deepEqual(
+      problems({
+        ...link,
+        url: [urls[0], 'http://herald-2.example.net:9180'],
+        certFile: '/c',
+        keyFile: '/k',
+      }),
+      [
+        'coordinator.url: expected an https: url to present the client certificate (certFile, keyFile) over, received "http://herald-2.example.net:9180"',
+      ],
+    );
+  });
+
   test('empty paths and unknown fields are named', () => {
     const found = problems({ ...link, certFile: '', keyFile: '/k', clientCert: '/c' });
     assert.ok(
