@@ -1,0 +1,84 @@
+/**
+ * The fleet document's per-node `holdDown`: a fresh report of an agent held down by flap damping
+ * gives when the hold-down ends (on the coordinator's wall clock) and how many flaps; a node not
+ * held down, or whose last report is stale, gives none (an old hold-down is not a current one).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NodeReport } from '../../../src/coordinator/model.js';
+import { policySchema } from '../../../src/coordinator/config-schema.js';
+import { fleetStatus, type StatusContext } from '../../../src/coordinator/views.js';
+import type { NodeStatus } from '../../../src/wire/coordinator-api.js';
+import { report } from './fixtures.js';
+
+const PREFIX = '198.51.100.10/32';
+const STALE_AFTER_MS = 15_000;
+
+const inventory = {
+  sites: [{ name: 'lon1', region: 'eu', location: { lat: 0, lon: 0 }, nodes: ['lon1-a', 'lon1-b'] }],
+};
+
+/** What a held-down agent sends: checks pass, RISING, the prefix withdrawn, the hold-down active. */
+function heldDownReport(node: string, receivedAt: number, remainingMs: number, flaps: number): NodeReport {
+  const held = report(
+    node,
+    'lon1',
+    [{ prefix: PREFIX, desired: 'withdraw', acknowledged: 'withdraw', state: 'RISING' }],
+    {
+      healthy: true,
+      receivedAt,
+    },
+  );
+  held.status.state = 'RISING';
+  held.status.holdDown = { active: true, remainingMs, penalty: 2400, flaps };
+  return held;
+}
+
+function nodesAt(reports: NodeReport[], now: number): Map<string, NodeStatus> {
+  const ctx: StatusContext = {
+    inventory,
+    reports: new Map(reports.map((r) => [r.status.node, r])),
+    drains: [],
+    observerConfigured: false,
+    staleAfterMs: STALE_AFTER_MS,
+    now,
+    monotonicNow: now,
+    policy: policySchema.parse({}),
+    connected: () => true,
+    revisionOf: () => null,
+  };
+  return new Map(fleetStatus(ctx).sites.flatMap((s) => s.nodes.map((n) => [n.name, n])));
+}
+
+describe('fleet status: the per-node flap hold-down', () => {
+  it('a fresh report held down gives {until, flaps}: when it was received plus the time left', () => {
+    const nodes = nodesAt(
+      [
+        heldDownReport('lon1-a', 50_000, 90_000, 5),
+        report('lon1-b', 'lon1', [{ prefix: PREFIX, desired: 'announce', acknowledged: 'announce' }], {
+          receivedAt: 50_000,
+        }),
+      ],
+      52_000,
+    );
+    const held = nodes.get('lon1-a')!;
+    assert.deepEqual(held.holdDown, { until: 140_000, flaps: 5 });
+    // Apart from health: its checks still pass.
+    assert.equal(held.healthy, true);
+    assert.deepEqual(held.announcing, []);
+    assert.equal(nodes.get('lon1-b')!.holdDown, undefined);
+    assert.ok(!('holdDown' in nodes.get('lon1-b')!), 'a node not held down has no holdDown field');
+  });
+
+  it('a stale report gives none, even if it said held down', () => {
+    const nodes = nodesAt([heldDownReport('lon1-a', 50_000, 600_000, 7)], 50_000 + STALE_AFTER_MS + 1);
+    const held = nodes.get('lon1-a')!;
+    assert.equal(held.stale, true);
+    assert.ok(!('holdDown' in held), JSON.stringify(held.holdDown));
+  });
+
+  it('a node that never reported has none', () => {
+    const nodes = nodesAt([], 1000);
+    assert.ok(!('holdDown' in nodes.get('lon1-a')!));
+  });
+});
