@@ -250,4 +250,48 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await expect(cell(gone)).toHaveClass(/alarm-text/);
     await screenshotElement(page, '.node-card', 'node-card-fixture.png');
   });
+
+  test('flap hold-down on the node card: held down with the time left and the flaps, checks still passing', async () => {
+    const site = SITES[40]!; // untouched by the tests above
+    const [held, calm] = site.nodes as [string, string];
+    // As a real held-down agent reports: checks pass, RISING, withdrawn until the hold-down ends.
+    await inBatches(
+      site.nodes.map((node) =>
+        fixtureStatus(
+          node,
+          site.name,
+          node === held ? { holdDown: { remainingMs: 20 * 60_000, flaps: 5 } } : {},
+        ),
+      ),
+      50,
+      (r) => coordinator.report(r),
+    );
+    await page.goto(`${coordinator.url}/#/site/${site.name}`);
+    const card = (node: string) => page.locator(`.node-card[data-node="${node}"]`);
+    const heartbeat = (node: string) => card(node).locator('.heartbeat');
+    // The coordinator's holdDown.until, counted down on the page: 20 min, then 19 min once a second passed.
+    await expect(heartbeat(held).locator('[data-hold-down="active"]')).toHaveText(
+      /^\s*· ⏸ held down for flapping, (20|19) min left \(5 flaps\)$/,
+      { timeout: 10_000 },
+    );
+    // Apart from health: not "failing checks".
+    await expect(heartbeat(held)).toContainText('local checks pass');
+    await expect(heartbeat(held)).not.toContainText('FAIL');
+    await expect(card(held).locator('tr[data-check][data-status="up"]')).toHaveCount(3);
+    await expect(card(held).locator('tr[data-check]:not([data-status="up"])')).toHaveCount(0);
+    // The agent's own report, in the card's hold-down section.
+    await expect(card(held).getByRole('region', { name: 'Flap hold-down' })).toContainText(
+      /Held down for another (20|19) min \(penalty 2400, 5 flaps\)/,
+    );
+    await expect(card(held)).toHaveAttribute('data-state', 'down');
+    await expect(card(held).locator('.node-detail')).toHaveText('health: RISING');
+    // A node of the same site without a hold-down shows no such text, once its report is on screen.
+    await expect(heartbeat(calm)).toContainText('local checks pass');
+    await expect(card(calm).getByRole('region', { name: 'Flap hold-down' })).toContainText(
+      'Not held down (penalty 0, 0 flaps)',
+    );
+    await expect(card(calm)).toHaveAttribute('data-state', 'announcing');
+    await expect(card(calm).locator('[data-hold-down]')).toHaveCount(0);
+    await expect(heartbeat(calm)).not.toContainText(/held down/i);
+  });
 });

@@ -100,6 +100,11 @@ export interface StatusOptions {
   certDays?: number;
   /** The UDP check answers 404 (up with a warning): a change the coordinator reports as an event. */
   warnUdp?: boolean;
+  /**
+   * Held down by flap damping: as a real agent reports it (src/agent/status-view.ts), its checks
+   * pass (`healthy`), it is RISING and its prefixes stay withdrawn until the hold-down ends.
+   */
+  holdDown?: { remainingMs: number; flaps: number; penalty?: number };
   now?: number;
 }
 
@@ -130,7 +135,9 @@ export function fixtureStatus(node: string, site: string, options: StatusOptions
   const now = options.now ?? Date.now();
   const healthy = options.healthy ?? true;
   const drains = options.drains ?? [];
-  const acknowledged = options.acknowledged ?? (healthy && !drains.length ? 'announce' : 'withdraw');
+  const held = options.holdDown;
+  const acknowledged = options.acknowledged ?? (healthy && !held && !drains.length ? 'announce' : 'withdraw');
+  const health = healthy ? (held ? 'RISING' : 'UP') : 'DOWN';
   const latency = options.latencyMs ?? 2 + (node.length % 5);
   const tls = check('sip-tls', 'sip-options', 'tls', healthy, latency * 2.5, now);
   tls.tlsVersion = 'TLSv1.3';
@@ -144,12 +151,14 @@ export function fixtureStatus(node: string, site: string, options: StatusOptions
     version: '0.1.0',
     startedAt: now - 86_400_000,
     reportedAt: now,
-    state: drains.length ? (acknowledged === 'graceful' ? 'DRAINING' : 'DRAINED') : healthy ? 'UP' : 'DOWN',
+    state: drains.length ? (acknowledged === 'graceful' ? 'DRAINING' : 'DRAINED') : health,
     healthy,
-    holdDown: { active: false, remainingMs: 0, penalty: 0, flaps: 0 },
+    holdDown: held
+      ? { active: true, remainingMs: held.remainingMs, penalty: held.penalty ?? 2400, flaps: held.flaps }
+      : { active: false, remainingMs: 0, penalty: 0, flaps: 0 },
     prefixes: PREFIXES.map((prefix) => ({
       prefix,
-      state: drains.length ? (acknowledged === 'graceful' ? 'DRAINING' : 'DRAINED') : healthy ? 'UP' : 'DOWN',
+      state: drains.length ? (acknowledged === 'graceful' ? 'DRAINING' : 'DRAINED') : health,
       desired: acknowledged,
       acknowledged,
       acknowledgedAt: now - 60_000,
