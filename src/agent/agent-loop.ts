@@ -38,6 +38,7 @@ import { coerceError } from '../util/errors.js';
 import { version } from '../version.js';
 import { heldPrefixes } from './drain-sources.js';
 import type { AgentPreDrain } from './pre-drain.js';
+import { checksPass } from './status-view.js';
 import { routeIntent } from './route-intents.js';
 import type { AgentMetrics } from './metrics.js';
 import { PanicState, type PanicContact } from './panic-state.js';
@@ -128,10 +129,14 @@ function checkKey(check: CheckStatus): string {
   return `${check.status}|${check.answered}|${check.sipCode}|${check.tlsVersion}|${check.certNotAfterUnixSeconds}|${check.panicIgnored}`;
 }
 
-/** What of the machine a person sees change. */
-function machineKey(machine: MachineState, prefixes: readonly string[]): string {
+/**
+ * What of the machine a person sees change. `healthy` (checks pass) can turn while the health state
+ * stays RISING — a held-down node's good rounds reach `rise` — so it is part of the key.
+ */
+function machineKey(machine: MachineState, params: MachineParams, prefixes: readonly string[]): string {
   const parts = [
     machine.health,
+    String(checksPass(machine, params)),
     String(machine.damping.flaps),
     String(machine.damping.suppressedSince !== null),
   ];
@@ -355,7 +360,7 @@ export class AgentLoop {
     this.machine = next;
     this.logTransitions(before, next);
     if (afterRound) this.recordLastUp();
-    const key = machineKey(next, this.config.prefixes);
+    const key = machineKey(next, this.params, this.config.prefixes);
     if (key !== this.lastMachineKey) {
       this.lastMachineKey = key;
       this.statusDirty = true;

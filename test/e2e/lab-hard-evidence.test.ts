@@ -47,7 +47,9 @@ describe(
         agentTuning: {
           ...T,
           // Two falls never hold the node down (the tests before the crash loop fall once each).
-          flapDamping: { penaltyPerFlap: 1000, suppressAt: 3500, reuseAt: 750, halfLife: 60_000 },
+          // A 10-minute halfLife: with 30 s polling a node flapping on timeouts alone falls only every
+          // ~61 s, and `herald check` refuses settings such a node could never reach suppressAt with.
+          flapDamping: { penaltyPerFlap: 1000, suppressAt: 3500, reuseAt: 750, halfLife: 600_000 },
           logLevel: 'debug',
         },
         kamailio: { tcpConnectionLifetimeS: IDLE_LIFETIME_S },

@@ -257,3 +257,42 @@ describe('AgentLoop hard and soft evidence', () => {
     h.loop.dispose();
   });
 });
+
+describe('AgentLoop reports a held-down node', () => {
+  test('once its checks pass again while flap damping holds it, the coordinator is told it is healthy', async () => {
+    const h = harness(
+      testConfig({
+        flapDamping: { penaltyPerFlap: 1000, suppressAt: 2500, reuseAt: 500, halfLife: 600_000 },
+      }),
+    );
+    h.loop.start();
+    await h.time.advance(200);
+    assert.equal(h.loop.state.health, 'UP');
+    // Three quick hard falls: the third crosses suppressAt and holds the node down.
+    for (let fall = 0; fall < 3; fall++) {
+      h.probes[0]!.result = {
+        status: 'down',
+        detail: 'connection refused',
+        answered: false,
+        evidence: 'refused',
+      };
+      h.loop.probeNow('crash');
+      await settle();
+      h.probes[0]!.result = { status: 'up', detail: '200 OK', answered: true, sipCode: 200 };
+      for (
+        let step = 0;
+        step < 20 && h.loop.state.health !== 'UP' && !h.loop.state.damping.suppressedSince;
+        step++
+      )
+        await h.time.advance(200);
+    }
+    assert.notEqual(h.loop.state.damping.suppressedSince, null, `held down: ${JSON.stringify(h.loop.state)}`);
+    for (let step = 0; step < 20; step++) await h.time.advance(200);
+    assert.equal(h.loop.state.health, 'RISING');
+    assert.equal(h.writer.action(PREFIX), 'withdraw');
+    const last = h.reports.at(-1)!;
+    assert.equal(last.healthy, true, 'the last report says the checks pass');
+    assert.equal(last.holdDown.active, true, 'and that flap damping holds the node down');
+    h.loop.dispose();
+  });
+});
