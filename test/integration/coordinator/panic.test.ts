@@ -205,7 +205,9 @@ describe('panic mode with real agents', { skip: opensslSkip() }, () => {
       'the panic.engaged event',
     );
     assert.equal(engaged.data.panic.active, true);
-    assert.match(engaged.data.panic.reason, /below the panic threshold of 50%; failing: cert on [34] sites/);
+    // nyc1's dead proxy is hard evidence and counts at once; the certificates fail after `fall`
+    // rounds, so panic may engage once two of the four cert sites have reported.
+    assert.match(engaged.data.panic.reason, /below the panic threshold of 50%; failing: cert on [234] sites/);
 
     await routeIs('nyc1-a', 'withdraw');
     // Every node whose proxy answers reports the certificate check ignored and stays announced.
