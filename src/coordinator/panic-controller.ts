@@ -140,6 +140,9 @@ export class PanicController {
       if (checks.length) ignoring.push({ node, site: this.o.siteOf.get(node) ?? report.status.site, checks });
     }
     ignoring.sort((a, b) => a.node.localeCompare(b.node));
-    return panicStatus(this.o.config.panic, this.state, sites, ignoring);
+    return {
+      ...panicStatus(this.o.config.panic, this.state, sites, ignoring),
+      startupGrace: this.o.monotonic() < this.decidesFrom,
+    };
   }
 }

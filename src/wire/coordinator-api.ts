@@ -292,6 +292,12 @@ export type SiteStatus = z.infer<typeof siteStatusSchema>;
 export const panicStatusSchema = z.object({
   enabled: z.boolean(),
   active: z.boolean(),
+  /**
+   * True during the first `agents.staleAfter` after the coordinator started: not every agent has
+   * reported yet, so panic is not decided (a panic stored before a restart is resumed meanwhile).
+   * Absent from coordinators before this field.
+   */
+  startupGrace: z.boolean().optional(),
   /** Unix milliseconds when the current panic engaged. */
   since: z.number().nullable(),
   /** Why it engaged (the shares and the failing checks at the time). */

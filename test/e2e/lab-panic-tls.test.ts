@@ -8,7 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { coordinatorAvailable, heraldCoordinator } from '../../src/lab/coordinator.js';
+import { readFileSync } from 'node:fs';
+import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
+import type { FleetStatus } from '../../src/wire/coordinator-api.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { announcingSites, isAnnouncedBy } from '../../src/lab/route-observer.js';
 import { failoverTopology } from '../../src/lab/topology.js';
@@ -16,6 +18,15 @@ import { delay, waitFor } from '../../src/lab/wait.js';
 import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
 
 const CONDITION_TIMEOUT = 45_000;
+
+/** The coordinator's fleet status, as `herald status --json` reads it. */
+async function coordinatorStatus(lab: Lab): Promise<FleetStatus> {
+  const token = readFileSync(operatorTokenFile(lab.paths), 'utf8').trim();
+  const response = await fetch(`${lab.coordinatorUrl!}/api/v1/status`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return (await response.json()) as FleetStatus;
+}
 
 function skipReason(): string | false {
   const lab = labSkip({ needsAgent: true });
@@ -46,6 +57,13 @@ describe('break-tls on every node (panic mode)', { skip: skipReason() }, () => {
       { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'every agent UP and connected' },
     );
     await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    // The coordinator decides panic only after its start-up grace (agents.staleAfter): a fault
+    // inside it is judged by each agent alone (docs/panic-mode.md, rule 5).
+    await waitFor(
+      () => coordinatorStatus(lab),
+      (status) => status.panic?.startupGrace === false && status.panic.reportingSites === 3,
+      { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'the coordinator deciding panic' },
+    );
 
     // Watch the routers the whole time: the prefix must never be gone from all of them.
     const emptySnapshots: string[] = [];
