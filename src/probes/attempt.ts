@@ -28,6 +28,12 @@ export function down(detail: string, extra: Partial<ProbeOutcome> = {}): ProbeOu
   return { answered: false, ...extra, status: 'down', detail };
 }
 
+/**
+ * The reason every attempt's signal is aborted with when it ends: a fixed value, because the
+ * default (a new DOMException with a stack trace) costs more than many probes do.
+ */
+const ATTEMPT_ENDED = Object.freeze({ name: 'AttemptEnded', message: 'the probe attempt ended' });
+
 function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -64,7 +70,7 @@ export function runAttempt(
   return new Promise<ProbeResult>((resolve) => {
     const finish = (outcome: ProbeOutcome) => {
       if (controller.signal.aborted) return;
-      controller.abort();
+      controller.abort(ATTEMPT_ENDED);
       if (timer) clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
       for (const fn of releases.splice(0).reverse()) release(fn);

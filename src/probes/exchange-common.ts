@@ -10,3 +10,8 @@ export interface LocalEndpoint {
 export function waitingForReply(known: string): string {
   return known ? `waiting for a reply (${known})` : 'waiting for a reply';
 }
+
+/** Cuts whole messages out of a byte stream; an error means the stream can no longer be read. */
+export interface MessageFramer {
+  push(chunk: Buffer): { messages: Buffer[]; error?: string };
+}

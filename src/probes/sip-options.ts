@@ -10,8 +10,10 @@ import { runAttempt } from './attempt.js';
 import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
-import type { Probe, ProbeResult } from './types.js';
-import { udpExchange } from './udp-exchange.js';
+import { TlsSessionCache } from './tls-session-cache.js';
+import { KeptStream } from './kept-stream.js';
+import type { Probe, ProbeContext, ProbeResult } from './types.js';
+import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
 
 export const DEFAULT_SIP_PORTS = { udp: 5060, tcp: 5060, tls: 5061 } as const;
 
@@ -36,7 +38,10 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
     });
 
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
-  return (context = {}): Promise<ProbeResult> =>
+  const sessions = config.transport === 'tls' ? new TlsSessionCache() : undefined;
+  const keep = config.transport === 'udp' ? undefined : new KeptStream();
+  const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
+  const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       let tracker: SipReplyTracker | undefined;
       const build = (local: { address: string; port: number }) => {
@@ -53,6 +58,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
             build,
             onDatagram: judge,
             describeWait: (sent) => tracker?.describe(sent) ?? '',
+            keep: keptUdp,
           },
           attempt,
         );
@@ -63,16 +69,27 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
             port,
             tls:
               config.transport === 'tls'
-                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+                ? { serverName: config.serverName ?? config.host, ca: config.caPem, sessions }
                 : undefined,
           },
           verifyTls: config.verify,
           build,
-          framer: new SipStreamFramer(),
+          framer: () => new SipStreamFramer(),
+          keep,
           onMessage: judge,
           describeWait: () => tracker?.describe() ?? '',
         },
         attempt,
       );
     });
+  return async (context = {}) => {
+    const result = await probe(context);
+    if (result.status === 'down') {
+      // The next round starts on a new socket (and for TLS verifies the certificate in a full handshake).
+      keep?.close();
+      keptUdp?.close();
+      sessions?.forget();
+    }
+    return result;
+  };
 }

@@ -5,11 +5,18 @@
  * (rejectUnauthorized: false) and reports the chain and name checks for the caller to judge.
  */
 import { isIP, connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls, type SecureVersion, type TLSSocket } from 'node:tls';
+import {
+  connect as connectTls,
+  createSecureContext,
+  type SecureContext,
+  type SecureVersion,
+  type TLSSocket,
+} from 'node:tls';
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, type TlsPeerReport } from './tls-peer.js';
+import type { TlsSessionCache } from './tls-session-cache.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -17,6 +24,8 @@ export interface TlsClientOptions {
   /** PEM text of the trusted CA(s); undefined = the system CAs. */
   ca: string | undefined;
   minVersion?: SecureVersion;
+  /** Resumes the probe's previous TLS session when it may (tls-session-cache.ts); none: a full handshake every time. */
+  sessions?: TlsSessionCache | undefined;
 }
 
 export interface StreamTarget {
@@ -27,11 +36,40 @@ export interface StreamTarget {
 }
 
 export type OpenedStream =
-  { ok: true; socket: Socket; peer: TlsPeerReport | undefined } | { ok: false; outcome: ProbeOutcome };
+  | {
+      ok: true;
+      socket: Socket;
+      peer: TlsPeerReport | undefined;
+      /** Keeps the socket open when the attempt ends: the caller now owns it (a kept connection). */
+      detach(): void;
+    }
+  | { ok: false; outcome: ProbeOutcome };
 
 /** The SNI to send: a DNS name as is; nothing for an IP literal. */
 export function sniFor(serverName: string): string | undefined {
   return isIP(serverName) === 0 ? serverName : undefined;
+}
+
+/** How long a successful TLS connection is read after the probe, for the server's session ticket. */
+const TICKET_LINGER_MS = 500;
+
+/**
+ * One secure context per (CA, floor): building it parses the CA's PEM (and, without one, the
+ * system store), which would otherwise happen on every probe. Bounded by the configured checks.
+ */
+const secureContexts = new Map<string, SecureContext>();
+
+export function secureContextFor(
+  ca: string | undefined,
+  minVersion: SecureVersion | undefined,
+): SecureContext {
+  const key = `${minVersion ?? ''}\0${ca ?? ''}`;
+  let context = secureContexts.get(key);
+  if (!context) {
+    context = createSecureContext({ ca, minVersion });
+    secureContexts.set(key, context);
+  }
+  return context;
 }
 
 export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
@@ -45,8 +83,8 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
             host: target.host,
             port: target.port,
             servername: sniFor(tls.serverName),
-            ca: tls.ca,
-            minVersion: tls.minVersion,
+            secureContext: secureContextFor(tls.ca, tls.minVersion),
+            session: tls.sessions?.offer(),
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".
@@ -56,7 +94,24 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     } catch (error) {
       return resolve({ ok: false, outcome: downFromError(error) });
     }
-    attempt.onEnd(() => socket.destroy());
+    const sessions = tls?.sessions;
+    let ticketSeen = false;
+    let secured = false;
+    let detached = false;
+    const detach = () => void (detached = true);
+    if (sessions) {
+      sessions.track(socket as TLSSocket);
+      socket.once('session', () => (ticketSeen = true));
+    }
+    attempt.onEnd(() => {
+      if (detached) return;
+      // A TLS 1.3 server sends its ticket just after the handshake: a connection that succeeded
+      // before the ticket came is closed politely and read a moment longer, so the next round resumes.
+      if (sessions && secured && !ticketSeen && !socket.destroyed) {
+        socket.end();
+        setTimeout(() => socket.destroy(), TICKET_LINGER_MS).unref();
+      } else socket.destroy();
+    });
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
       const described = describeNetworkError(error);
@@ -73,18 +128,20 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     );
     attempt.waitingFor('while connecting');
     if (!tls) {
-      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined }));
+      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined, detach }));
       return;
     }
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
     socket.once('secureConnect', () => {
-      const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
+      secured = true;
+      const inspect = () => inspectTlsPeer(socket as TLSSocket, tls.serverName);
+      const peer = tls.sessions ? tls.sessions.settle(socket as TLSSocket, inspect) : inspect();
       attempt.learned({
         answered: true,
         tlsVersion: peer.protocol,
         certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
       });
-      resolve({ ok: true, socket, peer });
+      resolve({ ok: true, socket, peer, detach });
     });
   });
 }

@@ -10,8 +10,8 @@ import { runAttempt } from './attempt.js';
 import { streamExchange } from './stream-exchange.js';
 import { buildBindingRequest, StunStreamFramer } from './stun-message.js';
 import { createStunReplyTracker } from './stun-reply.js';
-import type { Probe, ProbeResult } from './types.js';
-import { udpExchange } from './udp-exchange.js';
+import type { Probe, ProbeContext, ProbeResult } from './types.js';
+import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
 
 export const DEFAULT_STUN_PORTS = { udp: 3478, tcp: 3478, tls: 5349 } as const;
 
@@ -26,7 +26,8 @@ export type StunProbeConfig = Pick<
 export function createStunProbe(config: StunProbeConfig): Probe {
   const port = config.port ?? DEFAULT_STUN_PORTS[config.transport];
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
-  return (context = {}): Promise<ProbeResult> =>
+  const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
+  const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       const transactionId = randomBytes(12);
       const request = buildBindingRequest(transactionId);
@@ -40,6 +41,7 @@ export function createStunProbe(config: StunProbeConfig): Probe {
             build: () => request,
             onDatagram: judge,
             describeWait: (sent) => tracker.describe(sent),
+            keep: keptUdp,
           },
           attempt,
         );
@@ -55,11 +57,16 @@ export function createStunProbe(config: StunProbeConfig): Probe {
           },
           verifyTls: true,
           build: () => request,
-          framer: new StunStreamFramer(),
+          framer: () => new StunStreamFramer(),
           onMessage: judge,
           describeWait: () => tracker.describe(),
         },
         attempt,
       );
     });
+  return async (context = {}) => {
+    const result = await probe(context);
+    if (result.status === 'down') keptUdp?.close(); // the next round starts on a new socket
+    return result;
+  };
 }

@@ -10,6 +10,7 @@ import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
 import { openStream } from './stream.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
+import { TlsSessionCache } from './tls-session-cache.js';
 import type { Probe, ProbeResult } from './types.js';
 
 const DAY_SECONDS = 86_400;
@@ -71,23 +72,31 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
-  return (context = {}): Promise<ProbeResult> =>
-    runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, async (attempt) => {
-      const opened = await openStream(
-        {
-          host: config.host,
-          port: config.port,
-          tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
-        },
-        attempt,
-      );
-      if (!opened.ok) {
-        const outcome = opened.outcome;
-        if (/protocol version|unsupported protocol|no protocols available/i.test(outcome.detail))
-          return { ...outcome, detail: `${outcome.detail} (minVersion ${config.minVersion})` };
-        return outcome;
-      }
-      if (!opened.peer) return down('internal error: no TLS session');
-      return judgeTlsPeer(opened.peer, config, Date.now());
-    });
+  const sessions = new TlsSessionCache();
+  return async (context = {}): Promise<ProbeResult> => {
+    const result = await runAttempt(
+      { timeoutMs: config.timeout, signal: context.signal, target },
+      async (attempt) => {
+        const opened = await openStream(
+          {
+            host: config.host,
+            port: config.port,
+            tls: { serverName, ca: config.caPem, minVersion: config.minVersion, sessions },
+          },
+          attempt,
+        );
+        if (!opened.ok) {
+          const outcome = opened.outcome;
+          if (/protocol version|unsupported protocol|no protocols available/i.test(outcome.detail))
+            return { ...outcome, detail: `${outcome.detail} (minVersion ${config.minVersion})` };
+          return outcome;
+        }
+        if (!opened.peer) return down('internal error: no TLS session');
+        return judgeTlsPeer(opened.peer, config, Date.now());
+      },
+    );
+    // A failed round (or a warning: a certificate about to expire, an unexpected one) re-verifies next time.
+    if (result.status !== 'up') sessions.forget();
+    return result;
+  };
 }

@@ -3,6 +3,12 @@
  * (so only the target's datagrams arrive and ICMP "port unreachable" shows as refused), the
  * request retransmitted with identical bytes on the RFC 3261 Timer E / RFC 5389 RTO schedule
  * (500 ms, then doubling, capped at 4 s) until a datagram settles the outcome or the attempt ends.
+ *
+ * With a KeptUdpSocket the socket outlives the round: later rounds send on the same connected
+ * socket (same local port), and the transaction (SIP branch, STUN transaction id) tells this
+ * round's reply from a late one to an earlier round. An error on it (ICMP unreachable) fails the
+ * round it arrives in as before and retires the socket, so the next round starts on a new one
+ * and an error from the past is never read as news.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Attempt, ProbeOutcome } from './attempt.js';
@@ -28,6 +34,104 @@ export interface UdpExchange {
   onDatagram(datagram: Buffer): ProbeOutcome | undefined;
   /** Extra words for the timeout detail ("ignored 1 unmatched reply"), given how many requests went out. */
   describeWait(sent: number): string;
+  /** Keeps the connected socket for the next round; none: a socket per round. */
+  keep?: KeptUdpSocket | undefined;
+}
+
+/** A connected socket and what the round using it listens with. */
+interface OpenUdp {
+  socket: UdpSocket;
+  local: LocalEndpoint;
+  /** The round now listening, if any. */
+  listener: { onMessage(datagram: Buffer): void; onError(error: Error): void } | undefined;
+  /** Set once an error was seen: the socket is closed and never used again. */
+  broken: boolean;
+  /** The address it is connected to, to notice a changed DNS answer. */
+  address: string;
+  /** A round is using it (a probe run twice at once gets a second, private socket). */
+  inUse: boolean;
+}
+
+/** One connected UDP socket per probe, reused across rounds (see the file comment). */
+export class KeptUdpSocket {
+  private open: OpenUdp | undefined;
+
+  /** The socket for this round, if one is kept for `address` and free. */
+  take(address: string): OpenUdp | undefined {
+    const open = this.open;
+    if (open?.inUse) return undefined;
+    if (!open || open.broken || open.address !== address) {
+      this.close();
+      return undefined;
+    }
+    open.inUse = true;
+    return open;
+  }
+
+  /** After a round: keeps its socket for the next one, unless another is already kept. */
+  release(open: OpenUdp): void {
+    open.inUse = false;
+    if (this.open === open || open.broken) return;
+    if (this.open && !this.open.broken) return retire(open);
+    this.open = open;
+  }
+
+  /** Closes the kept socket (a failed round, agent shutdown, tests). */
+  close(): void {
+    const open = this.open;
+    this.open = undefined;
+    if (open) retire(open);
+  }
+
+  /** Whether a socket is kept (tests). */
+  get holding(): boolean {
+    return this.open !== undefined && !this.open.broken;
+  }
+}
+
+function retire(open: OpenUdp): void {
+  if (open.broken) return;
+  open.broken = true;
+  try {
+    open.socket.close();
+  } catch {
+    // already closed
+  }
+}
+
+function openUdp(family: 4 | 6, address: string, port: number): Promise<OpenUdp | ProbeOutcome> {
+  return new Promise((resolve) => {
+    const socket: UdpSocket = createSocket(family === 6 ? 'udp6' : 'udp4');
+    const open: OpenUdp = {
+      socket,
+      local: { address: '', port: 0 },
+      listener: undefined,
+      broken: false,
+      address,
+      inUse: true,
+    };
+    let connected = false;
+    // Kept for the socket's life: between rounds an error has nobody to tell but retires the socket.
+    socket.on('error', (error) => {
+      if (!connected) return resolve(downFromError(error));
+      const listener = open.listener;
+      retire(open);
+      listener?.onError(error);
+    });
+    socket.on('message', (datagram) => open.listener?.onMessage(datagram));
+    socket.connect(port, address, () => {
+      try {
+        const local = socket.address();
+        open.local = { address: local.address, port: local.port };
+      } catch (error) {
+        retire(open);
+        return resolve(downFromError(error));
+      }
+      connected = true;
+      socket.unref(); // a kept socket never keeps the process alive
+      resolve(open);
+    });
+  });
 }
 
 export async function udpExchange(exchange: UdpExchange, attempt: Attempt): Promise<ProbeOutcome> {
@@ -35,47 +139,60 @@ export async function udpExchange(exchange: UdpExchange, attempt: Attempt): Prom
   const resolved = await resolveHost(exchange.host);
   if (!resolved.ok) return down(resolved.detail);
   if (attempt.signal.aborted) return down('aborted');
-  const socket: UdpSocket = createSocket(resolved.family === 6 ? 'udp6' : 'udp4');
-  attempt.onEnd(() => socket.close());
+  let open = exchange.keep?.take(resolved.address);
+  if (!open) {
+    attempt.waitingFor('while connecting the UDP socket');
+    const opened = await openUdp(resolved.family, resolved.address, exchange.port);
+    if (!('socket' in opened)) return opened;
+    open = opened;
+    if (attempt.signal.aborted) {
+      retire(open);
+      return down('aborted');
+    }
+  }
+  const channel = open;
+  const keep = exchange.keep;
+  channel.socket.ref();
   let retransmitTimer: NodeJS.Timeout | undefined;
-  attempt.onEnd(() => clearTimeout(retransmitTimer));
+  attempt.onEnd(() => {
+    clearTimeout(retransmitTimer);
+    channel.listener = undefined;
+    if (!channel.broken) channel.socket.unref();
+    if (keep) keep.release(channel);
+    else retire(channel);
+  });
 
   let sent = 0;
   const describe = () => attempt.waitingFor(waitingForReply(exchange.describeWait(sent)));
 
   return new Promise<ProbeOutcome>((resolve) => {
-    socket.on('error', (error) => resolve(downFromError(error)));
-    socket.on('message', (datagram) => {
-      attempt.learned({ answered: true });
-      const outcome = exchange.onDatagram(datagram);
-      if (outcome) resolve(outcome);
-      else describe();
-    });
-    attempt.waitingFor('while connecting the UDP socket');
-    socket.connect(exchange.port, resolved.address, () => {
-      if (attempt.signal.aborted) return;
-      let local: LocalEndpoint;
+    channel.listener = {
+      onError: (error) => resolve(downFromError(error)),
+      onMessage: (datagram) => {
+        attempt.learned({ answered: true });
+        const outcome = exchange.onDatagram(datagram);
+        if (outcome) resolve(outcome);
+        else describe();
+      },
+    };
+    const request = exchange.build(channel.local);
+    const send = () => {
+      if (attempt.signal.aborted || channel.broken) return;
       try {
-        const address = socket.address();
-        local = { address: address.address, port: address.port };
+        channel.socket.send(request, (error) => {
+          if (error) {
+            retire(channel);
+            resolve(downFromError(error));
+          }
+        });
       } catch (error) {
+        retire(channel);
         return resolve(downFromError(error));
       }
-      const request = exchange.build(local);
-      const send = () => {
-        if (attempt.signal.aborted) return;
-        try {
-          socket.send(request, (error) => {
-            if (error) resolve(downFromError(error));
-          });
-        } catch (error) {
-          return resolve(downFromError(error));
-        }
-        sent += 1;
-        describe();
-        retransmitTimer = setTimeout(send, retransmitInterval(sent));
-      };
-      send();
-    });
+      sent += 1;
+      describe();
+      retransmitTimer = setTimeout(send, retransmitInterval(sent));
+    };
+    send();
   });
 }
