@@ -42,7 +42,8 @@ import { checksPass } from './status-view.js';
 import { routeIntent } from './route-intents.js';
 import type { AgentMetrics } from './metrics.js';
 import { PanicState, type PanicContact } from './panic-state.js';
-import { WARM_REFRESH_MS } from './warm-start.js';
+import { WarmStartRecorder } from './warm-start.js';
+import { ignoredByPanic, PanicIgnoredChecks } from './panic-ignored.js';
 import { buildAgentStatus, statusFingerprint } from './status-document.js';
 
 /** How long a stop waits for ExaBGP to acknowledge the withdrawals. */
@@ -118,6 +119,8 @@ export interface AgentLoopOptions {
 
 interface CheckSlot {
   config: CheckConfig;
+  /** describeCheck(config), once: it never changes. */
+  labels: ReturnType<typeof describeCheck>;
   run: Probe;
   last: CheckStatus;
   /** The probe's own status last round (`last.status` may be 'warn' when panic ignored a failure). */
@@ -157,7 +160,8 @@ export class AgentLoop {
   private readonly timers: AgentTimers;
   private readonly link: StatusLink | undefined;
   private readonly preDrain: AgentPreDrain | undefined;
-  private readonly recordLastUpFile: (up: boolean, wallMs: number) => void;
+  private readonly warmRecord: WarmStartRecorder;
+  private readonly panicIgnored: PanicIgnoredChecks;
   private readonly startedAt: number;
   private readonly abort = new AbortController();
 
@@ -169,10 +173,9 @@ export class AgentLoop {
   private roundRunning = false;
   private roundAgain = false;
   private rounds = 0;
-  private panicIgnored: string[] = [];
-  private lastUpWritten: boolean | null = null;
-  private lastUpWrittenAt = -Infinity;
   private statusDirty = true;
+  /** The announcements last handed to the writer (decideRoutes). */
+  private lastDecided: string | undefined;
   private lastMachineKey = '';
   private lastLinkConnected: boolean | undefined;
   private lastReported = '';
@@ -192,13 +195,19 @@ export class AgentLoop {
     this.timers = options.timers ?? systemTimers;
     this.link = options.link;
     this.preDrain = options.preDrain;
-    this.recordLastUpFile = options.recordLastUp ?? (() => undefined);
+    this.warmRecord = new WarmStartRecorder(
+      options.recordLastUp ?? (() => undefined),
+      this.clock,
+      this.logger,
+    );
+    this.panicIgnored = new PanicIgnoredChecks(this.logger);
     this.holdWrites = options.warm ?? false;
     this.startedAt = this.clock.wallNow();
     this.machine = initialState(this.config.prefixes);
     this.panic = new PanicState(this.clock, this.logger, () => this.link);
     this.slots = options.checks.map(({ config, probe }) => ({
       config,
+      labels: describeCheck(config),
       run: probe,
       last: {
         ...describeCheck(config),
@@ -239,7 +248,7 @@ export class AgentLoop {
 
   /** Names of failing fail-open checks panic mode counted as passing last round. */
   get ignoredByPanic(): readonly string[] {
-    return this.panicIgnored;
+    return this.panicIgnored.names;
   }
 
   /**
@@ -300,7 +309,7 @@ export class AgentLoop {
             directive,
             active: this.panic.inForce(),
             expiresAt: hold?.expiresAt ?? null,
-            ignored: this.panicIgnored,
+            ignored: [...this.panicIgnored.names],
           }
         : undefined,
     });
@@ -369,14 +378,22 @@ export class AgentLoop {
     this.scheduleDrainTimer();
   }
 
-  /** Hands the machine's desired routes to the writer (which writes only what differs). */
+  /**
+   * Hands the machine's desired routes to the writer (which writes only what differs) when they
+   * changed since the last hand-over: most rounds change nothing, and building and validating the
+   * commands every round is avoidable work.
+   */
   private decideRoutes(): void {
     if (this.stopping || this.holdWrites) return;
+    const announcements = this.config.prefixes.map((prefix) => announcementFor(this.machine, prefix));
+    const key = announcements.join('|');
+    if (key === this.lastDecided) return;
     this.writer.setDesired(
-      this.config.prefixes.map((prefix) =>
-        routeIntent(prefix, announcementFor(this.machine, prefix), this.config.bgp),
+      this.config.prefixes.map((prefix, index) =>
+        routeIntent(prefix, announcements[index]!, this.config.bgp),
       ),
     );
+    this.lastDecided = key;
   }
 
   private scheduleDrainTimer(): void {
@@ -414,7 +431,7 @@ export class AgentLoop {
     slot.raw = result.status;
     const before = checkKey(slot.last);
     slot.last = {
-      ...describeCheck(slot.config),
+      ...slot.labels,
       status: result.status,
       detail: result.detail,
       durationMs: result.durationMs,
@@ -519,24 +536,8 @@ export class AgentLoop {
       this.panic.inForce(),
     );
     const ignored = verdict.ignored.map((index) => this.slots[index]!);
-    for (const slot of ignored)
-      slot.last = {
-        ...slot.last,
-        status: 'warn',
-        detail: `panic: ignored (${slot.last.detail})`,
-        panicIgnored: true,
-      };
-    const names = ignored.map((slot) => slot.config.name);
-    if (names.join() !== this.panicIgnored.join()) {
-      this.statusDirty = true;
-      this.logger.warn(
-        { ignored: names, was: this.panicIgnored },
-        names.length
-          ? `panic mode: ignoring failing fail-open check(s) ${names.join(', ')}; the proxy still answers`
-          : 'panic mode: no failing check ignored any more',
-      );
-    }
-    this.panicIgnored = names;
+    for (const slot of ignored) slot.last = ignoredByPanic(slot.last);
+    if (this.panicIgnored.update(ignored.map((slot) => slot.config.name))) this.statusDirty = true;
     const hard =
       !verdict.healthy &&
       results.some(
@@ -621,24 +622,8 @@ export class AgentLoop {
     }
   }
 
-  /** Keeps the warm-start record current: on every change of announcing health, and every few seconds while UP. */
+  /** Keeps the warm-start record current (warm-start.ts): a deliberate stop records DOWN. */
   private recordLastUp(force?: boolean): void {
-    const up = force ?? isHealthAnnouncing(this.machine.health);
-    // The refresh interval is a duration (monotonic); the record itself holds wall time, since
-    // the next agent process reads it.
-    if (up === this.lastUpWritten && !(up && this.clock.now() - this.lastUpWrittenAt >= WARM_REFRESH_MS))
-      return;
-    try {
-      this.recordLastUpFile(up, this.clock.wallNow());
-      this.lastUpWritten = up;
-      this.lastUpWrittenAt = this.clock.now();
-    } catch (error) {
-      if (this.lastUpWritten !== null)
-        this.logger.warn(
-          { err: coerceError(error) },
-          'could not record the warm-start state; a restart will start cold',
-        );
-      this.lastUpWritten = null;
-    }
+    this.warmRecord.record(force ?? isHealthAnnouncing(this.machine.health));
   }
 }

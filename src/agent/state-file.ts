@@ -1,6 +1,8 @@
 /**
  * Small JSON state files written atomically (write to a temp file, fsync, rename, fsync the
  * directory), so a crash or kill -9 at any moment leaves either the old or the new content.
+ * `durable: false` skips the fsyncs: still atomic against a crash of the process (the rename is),
+ * but not against a power loss — for records that mean nothing after a reboot anyway.
  */
 import {
   closeSync,
@@ -15,7 +17,8 @@ import {
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 
-export function writeJsonAtomic(file: string, value: unknown): void {
+export function writeJsonAtomic(file: string, value: unknown, options: { durable?: boolean } = {}): void {
+  const durable = options.durable ?? true;
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}.${Date.now()}.tmp`);
@@ -27,7 +30,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
       // down, so the next write reports ENOSPC instead of a truncated file being renamed in.
       for (let offset = 0; offset < bytes.length;)
         offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -37,6 +40,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
     rmSync(temp, { force: true });
     throw error;
   }
+  if (!durable) return;
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);

@@ -9,6 +9,8 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { Logger } from '../util/log.js';
+import { coerceError } from '../util/errors.js';
 import { readJsonFile, writeJsonAtomic } from './state-file.js';
 
 const lastUpSchema = z.object({ up: z.boolean(), at: z.number() });
@@ -38,6 +40,50 @@ export function readLastUp(stateDir: string): { up: boolean; at: number } | null
   }
 }
 
+/**
+ * Writes the record atomically but without fsync: it only matters to an agent respawned after a
+ * crash of this process (the page cache survives that), and after a reboot it is too old anyway.
+ */
 export function writeLastUp(stateDir: string, up: boolean, nowWallMs: number): void {
-  writeJsonAtomic(lastUpFile(stateDir), { up, at: nowWallMs });
+  writeJsonAtomic(lastUpFile(stateDir), { up, at: nowWallMs }, { durable: false });
+}
+
+export interface WarmStartClock {
+  /** Monotonic ms: the refresh interval. */
+  now(): number;
+  /** Unix ms: what the record holds (the next agent process reads it). */
+  wallNow(): number;
+}
+
+/**
+ * Keeps the record current for the agent loop: written on every change of announcing health and
+ * every WARM_REFRESH_MS while UP, never more. A write that fails is logged once (the next start
+ * is cold) and retried on the next call.
+ */
+export class WarmStartRecorder {
+  private written: boolean | null = null;
+  private writtenAt = -Infinity;
+
+  constructor(
+    private readonly write: (up: boolean, wallMs: number) => void,
+    private readonly clock: WarmStartClock,
+    private readonly logger: Logger,
+  ) {}
+
+  record(up: boolean): void {
+    const now = this.clock.now();
+    if (up === this.written && !(up && now - this.writtenAt >= WARM_REFRESH_MS)) return;
+    try {
+      this.write(up, this.clock.wallNow());
+      this.written = up;
+      this.writtenAt = now;
+    } catch (error) {
+      if (this.written !== null)
+        this.logger.warn(
+          { err: coerceError(error) },
+          'could not record the warm-start state; a restart will start cold',
+        );
+      this.written = null;
+    }
+  }
 }
