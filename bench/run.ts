@@ -2,7 +2,7 @@
  * `npm run bench` — runs herald's benchmarks (all, or the ones named), writes one JSON result per
  * benchmark to bench/results/ and renders bench/RESULTS.md and bench/SUMMARY.md again.
  *
- *   node --import tsx bench/run.ts [failover|cost|quiet|drain|scale|continuity|transport ...] [--quick] [--rounds N]
+ *   node --import tsx bench/run.ts [failover|cost|quiet|drain|scale|continuity|transport|steady ...] [--quick] [--rounds N]
  *                                  [--agents N,N,...]   (scale's levels of simulated agents)
  *
  * Needs root, the lab's Debian packages and a built herald (dist/). Labs are started when first
@@ -23,6 +23,7 @@ import { loadAverage } from './lib/machine.js';
 import { BENCH_ORDER, renderFiles, writeResult } from './lib/report.js';
 import { quiet } from './quiet.js';
 import { scale } from './scale.js';
+import { steady } from './steady.js';
 import { transport } from './transport.js';
 
 const BENCHES: Record<(typeof BENCH_ORDER)[number], Bench> = {
@@ -33,10 +34,21 @@ const BENCHES: Record<(typeof BENCH_ORDER)[number], Bench> = {
   scale,
   continuity,
   transport,
+  steady,
 };
 /** The order that shares labs best: side-by-side lab first, then the drain lab, then no lab. */
 // continuity before cost: cost probes the node's Kamailio hard (five agents at 100 ms, TLS included).
-const RUN_ORDER = ['failover', 'quiet', 'continuity', 'cost', 'drain', 'scale', 'transport'] as const;
+// steady starts (and releases) its own lab with herald at 50 ms rounds: last of the lab benchmarks.
+const RUN_ORDER = [
+  'failover',
+  'quiet',
+  'continuity',
+  'cost',
+  'drain',
+  'steady',
+  'scale',
+  'transport',
+] as const;
 
 function parseArgs(argv: string[]): {
   names: string[];

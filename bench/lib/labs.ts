@@ -120,12 +120,15 @@ export function helperScript(nodeBin: string, cli: string): string {
 
 const TUNING: Partial<AgentTuning> = { ...TIMINGS, flapDamping: false, drainHold: 2000, logLevel: 'warn' };
 
-export async function startSideBySideLab(onProgress?: (message: string) => void): Promise<Lab> {
+export async function startSideBySideLab(
+  onProgress?: (message: string) => void,
+  tuning: Partial<AgentTuning> = {},
+): Promise<Lab> {
   const cli = requireCompiledCli();
   return startLab({
     topology: sideBySideTopology(),
     agent: { kind: 'script', script: helperScript(process.execPath, cli) },
-    agentTuning: TUNING,
+    agentTuning: { ...TUNING, ...tuning },
     startTimeoutMs: 90_000,
     ...(onProgress ? { onProgress } : {}),
   });

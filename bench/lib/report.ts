@@ -62,6 +62,7 @@ export const BENCH_ORDER = [
   'scale',
   'continuity',
   'transport',
+  'steady',
 ] as const;
 
 export function resultFileName(result: Pick<BenchResult, 'bench' | 'startedAt' | 'quick'>): string {
