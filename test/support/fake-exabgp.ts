@@ -73,10 +73,15 @@ export class FakeExabgp {
     );
   }
 
-  async waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  /** Polls `probe` (sync or async: a promise is awaited, not taken as the value) until it gives a value. */
+  async waitFor<T>(
+    probe: () => T | undefined | Promise<T | undefined>,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = probe();
+      const value = await probe();
       if (value !== undefined && value !== false) return value;
       if (Date.now() > deadline)
         throw new Error(
