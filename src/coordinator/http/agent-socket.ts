@@ -313,7 +313,7 @@ export function attachAgentSockets(options: AgentSocketOptions): AgentSocketHand
         continue;
       }
       const vouchWindow = 3 * link.heartbeatMs - staleAfterMs;
-      if (vouchWindow > 0 && silentFor < vouchWindow && now - link.lastRecorded > staleAfterMs / 3 && link.status)
+      if (vouchWindow > 0 && silentFor < vouchWindow && now - link.lastRecorded > staleAfterMs / 2 && link.status)
         record(link, link.status);
       const wanted = Math.max(link.agentHeartbeatMs, fleetMs);
       // Re-told only on a change of a fifth or more, so a growing fleet is not one message per join.
