@@ -37,7 +37,7 @@ export type LinkParentMessage =
   | { type: 'measure-stop' }
   | { type: 'stop' };
 export type LinkChildMessage =
-  | { type: 'progress'; connected: number; total: number; failed: number; heartbeatMs: number }
+  | { type: 'progress'; connected: number; total: number; failed: number; heartbeatMs: number; errors: Record<string, number> }
   | { type: 'desired'; node: string; at: number; drainIds: string[] }
   | {
       type: 'measured';
@@ -78,6 +78,7 @@ class SimAgent {
   lastSentAt = 0;
   lastDeltaAt = 0;
   nextBeatAt = 0;
+  attempt = 0;
 
   constructor(readonly spec: Spec['agents'][number]) {
     this.report = simReport(spec.node, spec.site, this.startedAt, Date.now(), []);
@@ -108,8 +109,13 @@ class SimAgent {
     socket.on('close', () => {
       if (this.open) connected--;
       else failed++;
+      const wasOpen = this.open;
       this.open = false;
-      if (!stopping) count(errors, 'closed');
+      if (stopping) return;
+      count(errors, 'closed');
+      // As the real link: reconnect after a full-jitter backoff (500 ms × 2^attempt, at most 15 s).
+      this.attempt = wasOpen ? 1 : this.attempt + 1;
+      setTimeout(() => this.connect(), Math.random() * Math.min(15_000, 500 * 2 ** this.attempt));
     });
   }
 
@@ -235,7 +241,7 @@ const ramp = setInterval(() => {
 }, 100);
 
 const progress = setInterval(
-  () => send({ type: 'progress', connected, total: agents.length, failed, heartbeatMs: lastHeartbeatMs }),
+  () => send({ type: 'progress', connected, total: agents.length, failed, heartbeatMs: lastHeartbeatMs, errors }),
   1000,
 );
 

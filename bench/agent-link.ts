@@ -117,13 +117,17 @@ async function runLevel(agents: number) {
     const url = listen.url.replace(/\/$/, '');
     const all = fleet.sites.flatMap((site) => site.nodes.map((node) => ({ node, site: site.name, token: fleet.tokens.get(node)! })));
     const specFile = join(dir, 'generator.json');
-    writeFileSync(specFile, JSON.stringify({ url, heartbeatMs: 5000, rampPerSecond: 1000, agents: all }), { mode: 0o600 });
+    writeFileSync(specFile, JSON.stringify({ url, heartbeatMs: 5000, rampPerSecond: 500, agents: all }), { mode: 0o600 });
     const generator = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'bench', 'agent-link-load-main.ts'), specFile], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       cwd: packageRoot,
     });
     children.push(generator);
-    let progress = { connected: 0, failed: 0, heartbeatMs: 0 };
+    let progress: { connected: number; failed: number; heartbeatMs: number; errors?: Record<string, number> } = {
+      connected: 0,
+      failed: 0,
+      heartbeatMs: 0,
+    };
     let measured: Extract<LinkChildMessage, { type: 'measured' }> | undefined;
     const desired: Extract<LinkChildMessage, { type: 'desired' }>[] = [];
     generator.on('message', (message: LinkChildMessage) => {
@@ -133,9 +137,9 @@ async function runLevel(agents: number) {
     });
     const post = (message: LinkParentMessage) => generator.send(message);
     const connectStarted = Date.now();
-    await until(() => progress.connected + progress.failed >= agents, `${agents} links`, 60_000 + agents * 20, 500).catch(() => undefined);
+    await until(() => progress.connected >= agents, `${agents} links`, 60_000 + agents * 20, 500).catch(() => undefined);
     const connectMs = Date.now() - connectStarted;
-    console.error(`link ${agents}: ${progress.connected} of ${agents} links open after ${r(connectMs / 1000)} s (failed ${progress.failed}); settling`);
+    console.error(`link ${agents}: ${progress.connected} of ${agents} links open after ${r(connectMs / 1000)} s (failed attempts, retried with backoff: ${progress.failed}: ${JSON.stringify(progress.errors ?? {})}); settling`);
     await sleep(10_000);
 
     const coordinatorCpu = new CpuMeter(() => [coordinator.pid!]);
