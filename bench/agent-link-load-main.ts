@@ -37,7 +37,14 @@ export type LinkParentMessage =
   | { type: 'measure-stop' }
   | { type: 'stop' };
 export type LinkChildMessage =
-  | { type: 'progress'; connected: number; total: number; failed: number; heartbeatMs: number; errors: Record<string, number> }
+  | {
+      type: 'progress';
+      connected: number;
+      total: number;
+      failed: number;
+      heartbeatMs: number;
+      errors: Record<string, number>;
+    }
   | { type: 'desired'; node: string; at: number; drainIds: string[] }
   | {
       type: 'measured';
@@ -149,7 +156,12 @@ class SimAgent {
         const desired = frame.desired;
         this.held = desired.revision;
         this.drains = desired.drains.map((d) => ({ id: d.id, reason: d.reason }));
-        send({ type: 'desired', node: this.spec.node, at: Date.now(), drainIds: this.drains.map((d) => d.id) });
+        send({
+          type: 'desired',
+          node: this.spec.node,
+          at: Date.now(),
+          drainIds: this.drains.map((d) => d.id),
+        });
         this.socket!.send(JSON.stringify({ type: 'applied', revision: desired.revision }));
         this.sendDelta(simReport(this.spec.node, this.spec.site, this.startedAt, Date.now(), this.drains));
         return;
@@ -173,7 +185,11 @@ class SimAgent {
   timingDelta(): void {
     const now = Date.now();
     const next = simReport(this.spec.node, this.spec.site, this.startedAt, now, this.drains);
-    next.checks = next.checks.map((c) => ({ ...c, durationMs: Math.round(Math.random() * 500) / 100, at: now - 50 }));
+    next.checks = next.checks.map((c) => ({
+      ...c,
+      durationMs: Math.round(Math.random() * 500) / 100,
+      at: now - 50,
+    }));
     this.sendDelta(next);
   }
 
@@ -185,7 +201,9 @@ class SimAgent {
   }
 
   async httpReport(): Promise<void> {
-    const body = JSON.stringify(simReport(this.spec.node, this.spec.site, this.startedAt, Date.now(), this.drains));
+    const body = JSON.stringify(
+      simReport(this.spec.node, this.spec.site, this.startedAt, Date.now(), this.drains),
+    );
     const started = performance.now();
     await new Promise<void>((resolve) => {
       const request = http.request(
@@ -241,7 +259,8 @@ const ramp = setInterval(() => {
 }, 100);
 
 const progress = setInterval(
-  () => send({ type: 'progress', connected, total: agents.length, failed, heartbeatMs: lastHeartbeatMs, errors }),
+  () =>
+    send({ type: 'progress', connected, total: agents.length, failed, heartbeatMs: lastHeartbeatMs, errors }),
   1000,
 );
 

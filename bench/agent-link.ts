@@ -48,7 +48,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const r = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const load = () => loadavg().map((v) => r(v, 2));
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs: number, pollMs = 50): Promise<T> {
+async function until<T>(
+  probe: () => T | undefined | false,
+  what: string,
+  timeoutMs: number,
+  pollMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -81,10 +86,20 @@ async function runLevel(agents: number) {
         listen: { host: '127.0.0.1', port: 0 },
         dataDir: dir,
         inventory: { sites: fleet.sites.map((site) => ({ ...site, location: { lat: 0, lon: 0 } })) },
-        policy: { minAnnouncingSites: 2, maxConcurrentDrains: 1, maxConcurrentDrainsPerRegion: 1, defaultHold: 0 },
+        policy: {
+          minAnnouncingSites: 2,
+          maxConcurrentDrains: 1,
+          maxConcurrentDrainsPerRegion: 1,
+          defaultHold: 0,
+        },
         tokens: [
           { name: 'bench-operator', role: 'operator', tokenSha256: sha(fleet.operator) },
-          ...[...fleet.tokens].map(([node, token]) => ({ name: `agent-${node}`, role: 'agent', node, tokenSha256: sha(token) })),
+          ...[...fleet.tokens].map(([node, token]) => ({
+            name: `agent-${node}`,
+            role: 'agent',
+            node,
+            tokenSha256: sha(token),
+          })),
         ],
         agents: { staleAfter: 15_000, keepalive: 10_000 },
         logLevel: 'warn',
@@ -102,7 +117,10 @@ async function runLevel(agents: number) {
     const listen = await until(
       () => {
         try {
-          const info = JSON.parse(readFileSync(join(dir, 'listen.json'), 'utf8')) as { url: string; pid: number };
+          const info = JSON.parse(readFileSync(join(dir, 'listen.json'), 'utf8')) as {
+            url: string;
+            pid: number;
+          };
           return info.pid === coordinator.pid ? info : undefined;
         } catch {
           return undefined;
@@ -115,15 +133,28 @@ async function runLevel(agents: number) {
       throw new Error(`${error.message}; log: ${log}`);
     });
     const url = listen.url.replace(/\/$/, '');
-    const all = fleet.sites.flatMap((site) => site.nodes.map((node) => ({ node, site: site.name, token: fleet.tokens.get(node)! })));
+    const all = fleet.sites.flatMap((site) =>
+      site.nodes.map((node) => ({ node, site: site.name, token: fleet.tokens.get(node)! })),
+    );
     const specFile = join(dir, 'generator.json');
-    writeFileSync(specFile, JSON.stringify({ url, heartbeatMs: 5000, rampPerSecond: 500, agents: all }), { mode: 0o600 });
-    const generator = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'bench', 'agent-link-load-main.ts'), specFile], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      cwd: packageRoot,
+    writeFileSync(specFile, JSON.stringify({ url, heartbeatMs: 5000, rampPerSecond: 500, agents: all }), {
+      mode: 0o600,
     });
+    const generator = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(packageRoot, 'bench', 'agent-link-load-main.ts'), specFile],
+      {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        cwd: packageRoot,
+      },
+    );
     children.push(generator);
-    let progress: { connected: number; failed: number; heartbeatMs: number; errors?: Record<string, number> } = {
+    let progress: {
+      connected: number;
+      failed: number;
+      heartbeatMs: number;
+      errors?: Record<string, number>;
+    } = {
       connected: 0,
       failed: 0,
       heartbeatMs: 0,
@@ -137,9 +168,13 @@ async function runLevel(agents: number) {
     });
     const post = (message: LinkParentMessage) => generator.send(message);
     const connectStarted = Date.now();
-    await until(() => progress.connected >= agents, `${agents} links`, 60_000 + agents * 20, 500).catch(() => undefined);
+    await until(() => progress.connected >= agents, `${agents} links`, 60_000 + agents * 20, 500).catch(
+      () => undefined,
+    );
     const connectMs = Date.now() - connectStarted;
-    console.error(`link ${agents}: ${progress.connected} of ${agents} links open after ${r(connectMs / 1000)} s (failed attempts, retried with backoff: ${progress.failed}: ${JSON.stringify(progress.errors ?? {})}); settling`);
+    console.error(
+      `link ${agents}: ${progress.connected} of ${agents} links open after ${r(connectMs / 1000)} s (failed attempts, retried with backoff: ${progress.failed}: ${JSON.stringify(progress.errors ?? {})}); settling`,
+    );
     await sleep(10_000);
 
     const coordinatorCpu = new CpuMeter(() => [coordinator.pid!]);
@@ -187,8 +222,13 @@ async function runLevel(agents: number) {
     for (let d = 0; d < drainRounds; d++) {
       const site = sites[d % sites.length]!;
       const startedAt = Date.now();
-      const created = await api(url, fleet.operator, '/api/v1/drains', { site: site.name, reason: `bench ${d}`, hold: 0 });
-      if (created.status !== 201) throw new Error(`POST /drains: ${created.status} ${JSON.stringify(created.json)}`);
+      const created = await api(url, fleet.operator, '/api/v1/drains', {
+        site: site.name,
+        reason: `bench ${d}`,
+        hold: 0,
+      });
+      if (created.status !== 201)
+        throw new Error(`POST /drains: ${created.status} ${JSON.stringify(created.json)}`);
       const id = (created.json as { drain: { id: string } }).drain.id;
       const reached = await until(
         () => {
@@ -203,7 +243,8 @@ async function runLevel(agents: number) {
       if (reached === undefined) missed++;
       else fanout.push(reached - startedAt);
       const released = await api(url, fleet.operator, `/api/v1/drains/${id}/release`, { reason: 'bench' });
-      if (released.status !== 200) throw new Error(`release: ${released.status} ${JSON.stringify(released.json)}`);
+      if (released.status !== 200)
+        throw new Error(`release: ${released.status} ${JSON.stringify(released.json)}`);
       await until(
         () => {
           const last = new Map<string, string[]>();
@@ -219,14 +260,18 @@ async function runLevel(agents: number) {
 
     // 3. CPU per message, side by side in random order, against an idle window.
     const kinds = (['none', 'ping', 'delta', 'http'] as const).slice().sort(() => Math.random() - 0.5);
-    const perKind: Record<string, { cpuSeconds: number; wallSeconds: number; sent: number; p50?: number; p99?: number }> = {};
+    const perKind: Record<
+      string,
+      { cpuSeconds: number; wallSeconds: number; sent: number; p50?: number; p99?: number }
+    > = {};
     const perWindow = Math.max(10_000, windowMs / 2);
     for (const kind of kinds) {
       post({ type: 'rate', kind, perSecond: kind === 'none' ? 0 : RATES[kind] });
       await sleep(1000);
       const w = await window(perWindow);
       post({ type: 'rate', kind: 'none', perSecond: 0 });
-      const lat = kind === 'http' ? w.result.httpLatenciesMs : kind === 'delta' ? w.result.deltaLatenciesMs : [];
+      const lat =
+        kind === 'http' ? w.result.httpLatenciesMs : kind === 'delta' ? w.result.deltaLatenciesMs : [];
       perKind[kind] = {
         cpuSeconds: w.cpu.cpuSeconds,
         wallSeconds: w.cpu.wallSeconds,
@@ -265,13 +310,27 @@ const record = {
   startedAt: startedAt.toISOString(),
   machine: machineInfo(),
   load: { start: loadAtStart, end: load() },
-  parameters: { levels, windowMs, drainRounds, rates: RATES, agentHeartbeatMs: 5000, heartbeatsPerSecond: 50 },
+  parameters: {
+    levels,
+    windowMs,
+    drainRounds,
+    rates: RATES,
+    agentHeartbeatMs: 5000,
+    heartbeatsPerSecond: 50,
+  },
   results,
 };
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
-const file = join(packageRoot, 'bench', 'results', `agent-link-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+const file = join(
+  packageRoot,
+  'bench',
+  'results',
+  `agent-link-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`,
+);
 writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
-console.log(`| agents | links held | heartbeat | coordinator cores | RSS MiB | delta p50/p99 ms | fan-out 10 nodes ms (median/max) | µs per ping · delta · HTTP POST report | generator µs CPU per agent-second |`);
+console.log(
+  `| agents | links held | heartbeat | coordinator cores | RSS MiB | delta p50/p99 ms | fan-out 10 nodes ms (median/max) | µs per ping · delta · HTTP POST report | generator µs CPU per agent-second |`,
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const x of results) {
   const sorted = [...x.fanoutMs].sort((a, b) => a - b);

@@ -116,7 +116,13 @@ export function openWsSession(ctx: WsSessionContext): WsSession {
     sent = status;
     sentSignificant = significantContent(status);
     lastMinorAt = monotonic();
-    write({ type: 'hello', protocol: LINK_PROTOCOL, revision: ctx.heldRevision(), heartbeatMs: ctx.heartbeatMs, report: status });
+    write({
+      type: 'hello',
+      protocol: LINK_PROTOCOL,
+      revision: ctx.heldRevision(),
+      heartbeatMs: ctx.heartbeatMs,
+      report: status,
+    });
   }
 
   function sendDelta(status: AgentStatus): void {
@@ -205,7 +211,13 @@ export function openWsSession(ctx: WsSessionContext): WsSession {
         welcomed = true;
         ctx.onOpenChange(true);
         log.info(
-          { url: endpoint.baseUrl, transport: 'websocket', heartbeatMs, revision: frame.revision, held: ctx.heldRevision() },
+          {
+            url: endpoint.baseUrl,
+            transport: 'websocket',
+            heartbeatMs,
+            revision: frame.revision,
+            held: ctx.heldRevision(),
+          },
           'connected to the coordinator',
         );
         schedule();

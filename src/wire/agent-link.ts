@@ -39,7 +39,9 @@ export const agentFrameSchema = z.discriminatedUnion('type', [
       report: agentStatusSchema,
     })
     .strict(),
-  z.object({ type: z.literal('report'), seq: z.number().int().nonnegative(), changes: reportDeltaSchema }).strict(),
+  z
+    .object({ type: z.literal('report'), seq: z.number().int().nonnegative(), changes: reportDeltaSchema })
+    .strict(),
   z.object({ type: z.literal('heartbeat') }).strict(),
   z.object({ type: z.literal('applied'), revision: revisionSchema }).strict(),
 ]);
@@ -90,7 +92,10 @@ export function frameProblem(error: z.ZodError): string {
 export function truncateReason(text: string): string {
   const buffer = Buffer.from(text, 'utf8');
   if (buffer.length <= 123) return text;
-  return `${buffer.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '')}...`;
+  return `${buffer
+    .subarray(0, 120)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}...`;
 }
 
 /**

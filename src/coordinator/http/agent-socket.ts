@@ -222,7 +222,12 @@ export function attachAgentSockets(options: AgentSocketOptions): AgentSocketHand
       value = JSON.parse(data.toString());
     } catch {
       frames.inc({ type: 'invalid' });
-      close(link, LINK_CLOSE.badFrame, 'frame: expected a JSON text frame, received something else', 'bad-frame');
+      close(
+        link,
+        LINK_CLOSE.badFrame,
+        'frame: expected a JSON text frame, received something else',
+        'bad-frame',
+      );
       return;
     }
     const parsed = agentFrameSchema.safeParse(value);
@@ -276,7 +281,13 @@ export function attachAgentSockets(options: AgentSocketOptions): AgentSocketHand
       disconnect: undefined,
     };
     const helloTimer = setTimeout(() => {
-      if (!link.status) close(link, LINK_CLOSE.protocol, `type: expected hello within ${HELLO_TIMEOUT_MS} ms, received nothing`, 'protocol');
+      if (!link.status)
+        close(
+          link,
+          LINK_CLOSE.protocol,
+          `type: expected hello within ${HELLO_TIMEOUT_MS} ms, received nothing`,
+          'protocol',
+        );
     }, HELLO_TIMEOUT_MS);
     helloTimer.unref();
     socket.on('message', (data, isBinary) => {
@@ -309,11 +320,21 @@ export function attachAgentSockets(options: AgentSocketOptions): AgentSocketHand
     for (const link of links) {
       const silentFor = now - link.lastHeard;
       if (silentFor > 3 * link.heartbeatMs + 1000) {
-        close(link, LINK_CLOSE.silent, `silent for ${Math.round(silentFor)} ms (heartbeat ${link.heartbeatMs} ms)`, 'silent');
+        close(
+          link,
+          LINK_CLOSE.silent,
+          `silent for ${Math.round(silentFor)} ms (heartbeat ${link.heartbeatMs} ms)`,
+          'silent',
+        );
         continue;
       }
       const vouchWindow = 3 * link.heartbeatMs - staleAfterMs;
-      if (vouchWindow > 0 && silentFor < vouchWindow && now - link.lastRecorded > staleAfterMs / 2 && link.status)
+      if (
+        vouchWindow > 0 &&
+        silentFor < vouchWindow &&
+        now - link.lastRecorded > staleAfterMs / 2 &&
+        link.status
+      )
         record(link, link.status);
       const wanted = Math.max(link.agentHeartbeatMs, fleetMs);
       // Re-told only on a change of a fifth or more, so a growing fleet is not one message per join.

@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { linkUrl } from '../../../src/agent/coordinator-link-ws.js';
-import { AgentProcess, CoordinatorProcess, HealthTarget, tempDir, TOKENS, waitFor, type Json } from './harness.js';
+import {
+  AgentProcess,
+  CoordinatorProcess,
+  HealthTarget,
+  tempDir,
+  TOKENS,
+  waitFor,
+  type Json,
+} from './harness.js';
 
 const sites = [
   { name: 'lon1', region: 'eu', nodes: ['lon1-a', 'lon1-b'] },
@@ -90,10 +98,9 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
         await process.start();
       }
     await waitFor(
-      async () =>
-        (await coordinator.get('/api/v1/status')).sites.every((s: Json) => s.announcing === true),
+      async () => (await coordinator.get('/api/v1/status')).sites.every((s: Json) => s.announcing === true),
       'every site to announce',
-      30_000,
+      60_000,
     );
   });
 
@@ -113,7 +120,11 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
       .nodes.find((n: Json) => n.node === 'lon1-a');
     assert.equal(node.state, 'UP', 'the report arrived over the link');
 
-    const appliedBefore = await metric(coordinator.url, 'herald_coordinator_agent_link_frames_total', 'type="applied"');
+    const appliedBefore = await metric(
+      coordinator.url,
+      'herald_coordinator_agent_link_frames_total',
+      'type="applied"',
+    );
     const created = await coordinator.api('POST', '/api/v1/drains', TOKENS.alice, {
       site: 'lon1',
       node: 'lon1-a',
@@ -187,7 +198,10 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
 
     const first = await rawLink(coordinator.url, 'lon1-b', TOKENS.agent('lon1-b'));
     assert.ok('socket' in first);
-    const outOfOrder = await closedAfter(first.socket, JSON.stringify({ type: 'report', seq: 1, changes: {} }));
+    const outOfOrder = await closedAfter(
+      first.socket,
+      JSON.stringify({ type: 'report', seq: 1, changes: {} }),
+    );
     assert.equal(outOfOrder.code, 4409);
     assert.equal(outOfOrder.reason, 'type: expected hello first, received report');
 
@@ -216,7 +230,9 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
       'fra1-a to notice the coordinator is gone',
     );
     // Fail-static: it keeps announcing on local health while the coordinator is away, and says so.
-    const status = (await (await fetch(`${await agent('fra1-a').exabgp!.controlUrl()}/status`)).json()) as Json;
+    const status = (await (
+      await fetch(`${await agent('fra1-a').exabgp!.controlUrl()}/status`)
+    ).json()) as Json;
     assert.equal(status.coordinator.connected, false);
     assert.equal(agent('fra1-a').lastRoute(), 'announce');
 
@@ -230,7 +246,8 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
     assert.equal(reconnected.held, reconnected.revision, 'the agent holds the current revision');
     // A heartbeat after the welcome: anything the coordinator sent with the welcome has arrived.
     await waitFor(
-      async () => (await metric(coordinator.url, 'herald_coordinator_agent_link_frames_total', 'type="heartbeat"')) > 0,
+      async () =>
+        (await metric(coordinator.url, 'herald_coordinator_agent_link_frames_total', 'type="heartbeat"')) > 0,
       'a heartbeat on the new links',
     );
     assert.equal(
