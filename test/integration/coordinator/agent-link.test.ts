@@ -114,11 +114,15 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
   it('connects over the link, reports, takes a drain as a versioned update and acknowledges it', async () => {
     const connected = logLines(stderr('lon1-a'), 'connected to the coordinator');
     assert.equal(connected[0]?.transport, 'websocket', JSON.stringify(connected));
-    assert.equal(await metric(coordinator.url, 'herald_coordinator_agent_links'), 3);
+    await waitFor(
+      async () => (await metric(coordinator.url, 'herald_coordinator_agent_links')) === 3,
+      'the three agents to hold a link each',
+    );
     const node = (await coordinator.get('/api/v1/status')).sites
       .find((s: Json) => s.name === 'lon1')
-      .nodes.find((n: Json) => n.node === 'lon1-a');
+      .nodes.find((n: Json) => n.name === 'lon1-a');
     assert.equal(node.state, 'UP', 'the report arrived over the link');
+    assert.equal(node.connected, true);
 
     const appliedBefore = await metric(
       coordinator.url,
