@@ -24,7 +24,7 @@ import {
   type AgentFrame,
 } from '../wire/agent-link.js';
 import { API_PREFIX } from '../wire/coordinator-api.js';
-import type { Endpoint } from '../wire/http-client.js';
+import { describeFailure, type Endpoint } from '../wire/http-client.js';
 
 /** Timing-only changes are sent at most this often (with a heartbeat slot). */
 const MINOR_EVERY_MS = 30_000;
@@ -257,7 +257,7 @@ export function openWsSession(ctx: WsSessionContext): WsSession {
 
   const ended = new Promise<SessionEnd>((resolve) => {
     socket.on('error', (error) => {
-      if (refusedStatus === undefined) ctx.failure('link', coerceError(error).message);
+      if (refusedStatus === undefined) ctx.failure('link', describeFailure(error, endpoint));
     });
     socket.on('close', (code, reason) => {
       clearInterval(timer);
