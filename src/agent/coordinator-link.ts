@@ -1,8 +1,15 @@
 /**
- * The agent's connection to the coordinator. Desired state arrives on a push stream (SSE, GET
- * /api/v1/agents/NODE/desired) the moment it changes and again on every (re)connect; the
- * agent's status goes out as POSTs, on every change (coalesced: at most one in flight, the
- * latest wins) and as a heartbeat. Reconnects use full-jitter exponential backoff so a fleet
+ * The agent's connection to the coordinator: one WebSocket link per agent
+ * (coordinator-link-ws.ts, docs/design/agent-transport.md) carrying the report (in full once,
+ * then deltas), heartbeats, and the desired state as versioned updates; on reconnect the agent
+ * says which desired revision it holds and the coordinator sends nothing when it is current.
+ *
+ * Fallback for coordinators without the link (before issue 13; they answer the upgrade 404):
+ * desired state on a push stream (SSE, GET /api/v1/agents/NODE/desired) the moment it changes
+ * and again on every (re)connect; the agent's status as POSTs, on every change (coalesced: at
+ * most one in flight, the latest wins) and as a heartbeat. Such a replica is asked again for a
+ * link after LEGACY_RETRY_MS or when its stream ends (it may have been upgraded).
+ * Reconnects use full-jitter exponential backoff so a fleet
  * that lost the coordinator does not come back as one wave. Nothing here throws into the agent:
  * failures are logged and retried; the agent keeps its last desired state and its local health.
  *
@@ -19,6 +26,7 @@ import { agentDesiredSchema, type AgentDesired, type AgentStatus } from '../wire
 import { API_PREFIX } from '../wire/coordinator-api.js';
 import { openStream, requestJson, StreamRefusedError, type Endpoint } from '../wire/http-client.js';
 import { SseParser } from '../wire/sse.js';
+import { openWsSession, type SessionEnd, type WsSession } from './coordinator-link-ws.js';
 
 export interface CoordinatorLinkOptions {
   /** One coordinator, or its replicas in order of preference. */
@@ -39,6 +47,11 @@ export interface CoordinatorLinkOptions {
   random?: () => number;
   /** Monotonic milliseconds for every duration here (tests); performance.now by default. */
   monotonic?: () => number;
+  /**
+   * 'auto' (default): the WebSocket link, falling back to POST + SSE for a coordinator without
+   * it; 'websocket' or 'sse' only (tests, the benchmark).
+   */
+  transport?: 'auto' | 'websocket' | 'sse';
 }
 
 export interface CoordinatorLink {
@@ -66,6 +79,8 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 const DEFAULT_IDLE_MS = 60_000;
 /** A stream that lived this long resets the backoff. */
 const STABLE_MS = 10_000;
+/** A replica that answered the link with 404 is asked again after this long. */
+const LEGACY_RETRY_MS = 600_000;
 
 export function createCoordinatorLink(options: CoordinatorLinkOptions): CoordinatorLink {
   const { logger, node } = options;
@@ -97,6 +112,15 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   const streamPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/desired`;
   const reportPath = `${API_PREFIX}/agents/${encodeURIComponent(node)}/report`;
 
+  const transport = options.transport ?? 'auto';
+  /** Per replica: until when (monotonic) it is spoken to over POST + SSE. */
+  const legacyUntil = urls.map(() => (transport === 'sse' ? Infinity : -Infinity));
+  /** The open WebSocket session, if any (then reports go over it, not POSTs). */
+  let session: WsSession | undefined;
+  let linkOpen = false;
+  /** The desired-state revision last delivered to the agent (said in the link's hello). */
+  let heldRevision: number | null = null;
+
   let started = false;
   let stopped = false;
   let streamOpen = false;
@@ -126,6 +150,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   }
 
   function deliver(desired: AgentDesired): void {
+    heldRevision = desired.revision;
     for (const listener of listeners) {
       try {
         listener(desired);
@@ -166,6 +191,12 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   /** Sends now unless a POST is in flight, in which case the latest status follows it. */
   function flush(): void {
     if (stopped || !latest) return;
+    if (session) {
+      session.report();
+      return;
+    }
+    // Between link sessions nothing is POSTed: the next hello carries the full report.
+    if (monotonic() >= legacyUntil[current]!) return;
     if (inFlight) {
       dirty = true;
       return;
@@ -276,10 +307,54 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     });
   }
 
+  /** One WebSocket session: resolves when it ends. */
+  async function runLink(): Promise<SessionEnd> {
+    session = openWsSession({
+      endpoint: endpoint(),
+      node,
+      heartbeatMs: options.heartbeatMs,
+      log,
+      monotonic,
+      signal: abort.signal,
+      heldRevision: () => heldRevision,
+      latest: () => latest,
+      deliver,
+      contacted: () => {
+        contacted();
+        if (lastFailure.startsWith('link')) lastFailure = '';
+      },
+      failure,
+      onOpenChange: (open) => (linkOpen = open),
+    });
+    try {
+      return await session.ended;
+    } finally {
+      session = undefined;
+      linkOpen = false;
+    }
+  }
+
+  /** One attempt on the current replica: the link, or POST + SSE when it has none. */
+  async function runOnce(): Promise<{ stable: boolean; refusedStatus?: number }> {
+    if (monotonic() >= legacyUntil[current]!) {
+      const end = await runLink();
+      if (!end.unsupported || transport === 'websocket' || stopped) return end;
+      legacyUntil[current] = monotonic() + LEGACY_RETRY_MS;
+      log.info(
+        { url: endpoint().baseUrl, status: end.refusedStatus },
+        'this coordinator has no WebSocket link: using POST reports and the SSE push stream',
+      );
+    }
+    const end = await runStream();
+    // The stream ended: the coordinator may come back upgraded, so ask for a link next time.
+    if (transport !== 'sse') legacyUntil[current] = -Infinity;
+    return end;
+  }
+
   async function connectLoop(): Promise<void> {
     let attempt = 0;
     while (!stopped) {
-      const { stable, refusedStatus } = await runStream();
+      const { stable, refusedStatus } = await runOnce();
       if (stopped) break;
       attempt = stable ? 1 : attempt + 1;
       // The next replica in the list gets the next try; with one URL this is the same one.
@@ -302,6 +377,8 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
         log.error({ err: coerceError(error) }, 'coordinator link loop failed'),
       );
       heartbeat = setInterval(() => {
+        // A link sends its own heartbeats at the interval the coordinator asked for.
+        if (session) return;
         if (monotonic() - lastSentAt >= options.heartbeatMs * 0.9) flush();
       }, options.heartbeatMs);
       heartbeat.unref();
@@ -313,6 +390,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 2000).unref())]);
       stopped = true;
       abort.abort();
+      session?.close();
       for (const e of endpoints) e.agent?.destroy();
       streamOpen = false;
     },
@@ -323,7 +401,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       latest = status;
       if (started) flush();
     },
-    connected: () => streamOpen,
+    connected: () => streamOpen || linkOpen,
     currentUrl: () => endpoint().baseUrl,
     lastContactAt: () => lastContact,
     sinceContactMs: () => (lastContactMono === null ? null : monotonic() - lastContactMono),

@@ -309,6 +309,11 @@ export const coordinatorConfigSchema = z
         staleAfter: duration({ min: 200, max: 3_600_000 }).default(15_000),
         /** Keepalive comment interval on push streams, so dead connections are noticed. */
         keepalive: duration({ min: 100, max: 300_000 }).default(10_000),
+        /**
+         * Agent links (WebSocket): heartbeats a second this replica accepts from all its agents
+         * together; the interval it asks for is max(the agent's own heartbeat, agents / this).
+         */
+        heartbeatsPerSecond: z.number().int().min(1).max(100_000).default(50),
       })
       .strict()
       .prefault({}),

@@ -14,6 +14,7 @@ import { Coordinator } from './coordinator.js';
 import type { CoordinatorExtension } from './extensions.js';
 import { TokenConfigError, TokenTable } from './http/auth.js';
 import { registerApiRoutes } from './http/api-routes.js';
+import { attachAgentSockets } from './http/agent-socket.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { createRouteObserver, type RouteObserver } from './route-observer.js';
@@ -82,6 +83,15 @@ export async function startCoordinator(
     await store.close();
     throw error;
   }
+  const agentSockets = attachAgentSockets({
+    server: server.server,
+    coordinator,
+    tokens,
+    guard: server.guard,
+    config,
+    metrics,
+    logger,
+  });
   coordinator.start();
   return {
     coordinator,
@@ -89,6 +99,7 @@ export async function startCoordinator(
     metrics,
     close: async () => {
       stopExtensions();
+      agentSockets.close();
       await coordinator.stop();
       await server.close();
       await store.close();

@@ -89,7 +89,8 @@ const TLS_FAILURES: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate does not name the host of the URL",
 };
 
-function describeFailure(error: unknown, endpoint: Endpoint): string {
+/** "cannot reach the coordinator at URL: CODE (what it means)": one wording for every transport. */
+export function describeFailure(error: unknown, endpoint: Endpoint): string {
   const e = error as NodeJS.ErrnoException;
   const meaning = e.code && Object.hasOwn(TLS_FAILURES, e.code) ? TLS_FAILURES[e.code] : undefined;
   return `cannot reach the coordinator at ${endpoint.baseUrl}: ${e.code ?? e.message}${meaning ? ` (${meaning})` : ''}`;

@@ -333,6 +333,8 @@ describe('agent link heartbeat under wall-clock jumps', () => {
       heartbeatMs: 100,
       node: 'lon1-a',
       logger: createLogger('hardening-clock', 'silent'),
+      // This fake coordinator answers every GET with an SSE stream: the legacy path is what is tested.
+      transport: 'sse',
     });
     try {
       link.start();

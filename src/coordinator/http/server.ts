@@ -20,6 +20,8 @@ import { Router, STREAMED } from './router.js';
 export interface ServerHandle {
   server: http.Server;
   router: Router;
+  /** The token, certificate and rate-limit checks (agent-socket.ts uses them for its upgrades). */
+  guard: HttpGuard;
   /** "http://127.0.0.1:9180" as actually bound. */
   url: string;
   close(): Promise<void>;
@@ -113,6 +115,7 @@ export async function startServer(options: {
   return {
     server,
     router,
+    guard,
     url,
     close: () =>
       new Promise<void>((resolve) => {
