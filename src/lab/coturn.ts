@@ -11,6 +11,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderCoturnConfig } from '../turn/coturn-config.js';
+import type { LabPreDrain } from './agent-config.js';
 import type { LabContext } from './context.js';
 import type { NodePlan } from './plan.js';
 import { findInNamespace, isAlive, spawnInNamespace } from './processes.js';
@@ -141,6 +142,33 @@ export function labTurnCheck(context: LabContext, timeoutMs: number): Record<str
     port: TURN_PORT,
     timeout: timeoutMs,
     credentials: { secretFile: turnSecretFiles(context).sharedSecret, name: 'herald-probe' },
+  };
+}
+
+/**
+ * A node's pre-drain: coturn's CLI on the node's loopback steers new allocations (`aas`) to the
+ * relay address of a node at another PoP — in the same region when there is one, as the router
+ * would pick next — and its `ps` count is the gauge. Undefined when the node gets none.
+ */
+export function labPreDrain(
+  context: LabContext,
+  node: NodePlan,
+  settings: LabPreDrain | undefined,
+): Record<string, unknown> | undefined {
+  if (!settings || (settings.nodes && !settings.nodes.includes(node.name))) return undefined;
+  const others = context.plan.nodes.filter((other) => other.site !== node.site);
+  const alternate = others.find((other) => other.region === node.region) ?? others[0];
+  return {
+    coturn: {
+      cliHost: '127.0.0.1',
+      cliPort: COTURN_CLI_PORT,
+      cliPasswordFile: turnSecretFiles(context).cliPassword,
+      alternates: alternate ? [`${alternate.ipv4}:${TURN_PORT}`] : [],
+    },
+    threshold: settings.threshold ?? 0,
+    deadline: settings.deadline,
+    pollInterval: settings.pollInterval ?? 250,
+    commandTimeout: 2000,
   };
 }
 

@@ -16,6 +16,8 @@ export interface UclientReport {
   sent: number;
   received: number;
   lost: number | undefined;
+  /** Messages uclient could not send at all ("total send dropped"), e.g. after its TCP connection broke. */
+  sendDropped: number | undefined;
 }
 
 /** Reads turnutils_uclient's -v output. Pure. */
@@ -23,11 +25,13 @@ export function parseUclientOutput(output: string): UclientReport {
   const relayAddresses = [...output.matchAll(/Received relay addr: (\S+)/g)].map((m) => m[1]!);
   const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(output);
   const lost = /Total lost packets (\d+)/.exec(output);
+  const dropped = /total send dropped (\d+)/.exec(output);
   return {
     relayAddresses: [...new Set(relayAddresses)],
     sent: totals ? Number(totals[1]) : 0,
     received: totals ? Number(totals[2]) : 0,
     lost: lost ? Number(lost[1]) : undefined,
+    sendDropped: dropped ? Number(dropped[1]) : undefined,
   };
 }
 
@@ -44,7 +48,18 @@ export interface TurnClientOptions {
   /** Messages per client (default 5). */
   messages?: number;
   transport?: 'udp' | 'tcp';
+  /** Milliseconds between a client's messages (uclient's -z; default 20): a longer-lived session. */
+  intervalMs?: number;
+  /** Client name in the TURN REST API username (default lab-client-<region>). */
+  name?: string;
   timeoutMs?: number;
+}
+
+/** A running turnutils_uclient: `allocated` settles once it holds a relay allocation, `done` when it ends. */
+export interface TurnClientHandle {
+  /** Resolves true at the first allocation, false if the client ended without one. */
+  allocated: Promise<boolean>;
+  done: Promise<TurnClientResult>;
 }
 
 /** Runs turnutils_uclient from the region's client to the anycast address. Never throws for a failed run. */
@@ -53,6 +68,15 @@ export function runTurnClient(
   region: string,
   options: TurnClientOptions = {},
 ): Promise<TurnClientResult> {
+  return startTurnClient(context, region, options).done;
+}
+
+/** Starts turnutils_uclient from the region's client to the anycast address, without waiting for it. */
+export function startTurnClient(
+  context: LabContext,
+  region: string,
+  options: TurnClientOptions = {},
+): TurnClientHandle {
   const client = findClient(context.plan, region);
   const args = [
     'netns',
@@ -64,8 +88,9 @@ export function runTurnClient(
     String(TURN_PORT),
     '-W',
     readTurnSecret(context),
+    ...(options.intervalMs !== undefined ? ['-z', String(options.intervalMs)] : []),
     '-u',
-    `lab-client-${region}`,
+    options.name ?? `lab-client-${region}`,
     '-r',
     LAB_TURN_REALM,
     '-n',
@@ -79,10 +104,15 @@ export function runTurnClient(
     '-v',
     context.plan.anycast.ipv4,
   ];
-  return new Promise((resolve) => {
+  let onAllocated!: (allocated: boolean) => void;
+  const allocated = new Promise<boolean>((resolve) => (onAllocated = resolve));
+  const done = new Promise<TurnClientResult>((resolve) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-200_000));
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-200_000);
+      if (output.includes('Received relay addr: ')) onAllocated(true);
+    };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
@@ -96,6 +126,7 @@ export function runTurnClient(
       const nodes = report.relayAddresses
         .map((address) => nodeOfRelayAddress(context, address)?.name)
         .filter((name): name is string => name !== undefined);
+      onAllocated(report.relayAddresses.length > 0);
       resolve({ ...report, exitCode, nodes: [...new Set(nodes)], timedOut, output });
     };
     child.on('error', (error) => {
@@ -104,6 +135,16 @@ export function runTurnClient(
     });
     child.on('close', (code) => finish(timedOut ? undefined : (code ?? undefined)));
   });
+  return { allocated, done };
+}
+
+/**
+ * Whether a client's relayed session was broken: it did not get back every message it sent
+ * (`expected`: messages per client × 2, uclient -y relays between two allocations of its own),
+ * or uclient dropped sends because its connection to the relay was gone.
+ */
+export function sessionBroken(result: TurnClientResult, expected: number): boolean {
+  return result.received < expected || (result.lost ?? 0) > 0 || (result.sendDropped ?? 0) > 0;
 }
 
 /** What `herald lab client <region> --turn` prints. Pure. */
