@@ -64,8 +64,14 @@ export async function writeCoturnFiles(context: LabContext): Promise<void> {
       const nodePaths = context.paths.nodes[node.name]!;
       const paths = coturnPaths(context, node);
       const text = renderCoturnConfig({
-        listeningIps: ['127.0.0.1', plan.anycast.ipv4, node.ipv4],
-        relayIp: node.ipv4,
+        // With IPv6, also the anycast /128 and the node's own IPv6 address (its v6 relay address).
+        listeningIps: [
+          '127.0.0.1',
+          plan.anycast.ipv4,
+          node.ipv4,
+          ...(plan.anycast.ipv6 ? ['::1', plan.anycast.ipv6, node.ipv6] : []),
+        ],
+        relayIp: plan.anycast.ipv6 ? [node.ipv4, node.ipv6] : node.ipv4,
         port: TURN_PORT,
         tlsPort: TURNS_PORT,
         tls: { certFile: nodePaths.tlsCert, keyFile: nodePaths.tlsKey },
@@ -174,6 +180,6 @@ export function labPreDrain(
 
 /** The node whose fabric (relay) address this is, if any. */
 export function nodeOfRelayAddress(context: LabContext, address: string): NodePlan | undefined {
-  const host = address.replace(/:\d+$/, '');
-  return context.plan.nodes.find((node) => node.ipv4 === host);
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return context.plan.nodes.find((node) => node.ipv4 === host || node.ipv6 === host);
 }

@@ -50,6 +50,8 @@ export interface TurnClientOptions {
   transport?: 'udp' | 'tcp';
   /** Milliseconds between a client's messages (uclient's -z; default 20): a longer-lived session. */
   intervalMs?: number;
+  /** To the anycast /128 over IPv6, asking for an IPv6 relayed address (the lab must have IPv6). */
+  ipv6?: boolean;
   /** Client name in the TURN REST API username (default lab-client-<region>). */
   name?: string;
   timeoutMs?: number;
@@ -60,6 +62,12 @@ export interface TurnClientHandle {
   /** Resolves true at the first allocation, false if the client ended without one. */
   allocated: Promise<boolean>;
   done: Promise<TurnClientResult>;
+}
+
+function requireIpv6(context: LabContext): string {
+  if (!context.plan.anycast.ipv6)
+    throw new Error('ipv6: expected a lab with IPv6 (topology.ipv6), but this lab has none');
+  return context.plan.anycast.ipv6;
 }
 
 /** Runs turnutils_uclient from the region's client to the anycast address. Never throws for a failed run. */
@@ -84,6 +92,7 @@ export function startTurnClient(
     client.netns,
     'turnutils_uclient',
     ...(options.transport === 'tcp' ? ['-t'] : []),
+    ...(options.ipv6 ? ['-x'] : []),
     '-p',
     String(TURN_PORT),
     '-W',
@@ -102,7 +111,7 @@ export function startTurnClient(
     '-y',
     '-c',
     '-v',
-    context.plan.anycast.ipv4,
+    options.ipv6 ? requireIpv6(context) : context.plan.anycast.ipv4,
   ];
   let onAllocated!: (allocated: boolean) => void;
   const allocated = new Promise<boolean>((resolve) => (onAllocated = resolve));

@@ -4,7 +4,8 @@
  * turnutils_uclient in the eu client allocates through the anycast address and relays data; the
  * relayed address names the PoP that allocated (lon1). When lon1's coturn is killed, its agent
  * withdraws the route within the detection bound and a new allocation lands at the next eu PoP
- * (ams1); restarted, lon1 takes new allocations again.
+ * (ams1); restarted, lon1 takes new allocations again. coturn also listens on the anycast /128:
+ * the client over IPv6 gets an IPv6 relayed address at lon1.
  *
  * Drained: lon1-a has a pre-drain (steer with coturn's `aas` to ams1-a's relay address, wait for
  * coturn's session count to reach 0), ams1-a has none. Clients relaying over TCP through the
@@ -39,7 +40,7 @@ describe('anycast TURN relays in the lab', { skip: labSkip({ needsAgent: true })
   let lab: Lab;
   before(async () => {
     lab = await startTestLab('lab-turn', {
-      topology: failoverTopology(),
+      topology: failoverTopology({ ipv6: true }),
       agentTuning: {
         ...T,
         flapDamping: false,
@@ -77,6 +78,22 @@ describe('anycast TURN relays in the lab', { skip: labSkip({ needsAgent: true })
     assert.ok(result.sent >= 5, summary);
     assert.equal(result.received, result.sent, summary);
     assert.equal(result.lost, 0, summary);
+  });
+
+  it('over IPv6 too: turnutils_uclient to the anycast /128 gets an IPv6 relayed address at lon1-a and relays', async () => {
+    // (Its UDP allocations stay at lon1-a until they expire: the kill below clears them before
+    // the drain test, which waits for lon1-a's session count to reach 0.)
+    for (const transport of ['udp', 'tcp'] as const) {
+      const result = await runTurnClient(lab.context, 'eu', { ipv6: true, transport, messages: 5 });
+      const summary = describeTurnClient(result);
+      assert.equal(result.exitCode, 0, `${transport}: ${summary}${result.output.slice(-2000)}`);
+      assert.deepEqual(result.nodes, ['lon1-a'], `${transport}: ${summary}`);
+      assert.ok(
+        result.relayAddresses.every((a) => a.startsWith(`${lab.plan.nodes[0]!.ipv6}:`)),
+        `${transport}: ${summary}`,
+      );
+      assert.equal(result.received, result.sent, `${transport}: ${summary}`);
+    }
   });
 
   it(`lon1's coturn killed: the route is withdrawn within ${KILLED_BOUND} ms and a new allocation lands at ams1`, async () => {

@@ -43,6 +43,12 @@ describe('coturn config', () => {
     assert.ok(renderCoturnConfig(base).includes('\nno-tls\n'), 'no certificate: no TLS listener');
   });
 
+  test('one relay address per family: both are written', () => {
+    const lines = renderCoturnConfig({ ...base, relayIp: ['192.0.2.11', '2001:db8:f::11'] }).split('\n');
+    assert.ok(lines.includes('relay-ip=192.0.2.11'));
+    assert.ok(lines.includes('relay-ip=2001:db8:f::11'));
+  });
+
   test('a value with a line break is refused, naming the key', () => {
     assert.throws(
       () => renderCoturnConfig({ ...base, sharedSecret: 'a\nno-auth' }),
