@@ -21,7 +21,7 @@ import { startLab, waitForAgent, type Lab } from '../src/lab/lab.js';
 import { bestNode, isWithdrawnBy } from '../src/lab/route-observer.js';
 import { reregistrations, startRegistrations } from '../src/lab/sipp-registrations.js';
 import { failoverTopology } from '../src/lab/topology.js';
-import { sessionBroken, startTurnClient, type TurnClientResult } from '../src/lab/turn-client.js';
+import { openRelaySessions, sessionBroken, type TurnClientResult } from '../src/lab/turn-client.js';
 import { waitFor } from '../src/lab/wait.js';
 import { loadAverage, machineInfo } from './lib/machine.js';
 import { summarize } from './lib/stats.js';
@@ -40,19 +40,8 @@ async function routedTo(lab: Lab, node: string): Promise<void> {
   });
 }
 
-async function liveSessions(lab: Lab, sessions: number, label: string): Promise<Promise<TurnClientResult>[]> {
-  const clients = Array.from({ length: sessions }, (_, i) =>
-    startTurnClient(lab.context, 'eu', {
-      transport: 'tcp',
-      messages: MESSAGES,
-      intervalMs: 100,
-      name: `${label}-${i}`,
-      timeoutMs: 90_000,
-    }),
-  );
-  if (!(await Promise.all(clients.map((c) => c.allocated))).every(Boolean))
-    throw new Error(`${label}: a client could not allocate`);
-  return clients.map((c) => c.done);
+function liveSessions(lab: Lab, count: number, label: string): Promise<Promise<TurnClientResult>[]> {
+  return openRelaySessions(lab.context, 'eu', { count, messages: MESSAGES, intervalMs: 100, label });
 }
 
 async function turnRound(lab: Lab, sessions: number, round: number) {

@@ -148,6 +148,35 @@ export function startTurnClient(
 }
 
 /**
+ * Opens `count` long-lived relay sessions over TCP from the region's client (`messages` each,
+ * every `intervalMs`); resolves once every one holds an allocation, with their results to come.
+ * Throws if one could not allocate.
+ */
+export async function openRelaySessions(
+  context: LabContext,
+  region: string,
+  options: { count: number; messages: number; intervalMs: number; label: string },
+): Promise<Promise<TurnClientResult>[]> {
+  const clients = Array.from({ length: options.count }, (_, i) =>
+    startTurnClient(context, region, {
+      transport: 'tcp',
+      messages: options.messages,
+      intervalMs: options.intervalMs,
+      name: `${options.label}-${i}`,
+      timeoutMs: 90_000,
+    }),
+  );
+  const allocated = await Promise.all(clients.map((c) => c.allocated));
+  if (!allocated.every(Boolean)) {
+    const results = await Promise.all(clients.map((c) => c.done));
+    throw new Error(
+      `${options.label}: expected every relay session to allocate, but ${allocated.filter((a) => !a).length} did not:\n${results.map(describeTurnClient).join('')}`,
+    );
+  }
+  return clients.map((c) => c.done);
+}
+
+/**
  * Whether a client's relayed session was broken: it did not get back every message it sent
  * (`expected`: messages per client × 2, uclient -y relays between two allocations of its own),
  * or uclient dropped sends because its connection to the relay was gone.

@@ -224,6 +224,20 @@ function judgeChallenge(message: StunMessage, elapsedMs: number, integrity: Turn
   return { kind: 'send', step: { kind: 'allocate', challenge, staleRetries: 0 } };
 }
 
+/** Whatever the relay may have allocated is still freed before the failure is reported. */
+function freeThenFail(challenge: Challenge | undefined, detail: string): TurnVerdict {
+  return {
+    kind: 'send',
+    step: {
+      kind: 'refresh',
+      challenge,
+      staleRetries: 0,
+      relayed: 'unknown',
+      result: down(detail, { answered: true }),
+    },
+  };
+}
+
 function allocated(
   message: StunMessage,
   challenge: Challenge | undefined,
@@ -232,33 +246,12 @@ function allocated(
   warning?: string,
 ): TurnVerdict {
   const forged = integrityProblem(challenge, integrity);
-  if (forged)
-    // Whatever it may have allocated is still freed before the failure is reported.
-    return {
-      kind: 'send',
-      step: {
-        kind: 'refresh',
-        challenge,
-        staleRetries: 0,
-        relayed: 'unknown',
-        result: down(`Allocate success failed the ${forged}`, { answered: true }),
-      },
-    };
+  if (forged) return freeThenFail(challenge, `Allocate success failed the ${forged}`);
   const value = attribute(message, ATTR_XOR_RELAYED_ADDRESS);
   const relayed = value ? decodeXorMappedAddress(value, message.transactionId) : undefined;
   if (!relayed?.ok) {
     const why = relayed ? `an unusable XOR-RELAYED-ADDRESS: ${relayed.error}` : 'no XOR-RELAYED-ADDRESS';
-    // Whatever it allocated is still freed before the failure is reported.
-    return {
-      kind: 'send',
-      step: {
-        kind: 'refresh',
-        challenge,
-        staleRetries: 0,
-        relayed: 'unknown',
-        result: down(`Allocate success with ${why}`, { answered: true }),
-      },
-    };
+    return freeThenFail(challenge, `Allocate success with ${why}`);
   }
   const where = formatAddress(relayed.value);
   const result: ProbeOutcome = warning

@@ -21,9 +21,8 @@ import { bestNode, isAnnouncedBy, isWithdrawnBy } from '../../src/lab/route-obse
 import {
   describeTurnClient,
   runTurnClient,
+  openRelaySessions,
   sessionBroken,
-  startTurnClient,
-  type TurnClientResult,
 } from '../../src/lab/turn-client.js';
 import { failoverTopology } from '../../src/lab/topology.js';
 import { labSkip, measureUntil, noteOutcome, record, releaseTestLab, startTestLab } from '../support/lab.js';
@@ -126,21 +125,9 @@ describe('anycast TURN relays in the lab', { skip: labSkip({ needsAgent: true })
     assert.deepEqual(back.nodes, ['lon1-a'], describeTurnClient(back));
   });
 
-  /** Starts SESSIONS long-lived TCP relay sessions from eu; resolves once each holds an allocation. */
-  async function openSessions(label: string): Promise<Promise<TurnClientResult>[]> {
-    const clients = Array.from({ length: SESSIONS }, (_, i) =>
-      startTurnClient(lab.context, 'eu', {
-        transport: 'tcp',
-        messages: MESSAGES,
-        intervalMs: 100,
-        name: `${label}-${i}`,
-        timeoutMs: 90_000,
-      }),
-    );
-    const allocated = await Promise.all(clients.map((c) => c.allocated));
-    assert.ok(allocated.every(Boolean), `${label}: every client allocated`);
-    return clients.map((c) => c.done);
-  }
+  /** SESSIONS long-lived TCP relay sessions from eu, each holding an allocation. */
+  const openSessions = (label: string) =>
+    openRelaySessions(lab.context, 'eu', { count: SESSIONS, messages: MESSAGES, intervalMs: 100, label });
 
   it('a drain with the pre-drain breaks no relay session; without it, the live sessions break', async () => {
     await lab.observer.waitFor((s) => bestNode(s, 'eu') === 'lon1-a', {
