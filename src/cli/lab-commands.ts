@@ -192,45 +192,58 @@ export function registerLabCommands(program: Command): void {
     )
     .option('--rate <n>', 'requests per second', (v) => Number.parseFloat(v), 5)
     .option('--turn', "allocate at the anycast TURN relay with coturn's turnutils_uclient and relay data")
-    .action(async (region: string, options: NameOption & { count: number; rate: number; turn?: boolean }) => {
-      const { findClient, ANYCAST_V4 } = await import('../lab/plan.js');
-      const { startSipTraffic } = await import('../lab/sip-traffic.js');
-      const lab = await context(options.name);
-      let client;
-      try {
-        client = findClient(lab.plan, region);
-      } catch (error) {
-        throw new CliError((error as Error).message, ExitCode.usage);
-      }
-      if (options.turn) {
-        const { runTurnClient, describeTurnClient } = await import('../lab/turn-client.js');
-        const result = await runTurnClient(lab, region, { messages: Math.max(1, options.count) });
-        process.stdout.write(describeTurnClient(result));
-        if (result.received === 0) process.exitCode = ExitCode.error;
-        return;
-      }
-      if (!(options.count >= 1) || !(options.rate > 0))
-        throw new CliError('--count and --rate: expected positive numbers', ExitCode.usage);
-      const traffic = startSipTraffic({
-        netns: client.netns,
-        localAddress: client.ipv4,
-        target: ANYCAST_V4,
-        count: options.count,
-        rate: options.rate,
-      });
-      const { summary, events } = await traffic.done;
-      for (const event of [...events].sort((a, b) => a.seq - b.seq))
+    .option('--ipv6', 'with --turn: to the anycast /128 over IPv6, asking for an IPv6 relayed address')
+    .action(
+      async (
+        region: string,
+        options: NameOption & { count: number; rate: number; turn?: boolean; ipv6?: boolean },
+      ) => {
+        const { findClient, ANYCAST_V4 } = await import('../lab/plan.js');
+        const { startSipTraffic } = await import('../lab/sip-traffic.js');
+        const lab = await context(options.name);
+        let client;
+        try {
+          client = findClient(lab.plan, region);
+        } catch (error) {
+          throw new CliError((error as Error).message, ExitCode.usage);
+        }
+        if (options.ipv6 && !options.turn)
+          throw new CliError('--ipv6: expected it together with --turn, received it alone', ExitCode.usage);
+        if (options.ipv6 && !lab.plan.anycast.ipv6)
+          throw new CliError('--ipv6: expected a lab with IPv6, but this lab has none', ExitCode.usage);
+        if (options.turn) {
+          const { runTurnClient, describeTurnClient } = await import('../lab/turn-client.js');
+          const result = await runTurnClient(lab, region, {
+            messages: Math.max(1, options.count),
+            ipv6: options.ipv6 === true,
+          });
+          process.stdout.write(describeTurnClient(result));
+          if (result.received === 0) process.exitCode = ExitCode.error;
+          return;
+        }
+        if (!(options.count >= 1) || !(options.rate > 0))
+          throw new CliError('--count and --rate: expected positive numbers', ExitCode.usage);
+        const traffic = startSipTraffic({
+          netns: client.netns,
+          localAddress: client.ipv4,
+          target: ANYCAST_V4,
+          count: options.count,
+          rate: options.rate,
+        });
+        const { summary, events } = await traffic.done;
+        for (const event of [...events].sort((a, b) => a.seq - b.seq))
+          process.stdout.write(
+            event.type === 'reply'
+              ? `#${event.seq} ${event.code} from ${event.node ?? '?'} in ${event.rttMs} ms\n`
+              : `#${event.seq} no answer\n`,
+          );
+        const byNode = Object.entries(summary.byNode).map(([node, n]) => `${node} ${n}`);
         process.stdout.write(
-          event.type === 'reply'
-            ? `#${event.seq} ${event.code} from ${event.node ?? '?'} in ${event.rttMs} ms\n`
-            : `#${event.seq} no answer\n`,
+          `${summary.answered}/${summary.sent} answered${byNode.length ? ` (${byNode.join(', ')})` : ''}, ${summary.lost} lost\n`,
         );
-      const byNode = Object.entries(summary.byNode).map(([node, n]) => `${node} ${n}`);
-      process.stdout.write(
-        `${summary.answered}/${summary.sent} answered${byNode.length ? ` (${byNode.join(', ')})` : ''}, ${summary.lost} lost\n`,
-      );
-      if (summary.answered === 0) process.exitCode = ExitCode.error;
-    });
+        if (summary.answered === 0) process.exitCode = ExitCode.error;
+      },
+    );
 
   for (const action of ['drain', 'undrain'] as const)
     lab

@@ -50,6 +50,59 @@ export const sipHardFailSchema = z
   .strict()
   .describe(`${HARD_FAIL_HELP}; statuses: SIP reply codes that fail at once (e.g. [503])`);
 
+/**
+ * The pre-drain phase (docs/turn.md): before a drain's GRACEFUL_SHUTDOWN, steer new sessions
+ * away, then wait until the live session count is at or below `threshold` or `deadline` passes.
+ * For coturn, its CLI does both (`aas` to the alternates, `ps` for "Total sessions"); for
+ * anything else, commands: steer/release run without a shell, the gauge prints a number.
+ */
+export const preDrainSchema = z
+  .object({
+    coturn: z
+      .object({
+        /** coturn's CLI (cli-ip / cli-port / cli-password). */
+        cliHost: hostSchema.default('127.0.0.1'),
+        cliPort: portSchema.default(5766),
+        /** File holding the cli-password (first line); never logged. */
+        cliPasswordFile: z.string().min(1).optional(),
+        /** ALTERNATE-SERVER targets for new allocations ("ip:port", another PoP's unicast relay address). */
+        alternates: z
+          .array(z.string().regex(/^[0-9a-fA-F.:[\]]+:\d{1,5}$/, { message: 'expected "ip:port"' }))
+          .default([]),
+      })
+      .strict()
+      .optional(),
+    /** Steers new sessions away (instead of, or with, coturn's alternates). */
+    steerCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Undoes the steering on release. */
+    releaseCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Prints the live session count (e.g. Kamailio's active dialogs) when coturn is not used. */
+    gaugeCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Count at or below which the drain proceeds. */
+    threshold: z.number().int().min(0).default(0),
+    /** The longest the pre-drain holds a drain back. */
+    deadline: duration({ min: 0, max: 24 * 3_600_000 }).default(300_000),
+    /** How often the count is read. */
+    pollInterval: duration({ min: 100, max: 600_000 }).default(1000),
+    /** Each steer, release or gauge command must finish within this. */
+    commandTimeout: duration({ min: 100, max: 60_000 }).default(2000),
+  })
+  .strict()
+  .superRefine((preDrain, ctx) => {
+    if (!preDrain.coturn && !preDrain.gaugeCommand)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gaugeCommand'],
+        message: 'expected coturn or gaugeCommand (something that reads the session count), received neither',
+      });
+    if (preDrain.steerCommand && !preDrain.releaseCommand)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['releaseCommand'],
+        message: 'expected a releaseCommand that undoes steerCommand, received none',
+      });
+  });
+
 const checkCommon = {
   /** Unique name of the check; used in logs, status and metric labels. */
   name: nameSchema,
@@ -64,6 +117,11 @@ const checkCommon = {
   failOpen: z.boolean().default(false),
   /** Failures that withdraw at once (hard evidence) instead of after `fall` rounds. */
   hardFail: hardFailSchema.prefault({}),
+  /**
+   * This check's own pre-drain (docs/turn.md), e.g. on a `turn` check its relay's coturn CLI. A
+   * drain waits for every configured pre-drain (the node's and each check's) to finish.
+   */
+  preDrain: preDrainSchema.optional(),
 };
 
 export const sipOptionsCheckSchema = z
@@ -191,59 +249,6 @@ export const turnCheckSchema = z
     credentials: turnCredentialsSchema,
   })
   .strict();
-
-/**
- * The pre-drain phase (docs/turn.md): before a drain's GRACEFUL_SHUTDOWN, steer new sessions
- * away, then wait until the live session count is at or below `threshold` or `deadline` passes.
- * For coturn, its CLI does both (`aas` to the alternates, `ps` for "Total sessions"); for
- * anything else, commands: steer/release run without a shell, the gauge prints a number.
- */
-export const preDrainSchema = z
-  .object({
-    coturn: z
-      .object({
-        /** coturn's CLI (cli-ip / cli-port / cli-password). */
-        cliHost: hostSchema.default('127.0.0.1'),
-        cliPort: portSchema.default(5766),
-        /** File holding the cli-password (first line); never logged. */
-        cliPasswordFile: z.string().min(1).optional(),
-        /** ALTERNATE-SERVER targets for new allocations ("ip:port", another PoP's unicast relay address). */
-        alternates: z
-          .array(z.string().regex(/^[0-9a-fA-F.:[\]]+:\d{1,5}$/, { message: 'expected "ip:port"' }))
-          .default([]),
-      })
-      .strict()
-      .optional(),
-    /** Steers new sessions away (instead of, or with, coturn's alternates). */
-    steerCommand: z.array(z.string().min(1)).min(1).optional(),
-    /** Undoes the steering on release. */
-    releaseCommand: z.array(z.string().min(1)).min(1).optional(),
-    /** Prints the live session count (e.g. Kamailio's active dialogs) when coturn is not used. */
-    gaugeCommand: z.array(z.string().min(1)).min(1).optional(),
-    /** Count at or below which the drain proceeds. */
-    threshold: z.number().int().min(0).default(0),
-    /** The longest the pre-drain holds a drain back. */
-    deadline: duration({ min: 0, max: 24 * 3_600_000 }).default(300_000),
-    /** How often the count is read. */
-    pollInterval: duration({ min: 100, max: 600_000 }).default(1000),
-    /** Each steer, release or gauge command must finish within this. */
-    commandTimeout: duration({ min: 100, max: 60_000 }).default(2000),
-  })
-  .strict()
-  .superRefine((preDrain, ctx) => {
-    if (!preDrain.coturn && !preDrain.gaugeCommand)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gaugeCommand'],
-        message: 'expected coturn or gaugeCommand (something that reads the session count), received neither',
-      });
-    if (preDrain.steerCommand && !preDrain.releaseCommand)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['releaseCommand'],
-        message: 'expected a releaseCommand that undoes steerCommand, received none',
-      });
-  });
 
 export const tcpCheckSchema = z
   .object({

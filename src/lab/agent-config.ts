@@ -27,7 +27,24 @@ export interface AgentTuning {
    */
   flapDamping: boolean | Partial<FlapDampingConfig>;
   checks: LabCheckTransport[];
+  /**
+   * The pre-drain (docs/turn.md) on the named nodes: steer new TURN allocations to another PoP's
+   * coturn with `aas`, wait for coturn's session count, then GRACEFUL_SHUTDOWN and withdraw.
+   * Absent (the default): drains go straight to GRACEFUL_SHUTDOWN, as without a pre-drain.
+   */
+  preDrain?: LabPreDrain;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface LabPreDrain {
+  /** Nodes that get a pre-drain (default: every node). */
+  nodes?: string[];
+  /** Session count at or below which the drain proceeds (default 0). */
+  threshold?: number;
+  /** The longest the pre-drain holds a drain back, ms. */
+  deadline: number;
+  /** How often coturn's session count is read, ms (default 250). */
+  pollInterval?: number;
 }
 
 export const DEFAULT_AGENT_TUNING: AgentTuning = {

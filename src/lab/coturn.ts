@@ -11,6 +11,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderCoturnConfig } from '../turn/coturn-config.js';
+import type { LabPreDrain } from './agent-config.js';
 import type { LabContext } from './context.js';
 import type { NodePlan } from './plan.js';
 import { findInNamespace, isAlive, spawnInNamespace } from './processes.js';
@@ -63,8 +64,14 @@ export async function writeCoturnFiles(context: LabContext): Promise<void> {
       const nodePaths = context.paths.nodes[node.name]!;
       const paths = coturnPaths(context, node);
       const text = renderCoturnConfig({
-        listeningIps: ['127.0.0.1', plan.anycast.ipv4, node.ipv4],
-        relayIp: node.ipv4,
+        // With IPv6, also the anycast /128 and the node's own IPv6 address (its v6 relay address).
+        listeningIps: [
+          '127.0.0.1',
+          plan.anycast.ipv4,
+          node.ipv4,
+          ...(plan.anycast.ipv6 ? ['::1', plan.anycast.ipv6, node.ipv6] : []),
+        ],
+        relayIp: plan.anycast.ipv6 ? [node.ipv4, node.ipv6] : node.ipv4,
         port: TURN_PORT,
         tlsPort: TURNS_PORT,
         tls: { certFile: nodePaths.tlsCert, keyFile: nodePaths.tlsKey },
@@ -144,8 +151,35 @@ export function labTurnCheck(context: LabContext, timeoutMs: number): Record<str
   };
 }
 
+/**
+ * A node's pre-drain: coturn's CLI on the node's loopback steers new allocations (`aas`) to the
+ * relay address of a node at another PoP — in the same region when there is one, as the router
+ * would pick next — and its `ps` count is the gauge. Undefined when the node gets none.
+ */
+export function labPreDrain(
+  context: LabContext,
+  node: NodePlan,
+  settings: LabPreDrain | undefined,
+): Record<string, unknown> | undefined {
+  if (!settings || (settings.nodes && !settings.nodes.includes(node.name))) return undefined;
+  const others = context.plan.nodes.filter((other) => other.site !== node.site);
+  const alternate = others.find((other) => other.region === node.region) ?? others[0];
+  return {
+    coturn: {
+      cliHost: '127.0.0.1',
+      cliPort: COTURN_CLI_PORT,
+      cliPasswordFile: turnSecretFiles(context).cliPassword,
+      alternates: alternate ? [`${alternate.ipv4}:${TURN_PORT}`] : [],
+    },
+    threshold: settings.threshold ?? 0,
+    deadline: settings.deadline,
+    pollInterval: settings.pollInterval ?? 250,
+    commandTimeout: 2000,
+  };
+}
+
 /** The node whose fabric (relay) address this is, if any. */
 export function nodeOfRelayAddress(context: LabContext, address: string): NodePlan | undefined {
-  const host = address.replace(/:\d+$/, '');
-  return context.plan.nodes.find((node) => node.ipv4 === host);
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return context.plan.nodes.find((node) => node.ipv4 === host || node.ipv6 === host);
 }

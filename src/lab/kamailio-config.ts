@@ -1,7 +1,7 @@
 /**
  * Renders one node's Kamailio configuration: a SIP proxy on loopback (where the agent probes it)
  * and on the anycast addresses (where clients reach it), UDP/TCP 5060 and TLS 5061, answering
- * OPTIONS with 200 and naming its node in the Server header ("Server: herald-lab lon1-a") so a
+ * OPTIONS (and REGISTER, without storing it) with 200 and naming its node in the Server header ("Server: herald-lab lon1-a") so a
  * client can tell which PoP answered. The ctl socket lets the lab reload TLS (break-tls/fix-tls).
  */
 import { SIP_PORT, SIPS_PORT, type LabPlan, type NodePlan } from './plan.js';
@@ -65,6 +65,9 @@ export function renderKamailioConfig(
     '',
     'request_route {',
     '    if (method == "OPTIONS") { sl_send_reply("200", "OK"); exit; }',
+    // Stands in for a registrar (nothing is stored): SIPp's clients re-register on persistent
+    // TCP connections, and the Server header names the PoP that answered.
+    '    if (method == "REGISTER") { sl_send_reply("200", "OK"); exit; }',
     '    if (method != "ACK") sl_send_reply("501", "Not Implemented");',
     '    exit;',
     '}',

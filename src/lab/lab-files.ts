@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { buildAgentConfig, renderAgentConfig, type AgentTuning } from './agent-config.js';
 import { renderBirdConfig } from './bird-config.js';
 import type { LabContext } from './context.js';
-import { labTurnCheck } from './coturn.js';
+import { labPreDrain, labTurnCheck } from './coturn.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { renderKamailioConfig, renderKamailioTlsConfig, type KamailioTuning } from './kamailio-config.js';
 import { requireCompiledCli } from './runtime.js';
@@ -62,6 +62,8 @@ export async function writeNodeFiles(
       );
       // The node's coturn (src/lab/coturn.ts) is checked too: an authenticated Allocate.
       (agentConfig.checks as unknown[]).push(labTurnCheck(context, tuning.timeout));
+      const preDrain = labPreDrain(context, node, tuning.preDrain);
+      if (preDrain) agentConfig.preDrain = preDrain;
       await writeFile(nodePaths.agentConfig, renderAgentConfig(agentConfig, nodePaths.agentConfig), {
         mode: 0o600,
       });

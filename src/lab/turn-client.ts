@@ -16,6 +16,8 @@ export interface UclientReport {
   sent: number;
   received: number;
   lost: number | undefined;
+  /** Messages uclient could not send at all ("total send dropped"), e.g. after its TCP connection broke. */
+  sendDropped: number | undefined;
 }
 
 /** Reads turnutils_uclient's -v output. Pure. */
@@ -23,11 +25,13 @@ export function parseUclientOutput(output: string): UclientReport {
   const relayAddresses = [...output.matchAll(/Received relay addr: (\S+)/g)].map((m) => m[1]!);
   const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(output);
   const lost = /Total lost packets (\d+)/.exec(output);
+  const dropped = /total send dropped (\d+)/.exec(output);
   return {
     relayAddresses: [...new Set(relayAddresses)],
     sent: totals ? Number(totals[1]) : 0,
     received: totals ? Number(totals[2]) : 0,
     lost: lost ? Number(lost[1]) : undefined,
+    sendDropped: dropped ? Number(dropped[1]) : undefined,
   };
 }
 
@@ -44,7 +48,26 @@ export interface TurnClientOptions {
   /** Messages per client (default 5). */
   messages?: number;
   transport?: 'udp' | 'tcp';
+  /** Milliseconds between a client's messages (uclient's -z; default 20): a longer-lived session. */
+  intervalMs?: number;
+  /** To the anycast /128 over IPv6, asking for an IPv6 relayed address (the lab must have IPv6). */
+  ipv6?: boolean;
+  /** Client name in the TURN REST API username (default lab-client-<region>). */
+  name?: string;
   timeoutMs?: number;
+}
+
+/** A running turnutils_uclient: `allocated` settles once it holds a relay allocation, `done` when it ends. */
+export interface TurnClientHandle {
+  /** Resolves true at the first allocation, false if the client ended without one. */
+  allocated: Promise<boolean>;
+  done: Promise<TurnClientResult>;
+}
+
+function requireIpv6(context: LabContext): string {
+  if (!context.plan.anycast.ipv6)
+    throw new Error('ipv6: expected a lab with IPv6 (topology.ipv6), but this lab has none');
+  return context.plan.anycast.ipv6;
 }
 
 /** Runs turnutils_uclient from the region's client to the anycast address. Never throws for a failed run. */
@@ -53,6 +76,15 @@ export function runTurnClient(
   region: string,
   options: TurnClientOptions = {},
 ): Promise<TurnClientResult> {
+  return startTurnClient(context, region, options).done;
+}
+
+/** Starts turnutils_uclient from the region's client to the anycast address, without waiting for it. */
+export function startTurnClient(
+  context: LabContext,
+  region: string,
+  options: TurnClientOptions = {},
+): TurnClientHandle {
   const client = findClient(context.plan, region);
   const args = [
     'netns',
@@ -60,12 +92,14 @@ export function runTurnClient(
     client.netns,
     'turnutils_uclient',
     ...(options.transport === 'tcp' ? ['-t'] : []),
+    ...(options.ipv6 ? ['-x'] : []),
     '-p',
     String(TURN_PORT),
     '-W',
     readTurnSecret(context),
+    ...(options.intervalMs !== undefined ? ['-z', String(options.intervalMs)] : []),
     '-u',
-    `lab-client-${region}`,
+    options.name ?? `lab-client-${region}`,
     '-r',
     LAB_TURN_REALM,
     '-n',
@@ -77,12 +111,17 @@ export function runTurnClient(
     '-y',
     '-c',
     '-v',
-    context.plan.anycast.ipv4,
+    options.ipv6 ? requireIpv6(context) : context.plan.anycast.ipv4,
   ];
-  return new Promise((resolve) => {
+  let onAllocated!: (allocated: boolean) => void;
+  const allocated = new Promise<boolean>((resolve) => (onAllocated = resolve));
+  const done = new Promise<TurnClientResult>((resolve) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-200_000));
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-200_000);
+      if (output.includes('Received relay addr: ')) onAllocated(true);
+    };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
@@ -96,6 +135,7 @@ export function runTurnClient(
       const nodes = report.relayAddresses
         .map((address) => nodeOfRelayAddress(context, address)?.name)
         .filter((name): name is string => name !== undefined);
+      onAllocated(report.relayAddresses.length > 0);
       resolve({ ...report, exitCode, nodes: [...new Set(nodes)], timedOut, output });
     };
     child.on('error', (error) => {
@@ -104,6 +144,45 @@ export function runTurnClient(
     });
     child.on('close', (code) => finish(timedOut ? undefined : (code ?? undefined)));
   });
+  return { allocated, done };
+}
+
+/**
+ * Opens `count` long-lived relay sessions over TCP from the region's client (`messages` each,
+ * every `intervalMs`); resolves once every one holds an allocation, with their results to come.
+ * Throws if one could not allocate.
+ */
+export async function openRelaySessions(
+  context: LabContext,
+  region: string,
+  options: { count: number; messages: number; intervalMs: number; label: string },
+): Promise<Promise<TurnClientResult>[]> {
+  const clients = Array.from({ length: options.count }, (_, i) =>
+    startTurnClient(context, region, {
+      transport: 'tcp',
+      messages: options.messages,
+      intervalMs: options.intervalMs,
+      name: `${options.label}-${i}`,
+      timeoutMs: 90_000,
+    }),
+  );
+  const allocated = await Promise.all(clients.map((c) => c.allocated));
+  if (!allocated.every(Boolean)) {
+    const results = await Promise.all(clients.map((c) => c.done));
+    throw new Error(
+      `${options.label}: expected every relay session to allocate, but ${allocated.filter((a) => !a).length} did not:\n${results.map(describeTurnClient).join('')}`,
+    );
+  }
+  return clients.map((c) => c.done);
+}
+
+/**
+ * Whether a client's relayed session was broken: it did not get back every message it sent
+ * (`expected`: messages per client × 2, uclient -y relays between two allocations of its own),
+ * or uclient dropped sends because its connection to the relay was gone.
+ */
+export function sessionBroken(result: TurnClientResult, expected: number): boolean {
+  return result.received < expected || (result.lost ?? 0) > 0 || (result.sendDropped ?? 0) > 0;
 }
 
 /** What `herald lab client <region> --turn` prints. Pure. */

@@ -2,13 +2,15 @@
  * The TURN check's conversation (RFC 8656 over RFC 8489), as pure steps: an unauthenticated
  * Allocate that must be challenged with 401 + REALM + NONCE; the Allocate again with the
  * long-term credential; a success that must carry XOR-RELAYED-ADDRESS; then a Refresh with
- * LIFETIME 0 that frees the allocation, so the probe leaks none. Each reply is judged into the
- * next request or a final outcome with a named error. No I/O; hostile replies give a bounded,
+ * LIFETIME 0 that frees the allocation, so the probe leaks none. A success to an authenticated
+ * request must carry a MESSAGE-INTEGRITY that the long-term key verifies (RFC 8489 §9.2.5):
+ * without it, anyone on the path could forge "allocated". Each reply is judged into the next
+ * request or a final outcome with a named error. No I/O; hostile replies give a bounded,
  * one-line detail, never an exception.
  */
 import type { ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
-import { buildStunMessage, longTermKey } from './stun-build.js';
+import { buildStunMessage, longTermKey, verifyMessageIntegrity } from './stun-build.js';
 import {
   ATTR_ALTERNATE_SERVER,
   ATTR_ERROR_CODE,
@@ -146,6 +148,29 @@ function challengeOf(message: StunMessage): Challenge | string {
   return { realm: realm.toString('utf8'), nonce: Buffer.from(nonce) };
 }
 
+/** What the probe needs to verify a reply's MESSAGE-INTEGRITY: its bytes and the credentials. */
+export interface TurnReplyIntegrity {
+  /** The whole reply as received. */
+  raw: Buffer;
+  credentials: TurnCredentials;
+}
+
+/**
+ * Why a success to an authenticated request fails the integrity check (named "integrity
+ * missing" / "integrity mismatch"), or undefined when it passes or no credentials were sent.
+ */
+function integrityProblem(
+  challenge: Challenge | undefined,
+  integrity: TurnReplyIntegrity,
+): string | undefined {
+  if (!challenge) return undefined;
+  const { username, password } = integrity.credentials;
+  const verified = verifyMessageIntegrity(integrity.raw, longTermKey(username, challenge.realm, password));
+  if (verified === undefined) return 'integrity missing: no MESSAGE-INTEGRITY';
+  if (!verified) return 'integrity mismatch: its MESSAGE-INTEGRITY does not match the long-term key';
+  return undefined;
+}
+
 function tryAlternate(message: StunMessage, method: string): ProbeOutcome {
   const value = attribute(message, ATTR_ALTERNATE_SERVER);
   const target = value ? decodeMappedAddress(value) : undefined;
@@ -171,11 +196,17 @@ function unexpected(message: StunMessage, expectedMethod: number): ProbeOutcome 
   return undefined;
 }
 
-function judgeChallenge(message: StunMessage, elapsedMs: number): TurnVerdict {
+function judgeChallenge(message: StunMessage, elapsedMs: number, integrity: TurnReplyIntegrity): TurnVerdict {
   const wrong = unexpected(message, METHOD_ALLOCATE);
   if (wrong) return { kind: 'done', outcome: wrong };
   if (stunClassOf(message.type) === 'success')
-    return allocated(message, undefined, elapsedMs, 'the relay allocated without asking for credentials');
+    return allocated(
+      message,
+      undefined,
+      elapsedMs,
+      integrity,
+      'the relay allocated without asking for credentials',
+    );
   const error = errorOf(message);
   if (typeof error === 'string')
     return { kind: 'done', outcome: down(`Allocate got ${error}`, { answered: true }) };
@@ -193,27 +224,34 @@ function judgeChallenge(message: StunMessage, elapsedMs: number): TurnVerdict {
   return { kind: 'send', step: { kind: 'allocate', challenge, staleRetries: 0 } };
 }
 
+/** Whatever the relay may have allocated is still freed before the failure is reported. */
+function freeThenFail(challenge: Challenge | undefined, detail: string): TurnVerdict {
+  return {
+    kind: 'send',
+    step: {
+      kind: 'refresh',
+      challenge,
+      staleRetries: 0,
+      relayed: 'unknown',
+      result: down(detail, { answered: true }),
+    },
+  };
+}
+
 function allocated(
   message: StunMessage,
   challenge: Challenge | undefined,
   elapsedMs: number,
+  integrity: TurnReplyIntegrity,
   warning?: string,
 ): TurnVerdict {
+  const forged = integrityProblem(challenge, integrity);
+  if (forged) return freeThenFail(challenge, `Allocate success failed the ${forged}`);
   const value = attribute(message, ATTR_XOR_RELAYED_ADDRESS);
   const relayed = value ? decodeXorMappedAddress(value, message.transactionId) : undefined;
   if (!relayed?.ok) {
     const why = relayed ? `an unusable XOR-RELAYED-ADDRESS: ${relayed.error}` : 'no XOR-RELAYED-ADDRESS';
-    // Whatever it allocated is still freed before the failure is reported.
-    return {
-      kind: 'send',
-      step: {
-        kind: 'refresh',
-        challenge,
-        staleRetries: 0,
-        relayed: 'unknown',
-        result: down(`Allocate success with ${why}`, { answered: true }),
-      },
-    };
+    return freeThenFail(challenge, `Allocate success with ${why}`);
   }
   const where = formatAddress(relayed.value);
   const result: ProbeOutcome = warning
@@ -230,10 +268,12 @@ function judgeAllocate(
   step: Extract<TurnStep, { kind: 'allocate' }>,
   message: StunMessage,
   elapsedMs: number,
+  integrity: TurnReplyIntegrity,
 ): TurnVerdict {
   const wrong = unexpected(message, METHOD_ALLOCATE);
   if (wrong) return { kind: 'done', outcome: wrong };
-  if (stunClassOf(message.type) === 'success') return allocated(message, step.challenge, elapsedMs);
+  if (stunClassOf(message.type) === 'success')
+    return allocated(message, step.challenge, elapsedMs, integrity);
   const error = errorOf(message);
   if (typeof error === 'string')
     return { kind: 'done', outcome: down(`Allocate got ${error}`, { answered: true }) };
@@ -255,10 +295,23 @@ function judgeAllocate(
   return { kind: 'done', outcome: down(detail, { answered: true }) };
 }
 
-function judgeRefresh(step: Extract<TurnStep, { kind: 'refresh' }>, message: StunMessage): TurnVerdict {
+function judgeRefresh(
+  step: Extract<TurnStep, { kind: 'refresh' }>,
+  message: StunMessage,
+  integrity: TurnReplyIntegrity,
+): TurnVerdict {
   const wrong = unexpected(message, METHOD_REFRESH);
   if (wrong) return { kind: 'done', outcome: wrong };
   if (stunClassOf(message.type) === 'success') {
+    const forged = integrityProblem(step.challenge, integrity);
+    if (forged)
+      return {
+        kind: 'done',
+        outcome:
+          step.result.status === 'down'
+            ? step.result
+            : down(`Refresh success failed the ${forged}`, { answered: true }),
+      };
     const freed = step.result.status === 'down' ? '' : ' and freed';
     return { kind: 'done', outcome: { ...step.result, detail: `${step.result.detail}${freed}` } };
   }
@@ -281,15 +334,23 @@ function judgeRefresh(step: Extract<TurnStep, { kind: 'refresh' }>, message: Stu
   };
 }
 
-/** Judges the reply to the request `step` sent (the caller matched its transaction id). */
-export function judgeTurnReply(step: TurnStep, message: StunMessage, elapsedMs: number): TurnVerdict {
+/**
+ * Judges the reply to the request `step` sent (the caller matched its transaction id);
+ * `integrity` is the reply's bytes and the credentials the request was signed with.
+ */
+export function judgeTurnReply(
+  step: TurnStep,
+  message: StunMessage,
+  elapsedMs: number,
+  integrity: TurnReplyIntegrity,
+): TurnVerdict {
   switch (step.kind) {
     case 'challenge':
-      return judgeChallenge(message, elapsedMs);
+      return judgeChallenge(message, elapsedMs, integrity);
     case 'allocate':
-      return judgeAllocate(step, message, elapsedMs);
+      return judgeAllocate(step, message, elapsedMs, integrity);
     case 'refresh':
-      return judgeRefresh(step, message);
+      return judgeRefresh(step, message, integrity);
   }
 }
 

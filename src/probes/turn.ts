@@ -64,7 +64,10 @@ export function createTurnProbe(config: TurnProbeConfig): Probe {
           transactionId,
         );
         if (!reply.ok) return { ...channel.tlsFacts, ...reply.outcome };
-        const verdict = judgeTurnReply(step, reply.message, attempt.elapsedMs());
+        const verdict = judgeTurnReply(step, reply.message, attempt.elapsedMs(), {
+          raw: reply.raw,
+          credentials,
+        });
         if (verdict.kind === 'done') return { ...channel.tlsFacts, ...verdict.outcome };
         step = verdict.step;
       }

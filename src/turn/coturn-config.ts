@@ -9,8 +9,8 @@
 export interface CoturnConfig {
   /** Addresses coturn listens on (loopback for the agent's check, the anycast address for clients). */
   listeningIps: readonly string[];
-  /** The relay's own unicast address: relayed addresses are allocated on it. */
-  relayIp: string;
+  /** The relay's own unicast address(es), one per family: relayed addresses are allocated on them. */
+  relayIp: string | readonly string[];
   /** udp/tcp port (3478 in production). */
   port: number;
   /** TLS port (5349); only with a certificate. */
@@ -44,7 +44,9 @@ export function renderCoturnConfig(config: CoturnConfig): string {
   const lines = [
     '# coturn configuration written by herald; holds secrets (mode 0600)',
     ...config.listeningIps.map((ip) => line('listening-ip', ip)),
-    line('relay-ip', config.relayIp),
+    ...(typeof config.relayIp === 'string' ? [config.relayIp] : config.relayIp).map((ip) =>
+      line('relay-ip', ip),
+    ),
     line('listening-port', config.port),
     ...(config.tls && config.tlsPort !== undefined
       ? [

@@ -134,6 +134,9 @@ describe('herald lab CLI', { skip }, () => {
     assert.equal(turn.status, 0, `${turn.stdout}${turn.stderr}`);
     assert.match(turn.stdout, /^allocated by lon1-a: relayed addresses 192\.0\.2\.11:\d+/m);
     assert.match(turn.stdout, /^relayed ([1-9]\d*)\/\1 messages, 0 lost$/m);
+    const noIpv6 = cli(['lab', 'client', 'eu', '--name', name, '--turn', '--ipv6']);
+    assert.equal(noIpv6.status, 2, 'this lab has no IPv6: a usage error');
+    assert.match(noIpv6.stderr, /--ipv6: expected a lab with IPv6/);
 
     const fault = cli(['lab', 'fault', 'lon1-a', 'stop-proxy', '--name', name]);
     assert.equal(fault.status, 0, fault.stderr);

@@ -178,7 +178,7 @@ export async function liveAllocation(
       socket.once('message', (data) => {
         const parsed = parseStunMessage(data);
         if (!parsed.ok) return reject(new Error(parsed.error));
-        const verdict = judgeTurnReply(step, parsed.value, 0);
+        const verdict = judgeTurnReply(step, parsed.value, 0, { raw: data, credentials });
         resolve(verdict.kind === 'send' ? verdict.step : undefined);
       });
       socket.send(buildTurnRequest(step, randomBytes(12), credentials));

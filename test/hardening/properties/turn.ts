@@ -2,19 +2,21 @@
  * The TURN check's reply handling under hostile input: arbitrary bytes, and STUN messages built
  * from parts (Allocate/Refresh successes and errors of any class, ERROR-CODE with hostile or
  * broken reasons, REALM and NONCE of any length and bytes, XOR-RELAYED-ADDRESS and
- * ALTERNATE-SERVER of any shape), judged at every step of the conversation, and streamed
- * through the framer cut anywhere.
+ * ALTERNATE-SERVER of any shape), unsigned, signed with the right long-term key or a wrong one,
+ * judged at every step of the conversation, and streamed through the framer cut anywhere.
  *
  * What a user relies on: a relay that answers garbage fails the check with one readable,
  * bounded line and never crashes the agent; whatever the relay sent, the next request the probe
  * builds is a well-formed STUN message of bounded size (server-supplied REALM and NONCE are
- * capped before they are echoed back); the conversation always ends.
+ * capped before they are echoed back); the conversation always ends; and a success to an
+ * authenticated request never counts as allocated unless the long-term key verifies its
+ * MESSAGE-INTEGRITY.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { parseStunMessage, StunStreamFramer } from '../../../src/probes/stun-message.js';
-import { buildStunMessage } from '../../../src/probes/stun-build.js';
+import { buildStunMessage, longTermKey, verifyMessageIntegrity } from '../../../src/probes/stun-build.js';
 import { buildTurnRequest, judgeTurnReply, type TurnStep } from '../../../src/probes/turn-dialog.js';
 import { anyText, hostileString } from '../support/arbitraries.js';
 import { MAX_DETAIL_LENGTH } from './sip.js';
@@ -23,6 +25,8 @@ import type { HardeningProperty } from './types.js';
 const transactionId = Buffer.alloc(12, 7);
 const credentials = { username: '1700000000:herald-probe', password: 'cGFzc3dvcmQ=' };
 const challenge = { realm: 'turn.lab.test', nonce: Buffer.from('abcdef0123456789') };
+const key = longTermKey(credentials.username, challenge.realm, credentials.password);
+const wrongKey = longTermKey(credentials.username, challenge.realm, 'not-the-password');
 const steps: TurnStep[] = [
   { kind: 'challenge' },
   { kind: 'allocate', challenge, staleRetries: 0 },
@@ -86,12 +90,14 @@ const turnMessage: fc.Arbitrary<Buffer> = fc
     type: messageType,
     matching: fc.boolean(),
     attributes: fc.array(attribute, { maxLength: 6 }),
+    signing: fc.constantFrom(undefined, key, wrongKey),
   })
-  .map(({ type, matching, attributes }) =>
+  .map(({ type, matching, attributes, signing }) =>
     buildStunMessage(
       type,
       matching ? transactionId : randomBytes(12),
       attributes.map((a) => ({ ...a, value: a.value.subarray(0, 0xffff - 64) })),
+      signing,
     ),
   )
   .filter((message) => message.length - 20 <= 0xffff);
@@ -129,7 +135,23 @@ export const turnReplyProperty: HardeningProperty = {
           assertReadable(parsed.error, 'the parse error');
           return;
         }
-        const verdict = judgeTurnReply(step, parsed.value, 5);
+        const verdict = judgeTurnReply(step, parsed.value, 5, { raw: bytes, credentials });
+        const authentic = verifyMessageIntegrity(bytes, key) === true;
+        if (step.kind === 'allocate' && !authentic)
+          assert.ok(
+            !(
+              verdict.kind === 'send' &&
+              verdict.step.kind === 'refresh' &&
+              verdict.step.result.status !== 'down'
+            ),
+            'a success the long-term key does not verify counted as allocated',
+          );
+        if (step.kind === 'refresh' && !authentic && verdict.kind === 'done')
+          assert.notEqual(
+            verdict.outcome.status,
+            'up',
+            'a Refresh success the key does not verify counted as freed',
+          );
         if (verdict.kind === 'done') {
           assert.ok(['up', 'warn', 'down'].includes(verdict.outcome.status));
           assertReadable(verdict.outcome.detail, 'the check detail');

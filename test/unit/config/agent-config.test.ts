@@ -102,6 +102,46 @@ quorum: 3
     );
   });
 
+  test('a check may carry its own preDrain; bad input names the field under the check', () => {
+    const good = loadConfigFile(
+      agentConfigSchema,
+      writeTemp(`${minimal}  - name: turn-udp
+    type: turn
+    transport: udp
+    credentials: { secretFile: /etc/herald/turn-secret }
+    preDrain: { coturn: { alternates: ["192.0.2.12:3478"] }, threshold: 2, deadline: 90s }
+`),
+    );
+    const turn = good.checks[1]!;
+    assert.equal(turn.preDrain?.threshold, 2);
+    assert.equal(turn.preDrain?.deadline, 90_000);
+    assert.deepEqual(turn.preDrain?.coturn?.alternates, ['192.0.2.12:3478']);
+    assert.equal(good.checks[0]!.preDrain, undefined);
+    const bad = writeTemp(
+      minimal.replace(
+        '{ name: sip-udp, type: sip-options, transport: udp }',
+        '{ name: sip-udp, type: sip-options, transport: udp, preDrain: { threshold: -1, steerCommand: [x] } }',
+      ),
+    );
+    assert.throws(
+      () => loadConfigFile(agentConfigSchema, bad),
+      (error: ConfigError) => {
+        assert.match(error.message, /checks\.0\.preDrain\.threshold: expected .*received -1/);
+        return true;
+      },
+    );
+    const noGauge = writeTemp(
+      minimal.replace(
+        '{ name: sip-udp, type: sip-options, transport: udp }',
+        '{ name: sip-udp, type: sip-options, transport: udp, preDrain: { deadline: 1m } }',
+      ),
+    );
+    assert.throws(
+      () => loadConfigFile(agentConfigSchema, noGauge),
+      /checks\.0\.preDrain\.gaugeCommand: expected coturn or gaugeCommand .*received neither/,
+    );
+  });
+
   test('YAML syntax errors are reported with a line number', () => {
     assert.throws(
       () => loadConfigFile(agentConfigSchema, writeTemp('node: [unclosed\nsite: x\n')),

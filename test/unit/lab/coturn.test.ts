@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderCoturnConfig } from '../../../src/turn/coturn-config.js';
-import { describeTurnClient, parseUclientOutput } from '../../../src/lab/turn-client.js';
+import { describeTurnClient, parseUclientOutput, sessionBroken } from '../../../src/lab/turn-client.js';
 
 const base = {
   listeningIps: ['127.0.0.1', '198.51.100.10'],
@@ -43,6 +43,12 @@ describe('coturn config', () => {
     assert.ok(renderCoturnConfig(base).includes('\nno-tls\n'), 'no certificate: no TLS listener');
   });
 
+  test('one relay address per family: both are written', () => {
+    const lines = renderCoturnConfig({ ...base, relayIp: ['192.0.2.11', '2001:db8:f::11'] }).split('\n');
+    assert.ok(lines.includes('relay-ip=192.0.2.11'));
+    assert.ok(lines.includes('relay-ip=2001:db8:f::11'));
+  });
+
   test('a value with a line break is refused, naming the key', () => {
     assert.throws(
       () => renderCoturnConfig({ ...base, sharedSecret: 'a\nno-auth' }),
@@ -66,13 +72,43 @@ describe('turnutils_uclient output', () => {
       sent: 10,
       received: 9,
       lost: 1,
+      sendDropped: 0,
     });
     assert.deepEqual(parseUclientOutput('connection refused'), {
       relayAddresses: [],
       sent: 0,
       received: 0,
       lost: undefined,
+      sendDropped: undefined,
     });
+  });
+
+  test('a session is broken when a message did not come back or a send was dropped', () => {
+    const result = (text: string) => ({
+      ...parseUclientOutput(text),
+      exitCode: 0,
+      nodes: [],
+      timedOut: false,
+      output: text,
+    });
+    const whole = [
+      '0: : IPv4. Received relay addr: 192.0.2.11:53892',
+      '6: : start_mclient: tot_send_msgs=10, tot_recv_msgs=10',
+      '6: : Total lost packets 0 (0.000000%), total send dropped 0 (0.000000%)',
+    ].join('\n');
+    assert.equal(sessionBroken(result(whole), 10), false);
+    assert.equal(
+      sessionBroken(result(whole), 20),
+      true,
+      'fewer messages came back than were meant to be sent',
+    );
+    assert.equal(sessionBroken(result(output), 10), true, 'one lost');
+    const dropped = [
+      '0: : IPv4. Received relay addr: 192.0.2.12:55444',
+      '25: : start_mclient: tot_send_msgs=2, tot_recv_msgs=2',
+      '25: : Total lost packets 0 (0.000000%), total send dropped 198 (99.000000%)',
+    ].join('\n');
+    assert.equal(sessionBroken(result(dropped), 2), true, 'its connection to the relay broke');
   });
 
   test('the CLI summary says which node allocated and how much was relayed', () => {

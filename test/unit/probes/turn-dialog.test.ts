@@ -27,10 +27,30 @@ const id = Buffer.alloc(12, 9);
 const challenge = { realm: 'turn.lab.test', nonce: Buffer.from('n0nce') };
 const allocateStep: TurnStep = { kind: 'allocate', challenge, staleRetries: 0 };
 
-function reply(type: number, attributes: { type: number; value: Buffer }[]): StunMessage {
-  const parsed = parseStunMessage(buildStunMessage(type, id, attributes));
+const credentials = { username: '1700000600:herald-probe', password: 'pw' };
+/** The key the probe signs with once challenged for realm turn.lab.test. */
+const key = longTermKey(credentials.username, 'turn.lab.test', credentials.password);
+
+interface Reply {
+  message: StunMessage;
+  raw: Buffer;
+}
+
+/** A reply as received: unsigned, or signed with MESSAGE-INTEGRITY under `signingKey`. */
+function reply(type: number, attributes: { type: number; value: Buffer }[], signingKey?: Buffer): Reply {
+  const raw = buildStunMessage(type, id, attributes, signingKey);
+  const parsed = parseStunMessage(raw);
   assert.ok(parsed.ok);
-  return parsed.value;
+  return { message: parsed.value, raw };
+}
+
+/** A success as the real relay sends it: signed with the long-term key. */
+function signed(type: number, attributes: { type: number; value: Buffer }[]): Reply {
+  return reply(type, attributes, key);
+}
+
+function judge(step: TurnStep, received: Reply, elapsedMs: number): TurnVerdict {
+  return judgeTurnReply(step, received.message, elapsedMs, { raw: received.raw, credentials });
 }
 
 function error(
@@ -38,7 +58,7 @@ function error(
   reason = 'whatever',
   more: { type: number; value: Buffer }[] = [],
   type = 0x0113,
-): StunMessage {
+): Reply {
   const value = Buffer.concat([Buffer.from([0, 0, Math.floor(code / 100), code % 100]), Buffer.from(reason)]);
   return reply(type, [{ type: 0x0009, value }, ...more]);
 }
@@ -121,11 +141,11 @@ describe('TURN credentials', () => {
 
 describe('TURN conversation verdicts', () => {
   test('a 401 with REALM and NONCE leads to the authenticated Allocate; without them it is named', () => {
-    const next = judgeTurnReply({ kind: 'challenge' }, error(401, 'Unauthorized', realmAndNonce), 1);
+    const next = judge({ kind: 'challenge' }, error(401, 'Unauthorized', realmAndNonce), 1);
     assert.equal(next.kind, 'send');
     assert.equal(next.kind === 'send' && next.step.kind, 'allocate');
     assert.equal(
-      done(judgeTurnReply({ kind: 'challenge' }, error(401), 1)).detail,
+      done(judge({ kind: 'challenge' }, error(401), 1)).detail,
       'Allocate got 401 without REALM and NONCE',
     );
   });
@@ -140,61 +160,104 @@ describe('TURN conversation verdicts', () => {
       [599, /^Allocate error 599 whatever$/],
     ];
     for (const [code, pattern] of cases) {
-      const outcome = done(judgeTurnReply(allocateStep, error(code, 'whatever', realmAndNonce), 1));
+      const outcome = done(judge(allocateStep, error(code, 'whatever', realmAndNonce), 1));
       assert.equal(outcome.status, 'down');
       assert.match(outcome.detail, pattern);
     }
   });
 
   test('438 Stale Nonce renews the nonce once, then is a named loop', () => {
-    const first = judgeTurnReply(allocateStep, error(438, 'Stale Nonce', realmAndNonce), 1);
+    const first = judge(allocateStep, error(438, 'Stale Nonce', realmAndNonce), 1);
     assert.ok(first.kind === 'send' && first.step.kind === 'allocate');
     assert.equal(first.step.challenge.nonce.toString(), 'fresh');
-    const second = done(judgeTurnReply(first.step, error(438, 'Stale Nonce', realmAndNonce), 1));
+    const second = done(judge(first.step, error(438, 'Stale Nonce', realmAndNonce), 1));
     assert.match(second.detail, /^438 loop/);
   });
 
   test('300 Try Alternate warns with the alternate address', () => {
     const alternate = Buffer.from([0, 1, 0x0d, 0x96, 192, 0, 2, 9]);
-    const outcome = done(
-      judgeTurnReply(allocateStep, error(300, 'x', [{ type: 0x8023, value: alternate }]), 1),
-    );
+    const outcome = done(judge(allocateStep, error(300, 'x', [{ type: 0x8023, value: alternate }]), 1));
     assert.equal(outcome.status, 'warn');
     assert.match(outcome.detail, /300 Try Alternate to 192\.0\.2\.9:3478/);
   });
 
   test('success: the relayed address is kept for the Refresh; no XOR-RELAYED-ADDRESS is down after freeing', () => {
-    const ok = judgeTurnReply(
+    const ok = judge(
       allocateStep,
-      reply(0x0103, [{ type: 0x0016, value: xorMappedAddress('192.0.2.5', 50000, id) }]),
+      signed(0x0103, [{ type: 0x0016, value: xorMappedAddress('192.0.2.5', 50000, id) }]),
       7.2,
     );
     assert.ok(ok.kind === 'send' && ok.step.kind === 'refresh');
     assert.equal(ok.step.relayed, '192.0.2.5:50000');
-    const freed = done(judgeTurnReply(ok.step, reply(0x0104, []), 9));
+    const freed = done(judge(ok.step, signed(0x0104, []), 9));
     assert.deepEqual(freed, {
       status: 'up',
       detail: 'relay 192.0.2.5:50000 allocated in 7 ms and freed',
       answered: true,
     });
-    const failedFree = done(judgeTurnReply(ok.step, error(437, 'x', [], 0x0114), 9));
+    const failedFree = done(judge(ok.step, error(437, 'x', [], 0x0114), 9));
     assert.equal(failedFree.status, 'warn');
     assert.match(
       failedFree.detail,
       /Refresh \(lifetime 0\) got error 437 Allocation Mismatch: the allocation stays until it expires$/,
     );
 
-    const bare = judgeTurnReply(allocateStep, reply(0x0103, []), 1);
+    const bare = judge(allocateStep, signed(0x0103, []), 1);
     assert.ok(bare.kind === 'send' && bare.step.kind === 'refresh', 'still frees what it may have allocated');
-    const reported = done(judgeTurnReply(bare.step, reply(0x0104, []), 2));
+    const reported = done(judge(bare.step, signed(0x0104, []), 2));
     assert.equal(reported.status, 'down');
     assert.equal(reported.detail, 'Allocate success with no XOR-RELAYED-ADDRESS');
   });
 
   test('a reply of another method or class is down, naming the type', () => {
     assert.match(
-      done(judgeTurnReply(allocateStep, reply(0x0101, []), 1)).detail,
+      done(judge(allocateStep, reply(0x0101, []), 1)).detail,
       /^expected a Allocate response, received STUN message type 0x0101$/,
+    );
+  });
+
+  test('a success without MESSAGE-INTEGRITY, or with one the long-term key does not verify, is down and named', () => {
+    const relayed = [{ type: 0x0016, value: xorMappedAddress('192.0.2.5', 50000, id) }];
+    const forgers: [string, Reply, RegExp][] = [
+      [
+        'unsigned',
+        reply(0x0103, relayed),
+        /^Allocate success failed the integrity missing: no MESSAGE-INTEGRITY$/,
+      ],
+      [
+        'another key',
+        reply(0x0103, relayed, longTermKey(credentials.username, 'turn.lab.test', 'guessed')),
+        /^Allocate success failed the integrity mismatch: its MESSAGE-INTEGRITY does not match the long-term key$/,
+      ],
+    ];
+    for (const [what, received, pattern] of forgers) {
+      const verdict = judge(allocateStep, received, 1);
+      // It may have allocated something: the probe still frees it, then reports the failure.
+      assert.ok(verdict.kind === 'send' && verdict.step.kind === 'refresh', what);
+      const outcome = done(judge(verdict.step, signed(0x0104, []), 2));
+      assert.equal(outcome.status, 'down', what);
+      assert.match(outcome.detail, pattern, what);
+    }
+    // A byte of a signed success changed on the way: the HMAC no longer matches.
+    const tampered = signed(0x0103, relayed);
+    const at = tampered.raw.length - 30;
+    tampered.raw.writeUInt8(tampered.raw.readUInt8(at) ^ 0xff, at);
+    const parsed = parseStunMessage(tampered.raw);
+    assert.ok(parsed.ok);
+    const verdict = judge(allocateStep, { message: parsed.value, raw: tampered.raw }, 1);
+    assert.ok(verdict.kind === 'send' && verdict.step.kind === 'refresh');
+    assert.match(verdict.step.result.detail, /integrity mismatch/);
+
+    // The Refresh's success is verified too.
+    const ok = judge(allocateStep, signed(0x0103, relayed), 1);
+    assert.ok(ok.kind === 'send' && ok.step.kind === 'refresh');
+    const unsignedFree = done(judge(ok.step, reply(0x0104, []), 2));
+    assert.equal(unsignedFree.status, 'down');
+    assert.equal(unsignedFree.detail, 'Refresh success failed the integrity missing: no MESSAGE-INTEGRITY');
+    // Error replies need none (coturn sends 401/438 unsigned), and an unauthenticated flow has no key.
+    assert.equal(
+      done(judge(allocateStep, error(486, 'x', realmAndNonce), 1)).detail,
+      'Allocate error 486 Allocation Quota Reached',
     );
   });
 });
