@@ -5,6 +5,7 @@
  * carry traffic, so a draining site still counts as announcing, as the coordinator counts it.
  */
 import type { NodeStatus, SiteStatus } from '../../wire/coordinator-api.js';
+import { preDrainActive, preDrainBadge } from '../../wire/pre-drain-phrase.js';
 
 export const DISPLAY_STATES = ['announcing', 'draining', 'drained', 'down', 'stale'] as const;
 export type DisplayState = (typeof DISPLAY_STATES)[number];
@@ -52,6 +53,13 @@ export function classifyNode(node: NodeStatus, freshness: Freshness): NodeView {
   const announcing = [...normal, ...graceful];
   const drainIds = [...new Set([...node.drains, ...node.prefixes.flatMap((p) => p.drainedBy)])];
   const drainedBy = drainIds.length ? `drained by ${drainIds.join(', ')}` : '';
+  // A pre-drain (docs/turn.md) steers and waits for live sessions while the route is still announced.
+  if (preDrainActive(node.preDrain))
+    return {
+      state: 'draining',
+      detail: `pre-drain ${preDrainBadge(node.preDrain!)}${drainedBy ? `; ${drainedBy}` : ''}`,
+      announcingPrefixes: announcing,
+    };
   if (graceful.length || node.state === 'DRAINING')
     return { state: 'draining', detail: drainedBy || 'graceful shutdown', announcingPrefixes: announcing };
   if (node.state === 'DRAINED')
