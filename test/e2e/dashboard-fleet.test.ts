@@ -284,8 +284,12 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await expect(card(held).getByRole('region', { name: 'Flap hold-down' })).toContainText(
       /Held down for another (20|19) min \(penalty 2400, 5 flaps\)/,
     );
-    await expect(card(held)).toHaveAttribute('data-state', 'down');
-    await expect(card(held).locator('.node-detail')).toHaveText('health: RISING');
+    // Held down, not down: its own state, badge and words.
+    await expect(card(held)).toHaveAttribute('data-state', 'held-down');
+    await expect(card(held).locator('header .badge')).toHaveText('Held down');
+    await expect(card(held).locator('.node-detail')).toHaveText(
+      'checks pass; held down for flapping (5 flaps)',
+    );
     // A node of the same site without a hold-down shows no such text, once its report is on screen.
     await expect(heartbeat(calm)).toContainText('local checks pass');
     await expect(card(calm).getByRole('region', { name: 'Flap hold-down' })).toContainText(
@@ -294,6 +298,24 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await expect(card(calm)).toHaveAttribute('data-state', 'announcing');
     await expect(card(calm).locator('[data-hold-down]')).toHaveCount(0);
     await expect(heartbeat(calm)).not.toContainText(/held down/i);
+
+    // A site whose every node is held down (checks passing) reads "Held down" in the table, not "Down".
+    const heldSite = SITES[41]!;
+    await inBatches(
+      heldSite.nodes.map((node) =>
+        fixtureStatus(node, heldSite.name, { holdDown: { remainingMs: 10 * 60_000, flaps: 4 } }),
+      ),
+      50,
+      (r) => coordinator.report(r),
+    );
+    await page.goto(`${coordinator.url}/#/`);
+    await expect(row(heldSite.name)).toHaveAttribute('data-state', 'held-down', { timeout: 10_000 });
+    await expect(row(heldSite.name).locator('.state-cell')).toContainText('Held down');
+    await expect(row(heldSite.name).locator('.state-cell')).not.toContainText(/^Down/);
+    await expect(row(heldSite.name)).toContainText('checks pass; held down for flapping (4 flaps)');
+    await expect(page.getByTestId('state-counts')).toContainText('Held down: 1');
+    await expect(row(DOWN.name)).toHaveAttribute('data-state', 'down');
+    await screenshotElement(page, `.site-table tr[data-site="${heldSite.name}"]`, 'site-row-held-down.png');
   });
 
   test('a pre-drain on the page: node cards and the drain card show its phase and live count, live', async () => {
