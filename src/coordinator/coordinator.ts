@@ -641,7 +641,7 @@ export class Coordinator {
       observerConfigured: !!this.observerLoop,
       observation: this.observerLoop?.current() ?? null,
       defaultHoldMs: this.config.policy.defaultHold,
-      heldForMs: this.gracefulHolds.heldFor(drain),
+      heldForMs: (preDrainsOver) => this.gracefulHolds.heldFor(drain, preDrainsOver),
       evaluateWithdraw: () => this.evaluate(drain.target, drain.overrides, drain.id, 'withdraw'),
       now,
     });

@@ -7,13 +7,20 @@
  * The graceful hold is a duration, measured on the monotonic clock (GracefulHolds below), never
  * as `now - createdAt`: a wall clock stepped forward (NTP, a VM resuming) used to cut it short
  * and withdraw at once.
+ *
+ * Pre-drain (docs/turn.md): while an agent of the drain steers new sessions away and waits for
+ * the live ones (before its GRACEFUL_SHUTDOWN), the withdraw step stays closed and the graceful
+ * hold does not run; it starts when the last pre-drain is over. So the policy is evaluated again
+ * after the pre-drain, against the fleet as it is then, and a drain it now refuses stays on
+ * GRACEFUL_SHUTDOWN with the rule shown in `blocked`: it never withdraws. No wire change: the
+ * agent holds GRACEFUL_SHUTDOWN while the desired phase says 'graceful', as before.
  */
 import type { NodeProgress, PolicyEvaluation, Violation } from '../wire/coordinator-api.js';
 import type { Inventory, MonotonicClock } from './fleet.js';
 import { nodesOfTarget } from './holds.js';
 import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
 import { blockingViolations } from './policy.js';
-import { drainComplete, nodeProgress, type Observation } from './progress.js';
+import { drainComplete, nodeProgress, nodesPreDraining, type Observation } from './progress.js';
 
 export interface AdvanceInput {
   drain: DrainRecord;
@@ -24,8 +31,11 @@ export interface AdvanceInput {
   observation: Observation;
   /** The graceful hold when the drain names none. */
   defaultHoldMs: number;
-  /** How long the drain has held GRACEFUL_SHUTDOWN, monotonic (GracefulHolds.heldFor). */
-  heldForMs: number;
+  /**
+   * How long the drain has held GRACEFUL_SHUTDOWN, monotonic: a number, or GracefulHolds.heldFor
+   * given whether every pre-drain of the drain is over (the hold restarts until it is).
+   */
+  heldForMs: number | ((preDrainsOver: boolean) => number);
   /** The policy for this drain's withdraw step, evaluated against the fleet as it is now. */
   evaluateWithdraw: () => PolicyEvaluation;
   /** Wall clock (unix ms): the times recorded (audit, stages, completion) and the deadline. */
@@ -91,7 +101,22 @@ export function advanceDrain(input: AdvanceInput): AdvanceResult {
       });
   }
 
-  if (drain.phase === 'graceful' && input.heldForMs >= (drain.holdMs ?? input.defaultHoldMs)) {
+  const preDraining =
+    drain.phase === 'graceful'
+      ? nodesPreDraining(
+          drain.id,
+          nodes.map((n) => n.node),
+          input.reports,
+          input.isStale,
+        )
+      : [];
+  const heldForMs =
+    typeof input.heldForMs === 'number' ? input.heldForMs : input.heldForMs(preDraining.length === 0);
+  if (
+    drain.phase === 'graceful' &&
+    preDraining.length === 0 &&
+    heldForMs >= (drain.holdMs ?? input.defaultHoldMs)
+  ) {
     const evaluation = input.evaluateWithdraw();
     if (evaluation.allowed) {
       Object.assign(next, { phase: 'withdraw', phaseChangedAt: now, blocked: [] });
@@ -149,9 +174,12 @@ export class GracefulHolds {
 
   constructor(private readonly monotonic: MonotonicClock) {}
 
-  /** Milliseconds `drain` has held its graceful phase (0 when first seen, or in another phase). */
-  heldFor(drain: Pick<DrainRecord, 'id' | 'phase'>): number {
-    if (drain.phase !== 'graceful') {
+  /**
+   * Milliseconds `drain` has held its graceful phase (0 when first seen, or in another phase).
+   * `preDrainsOver` false (an agent still pre-drains): 0, and the hold starts again afterwards.
+   */
+  heldFor(drain: Pick<DrainRecord, 'id' | 'phase'>, preDrainsOver = true): number {
+    if (drain.phase !== 'graceful' || !preDrainsOver) {
       this.since.delete(drain.id);
       return 0;
     }

@@ -5,7 +5,10 @@
  * Gauges are read from the coordinator when scraped; counters follow its events.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { preDrainStatusSchema } from '../wire/agent-status.js';
 import type { Coordinator } from './coordinator.js';
+
+const PRE_DRAIN_PHASES = preDrainStatusSchema.shape.phase.options;
 
 export class CoordinatorMetrics {
   readonly registry = new Registry();
@@ -59,6 +62,8 @@ export class CoordinatorMetrics {
 
   /** The coordinator's gauges for the scrape in progress (text()). */
   private scraped: ReturnType<Coordinator['gauges']> | undefined;
+  /** The fleet status for the scrape in progress (per-node gauges). */
+  private scrapedStatus: ReturnType<Coordinator['status']> | undefined;
   private scraping = false;
 
   /** The exposition text of one scrape, reading the coordinator's gauges once. */
@@ -69,6 +74,7 @@ export class CoordinatorMetrics {
     } finally {
       this.scraping = false;
       this.scraped = undefined;
+      this.scrapedStatus = undefined;
     }
   }
 
@@ -77,6 +83,10 @@ export class CoordinatorMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_coordinator_' });
     // gauges() walks the whole fleet: read once per scrape (see text()), not once per gauge.
     const read = () => (this.scraping ? (this.scraped ??= coordinator.gauges()) : coordinator.gauges());
+    const readNodes = () =>
+      (this.scraping ? (this.scrapedStatus ??= coordinator.status()) : coordinator.status()).sites.flatMap(
+        (site) => site.nodes,
+      );
     new Gauge({
       name: 'herald_coordinator_agents_connected',
       help: 'Agents with an open push stream',
@@ -143,6 +153,49 @@ export class CoordinatorMetrics {
       collect() {
         const share = read().healthyShare;
         this.set(share ?? Number.NaN);
+      },
+    });
+    // The agents' pre-drains (docs/turn.md), from their fresh reports: one series per node with one.
+    new Gauge({
+      name: 'herald_coordinator_predrain_sessions',
+      help: "Live session count each node's pre-drain last read (nodes with a pre-drain that has read one)",
+      labelNames: ['site', 'node'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const node of readNodes())
+          if (node.preDrain?.count !== undefined && node.preDrain.phase !== 'idle')
+            this.set({ site: node.site, node: node.name }, node.preDrain.count);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_predrain_phase',
+      help: "1 for the phase each node's pre-drain is in (idle, steering, waiting, complete); 0 for the others",
+      labelNames: ['site', 'node', 'phase'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const node of readNodes()) {
+          const current = node.preDrain?.phase;
+          if (current === undefined) continue;
+          for (const phase of PRE_DRAIN_PHASES)
+            this.set({ site: node.site, node: node.name, phase }, phase === current ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_predrain_command_errors',
+      help: "1 when a node's pre-drain reports a failed or hung steer or gauge command, by command",
+      labelNames: ['site', 'node', 'command'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const node of readNodes()) {
+          const preDrain = node.preDrain;
+          if (!preDrain || preDrain.phase === 'idle') continue;
+          this.set({ site: node.site, node: node.name, command: 'steer' }, preDrain.steerError ? 1 : 0);
+          this.set({ site: node.site, node: node.name, command: 'gauge' }, preDrain.gaugeError ? 1 : 0);
+        }
       },
     });
     coordinator.events.subscribe((event) => {

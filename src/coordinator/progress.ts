@@ -4,8 +4,12 @@
  * `withdrawn` once ExaBGP acknowledged the withdraw, `verified` once the observer no longer
  * sees the node's route. Nothing counts because it was merely asked for. The same goes for a
  * release: a node has `returned` only when its agent dropped the hold and ExaBGP caught up.
+ * An agent with a pre-drain (docs/turn.md) holds the drain back while it steers new sessions away
+ * and waits for the live ones: the node stays `pending` with the pre-drain's phase and count.
  */
+import type { PreDrainStatus } from '../wire/agent-status.js';
 import type { DrainStage, NodeProgress, ReleaseNode } from '../wire/coordinator-api.js';
+import { preDrainActive, preDrainPhrase } from '../wire/pre-drain-phrase.js';
 import type { DrainRecord, NodeReport } from './model.js';
 
 /** What the route observer saw: prefix → nodes whose route it still sees. null = no observation yet. */
@@ -26,7 +30,7 @@ function targetedPrefixes(drain: Pick<DrainRecord, 'target'>, report: NodeReport
   return report.status.prefixes.filter((p) => !drain.target.prefix || p.prefix === drain.target.prefix);
 }
 
-function agentHolds(drainId: string, report: NodeReport): boolean {
+export function agentHolds(drainId: string, report: NodeReport): boolean {
   return (
     report.status.drains.some((d) => d.id === drainId) ||
     report.status.prefixes.some((p) => p.drainedBy.includes(drainId))
@@ -38,6 +42,8 @@ function stageFromReport(input: NodeProgressInput): { stage: DrainStage; detail:
   if (!report) return { stage: 'pending', detail: 'no report from the agent yet' };
   if (!agentHolds(drain.id, report))
     return { stage: 'pending', detail: 'the agent has not picked up the drain yet' };
+  const preDrain = report.status.preDrain;
+  if (preDrainActive(preDrain)) return { stage: 'pending', detail: preDrainPhrase(preDrain!) };
   const prefixes = targetedPrefixes(drain, report);
   if (prefixes.every((p) => p.desired === 'withdraw' && p.acknowledged === 'withdraw')) {
     const observed = prefixes.length
@@ -66,15 +72,63 @@ function stageFromReport(input: NodeProgressInput): { stage: DrainStage; detail:
   return { stage: 'pending', detail: 'the agent holds the drain; waiting for ExaBGP to acknowledge' };
 }
 
+/** The agent's pre-drain as it concerns this drain: shown once the agent holds the drain and it started. */
+function preDrainOf(drainId: string, report: NodeReport | undefined): PreDrainStatus | undefined {
+  const preDrain = report?.status.preDrain;
+  if (!report || !preDrain || preDrain.phase === 'idle' || !agentHolds(drainId, report)) return undefined;
+  return preDrain;
+}
+
+/** A finished pre-drain is named after the stage's detail (how it ended, and any command error). */
+function withPreDrain(
+  computed: { stage: DrainStage; detail: string },
+  preDrain: PreDrainStatus | undefined,
+): { stage: DrainStage; detail: string; preDrain: PreDrainStatus | undefined } {
+  const detail =
+    preDrain?.phase === 'complete' ? `${computed.detail}; ${preDrainPhrase(preDrain)}` : computed.detail;
+  return { ...computed, detail, preDrain };
+}
+
 /** One node's progress. Without a report it keeps the last known stage (e.g. across a coordinator restart). */
 export function nodeProgress(input: NodeProgressInput): NodeProgress {
   const computed =
     !input.report && input.previous
-      ? { stage: input.previous.stage, detail: input.previous.detail }
-      : stageFromReport(input);
+      ? { stage: input.previous.stage, detail: input.previous.detail, preDrain: input.previous.preDrain }
+      : withPreDrain(stageFromReport(input), preDrainOf(input.drain.id, input.report));
   const since = input.previous && input.previous.stage === computed.stage ? input.previous.since : input.now;
   // `stale` says the stage is the last known one; the detail stays what the agent last showed.
-  return { node: input.node, stage: computed.stage, stale: input.stale, detail: computed.detail, since };
+  return {
+    node: input.node,
+    stage: computed.stage,
+    stale: input.stale,
+    detail: computed.detail,
+    since,
+    ...(computed.preDrain ? { preDrain: computed.preDrain } : {}),
+  };
+}
+
+/**
+ * The nodes whose pre-drain still holds this drain back from GRACEFUL_SHUTDOWN: those whose agent
+ * reports a pre-drain steering or waiting, and those with a pre-drain configured that have not
+ * picked the drain up yet (they will pre-drain first). Until none is left the coordinator keeps
+ * the withdraw step closed and does not start counting the graceful hold, so the policy is
+ * evaluated again when the pre-drain is over, not when the drain began. An agent that is stale
+ * (or never reported) does not hold the step: it cannot be waited for.
+ */
+export function nodesPreDraining(
+  drainId: string,
+  nodes: readonly string[],
+  reports: ReadonlyMap<string, NodeReport>,
+  isStale: (node: string) => boolean,
+): string[] {
+  return nodes.filter((node) => {
+    const report = reports.get(node);
+    const preDrain = report?.status.preDrain;
+    if (!report || !preDrain || isStale(node)) return false;
+    if (agentHolds(drainId, report)) return preDrainActive(preDrain);
+    // Not picked up yet: a finished pre-drain (of another drain still in force) does not run again.
+    return preDrain.phase !== 'complete';
+  });
 }
 
 /** The stage every node must reach for the drain to be complete. */

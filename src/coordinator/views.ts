@@ -129,6 +129,7 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
         }
       : {}),
     ...(certificates.length ? { certificates } : {}),
+    ...(report && !stale && report.status.preDrain ? { preDrain: report.status.preDrain } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { duration } from './duration.js';
 import { nameSchema, prefixSchema } from './net-schemas.js';
 import { repeats } from './repeats.js';
-import { healthStateSchema, prefixStatusSchema } from './agent-status.js';
+import { healthStateSchema, preDrainStatusSchema, prefixStatusSchema } from './agent-status.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -99,6 +99,12 @@ export const nodeProgressSchema = z.object({
   detail: z.string(),
   /** Unix milliseconds when this stage was first seen. */
   since: z.number(),
+  /**
+   * The agent's pre-drain for this drain (absent: none configured, or not started): steering and
+   * waiting for live sessions before GRACEFUL_SHUTDOWN, with the live count. While it is
+   * steering or waiting, the coordinator holds the drain's withdraw step (docs/turn.md).
+   */
+  preDrain: preDrainStatusSchema.optional(),
 });
 export type NodeProgress = z.infer<typeof nodeProgressSchema>;
 
@@ -261,6 +267,8 @@ export const nodeStatusSchema = z.object({
   certificates: z
     .array(z.object({ check: z.string(), status: z.string(), notAfterUnixSeconds: z.number() }))
     .optional(),
+  /** The node's pre-drain as last reported (absent: none configured, or the report is stale). */
+  preDrain: preDrainStatusSchema.optional(),
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 

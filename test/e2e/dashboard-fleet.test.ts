@@ -26,6 +26,7 @@ import {
   type FixtureCoordinator,
 } from '../unit/dashboard/support/fixture-coordinator.js';
 import { fixtureSites, fixtureStatus, type FixtureSite } from '../unit/dashboard/support/fleet-fixture.js';
+import type { PreDrainStatus } from '../../src/wire/agent-status.js';
 
 const skip = browserSkipReason();
 const screenshots =
@@ -283,8 +284,12 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await expect(card(held).getByRole('region', { name: 'Flap hold-down' })).toContainText(
       /Held down for another (20|19) min \(penalty 2400, 5 flaps\)/,
     );
-    await expect(card(held)).toHaveAttribute('data-state', 'down');
-    await expect(card(held).locator('.node-detail')).toHaveText('health: RISING');
+    // Held down, not down: its own state, badge and words.
+    await expect(card(held)).toHaveAttribute('data-state', 'held-down');
+    await expect(card(held).locator('header .badge')).toHaveText('Held down');
+    await expect(card(held).locator('.node-detail')).toHaveText(
+      'checks pass; held down for flapping (5 flaps)',
+    );
     // A node of the same site without a hold-down shows no such text, once its report is on screen.
     await expect(heartbeat(calm)).toContainText('local checks pass');
     await expect(card(calm).getByRole('region', { name: 'Flap hold-down' })).toContainText(
@@ -293,5 +298,93 @@ describe('dashboard with 200 sites × 4 nodes', { skip: skip ?? false, timeout: 
     await expect(card(calm)).toHaveAttribute('data-state', 'announcing');
     await expect(card(calm).locator('[data-hold-down]')).toHaveCount(0);
     await expect(heartbeat(calm)).not.toContainText(/held down/i);
+
+    // A site whose every node is held down (checks passing) reads "Held down" in the table, not "Down".
+    const heldSite = SITES[41]!;
+    await inBatches(
+      heldSite.nodes.map((node) =>
+        fixtureStatus(node, heldSite.name, { holdDown: { remainingMs: 10 * 60_000, flaps: 4 } }),
+      ),
+      50,
+      (r) => coordinator.report(r),
+    );
+    await page.goto(`${coordinator.url}/#/`);
+    await expect(row(heldSite.name)).toHaveAttribute('data-state', 'held-down', { timeout: 10_000 });
+    await expect(row(heldSite.name).locator('.state-cell')).toContainText('Held down');
+    await expect(row(heldSite.name).locator('.state-cell')).not.toContainText(/^Down/);
+    await expect(row(heldSite.name)).toContainText('checks pass; held down for flapping (4 flaps)');
+    await expect(page.getByTestId('state-counts')).toContainText('Held down: 1');
+    await expect(row(DOWN.name)).toHaveAttribute('data-state', 'down');
+    await screenshotElement(page, `.site-table tr[data-site="${heldSite.name}"]`, 'site-row-held-down.png');
+  });
+
+  test('a pre-drain on the page: node cards and the drain card show its phase and live count, live', async () => {
+    const site = SITES[90]!; // a region of its own (one drain per region)
+    const created = await coordinator.api('POST', '/api/v1/drains', FIXTURE_TOKENS.operator, {
+      site: site.name,
+      reason: 'turn relay upgrade',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = (created.body as { drain: { id: string } }).drain.id;
+    const [counting, failing, plain] = site.nodes as [string, string, string];
+    const now = Date.now();
+    // As an agent in its pre-drain reports: still UP and announcing normally, holding the drain.
+    const preDraining = (node: string, preDrain: Partial<PreDrainStatus>) => {
+      const base = fixtureStatus(node, site.name, { drains: [id], acknowledged: 'announce' });
+      return {
+        ...base,
+        state: 'UP' as const,
+        prefixes: base.prefixes.map((p) => ({ ...p, state: 'UP' as const })),
+        preDrain: {
+          phase: 'waiting' as const,
+          threshold: 0,
+          since: now,
+          deadlineAt: now + 300_000,
+          steered: true,
+          ...preDrain,
+        },
+      };
+    };
+    const report = (count: number) =>
+      Promise.all([
+        coordinator.report(preDraining(counting, { count, countAt: Date.now() })),
+        coordinator.report(preDraining(failing, { gaugeError: 'sleep did not finish within 2000 ms' })),
+        ...site.nodes
+          .slice(2)
+          .map((node) =>
+            coordinator.report(fixtureStatus(node, site.name, { drains: [id], acknowledged: 'graceful' })),
+          ),
+      ]);
+    await report(7);
+    await page.goto(`${coordinator.url}/#/`);
+    await expect(row(site.name)).toHaveAttribute('data-state', 'draining', { timeout: 10_000 });
+    await page.goto(`${coordinator.url}/#/site/${site.name}`);
+    const card = (node: string) => page.locator(`.node-card[data-node="${node}"]`);
+    const line = (node: string) => card(node).getByTestId('pre-drain');
+    await expect(line(counting)).toHaveText(
+      /^⏳ pre-drain: waiting for sessions: 7 live, threshold 0 \(deadline \d\d:\d\d:\d\dZ\)$/,
+    );
+    await expect(line(counting)).toHaveAttribute('data-sessions', '7');
+    await expect(card(counting)).toHaveAttribute('data-state', 'draining');
+    await expect(card(counting).locator('.node-detail')).toHaveText(
+      `pre-drain waiting: 7 > 0; drained by ${id}`,
+    );
+    await expect(line(failing)).toContainText('count unknown');
+    await expect(line(failing)).toContainText('gauge failed: sleep did not finish within 2000 ms');
+    await expect(line(failing)).toHaveClass(/warn-text/);
+    await expect(card(plain).getByTestId('pre-drain')).toHaveCount(0);
+    const drainCard = page.locator(`.drain-card[data-drain="${id}"]`);
+    await expect(drainCard.getByTestId('drain-status')).toContainText(
+      `pre-drain on ${counting}, ${failing}: new sessions steered away, waiting for live ones`,
+    );
+    const progress = drainCard.locator(`li[data-node="${counting}"]`);
+    await expect(progress).toHaveAttribute('data-pre-drain', 'waiting');
+    await expect(progress).toContainText('⏳ pre-drain — pre-drain: waiting for sessions: 7 live');
+    // The count falls: the page follows it without a reload.
+    await report(2);
+    await expect(line(counting)).toHaveAttribute('data-sessions', '2');
+    await expect(progress).toContainText('2 live');
+    await screenshotElement(page, `.node-card[data-node="${counting}"]`, 'node-card-pre-drain.png');
+    assert.deepEqual(errors, []);
   });
 });

@@ -5,6 +5,7 @@
 import { formatDuration } from '../../wire/duration.js';
 import { holdDownPhrase } from '../../health/hold-down-phrase.js';
 import { certificateExpiry } from '../../wire/certificate-expiry.js';
+import { preDrainActive, preDrainPhrase } from '../../wire/pre-drain-phrase.js';
 import type {
   DrainCreated,
   DrainTarget,
@@ -70,6 +71,9 @@ export function phaseText(drain: DrainView): string {
   if (drain.status === 'released') return `released by ${drain.releasedBy ?? '?'}`;
   if (drain.complete) return 'complete';
   if (drain.blocked.length) return `withdraw step blocked by ${drain.blocked.map((v) => v.rule).join(', ')}`;
+  const preDraining = drain.nodes.filter((n) => preDrainActive(n.preDrain)).map((n) => n.node);
+  if (drain.phase === 'graceful' && preDraining.length)
+    return `pre-drain on ${preDraining.join(', ')}: steering new sessions away and waiting for live ones; the policy is checked again before the withdraw`;
   return drain.phase === 'graceful' ? 'graceful phase (GRACEFUL_SHUTDOWN)' : 'withdraw step';
 }
 
@@ -127,6 +131,12 @@ function healthNote(node: FleetStatus['sites'][number]['nodes'][number], now: nu
   return '';
 }
 
+/** "    pre-drain: waiting for sessions: 3 live, threshold 0 (deadline 06:52:10Z)" while a node pre-drains or after. */
+export function preDrainLines(node: NodeStatus): string[] {
+  if (!node.preDrain || node.preDrain.phase === 'idle') return [];
+  return [`    ${preDrainPhrase(node.preDrain)}`];
+}
+
 /**
  * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
  * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
@@ -169,6 +179,7 @@ export function statusText(status: FleetStatus, now: number, filter: { site?: st
         `  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}${healthNote(node, now)}`,
       );
       lines.push(...certificateLines(node, now));
+      lines.push(...preDrainLines(node));
     }
     for (const hold of site.holds)
       lines.push(

@@ -1,12 +1,16 @@
 /**
- * What the dashboard calls each site and node: announcing, draining, drained, down or stale,
+ * What the dashboard calls each site and node: announcing, draining, drained, held down, down or
+ * stale,
  * derived from the coordinator's fleet document. A node that is not heard from is stale, never
  * "announcing": the page must not show old data as current. Graceful (de-preferred) routes still
  * carry traffic, so a draining site still counts as announcing, as the coordinator counts it.
+ * A node held down by flap damping whose checks pass is "held down", not "down": it is healthy
+ * and returns by itself when the hold-down ends.
  */
 import type { NodeStatus, SiteStatus } from '../../wire/coordinator-api.js';
+import { preDrainActive, preDrainBadge } from '../../wire/pre-drain-phrase.js';
 
-export const DISPLAY_STATES = ['announcing', 'draining', 'drained', 'down', 'stale'] as const;
+export const DISPLAY_STATES = ['announcing', 'draining', 'drained', 'held-down', 'down', 'stale'] as const;
 export type DisplayState = (typeof DISPLAY_STATES)[number];
 
 /** Human labels, used beside every colour and icon. */
@@ -14,6 +18,7 @@ export const STATE_LABELS: Record<DisplayState, string> = {
   announcing: 'Announcing',
   draining: 'Draining',
   drained: 'Drained',
+  'held-down': 'Held down',
   down: 'Down',
   stale: 'Stale',
 };
@@ -52,6 +57,13 @@ export function classifyNode(node: NodeStatus, freshness: Freshness): NodeView {
   const announcing = [...normal, ...graceful];
   const drainIds = [...new Set([...node.drains, ...node.prefixes.flatMap((p) => p.drainedBy)])];
   const drainedBy = drainIds.length ? `drained by ${drainIds.join(', ')}` : '';
+  // A pre-drain (docs/turn.md) steers and waits for live sessions while the route is still announced.
+  if (preDrainActive(node.preDrain))
+    return {
+      state: 'draining',
+      detail: `pre-drain ${preDrainBadge(node.preDrain!)}${drainedBy ? `; ${drainedBy}` : ''}`,
+      announcingPrefixes: announcing,
+    };
   if (graceful.length || node.state === 'DRAINING')
     return { state: 'draining', detail: drainedBy || 'graceful shutdown', announcingPrefixes: announcing };
   if (node.state === 'DRAINED')
@@ -62,6 +74,14 @@ export function classifyNode(node: NodeStatus, freshness: Freshness): NodeView {
     return { state: 'announcing', detail, announcingPrefixes: announcing };
   }
   if (drainIds.length) return { state: 'drained', detail: drainedBy, announcingPrefixes: [] };
+  // Flap damping keeps a node whose checks pass withdrawn: held down, not down.
+  if (node.holdDown && node.healthy !== false)
+    return {
+      state: 'held-down',
+      // No countdown here (the node card has it): a row's words change only when its state does.
+      detail: `checks pass; held down for flapping (${node.holdDown.flaps} flap${node.holdDown.flaps === 1 ? '' : 's'})`,
+      announcingPrefixes: [],
+    };
   const pending = node.prefixes.some((p) => p.desired !== p.acknowledged);
   const health = node.state ? `health: ${node.state}` : 'no state';
   return {
@@ -92,6 +112,7 @@ function siteStateOf(states: DisplayState[]): DisplayState {
   if (states.includes('draining')) return 'draining';
   if (states.includes('announcing')) return 'announcing';
   if (states.includes('drained')) return 'drained';
+  if (states.includes('held-down')) return 'held-down';
   return 'down';
 }
 
@@ -120,6 +141,8 @@ export function classifySite(site: SiteStatus, freshness: Freshness): SiteView {
       ? `no fresh report from ${total === 1 ? 'its node' : `any of ${total} nodes`}`
       : 'no nodes';
   else if (state === 'down') summary = views.find((v) => v.state === 'down')?.detail ?? 'withdrawn';
+  else if (state === 'held-down')
+    summary = views.find((v) => v.state === 'held-down')?.detail ?? STATE_LABELS[state];
   else summary = `${announcingNodes} of ${total} nodes announcing`;
   if (state === 'announcing' && site.holds.length) summary += `; held: ${holdSummary(site)}`;
   return {

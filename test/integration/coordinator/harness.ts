@@ -250,6 +250,8 @@ export interface AgentSpec {
   proxyTimeout?: number;
   /** PEM CA of a coordinator with a private CA. */
   caFile?: string;
+  /** The agent's `preDrain` section (docs/turn.md). */
+  preDrain?: Record<string, unknown>;
 }
 
 /** A real agent process (with a fake ExaBGP) following a TCP health target. */
@@ -289,6 +291,7 @@ export class AgentProcess {
         fall: this.spec.fall ?? 1,
         flapDamping: { enabled: false },
         drainHold: this.spec.drainHold ?? 300,
+        ...(this.spec.preDrain ? { preDrain: this.spec.preDrain } : {}),
         maintenanceFile: join(this.dir, `${node}.maintenance`),
         stateDir: join(this.dir, `state-${node}`),
         control: { port: 0 },

@@ -1,4 +1,4 @@
-/** What the page calls each node and site: announcing, draining, drained, down or stale. */
+/** What the page calls each node and site: announcing, draining, drained, held down, down or stale. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classifyNode, classifySite } from '../../../src/dashboard/shared/site-state.js';
@@ -38,6 +38,32 @@ describe('classifyNode', () => {
       assert.equal(view.state, state);
       assert.match(view.detail, detail);
     });
+
+  test('held down by flap damping with passing checks: held down, not down; failing checks: down', () => {
+    const held = {
+      ...nodeStatus('lon1-a', { ack: 'withdraw', state: 'RISING' }),
+      healthy: true,
+      holdDown: { until: 160_500, flaps: 5 },
+    };
+    const view = classifyNode(held, fresh);
+    assert.equal(view.state, 'held-down');
+    assert.equal(view.detail, 'checks pass; held down for flapping (5 flaps)');
+    assert.equal(classifyNode({ ...held, healthy: false, state: 'DOWN' }, fresh).state, 'down');
+    const site = classifySite(siteStatus('lon1', 'eu', [held, { ...held, name: 'lon1-b' }]), fresh);
+    assert.equal(site.state, 'held-down');
+    assert.equal(site.summary, 'checks pass; held down for flapping (5 flaps)');
+  });
+
+  test('a pre-drain steering or waiting for sessions is draining, still announcing', () => {
+    const node = {
+      ...nodeStatus('lon1-a', { drains: ['d-1'] }),
+      preDrain: { phase: 'waiting' as const, threshold: 0, since: 1, steered: true, count: 3 },
+    };
+    const view = classifyNode(node, fresh);
+    assert.equal(view.state, 'draining');
+    assert.equal(view.detail, 'pre-drain waiting: 3 > 0; drained by d-1');
+    assert.equal(view.announcingPrefixes.length > 0, true);
+  });
 
   test('a stale node announces nothing, whatever its last report said', () => {
     assert.deepEqual(classifyNode(nodeStatus('lon1-a', { stale: true }), fresh).announcingPrefixes, []);

@@ -6,6 +6,7 @@
 import { formatAgo, formatDateTime, formatRelative, formatSpan } from '../../shared/format.js';
 import type { DrainStage, DrainView, WindowView } from '../../../wire/coordinator-api.js';
 import { drainFlags } from '../../shared/drain-flags.js';
+import { preDrainActive } from '../../../wire/pre-drain-phrase.js';
 import { ageText, h, type Child } from '../dom.js';
 
 const STAGE_LABEL: Record<DrainStage, string> = {
@@ -28,6 +29,7 @@ export function drainCard(
 ): HTMLElement {
   const flags = drainFlags(drain, windows);
   const withdrawnNodes = drain.nodes.filter((n) => n.stage === 'withdrawn' || n.stage === 'verified').length;
+  const preDraining = drain.nodes.filter((n) => preDrainActive(n.preDrain)).map((n) => n.node);
   const status =
     drain.status === 'released'
       ? drain.release?.complete
@@ -35,9 +37,11 @@ export function drainCard(
         : 'released · returning'
       : drain.complete
         ? `drained · complete ${drain.completedAt ? formatAgo(drain.completedAt, now) : ''}`
-        : drain.phase === 'graceful'
-          ? 'draining · graceful phase (still carrying traffic, de-preferred)'
-          : 'draining · withdrawing';
+        : drain.phase === 'graceful' && preDraining.length
+          ? `draining · pre-drain on ${preDraining.join(', ')}: new sessions steered away, waiting for live ones (route still announced normally)`
+          : drain.phase === 'graceful'
+            ? 'draining · graceful phase (still carrying traffic, de-preferred)'
+            : 'draining · withdrawing';
   const flagList: Child[] = [
     flags.overdue
       ? h(
@@ -164,9 +168,10 @@ export function drainCard(
                   class: `stage stage-${n.stage}${n.stale ? ' stale' : ''}`,
                   'data-node': n.node,
                   'data-stage': n.stage,
+                  ...(n.preDrain ? { 'data-pre-drain': n.preDrain.phase } : {}),
                 },
                 h('strong', {}, n.node),
-                ` ${STAGE_LABEL[n.stage]}${n.stale ? ' (agent stale: last known)' : ''}`,
+                ` ${preDrainActive(n.preDrain) ? '⏳ pre-drain' : STAGE_LABEL[n.stage]}${n.stale ? ' (agent stale: last known)' : ''}`,
                 h('span', { class: 'muted' }, ` — ${n.detail}, since `, ageText(n.since, formatAgo, now)),
               ),
             ),

@@ -11,6 +11,7 @@ import {
 } from '../../../wire/agent-status.js';
 import { certificateExpiry } from '../../../wire/certificate-expiry.js';
 import type { NodeStatus } from '../../../wire/coordinator-api.js';
+import { preDrainPhrase } from '../../../wire/pre-drain-phrase.js';
 import { formatAgo, formatLatency, formatSpan } from '../../shared/format.js';
 import type { LatencyPoint } from '../../shared/history-schema.js';
 import { STATE_LABELS, type NodeView } from '../../shared/site-state.js';
@@ -35,6 +36,27 @@ export interface NodeCardInput {
   latencyWindowMs: number;
   now: number;
   onDrainNode: (() => void) | null;
+}
+
+/**
+ * The node's pre-drain (docs/turn.md) while it steers and waits for live sessions, and how it
+ * ended: the live count, the threshold, the deadline, and any failed or hung command.
+ */
+function preDrainLine(node: NodeStatus): Child {
+  const preDrain = node.preDrain;
+  if (!preDrain || preDrain.phase === 'idle' || node.stale) return null;
+  const failed = preDrain.steerError !== undefined || preDrain.gaugeError !== undefined;
+  return h(
+    'p',
+    {
+      class: `pre-drain${failed ? ' warn-text' : ''}`,
+      'data-testid': 'pre-drain',
+      'data-pre-drain': preDrain.phase,
+      ...(preDrain.count !== undefined ? { 'data-sessions': String(preDrain.count) } : {}),
+    },
+    preDrain.phase === 'complete' ? '✓ ' : '⏳ ',
+    preDrainPhrase(preDrain),
+  );
 }
 
 function prefixRows(prefixes: readonly PrefixStatus[], now: number): Child {
@@ -283,6 +305,7 @@ export function nodeCard(input: NodeCardInput): HTMLElement {
           )
         : '',
     ),
+    preDrainLine(node),
     h(
       'div',
       { class: stale ? 'stale-content' : '' },

@@ -18,7 +18,14 @@ import { stateDot, stateIcon, stateLabel } from './state-icon.js';
 
 type SortKey = 'site' | 'state' | 'nodes' | 'seen';
 
-const SEVERITY: Record<DisplayState, number> = { down: 0, stale: 1, draining: 2, drained: 3, announcing: 4 };
+const SEVERITY: Record<DisplayState, number> = {
+  down: 0,
+  stale: 1,
+  'held-down': 2,
+  draining: 3,
+  drained: 4,
+  announcing: 5,
+};
 
 interface Row {
   tr: HTMLTableRowElement;

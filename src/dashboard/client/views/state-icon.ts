@@ -1,6 +1,6 @@
 /**
  * One shape per state, so colour is never the only signal: announcing ● filled disc, draining ◐
- * half disc, drained ⊖ ring with a bar, down ✕ cross, stale ◌ dashed ring. Used in badges,
+ * half disc, drained ⊖ ring with a bar, held down ⏸ two bars, down ✕ cross, stale ◌ dashed ring. Used in badges,
  * the legend and (scaled) as map markers.
  */
 import { STATE_LABELS, type DisplayState } from '../../shared/site-state.js';
@@ -25,6 +25,8 @@ export function stateShape(state: DisplayState): SVGElement {
         s('circle', { cx: 8, cy: 8, r: 6, class: 'shape-ring' }),
         s('path', { d: 'M4 8 H12', class: 'shape-stroke' }),
       );
+    case 'held-down':
+      return s('path', { d: 'M5.5 3 V13 M10.5 3 V13', class: 'shape-stroke' });
     case 'down':
       return s('path', { d: 'M3 3 L13 13 M13 3 L3 13', class: 'shape-stroke shape-cross' });
     case 'stale':

@@ -55,6 +55,11 @@ export function patternDefs(): SVGSVGElement {
         s('path', { d: 'M0 3 H6', class: 'pat-line' }),
       ),
       pattern(
+        'pat-held-down',
+        s('rect', { width: 6, height: 6, class: 'pat-bg state-held-down' }),
+        s('path', { d: 'M1.5 0 V6 M4.5 0 V6', class: 'pat-line' }),
+      ),
+      pattern(
         'pat-down',
         s('rect', { width: 6, height: 6, class: 'pat-bg state-down' }),
         s('path', { d: 'M0 0 L6 6 M6 0 L0 6', class: 'pat-line' }),

@@ -19,7 +19,7 @@ const TOP = project(0, 84)[1];
 const BOTTOM = project(0, -58)[1];
 const MARKER_SCALE = 1.3;
 /** Drawn last (on top), so a problem is never hidden under a healthy neighbour. */
-const Z_ORDER = ['announcing', 'draining', 'drained', 'stale', 'down'];
+const Z_ORDER = ['announcing', 'draining', 'drained', 'held-down', 'stale', 'down'];
 
 /** The whole map's box: every longitude, latitudes 84°N to 58°S. */
 const WORLD: Box = { x: 0, y: TOP, width: MAP_WIDTH, height: BOTTOM - TOP };

@@ -1,0 +1,18 @@
+/** `herald coordinator`: run the coordinator server. */
+import type { Command } from 'commander';
+import { loadConfigAs } from '../config-kinds.js';
+
+export function registerCoordinatorServer(program: Command): void {
+  program
+    .command('coordinator')
+    .description(
+      'Run the coordinator: the drain API and store, the agents’ push streams, maintenance windows, ' +
+        'the event stream and /metrics. Logs go to stderr.',
+    )
+    .requiredOption('-c, --config <file>', 'coordinator configuration file (YAML)')
+    .action(async (options: { config: string }) => {
+      const config = loadConfigAs('coordinator', options.config);
+      const { runCoordinator } = await import('../../coordinator/run-coordinator.js');
+      await runCoordinator(config, { configFile: options.config });
+    });
+}
