@@ -3,7 +3,8 @@
  * (drain-service.ts) decides and stores drains, the window runner (window-runner.ts) runs
  * maintenance windows through the drain service, the reconciler (reconcile.ts) turns drains into
  * desired state, and panic (panic-controller.ts) is decided at each reconcile. This class wires
- * them, runs the timers, and keeps the methods the HTTP API and the dashboard call.
+ * them, runs the timers (and, on etcd, the store probe: store-health.ts), and keeps the methods
+ * the HTTP API and the dashboard call.
  */
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
@@ -29,7 +30,8 @@ import { ObserverLoop } from './observer-loop.js';
 import { PanicController } from './panic-controller.js';
 import { Reconciler } from './reconcile.js';
 import type { RouteObserver } from './route-observer.js';
-import type { CoordinatorStore } from './store/store.js';
+import { StoreReadError, StoreWriteError, type CoordinatorStore } from './store/store.js';
+import { StoreHealth } from './store-health.js';
 import { fleetStatus } from './views.js';
 import { WindowRunner, type WindowInput } from './window-runner.js';
 
@@ -62,6 +64,9 @@ export class Coordinator {
   private readonly observerLoop: ObserverLoop | undefined;
   /** Panic mode (panic-controller.ts): decided at each reconcile, pushed to every agent while active. */
   private readonly panic: PanicController;
+  private readonly storeHealth: StoreHealth;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
@@ -79,6 +84,7 @@ export class Coordinator {
     const inventory = this.inventory;
     this.events = new EventBus((error) => logger.error({ err: coerceError(error) }, 'event listener failed'));
     const events = this.events;
+    this.storeHealth = new StoreHealth(config.store.engine, logger, clock);
     this.agents = new AgentHub({
       config,
       inventory,
@@ -119,6 +125,9 @@ export class Coordinator {
       monotonic,
       observerConfigured: !!this.observerLoop,
       afterChange: (change) => this.reconciler.after(change),
+      adoptWindows: (windows) => this.windows.adopt(windows),
+      storeOutcome: (error) => this.storeHealth.outcome(error),
+      adopted: () => this.reconciler.request(),
     });
     this.reconciler = new Reconciler({
       config,
@@ -157,6 +166,11 @@ export class Coordinator {
   start(): void {
     this.tickTimer = setInterval(() => this.tick(), this.tickMs);
     this.observerLoop?.start();
+    // Replicas share etcd: read what the others changed, and notice a lost store, every interval.
+    if (this.config.store.engine === 'etcd') {
+      const interval = this.config.store.healthInterval;
+      this.probeTimer = setInterval(() => this.probeStore(interval), interval);
+    }
     void this.drains.serial(() => this.reconciler.run());
   }
 
@@ -164,6 +178,7 @@ export class Coordinator {
     this.stopped = true;
     this.reconciler.stop();
     clearInterval(this.tickTimer);
+    clearInterval(this.probeTimer);
     this.observerLoop?.stop();
     await this.drains.idle();
   }
@@ -176,6 +191,40 @@ export class Coordinator {
         await this.reconciler.run();
       })
       .catch((error) => this.logger.error({ err: coerceError(error) }, 'tick failed'));
+  }
+
+  /**
+   * Reads the decision state outside the queue (a busy queue must not look like a lost store),
+   * within `timeoutMs`; adopts it in the queue unless a change of ours came after the read.
+   * One probe at a time: a read that hangs on a cluster without quorum is not stacked up.
+   */
+  private probeStore(timeoutMs: number): void {
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    const commitsBefore = this.drains.commitCount;
+    const read = this.store.readDecisionState();
+    const done = () => void (this.probing = false);
+    read.then(done, done);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreReadError('store unreachable', `the store did not answer a read within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+    });
+    Promise.race([read, late])
+      .then((state) => {
+        this.storeHealth.outcome(null);
+        return this.drains.serial(() => this.drains.adoptIfCurrent(state, commitsBefore));
+      })
+      .catch((error: unknown) => {
+        if (error instanceof StoreWriteError) this.storeHealth.outcome(error);
+        else this.logger.error({ err: coerceError(error) }, 'store probe failed');
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   // ---------------------------------------------------------------- drains (drain-service.ts)
@@ -269,6 +318,7 @@ export class Coordinator {
         revisionOf: (node) => registry.revisionOf(node),
       }),
       panic: this.panic.view(context.now),
+      store: this.storeHealth.view(),
     };
     if (site === undefined) return status;
     if (!findSite(this.inventory, site))

@@ -4,6 +4,14 @@
  * replica tracks (active ones, and released ones while their release progresses). Each change
  * runs through one serial queue and is followed by a reconcile pass (`afterChange`), which turns
  * the drains into desired state for the agents.
+ *
+ * Decisions are made against the state they read (`decide`): read the drains and windows from
+ * the store with their revision, bring this replica's view in line with them, evaluate the
+ * policy against that state, and commit only if nothing changed since (`ifUnchangedSince`).
+ * When another replica changed the drains or windows meanwhile the store refuses the commit
+ * (StoreConflictError, nothing applied) and the decision is made again on a fresh read, a
+ * bounded number of times; then DecisionContendedError. Two conflicting changes are never both
+ * applied. Node health that counts toward the floors comes from this replica's agents.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../util/log.js';
@@ -17,15 +25,27 @@ import type {
 } from '../wire/coordinator-api.js';
 import type { AgentHub } from './agent-hub.js';
 import type { CoordinatorConfig } from './config-schema.js';
-import { InvalidRequestError, NotFoundError, notStored, PolicyRefusedError } from './domain-errors.js';
+import {
+  DecisionContendedError,
+  InvalidRequestError,
+  NotFoundError,
+  notStored,
+  PolicyRefusedError,
+} from './domain-errors.js';
 import type { EventBus } from './events.js';
 import { findSite, sitePrefixes, type Inventory, type MonotonicClock } from './fleet.js';
 import { activeDrains, holdsOnSite, holdsToRelease, nodesOfTarget } from './holds.js';
-import { describeTarget, type Actor, type DrainRecord } from './model.js';
+import { describeTarget, type Actor, type AuditInput, type DrainRecord, type WindowRecord } from './model.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
 import { SerialQueue } from './serial-queue.js';
-import type { CoordinatorStore, StoreBatch } from './store/store.js';
+import {
+  StoreConflictError,
+  StoreWriteError,
+  type CoordinatorStore,
+  type DecisionState,
+  type StoreBatch,
+} from './store/store.js';
 import { drainView, type ViewContext } from './views.js';
 
 /** A validated drain request (the API body after parsing). */
@@ -63,11 +83,46 @@ export interface DrainServiceOptions {
   observerConfigured: boolean;
   /** The reconcile pass after a stored change (reconcile.ts `after`). */
   afterChange: (change: string) => Promise<void>;
+  /** The windows as read with a decision state (the window runner adopts them). */
+  adoptWindows: (windows: readonly WindowRecord[]) => void;
+  /** The store answered (or failed: its fault) — for the store health this replica shows. */
+  storeOutcome: (error: StoreWriteError | null) => void;
+  /** Something another replica changed was adopted: a reconcile pass is due. */
+  adopted: () => void;
+}
+
+/** How many times a decision is made again after another replica changed what it read. */
+export const DECISION_ATTEMPTS = 5;
+
+/** The fields of a drain another replica may have changed (the rest is live detail kept here). */
+function decisionFields(d: DrainRecord): string {
+  return JSON.stringify([d.status, d.phase, d.phaseChangedAt, d.overdue, d.completedAt, d.releasedAt]);
+}
+
+/** Merges store batches into one (one atomic commit). */
+export function mergeBatches(...batches: (StoreBatch | undefined)[]): StoreBatch {
+  const merged: Required<Pick<StoreBatch, 'drains' | 'windows' | 'deletedWindows' | 'audit'>> = {
+    drains: [],
+    windows: [],
+    deletedWindows: [],
+    audit: [],
+  };
+  for (const b of batches) {
+    merged.drains.push(...(b?.drains ?? []));
+    merged.windows.push(...(b?.windows ?? []));
+    merged.deletedWindows.push(...(b?.deletedWindows ?? []));
+    merged.audit.push(...(b?.audit ?? []));
+  }
+  return merged;
 }
 
 export class DrainService {
   private readonly drains = new Map<string, DrainRecord>();
   private readonly queue = new SerialQueue();
+  /** The revision this view was last brought in line with the store at; null after a change of ours. */
+  private syncedRevision: string | null = null;
+  /** Commits of ours so far: a state read before one of them is not adopted after it. */
+  private commits = 0;
 
   constructor(private readonly o: DrainServiceOptions) {}
 
@@ -131,12 +186,13 @@ export class DrainService {
     overrides: readonly Override[],
     excludeId: string | null,
     step: 'start' | 'withdraw',
+    drains: readonly DrainRecord[] = this.all(),
   ): PolicyEvaluation {
     return evaluateDrain({
       policy: this.o.config.policy,
       inventory: this.o.inventory,
       ...this.o.agents.healthInputs(),
-      others: activeDrains(this.all())
+      others: activeDrains(drains)
         .filter((d) => d.id !== excludeId)
         .map((d) => ({ id: d.id, owner: d.owner, target: d.target })),
       proposed: target,
@@ -172,11 +228,128 @@ export class DrainService {
     return this.o.agents.targetHealthy(target);
   }
 
-  /** Commits a batch and then emits its audit entries as events. */
-  async commit(batch: StoreBatch): Promise<AuditEntry[]> {
-    const entries = await this.o.store.commit(batch);
+  /**
+   * Commits a batch and then emits its audit entries as events. With `revision` (from the
+   * decision state it was decided on) the store applies it only if no drain or window changed
+   * since, else StoreConflictError.
+   */
+  async commit(batch: StoreBatch, revision?: string): Promise<AuditEntry[]> {
+    let entries: AuditEntry[];
+    try {
+      entries = await this.o.store.commit(
+        batch,
+        revision === undefined ? {} : { ifUnchangedSince: revision },
+      );
+    } catch (error) {
+      if (error instanceof StoreWriteError) this.o.storeOutcome(error);
+      else if (error instanceof StoreConflictError) {
+        this.o.storeOutcome(null);
+        this.syncedRevision = null;
+      }
+      throw error;
+    }
+    this.o.storeOutcome(null);
+    if (batch.drains?.length || batch.windows?.length || batch.deletedWindows?.length) {
+      this.commits++;
+      this.syncedRevision = null;
+    }
     for (const entry of entries) this.o.events.emit('audit', { entry }, entry.at);
     return entries;
+  }
+
+  // ---------------------------------------------------------------- agreeing with the store
+
+  /** The revision the view is in line with, or null when a change of ours came after it. */
+  get revision(): string | null {
+    return this.syncedRevision;
+  }
+
+  /** Reads the decision state and brings this replica's view in line with it. Inside the queue. */
+  async sync(): Promise<DecisionState> {
+    let state: DecisionState;
+    try {
+      state = await this.o.store.readDecisionState();
+    } catch (error) {
+      if (error instanceof StoreWriteError) this.o.storeOutcome(error);
+      throw error;
+    }
+    this.o.storeOutcome(null);
+    await this.adopt(state);
+    return state;
+  }
+
+  /** The commits of ours so far (see `adoptIfCurrent`). */
+  get commitCount(): number {
+    return this.commits;
+  }
+
+  /**
+   * Adopts a state read outside the queue (the store health probe), unless a change of ours was
+   * committed after it was read (`commitsBefore` is `commitCount` taken before the read).
+   */
+  async adoptIfCurrent(state: DecisionState, commitsBefore: number): Promise<void> {
+    if (this.commits !== commitsBefore) return;
+    if (this.syncedRevision !== null && BigInt(state.revision) < BigInt(this.syncedRevision)) return;
+    await this.adopt(state);
+  }
+
+  /**
+   * Brings the view in line with a decision state: drains and windows another replica stored,
+   * changed or released. Live detail (node progress) of an unchanged drain stays as tracked here.
+   */
+  private async adopt(state: DecisionState): Promise<void> {
+    const now = this.o.clock();
+    let changed = false;
+    const stored = new Map(state.drains.map((d) => [d.id, d]));
+    for (const drain of state.drains) {
+      const mine = this.drains.get(drain.id);
+      if (mine && decisionFields(mine) === decisionFields(drain)) continue;
+      this.drains.set(drain.id, drain);
+      changed = true;
+      if (!mine) this.o.events.emit('drain.created', { drain: this.view(drain, now) }, now);
+    }
+    for (const mine of activeDrains(this.all())) {
+      if (stored.has(mine.id)) continue;
+      // Released (or gone) elsewhere: take the record as stored.
+      const record = await this.o.store.getDrain(mine.id);
+      if (record) this.drains.set(record.id, record);
+      else this.drains.delete(mine.id);
+      changed = true;
+      if (record?.status === 'released')
+        this.o.events.emit('drain.released', { drain: this.view(record, now) }, now);
+    }
+    this.o.adoptWindows(state.windows);
+    this.syncedRevision = state.revision;
+    if (changed) {
+      this.o.logger.info({ revision: state.revision }, 'adopted drains changed by another replica');
+      this.o.adopted();
+    }
+  }
+
+  /**
+   * Runs `attempt` against a fresh decision state, in the queue: it evaluates against that state
+   * and commits with `revision` = state.revision. A conflict reads and decides again, up to
+   * DECISION_ATTEMPTS times. Store failures become ChangeNotStoredError naming `what`.
+   */
+  decide<T>(what: string, attempt: (state: DecisionState) => Promise<T>): Promise<T> {
+    return this.serial(() => this.decideInQueue(what, attempt));
+  }
+
+  /** `decide` for a caller already inside the queue (the window runner's tick). */
+  async decideInQueue<T>(what: string, attempt: (state: DecisionState) => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt(await this.sync());
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) throw notStored(what, error);
+        this.syncedRevision = null;
+        this.o.logger.info(
+          { what, attempt: tries },
+          `${what}: another replica changed the drains or windows while deciding; deciding again`,
+        );
+        if (tries >= DECISION_ATTEMPTS) throw new DecisionContendedError(what, tries);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- requests
@@ -189,11 +362,9 @@ export class DrainService {
         `deadline: expected a time in the future, received ${new Date(input.deadline).toISOString()}`,
       );
     if (problems.length) return Promise.reject(new InvalidRequestError('drain request', problems));
-    return this.serial(async () => {
+    return this.decide('the drain', async (state) => {
       const now = this.o.clock();
-      const result = await this.createDrain(principal.name, input, null, now).catch((error: unknown) => {
-        throw notStored('the drain', error);
-      });
+      const result = await this.createDrain(principal.name, input, null, now, state);
       if (result.refused && !input.dryRun)
         throw new PolicyRefusedError(
           `drain of ${describeTarget(input.target)} refused by ${blockingViolations(result.evaluation)
@@ -213,24 +384,38 @@ export class DrainService {
     });
   }
 
-  /** Inside the queue: a maintenance window's drain, through the policy like any request. */
+  /**
+   * Inside a decision: a maintenance window's drain, through the policy like any request;
+   * `windowBatch` (the window's own record and audit) is stored in the same commit.
+   */
   startWindowDrain(
     owner: string,
     input: WindowDrainInput,
     windowId: string,
     now: number,
+    state: DecisionState,
+    windowBatch: (drain: DrainRecord | null, evaluation: PolicyEvaluation) => StoreBatch,
   ): Promise<DrainOutcome> {
-    return this.createDrain(owner, { ...input, overrides: [], dryRun: false }, windowId, now);
+    return this.createDrain(
+      owner,
+      { ...input, overrides: [], dryRun: false },
+      windowId,
+      now,
+      state,
+      windowBatch,
+    );
   }
 
-  /** Inside the queue: policy check, then store + audit + push. */
+  /** Inside a decision: policy check against the state read, then store + audit + push. */
   private async createDrain(
     owner: string,
     input: DrainInput,
     windowId: string | null,
     now: number,
+    state: DecisionState,
+    also?: (drain: DrainRecord | null, evaluation: PolicyEvaluation) => StoreBatch,
   ): Promise<DrainOutcome> {
-    const evaluation = this.evaluate(input.target, input.overrides, null, 'start');
+    const evaluation = this.evaluate(input.target, input.overrides, null, 'start', state.drains);
     if (input.dryRun) return { evaluation, refused: !evaluation.allowed, drain: null };
     const audit = {
       at: now,
@@ -241,19 +426,25 @@ export class DrainService {
       reason: input.reason,
     };
     if (!evaluation.allowed) {
-      await this.commit({
-        audit: [
+      await this.commit(
+        mergeBatches(
           {
-            ...audit,
-            action: 'drain.refused',
-            details: {
-              rules: evaluation.violations,
-              ticket: input.ticket ?? null,
-              overrides: input.overrides,
-            },
+            audit: [
+              {
+                ...audit,
+                action: 'drain.refused',
+                details: {
+                  rules: evaluation.violations,
+                  ticket: input.ticket ?? null,
+                  overrides: input.overrides,
+                },
+              },
+            ],
           },
-        ],
-      });
+          also?.(null, evaluation),
+        ),
+        state.revision,
+      );
       this.o.logger.warn(
         { owner, target: audit.target, rules: blockingViolations(evaluation).map((v) => v.rule) },
         'drain refused by policy',
@@ -261,7 +452,7 @@ export class DrainService {
       return { evaluation, refused: true, drain: null };
     }
     const drain = this.newDrain(owner, input, windowId, now);
-    await this.commit({
+    const requested: StoreBatch = {
       drains: [drain],
       audit: [
         {
@@ -278,7 +469,8 @@ export class DrainService {
           },
         },
       ],
-    });
+    };
+    await this.commit(mergeBatches(requested, also?.(drain, evaluation)), state.revision);
     this.drains.set(drain.id, drain);
     this.o.logger.info(
       { drain: drain.id, owner, target: audit.target, reason: drain.reason },
@@ -325,14 +517,13 @@ export class DrainService {
    * (and may refuse, e.g. a rate limit) only when something is about to change.
    */
   releaseDrain(principal: Actor, id: string, reason?: string, charge?: () => void): Promise<DrainView> {
-    return this.serial(async () => {
+    const chargeOnce = once(charge);
+    return this.decide(`the release of ${id}`, async (state) => {
       const drain = this.drains.get(id) ?? (await this.o.store.getDrain(id));
       if (!drain) throw new NotFoundError('drain', id);
       if (drain.status === 'active') {
-        charge?.();
-        await this.release(drain, principal.name, reason ?? null, this.o.clock()).catch((error: unknown) => {
-          throw notStored(`the release of ${id}`, error);
-        });
+        chargeOnce();
+        await this.release([drain], principal.name, reason ?? null, this.o.clock(), state.revision);
       }
       return this.view(drain);
     });
@@ -350,16 +541,13 @@ export class DrainService {
       ...(target.node ? { node: target.node } : {}),
     });
     if (problems.length) return Promise.reject(new InvalidRequestError('release request', problems));
-    return this.serial(async () => {
+    const chargeOnce = once(charge);
+    return this.decide(`the release of ${describeTarget(target)}`, async (state) => {
       const now = this.o.clock();
       const mine = holdsToRelease(this.all(), principal.name, target);
-      if (mine.length) charge?.();
-      const released: string[] = [];
-      for (const drain of mine) {
-        await this.release(drain, principal.name, reason ?? null, now).catch((error: unknown) => {
-          throw notStored(`the release of ${drain.id}`, error, released);
-        });
-        released.push(drain.id);
+      if (mine.length) {
+        chargeOnce();
+        await this.release(mine, principal.name, reason ?? null, now, state.revision);
       }
       return {
         released: mine.map((d) => this.view(d, now)),
@@ -372,40 +560,53 @@ export class DrainService {
     });
   }
 
-  /** Inside the queue: stores the release, then reconciles. Shared by the API and windows. */
-  async release(drain: DrainRecord, actor: string, reason: string | null, now: number): Promise<void> {
-    const released: DrainRecord = {
+  /**
+   * Inside a decision: stores the release of these drains in one commit (conditioned on
+   * `revision`), then reconciles. Shared by the API and windows.
+   */
+  async release(
+    drains: DrainRecord[],
+    actor: string,
+    reason: string | null,
+    now: number,
+    revision: string,
+  ): Promise<void> {
+    const released = drains.map((drain): DrainRecord => ({
       ...drain,
       status: 'released',
       releasedAt: now,
       releasedBy: actor,
       releaseReason: reason,
+    }));
+    await this.commit(
+      { drains: released, audit: drains.map((d) => this.releaseAudit(d, actor, reason, now)) },
+      revision,
+    );
+    for (const [i, drain] of drains.entries()) {
+      Object.assign(drain, released[i]);
+      this.drains.set(drain.id, drain);
+      this.o.logger.info({ drain: drain.id, by: actor, owner: drain.owner }, 'drain released');
+      this.o.events.emit('drain.released', { drain: this.view(drain, now) }, now);
+    }
+    await this.o.afterChange(`the release of ${drains.map((d) => d.id).join(', ')}`);
+  }
+
+  private releaseAudit(drain: DrainRecord, actor: string, reason: string | null, now: number): AuditInput {
+    return {
+      at: now,
+      actor,
+      action: 'drain.released',
+      site: drain.target.site,
+      target: describeTarget(drain.target),
+      drainId: drain.id,
+      windowId: drain.windowId,
+      reason,
+      details: {
+        owner: drain.owner,
+        ownHold: drain.owner === actor,
+        complete: drainComplete(drain.nodes, this.o.observerConfigured),
+      },
     };
-    await this.commit({
-      drains: [released],
-      audit: [
-        {
-          at: now,
-          actor,
-          action: 'drain.released',
-          site: drain.target.site,
-          target: describeTarget(drain.target),
-          drainId: drain.id,
-          windowId: drain.windowId,
-          reason,
-          details: {
-            owner: drain.owner,
-            ownHold: drain.owner === actor,
-            complete: drainComplete(drain.nodes, this.o.observerConfigured),
-          },
-        },
-      ],
-    });
-    Object.assign(drain, released);
-    this.drains.set(drain.id, drain);
-    this.o.logger.info({ drain: drain.id, by: actor, owner: drain.owner }, 'drain released');
-    this.o.events.emit('drain.released', { drain: this.view(drain, now) }, now);
-    await this.o.afterChange(`the release of ${drain.id}`);
   }
 
   // ---------------------------------------------------------------- reads
@@ -437,4 +638,14 @@ export class DrainService {
     }
     return prefixes;
   }
+}
+
+/** `charge` run at most once, however often a decision is made again. */
+function once(charge: (() => void) | undefined): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    charge?.();
+  };
 }

@@ -16,7 +16,7 @@ import { activeDrains, desiredDrainsByNode } from './holds.js';
 import type { AuditInput, DrainRecord } from './model.js';
 import type { ObserverLoop } from './observer-loop.js';
 import type { PanicController } from './panic-controller.js';
-import { StoreWriteError } from './store/store.js';
+import { StoreConflictError, StoreWriteError } from './store/store.js';
 
 /** Released drains stay in memory this long (for release progress), unless their release completed. */
 const RELEASED_RETENTION_MS = 3_600_000;
@@ -98,6 +98,11 @@ export class Reconciler {
   async run(): Promise<void> {
     if (this.stopped) return;
     const { drains, agents, panic } = this.o;
+    // Drain records are written back only if no replica changed them since this view was read:
+    // after a change of ours, read the view again first (another replica may have released a
+    // drain this one still holds as active; writing it back would revive it).
+    if (drains.revision === null && activeDrains(drains.all()).length) await drains.sync();
+    const revision = drains.revision ?? undefined;
     const now = this.o.clock();
     const changed: DrainRecord[] = [];
     const audit: AuditInput[] = [];
@@ -118,7 +123,18 @@ export class Reconciler {
       now,
     );
     if (changed.length || audit.length || updates.length) {
-      await drains.commit({ drains: changed, audit, desired: updates });
+      try {
+        await drains.commit(
+          { drains: changed, audit, desired: updates },
+          changed.length ? revision : undefined,
+        );
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) throw error;
+        // Another replica changed the drains meanwhile: read them again and redo the pass.
+        this.o.logger.info('drains changed by another replica during a reconcile pass; running it again');
+        this.request();
+        return;
+      }
     }
     for (const drain of changed) drains.set(drain);
     for (const emit of emits) emit();

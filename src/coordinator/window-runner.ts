@@ -7,15 +7,15 @@
  */
 import type { Logger } from '../util/log.js';
 import type { DrainTarget, Violation, WindowView } from '../wire/coordinator-api.js';
-import { InvalidRequestError, NotFoundError, notStored } from './domain-errors.js';
+import { InvalidRequestError, NotFoundError } from './domain-errors.js';
 import { cronProblems, nextStartFinder } from './cron.js';
 import type { DrainService } from './drain-service.js';
 import type { EventBus } from './events.js';
 import { describeTarget, type Actor, type WindowRecord } from './model.js';
 import { blockingViolations } from './policy.js';
-import type { StoreBatch } from './store/store.js';
+import type { DecisionState, StoreBatch } from './store/store.js';
 import { windowView } from './views.js';
-import { decideWindow, type NextStart } from './window-schedule.js';
+import { decideWindow, type NextStart, type WindowAction } from './window-schedule.js';
 import { randomBytes } from 'node:crypto';
 
 export interface WindowInput {
@@ -53,6 +53,23 @@ export class WindowRunner {
     return this.windows.size;
   }
 
+  /**
+   * Takes the windows as stored (read with a decision state): windows another replica added,
+   * changed or removed. Occurrences are stored, so nothing here is lost by replacing a record.
+   */
+  adopt(stored: readonly WindowRecord[]): void {
+    const ids = new Set(stored.map((w) => w.id));
+    for (const id of [...this.windows.keys()])
+      if (!ids.has(id)) {
+        this.windows.delete(id);
+        this.nextStarts.delete(id);
+      }
+    for (const window of stored) {
+      const mine = this.windows.get(window.id);
+      if (!mine || JSON.stringify(mine) !== JSON.stringify(window)) this.track(window);
+    }
+  }
+
   private track(window: WindowRecord): void {
     this.windows.set(window.id, window);
     this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
@@ -81,7 +98,7 @@ export class WindowRunner {
       ),
     ];
     if (problems.length) return Promise.reject(new InvalidRequestError('window', problems));
-    return this.drains.serial(async () => {
+    return this.drains.decide('the window', async (state) => {
       const now = this.clock();
       const window: WindowRecord = {
         id: `w-${randomBytes(5).toString('hex')}`,
@@ -97,27 +114,30 @@ export class WindowRunner {
         createdAt: now,
         occurrence: null,
       };
-      await this.commitChange('the window', {
-        windows: [window],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.added',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: window.id,
-            reason: window.reason,
-            details: {
-              cron: window.cron,
-              durationMs: window.durationMs,
-              timezone: window.timezone,
-              autoRelease: window.autoRelease,
-              ticket: window.ticket,
+      await this.drains.commit(
+        {
+          windows: [window],
+          audit: [
+            {
+              at: now,
+              actor: principal.name,
+              action: 'window.added',
+              site: window.target.site,
+              target: describeTarget(window.target),
+              windowId: window.id,
+              reason: window.reason,
+              details: {
+                cron: window.cron,
+                durationMs: window.durationMs,
+                timezone: window.timezone,
+                autoRelease: window.autoRelease,
+                ticket: window.ticket,
+              },
             },
-          },
-        ],
-      });
+          ],
+        },
+        state.revision,
+      );
       this.track(window);
       const view = this.view(window, now);
       this.events.emit('window.added', { window: view }, now);
@@ -127,27 +147,30 @@ export class WindowRunner {
 
   /** Removes a window; a drain it started stays held until released (the caller is told). */
   remove(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
-    return this.drains.serial(async () => {
+    return this.drains.decide(`the removal of window ${id}`, async (state) => {
       const window = this.windows.get(id);
       if (!window) throw new NotFoundError('window', id);
       const now = this.clock();
       const drainId = window.occurrence?.drainId ?? null;
       const held = drainId && this.drains.get(drainId)?.status === 'active' ? drainId : null;
-      await this.commitChange(`the removal of window ${id}`, {
-        deletedWindows: [id],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.removed',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: id,
-            reason: null,
-            details: { drainStillHeld: held },
-          },
-        ],
-      });
+      await this.drains.commit(
+        {
+          deletedWindows: [id],
+          audit: [
+            {
+              at: now,
+              actor: principal.name,
+              action: 'window.removed',
+              site: window.target.site,
+              target: describeTarget(window.target),
+              windowId: id,
+              reason: null,
+              details: { drainStillHeld: held },
+            },
+          ],
+        },
+        state.revision,
+      );
       const view = this.view(window, now);
       this.windows.delete(id);
       this.nextStarts.delete(id);
@@ -156,19 +179,24 @@ export class WindowRunner {
     });
   }
 
-  /** An operator's change, stored first: a store that cannot write refuses it (503), nothing changed. */
-  private async commitChange(what: string, batch: StoreBatch): Promise<void> {
-    try {
-      await this.drains.commit(batch);
-    } catch (error) {
-      throw notStored(what, error);
+  /**
+   * Inside the drain service's queue: starts, retries, ends and auto-releases occurrences. Each
+   * action is its own decision against a fresh read of the store, so an occurrence another
+   * replica already started or ended is not acted on again.
+   */
+  async evaluate(): Promise<void> {
+    for (let step = 0; step <= 2 * this.windows.size; step++) {
+      if (!this.nextAction(this.clock())) return;
+      const acted = await this.drains.decideInQueue('the maintenance windows', (state) =>
+        this.actOnce(state),
+      );
+      if (!acted) return;
     }
   }
 
-  /** Inside the drain service's queue: starts, retries, ends and auto-releases occurrences. */
-  async evaluate(): Promise<void> {
-    const now = this.clock();
-    for (const window of [...this.windows.values()]) {
+  /** The first window with something to do now (an auto-release waits for a healthy target). */
+  private nextAction(now: number): { window: WindowRecord; action: WindowAction } | null {
+    for (const window of this.windows.values()) {
       const actions = decideWindow({
         window,
         now,
@@ -176,23 +204,36 @@ export class WindowRunner {
         drainActive: (id) => this.drains.get(id)?.status === 'active',
       });
       for (const action of actions) {
-        const current = this.windows.get(window.id)!;
-        if (action.kind === 'start')
-          await this.startOccurrence(current, action.startedAt, action.endsAt, now);
-        else if (action.kind === 'retry') await this.startOccurrence(current, null, null, now);
-        else if (action.kind === 'end') await this.endOccurrence(current, now);
-        else if (action.kind === 'auto-release') {
+        if (action.kind === 'none') continue;
+        if (action.kind === 'auto-release') {
           const drain = this.drains.get(action.drainId);
-          if (drain?.status === 'active' && this.drains.targetHealthy(drain.target))
-            await this.drains.release(
-              drain,
-              `window:${window.id}`,
-              'maintenance window ended and every node is healthy',
-              now,
-            );
+          if (!drain || drain.status !== 'active' || !this.drains.targetHealthy(drain.target)) continue;
         }
+        return { window, action };
       }
     }
+    return null;
+  }
+
+  /** One action, decided on `state` (the view was just brought in line with it). */
+  private async actOnce(state: DecisionState): Promise<boolean> {
+    const now = this.clock();
+    const next = this.nextAction(now);
+    if (!next) return false;
+    const { window, action } = next;
+    if (action.kind === 'start')
+      await this.startOccurrence(window, action.startedAt, action.endsAt, now, state);
+    else if (action.kind === 'retry') await this.startOccurrence(window, null, null, now, state);
+    else if (action.kind === 'end') await this.endOccurrence(window, now, state.revision);
+    else if (action.kind === 'auto-release')
+      await this.drains.release(
+        [this.drains.get(action.drainId)!],
+        `window:${window.id}`,
+        'maintenance window ended and every node is healthy',
+        now,
+        state.revision,
+      );
+    return true;
   }
 
   private base(window: WindowRecord, now: number) {
@@ -211,12 +252,17 @@ export class WindowRunner {
     startedAt: number | null,
     endsAt: number | null,
     now: number,
+    state: DecisionState,
   ) {
     const fresh = startedAt !== null;
     const occurrence = fresh
       ? { startedAt, endsAt: endsAt!, drainId: null, ended: false, refused: [] as Violation[] }
       : window.occurrence!;
-    const { evaluation, drain } = await this.drains.startWindowDrain(
+    let next = window;
+    let refused: Violation[] = [];
+    // The drain (or its refusal) and the window's occurrence are stored in one commit, so no
+    // replica ever reads a window's drain without the occurrence that started it.
+    const { drain } = await this.drains.startWindowDrain(
       window.owner,
       {
         target: window.target,
@@ -227,25 +273,25 @@ export class WindowRunner {
       },
       window.id,
       now,
+      state,
+      (drain, evaluation) => {
+        refused = drain ? [] : blockingViolations(evaluation);
+        next = { ...window, occurrence: { ...occurrence, drainId: drain?.id ?? null, refused } };
+        const audit =
+          fresh || drain
+            ? [
+                {
+                  ...this.base(window, now),
+                  action: drain ? 'window.started' : 'window.refused',
+                  drainId: drain?.id ?? null,
+                  reason: window.reason,
+                  details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
+                },
+              ]
+            : [];
+        return { windows: [next], audit };
+      },
     );
-    const refused = drain ? [] : blockingViolations(evaluation);
-    const next: WindowRecord = {
-      ...window,
-      occurrence: { ...occurrence, drainId: drain?.id ?? null, refused },
-    };
-    const audit =
-      fresh || drain
-        ? [
-            {
-              ...this.base(window, now),
-              action: drain ? 'window.started' : 'window.refused',
-              drainId: drain?.id ?? null,
-              reason: window.reason,
-              details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
-            },
-          ]
-        : [];
-    await this.drains.commit({ windows: [next], audit });
     this.windows.set(window.id, next);
     const view = this.view(next, now);
     if (drain) this.events.emit('window.started', { window: view, drainId: drain.id }, now);
@@ -258,7 +304,7 @@ export class WindowRunner {
     }
   }
 
-  private async endOccurrence(window: WindowRecord, now: number): Promise<void> {
+  private async endOccurrence(window: WindowRecord, now: number, revision: string): Promise<void> {
     const occurrence = window.occurrence!;
     const next: WindowRecord = { ...window, occurrence: { ...occurrence, ended: true } };
     const drain = occurrence.drainId ? this.drains.get(occurrence.drainId) : undefined;
@@ -286,7 +332,7 @@ export class WindowRunner {
         details: { windowEndedAt: occurrence.endsAt },
       });
     }
-    await this.drains.commit(batch);
+    await this.drains.commit(batch, revision);
     this.windows.set(window.id, next);
     if (overdue) this.drains.set(overdue);
     this.events.emit('window.ended', { window: this.view(next, now), drainId: occurrence.drainId }, now);

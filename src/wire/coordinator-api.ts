@@ -333,6 +333,16 @@ export const fleetStatusSchema = z.object({
   routeObserver: z.boolean(),
   /** Absent from coordinators older than panic mode. */
   panic: panicStatusSchema.optional(),
+  /** Whether this replica's store answers; absent from coordinators older than replicas. */
+  store: z
+    .object({
+      engine: z.enum(['sqlite', 'etcd']),
+      reachable: z.boolean(),
+      since: z.number(),
+      fault: z.string().nullable(),
+      detail: z.string().nullable(),
+    })
+    .optional(),
 });
 export type FleetStatus = z.infer<typeof fleetStatusSchema>;
 
