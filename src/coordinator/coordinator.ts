@@ -84,7 +84,7 @@ export class Coordinator {
     const inventory = this.inventory;
     this.events = new EventBus((error) => logger.error({ err: coerceError(error) }, 'event listener failed'));
     const events = this.events;
-    this.storeHealth = new StoreHealth(config.store.engine, logger, clock);
+    this.storeHealth = new StoreHealth(config.store.engine, logger, clock, events);
     this.agents = new AgentHub({
       config,
       inventory,

@@ -6,28 +6,19 @@
  * by the store calls themselves; this only keeps the record of it.
  */
 import type { Logger } from '../util/log.js';
+import type { StoreStatus } from '../wire/coordinator-api.js';
 import type { StoreConfig } from './config-schema.js';
-import type { StoreFault, StoreWriteError } from './store/store.js';
-
-export interface StoreHealthView {
-  engine: StoreConfig['engine'];
-  /** Whether the last read or commit got an answer (a refused condition is an answer). */
-  reachable: boolean;
-  /** Since when (unix ms) it has been so. */
-  since: number;
-  /** What went wrong while not reachable ("store unreachable", "disk full", …). */
-  fault: StoreFault | null;
-  /** The store's own words about the fault, for the log and the page. */
-  detail: string | null;
-}
+import type { EventBus } from './events.js';
+import type { StoreWriteError } from './store/store.js';
 
 export class StoreHealth {
-  private state: StoreHealthView;
+  private state: StoreStatus;
 
   constructor(
     engine: StoreConfig['engine'],
     private readonly logger: Logger,
     private readonly clock: () => number,
+    private readonly events: EventBus,
   ) {
     this.state = { engine, reachable: true, since: clock(), fault: null, detail: null };
   }
@@ -42,6 +33,7 @@ export class StoreHealth {
         `the ${this.state.engine} store answers again; changes are accepted`,
       );
       this.state = { ...this.state, reachable: true, since: now, fault: null, detail: null };
+      this.events.emit('store.health', { store: this.view() }, now);
       return;
     }
     if (!this.state.reachable && this.state.fault === error.fault) return;
@@ -56,9 +48,10 @@ export class StoreHealth {
       fault: error.fault,
       detail: error.message,
     };
+    this.events.emit('store.health', { store: this.view() }, now);
   }
 
-  view(): StoreHealthView {
+  view(): StoreStatus {
     return { ...this.state };
   }
 }
