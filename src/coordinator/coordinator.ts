@@ -20,7 +20,7 @@ import type {
 } from '../wire/coordinator-api.js';
 import { AgentHub } from './agent-hub.js';
 import type { CoordinatorConfig } from './config-schema.js';
-import { NotFoundError } from './domain-errors.js';
+import { ChangeNotStoredError, NotFoundError } from './domain-errors.js';
 import { DrainService, type DrainInput } from './drain-service.js';
 import { EventBus } from './events.js';
 import { findSite, monotonicClock, type Inventory, type MonotonicClock } from './fleet.js';
@@ -190,7 +190,11 @@ export class Coordinator {
         await this.windows.evaluate();
         await this.reconciler.run();
       })
-      .catch((error) => this.logger.error({ err: coerceError(error) }, 'tick failed'));
+      .catch((error) => {
+        // A store fault is logged once when it starts and once when it ends (store-health.ts).
+        if (error instanceof StoreWriteError || error instanceof ChangeNotStoredError) return;
+        this.logger.error({ err: coerceError(error) }, 'tick failed');
+      });
   }
 
   /**

@@ -72,7 +72,11 @@ export class Reconciler {
             this.lastCostMs = this.lastEnd - started;
           }
         })
-        .catch((error) => this.o.logger.error({ err: coerceError(error) }, 'reconcile failed'));
+        .catch((error) => {
+          // A store fault is logged once when it starts and once when it ends (store-health.ts).
+          if (error instanceof StoreWriteError) return;
+          this.o.logger.error({ err: coerceError(error) }, 'reconcile failed');
+        });
     };
     if (wait < 1) setImmediate(run);
     else setTimeout(run, wait);
