@@ -274,6 +274,12 @@ const etcdStoreSchema = z
       .optional(),
     /** Deadline of each call to etcd. */
     timeout: duration({ min: 100, max: 60_000 }).default(5000),
+    /**
+     * How often each replica reads the drains and windows from etcd: it adopts what other
+     * replicas changed, and a replica that lost etcd says so within two of these (keep it at
+     * most a quarter of a leadership lease TTL).
+     */
+    healthInterval: duration({ min: 100, max: 60_000 }).default(1000),
   })
   .strict();
 

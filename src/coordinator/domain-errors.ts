@@ -61,3 +61,20 @@ export class ChangeNotStoredError extends Error {
 export function notStored(what: string, error: unknown, stored: readonly string[] = []): unknown {
   return error instanceof StoreWriteError ? new ChangeNotStoredError(what, error, stored) : error;
 }
+
+/**
+ * Another replica kept changing the drains or windows while this one decided: every attempt read
+ * the state, decided, and found at commit time that the state had moved on. Nothing changed.
+ */
+export class DecisionContendedError extends Error {
+  constructor(
+    /** e.g. "the drain", "the release of d-12ab". */
+    readonly what: string,
+    readonly attempts: number,
+  ) {
+    super(
+      `could not decide ${what}: the drains or windows changed under it ${attempts} times in a row (other replicas deciding at the same time); nothing changed, try again`,
+    );
+    this.name = 'DecisionContendedError';
+  }
+}

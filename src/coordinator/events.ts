@@ -1,6 +1,6 @@
 /**
- * Typed events of the coordinator: agent reports, drain progress, windows, panic mode and audit
- * entries.
+ * Typed events of the coordinator: agent reports, drain progress, windows, panic mode, the
+ * store's health and audit entries.
  * The HTTP layer streams them on GET /api/v1/events (the dashboard and `--wait` listen there);
  * anything else (metrics, tests) can subscribe without coupling to the code that emits them.
  */
@@ -9,6 +9,7 @@ import type {
   DrainView,
   EventType,
   PanicStatus,
+  StoreStatus,
   Violation,
   WindowView,
 } from '../wire/coordinator-api.js';
@@ -42,6 +43,7 @@ export interface CoordinatorEventMap {
   'window.ended': { window: WindowView; drainId: string | null };
   'panic.engaged': { panic: PanicStatus };
   'panic.disengaged': { panic: PanicStatus };
+  'store.health': { store: StoreStatus };
   audit: { entry: AuditEntry };
 }
 

@@ -3,25 +3,19 @@
  * and carries out what the pure schedule (window-schedule.ts) decides — create the window's
  * drain (through the policy like any request; a refused start is retried while the window
  * lasts), flag it overdue at the end, and release it automatically only when the window says
- * so and every node of the target is healthy.
+ * so and every node of the target is healthy. It changes drains only through the drain service.
  */
 import type { Logger } from '../util/log.js';
-import type {
-  AuditEntry,
-  DrainTarget,
-  DrainView,
-  PolicyEvaluation,
-  Violation,
-  WindowView,
-} from '../wire/coordinator-api.js';
-import { InvalidRequestError, NotFoundError, notStored } from './domain-errors.js';
+import type { DrainTarget, Violation, WindowView } from '../wire/coordinator-api.js';
+import { InvalidRequestError, NotFoundError } from './domain-errors.js';
 import { cronProblems, nextStartFinder } from './cron.js';
+import type { DrainService } from './drain-service.js';
 import type { EventBus } from './events.js';
-import { describeTarget, type Actor, type DrainRecord, type WindowRecord } from './model.js';
+import { describeTarget, type Actor, type WindowRecord } from './model.js';
 import { blockingViolations } from './policy.js';
-import type { StoreBatch } from './store/store.js';
+import type { DecisionState, StoreBatch } from './store/store.js';
 import { windowView } from './views.js';
-import { decideWindow, type NextStart } from './window-schedule.js';
+import { decideWindow, type NextStart, type WindowAction } from './window-schedule.js';
 import { randomBytes } from 'node:crypto';
 
 export interface WindowInput {
@@ -35,26 +29,6 @@ export interface WindowInput {
   autoRelease: boolean;
 }
 
-/** What the runner needs from the coordinator. Every call happens inside its serial queue. */
-export interface WindowHost {
-  clock(): number;
-  serial<T>(task: () => Promise<T>): Promise<T>;
-  commit(batch: StoreBatch): Promise<AuditEntry[]>;
-  targetProblems(target: DrainTarget): string[];
-  createDrain(
-    owner: string,
-    input: { target: DrainTarget; reason: string; ticket?: string; deadline: number; hold?: number },
-    windowId: string,
-    now: number,
-  ): Promise<{ evaluation: PolicyEvaluation; drain: DrainRecord | null }>;
-  release(drain: DrainRecord, actor: string, reason: string, now: number): Promise<void>;
-  drain(id: string): DrainRecord | undefined;
-  setDrain(drain: DrainRecord): void;
-  drainView(drain: DrainRecord, now: number): DrainView;
-  /** Every node of the target reports healthy right now (fresh reports only). */
-  targetHealthy(target: DrainTarget, now: number): boolean;
-}
-
 function sameRules(a: readonly Violation[], b: readonly Violation[]): boolean {
   return JSON.stringify(a.map((v) => v.rule)) === JSON.stringify(b.map((v) => v.rule));
 }
@@ -64,9 +38,10 @@ export class WindowRunner {
   private readonly nextStarts = new Map<string, NextStart>();
 
   constructor(
-    private readonly host: WindowHost,
+    private readonly drains: DrainService,
     private readonly events: EventBus,
     private readonly logger: Logger,
+    private readonly clock: () => number,
   ) {}
 
   /** Loads stored windows (before start). */
@@ -78,17 +53,34 @@ export class WindowRunner {
     return this.windows.size;
   }
 
+  /**
+   * Takes the windows as stored (read with a decision state): windows another replica added,
+   * changed or removed. Occurrences are stored, so nothing here is lost by replacing a record.
+   */
+  adopt(stored: readonly WindowRecord[]): void {
+    const ids = new Set(stored.map((w) => w.id));
+    for (const id of [...this.windows.keys()])
+      if (!ids.has(id)) {
+        this.windows.delete(id);
+        this.nextStarts.delete(id);
+      }
+    for (const window of stored) {
+      const mine = this.windows.get(window.id);
+      if (!mine || JSON.stringify(mine) !== JSON.stringify(window)) this.track(window);
+    }
+  }
+
   private track(window: WindowRecord): void {
     this.windows.set(window.id, window);
     this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
   }
 
-  view(window: WindowRecord, now = this.host.clock()): WindowView {
+  view(window: WindowRecord, now = this.clock()): WindowView {
     return windowView(window, this.nextStarts.get(window.id)?.(now) ?? null);
   }
 
   list(): WindowView[] {
-    const now = this.host.clock();
+    const now = this.clock();
     return [...this.windows.values()].map((w) => this.view(w, now));
   }
 
@@ -100,14 +92,14 @@ export class WindowRunner {
 
   add(principal: Actor, input: WindowInput): Promise<WindowView> {
     const problems = [
-      ...this.host.targetProblems(input.target),
+      ...this.drains.targetProblems(input.target),
       ...cronProblems(input.cron, input.timezone).map(
         (p) => `${p.includes('time zone') ? 'timezone' : 'cron'}: ${p}`,
       ),
     ];
     if (problems.length) return Promise.reject(new InvalidRequestError('window', problems));
-    return this.host.serial(async () => {
-      const now = this.host.clock();
+    return this.drains.decide('the window', async (state) => {
+      const now = this.clock();
       const window: WindowRecord = {
         id: `w-${randomBytes(5).toString('hex')}`,
         target: input.target,
@@ -122,27 +114,30 @@ export class WindowRunner {
         createdAt: now,
         occurrence: null,
       };
-      await this.commitChange('the window', {
-        windows: [window],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.added',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: window.id,
-            reason: window.reason,
-            details: {
-              cron: window.cron,
-              durationMs: window.durationMs,
-              timezone: window.timezone,
-              autoRelease: window.autoRelease,
-              ticket: window.ticket,
+      await this.drains.commit(
+        {
+          windows: [window],
+          audit: [
+            {
+              at: now,
+              actor: principal.name,
+              action: 'window.added',
+              site: window.target.site,
+              target: describeTarget(window.target),
+              windowId: window.id,
+              reason: window.reason,
+              details: {
+                cron: window.cron,
+                durationMs: window.durationMs,
+                timezone: window.timezone,
+                autoRelease: window.autoRelease,
+                ticket: window.ticket,
+              },
             },
-          },
-        ],
-      });
+          ],
+        },
+        state.revision,
+      );
       this.track(window);
       const view = this.view(window, now);
       this.events.emit('window.added', { window: view }, now);
@@ -152,27 +147,30 @@ export class WindowRunner {
 
   /** Removes a window; a drain it started stays held until released (the caller is told). */
   remove(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
-    return this.host.serial(async () => {
+    return this.drains.decide(`the removal of window ${id}`, async (state) => {
       const window = this.windows.get(id);
       if (!window) throw new NotFoundError('window', id);
-      const now = this.host.clock();
+      const now = this.clock();
       const drainId = window.occurrence?.drainId ?? null;
-      const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
-      await this.commitChange(`the removal of window ${id}`, {
-        deletedWindows: [id],
-        audit: [
-          {
-            at: now,
-            actor: principal.name,
-            action: 'window.removed',
-            site: window.target.site,
-            target: describeTarget(window.target),
-            windowId: id,
-            reason: null,
-            details: { drainStillHeld: held },
-          },
-        ],
-      });
+      const held = drainId && this.drains.get(drainId)?.status === 'active' ? drainId : null;
+      await this.drains.commit(
+        {
+          deletedWindows: [id],
+          audit: [
+            {
+              at: now,
+              actor: principal.name,
+              action: 'window.removed',
+              site: window.target.site,
+              target: describeTarget(window.target),
+              windowId: id,
+              reason: null,
+              details: { drainStillHeld: held },
+            },
+          ],
+        },
+        state.revision,
+      );
       const view = this.view(window, now);
       this.windows.delete(id);
       this.nextStarts.delete(id);
@@ -181,43 +179,61 @@ export class WindowRunner {
     });
   }
 
-  /** An operator's change, stored first: a store that cannot write refuses it (503), nothing changed. */
-  private async commitChange(what: string, batch: StoreBatch): Promise<void> {
-    try {
-      await this.host.commit(batch);
-    } catch (error) {
-      throw notStored(what, error);
+  /**
+   * Inside the drain service's queue: starts, retries, ends and auto-releases occurrences. Each
+   * action is its own decision against a fresh read of the store, so an occurrence another
+   * replica already started or ended is not acted on again.
+   */
+  async evaluate(): Promise<void> {
+    for (let step = 0; step <= 2 * this.windows.size; step++) {
+      if (!this.nextAction(this.clock())) return;
+      const acted = await this.drains.decideInQueue('the maintenance windows', (state) =>
+        this.actOnce(state),
+      );
+      if (!acted) return;
     }
   }
 
-  /** Inside the host's queue: starts, retries, ends and auto-releases occurrences. */
-  async evaluate(): Promise<void> {
-    const now = this.host.clock();
-    for (const window of [...this.windows.values()]) {
+  /** The first window with something to do now (an auto-release waits for a healthy target). */
+  private nextAction(now: number): { window: WindowRecord; action: WindowAction } | null {
+    for (const window of this.windows.values()) {
       const actions = decideWindow({
         window,
         now,
         nextStart: this.nextStarts.get(window.id)!,
-        drainActive: (id) => this.host.drain(id)?.status === 'active',
+        drainActive: (id) => this.drains.get(id)?.status === 'active',
       });
       for (const action of actions) {
-        const current = this.windows.get(window.id)!;
-        if (action.kind === 'start')
-          await this.startOccurrence(current, action.startedAt, action.endsAt, now);
-        else if (action.kind === 'retry') await this.startOccurrence(current, null, null, now);
-        else if (action.kind === 'end') await this.endOccurrence(current, now);
-        else if (action.kind === 'auto-release') {
-          const drain = this.host.drain(action.drainId);
-          if (drain?.status === 'active' && this.host.targetHealthy(drain.target, now))
-            await this.host.release(
-              drain,
-              `window:${window.id}`,
-              'maintenance window ended and every node is healthy',
-              now,
-            );
+        if (action.kind === 'none') continue;
+        if (action.kind === 'auto-release') {
+          const drain = this.drains.get(action.drainId);
+          if (!drain || drain.status !== 'active' || !this.drains.targetHealthy(drain.target)) continue;
         }
+        return { window, action };
       }
     }
+    return null;
+  }
+
+  /** One action, decided on `state` (the view was just brought in line with it). */
+  private async actOnce(state: DecisionState): Promise<boolean> {
+    const now = this.clock();
+    const next = this.nextAction(now);
+    if (!next) return false;
+    const { window, action } = next;
+    if (action.kind === 'start')
+      await this.startOccurrence(window, action.startedAt, action.endsAt, now, state);
+    else if (action.kind === 'retry') await this.startOccurrence(window, null, null, now, state);
+    else if (action.kind === 'end') await this.endOccurrence(window, now, state.revision);
+    else if (action.kind === 'auto-release')
+      await this.drains.release(
+        [this.drains.get(action.drainId)!],
+        `window:${window.id}`,
+        'maintenance window ended and every node is healthy',
+        now,
+        state.revision,
+      );
+    return true;
   }
 
   private base(window: WindowRecord, now: number) {
@@ -236,12 +252,17 @@ export class WindowRunner {
     startedAt: number | null,
     endsAt: number | null,
     now: number,
+    state: DecisionState,
   ) {
     const fresh = startedAt !== null;
     const occurrence = fresh
       ? { startedAt, endsAt: endsAt!, drainId: null, ended: false, refused: [] as Violation[] }
       : window.occurrence!;
-    const { evaluation, drain } = await this.host.createDrain(
+    let next = window;
+    let refused: Violation[] = [];
+    // The drain (or its refusal) and the window's occurrence are stored in one commit, so no
+    // replica ever reads a window's drain without the occurrence that started it.
+    const { drain } = await this.drains.startWindowDrain(
       window.owner,
       {
         target: window.target,
@@ -252,25 +273,25 @@ export class WindowRunner {
       },
       window.id,
       now,
+      state,
+      (drain, evaluation) => {
+        refused = drain ? [] : blockingViolations(evaluation);
+        next = { ...window, occurrence: { ...occurrence, drainId: drain?.id ?? null, refused } };
+        const audit =
+          fresh || drain
+            ? [
+                {
+                  ...this.base(window, now),
+                  action: drain ? 'window.started' : 'window.refused',
+                  drainId: drain?.id ?? null,
+                  reason: window.reason,
+                  details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
+                },
+              ]
+            : [];
+        return { windows: [next], audit };
+      },
     );
-    const refused = drain ? [] : blockingViolations(evaluation);
-    const next: WindowRecord = {
-      ...window,
-      occurrence: { ...occurrence, drainId: drain?.id ?? null, refused },
-    };
-    const audit =
-      fresh || drain
-        ? [
-            {
-              ...this.base(window, now),
-              action: drain ? 'window.started' : 'window.refused',
-              drainId: drain?.id ?? null,
-              reason: window.reason,
-              details: { startedAt: occurrence.startedAt, endsAt: occurrence.endsAt, rules: refused },
-            },
-          ]
-        : [];
-    await this.host.commit({ windows: [next], audit });
     this.windows.set(window.id, next);
     const view = this.view(next, now);
     if (drain) this.events.emit('window.started', { window: view, drainId: drain.id }, now);
@@ -283,10 +304,10 @@ export class WindowRunner {
     }
   }
 
-  private async endOccurrence(window: WindowRecord, now: number): Promise<void> {
+  private async endOccurrence(window: WindowRecord, now: number, revision: string): Promise<void> {
     const occurrence = window.occurrence!;
     const next: WindowRecord = { ...window, occurrence: { ...occurrence, ended: true } };
-    const drain = occurrence.drainId ? this.host.drain(occurrence.drainId) : undefined;
+    const drain = occurrence.drainId ? this.drains.get(occurrence.drainId) : undefined;
     const active = drain?.status === 'active';
     const batch: StoreBatch = {
       windows: [next],
@@ -311,16 +332,16 @@ export class WindowRunner {
         details: { windowEndedAt: occurrence.endsAt },
       });
     }
-    await this.host.commit(batch);
+    await this.drains.commit(batch, revision);
     this.windows.set(window.id, next);
-    if (overdue) this.host.setDrain(overdue);
+    if (overdue) this.drains.set(overdue);
     this.events.emit('window.ended', { window: this.view(next, now), drainId: occurrence.drainId }, now);
     if (overdue) {
       this.logger.warn(
         { window: window.id, drain: overdue.id },
         'maintenance window ended with its drain still held: overdue',
       );
-      this.events.emit('drain.overdue', { drain: this.host.drainView(overdue, now) }, now);
+      this.events.emit('drain.overdue', { drain: this.drains.view(overdue, now) }, now);
     }
   }
 }

@@ -327,6 +327,18 @@ export const panicStatusSchema = z.object({
 });
 export type PanicStatus = z.infer<typeof panicStatusSchema>;
 
+/** Whether a coordinator replica's store answers (GET /api/v1/status `store`, event `store.health`). */
+export const storeStatusSchema = z.object({
+  engine: z.enum(['sqlite', 'etcd']),
+  reachable: z.boolean(),
+  /** Since when (unix ms) it has been so. */
+  since: z.number(),
+  /** While not reachable: "store unreachable", "store timed out", "disk full", … */
+  fault: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+export type StoreStatus = z.infer<typeof storeStatusSchema>;
+
 export const fleetStatusSchema = z.object({
   generatedAt: z.number(),
   announcingSites: z.number(),
@@ -341,6 +353,8 @@ export const fleetStatusSchema = z.object({
   routeObserver: z.boolean(),
   /** Absent from coordinators older than panic mode. */
   panic: panicStatusSchema.optional(),
+  /** Whether this replica's store answers; absent from coordinators older than replicas. */
+  store: storeStatusSchema.optional(),
 });
 export type FleetStatus = z.infer<typeof fleetStatusSchema>;
 
@@ -363,6 +377,7 @@ export const eventTypeSchema = z.enum([
   'window.ended',
   'panic.engaged',
   'panic.disengaged',
+  'store.health',
   'audit',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;

@@ -1,11 +1,12 @@
 /**
  * The one place where the coordinator's domain errors (../domain-errors.ts) and store failures
  * become HTTP answers: not found → 404, invalid → 400 with every problem, refused by policy →
- * 409 with the rules, not stored → 503 saying what was stored and whether the change may have
+ * 409 with the rules, contended by other replicas → 503, not stored → 503 saying what was stored and whether the change may have
  * been applied after all.
  */
 import {
   ChangeNotStoredError,
+  DecisionContendedError,
   InvalidRequestError,
   NotFoundError,
   PolicyRefusedError,
@@ -27,6 +28,8 @@ export function httpErrorFor(error: unknown): unknown {
   if (error instanceof NotFoundError) return HttpError.noSuch(error.kind, error.id, error.hint);
   if (error instanceof InvalidRequestError) return HttpError.problems(error.what, error.problems);
   if (error instanceof PolicyRefusedError) return HttpError.refused(error.message, error.rules);
+  if (error instanceof DecisionContendedError)
+    return new HttpError(503, 'store_contended', error.message, { cause: error });
   if (error instanceof ChangeNotStoredError)
     return new HttpError(
       503,

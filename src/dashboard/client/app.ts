@@ -14,6 +14,7 @@ import { DrainDialog } from './views/drain-dialog.js';
 import { DrainsView } from './views/drains-view.js';
 import { HistoryView } from './views/history-view.js';
 import { PanicBanner } from './views/panic-banner.js';
+import { StoreBanner } from './views/store-banner.js';
 import { ReleaseDialog } from './views/release-dialog.js';
 import { SiteDetail } from './views/site-detail.js';
 import { SiteTable } from './views/site-table.js';
@@ -44,6 +45,7 @@ export function startApp(
   const indicator = h('span', { class: 'connection' });
   const banner = h('div', { class: 'banner', hidden: true });
   const panicBanner = new PanicBanner(h('div', {}));
+  const storeBanner = new StoreBanner(h('div', {}));
   const summary = h('section', {});
   const who = h('span', { class: 'who', 'data-testid': 'who' });
   const wallToggle = h(
@@ -137,6 +139,7 @@ export function startApp(
       h('div', { class: 'session' }, who, wallToggle, signOutButton),
     ),
     banner,
+    storeBanner.element,
     panicBanner.element,
     summary,
     main,
@@ -168,6 +171,7 @@ export function startApp(
 
   function render(): void {
     connection.render(state);
+    storeBanner.render(state);
     panicBanner.render(state);
     summaryBar.render(state);
     const session = state.session;

@@ -252,6 +252,10 @@ export class Sync {
       if (this.selectedSite()) this.detailsTask.request();
       return;
     }
+    if (type === 'store.health') {
+      this.fleetTask.request();
+      return;
+    }
     if (type.startsWith('window.')) {
       this.windowsTask.request();
       return;
