@@ -144,12 +144,12 @@ export async function etcdMemberHealth(
             ETCDCTL_BIN,
             [
               `--endpoints=${member.clientUrl}`,
-              '--command-timeout=1s',
+              '--command-timeout=3s',
               'get',
               '--consistency=s',
               'herald-lab-ping',
             ],
-            { env: { ...withoutEtcdVariables(), ETCDCTL_API: '3' }, timeoutMs: 3000 },
+            { env: { ...withoutEtcdVariables(), ETCDCTL_API: '3' }, timeoutMs: 6000 },
           );
           up = true;
         } catch {

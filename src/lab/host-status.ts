@@ -39,7 +39,7 @@ function stateOf(pids: number[], answers: boolean): HostProcessState {
 
 async function replicaAnswers(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
     await response.body?.cancel();
     return response.ok;
   } catch {
