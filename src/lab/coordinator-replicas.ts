@@ -16,7 +16,7 @@ import { buildCoordinatorConfig, newCoordinatorTokens, operatorTokenFile } from 
 import { logTail } from './daemons.js';
 import { freePort, planEtcdCluster, startEtcdCluster, stopEtcdCluster } from './etcd-cluster.js';
 import { hostPidsNaming, killHostProcesses, spawnOnHost } from './host-processes.js';
-import type { CoordinatorHook } from './lab.js';
+import type { CoordinatorHook } from './coordinator-hook.js';
 import { isAlive } from './processes.js';
 import { compiledCli } from './runtime.js';
 import type { EtcdLabState, ReplicaState } from './state.js';

@@ -3,9 +3,9 @@
  * whether it runs, is frozen, answers /healthz) and each etcd member (whether it runs and serves).
  * Gathering is I/O; formatting is pure.
  */
-import { readFileSync } from 'node:fs';
 import { replicaPids } from './coordinator-replicas.js';
 import { etcdMemberHealth } from './etcd-cluster.js';
+import { isStopped } from './processes.js';
 import type { EtcdLabState, ReplicaState } from './state.js';
 
 /** up: answers; frozen: SIGSTOPped; down: no process; not answering: runs but does not answer. */
@@ -21,14 +21,6 @@ export interface HostProcessReport {
 export interface HostReport {
   replicas: HostProcessReport[];
   etcd: HostProcessReport[];
-}
-
-function isStopped(pid: number): boolean {
-  try {
-    return /^\S+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 function stateOf(pids: number[], answers: boolean): HostProcessState {

@@ -8,9 +8,8 @@ import { agentStatus } from './agent-control.js';
 import { controlOptions, type LabContext } from './context.js';
 import { agentPids, exabgpPid, kamailioPids } from './daemons.js';
 import { formatHostReport, gatherHostReport, type HostReport } from './host-status.js';
-import { isAlive } from './processes.js';
+import { isAlive, isStopped } from './processes.js';
 import { RouteObserver, type RouteSnapshot, type SessionView } from './route-observer.js';
-import { readFileSync } from 'node:fs';
 
 export interface NodeReport {
   name: string;
@@ -41,14 +40,6 @@ export interface LabReport {
   snapshots: RouteSnapshot[];
   sessions: SessionView[];
   nodes: NodeReport[];
-}
-
-function isStopped(pid: number): boolean {
-  try {
-    return /^\S+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 export async function gatherLabReport(context: LabContext): Promise<LabReport> {

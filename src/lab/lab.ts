@@ -13,6 +13,7 @@ import { DEFAULT_AGENT_TUNING, type AgentTuning } from './agent-config.js';
 import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
 import { makeLabCertificates } from './certs.js';
 import { startCoturn, writeCoturnFiles } from './coturn.js';
+import type { CoordinatorHook } from './coordinator-hook.js';
 import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
@@ -42,20 +43,7 @@ import { cleanStaleRun, teardownSync } from './teardown.js';
 import { defaultTopology, type LabTopology } from './topology.js';
 import { waitFor, type WaitResult } from './wait.js';
 
-/** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
-export interface CoordinatorHook {
-  /** For the progress line: "the coordinator" when absent. */
-  description?: string;
-  start(context: LabContext): Promise<{
-    url: string;
-    /** Every replica's URL, when there are several (the agents are given the list). */
-    urls?: string[];
-    /** A bearer token per node name. */
-    tokens: Record<string, string>;
-    pid?: number;
-    release: Release;
-  }>;
-}
+export type { CoordinatorHook } from './coordinator-hook.js';
 
 export interface LabOptions {
   topology?: LabTopology;

@@ -31,12 +31,6 @@ import {
 
 const CONDITION_TIMEOUT = 45_000;
 
-function skipReason(): string | false {
-  const lab = coordinatorLabSkip();
-  if (lab) return lab;
-  return false;
-}
-
 /** Per node, the replica URL its agent is connected to (by each replica's own view); absent: none. */
 async function agentReplicas(lab: Lab): Promise<Map<string, string>> {
   const views = await Promise.all(
@@ -119,7 +113,7 @@ function watchEveryNodeAnnounced(lab: Lab): { stop: () => Promise<{ gaps: string
   };
 }
 
-describe('lab with three coordinator replicas on etcd', { skip: skipReason() }, () => {
+describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSkip() }, () => {
   let lab: Lab;
   before(async () => {
     lab = await startTestLab('lab-replicas', {
