@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from '../util/errors.js';
 import { FAULT_HELP, FAULTS } from '../lab/faults.js';
+import { HOST_FAULT_HELP, HOST_FAULTS } from '../lab/host-faults.js';
 import type { LabTopology } from '../lab/topology.js';
 
 const out = (text: string) => process.stderr.write(text);
@@ -50,6 +51,16 @@ async function context(name: string) {
   }
 }
 
+function parseCoordinatorCount(text: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > 9)
+    throw new CliError(
+      `--coordinators: expected a whole number from 1 to 9, received "${text}"`,
+      ExitCode.usage,
+    );
+  return count;
+}
+
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -72,6 +83,12 @@ export function registerLabCommands(program: Command): void {
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
+    .option(
+      '--coordinators <n>',
+      'how many coordinators: 1 (SQLite), or 2-9 replicas sharing a 3-member etcd cluster on loopback',
+      parseCoordinatorCount,
+      1,
+    )
     .addOption(
       new Option('--agent <kind>', "ExaBGP's helper: the herald agent, or a stand-in that only announces")
         .choices(['herald', 'announce-only'])
@@ -91,6 +108,7 @@ export function registerLabCommands(program: Command): void {
           ipv6: boolean;
           hostLink: boolean;
           coordinator: 'auto' | 'on' | 'off';
+          coordinators: number;
           agent: 'herald' | 'announce-only';
           demo?: boolean;
         },
@@ -105,6 +123,7 @@ export function registerLabCommands(program: Command): void {
             topology: { ...(await loadTopology(options.topology, options.ipv6)), router: options.router },
             hostLink: options.hostLink,
             coordinatorMode: options.agent === 'herald' ? options.coordinator : 'off',
+            coordinators: options.coordinators,
             agent:
               options.agent === 'herald'
                 ? { kind: 'herald' }
@@ -150,22 +169,38 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('fault')
-    .description('Press a fault button on one node (see the list below).')
-    .argument('<node>', 'node name, e.g. lon1-a')
+    .description(
+      'Press a fault button on one node, or (with --coordinators N) on a coordinator replica or an etcd member (see the lists below).',
+    )
+    .argument('<target>', 'node name, e.g. lon1-a; or coordinator-N / etcd-N for the host faults')
     .argument(
       '<fault>',
-      'stop-proxy, freeze-proxy, thaw-proxy, start-proxy, break-tls, fix-tls, kill-agent, ...',
+      'stop-proxy, freeze-proxy, thaw-proxy, start-proxy, break-tls, fix-tls, kill-agent, ..., kill-coordinator, kill-etcd, ...',
     )
     .addOption(nameOption())
     .addHelpText(
       'after',
-      '\nFaults:\n' + FAULTS.map((fault) => `  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`).join('\n'),
+      '\nFaults (on a node):\n' +
+        FAULTS.map((fault) => `  ${fault.padEnd(18)} ${FAULT_HELP[fault]}`).join('\n') +
+        '\n\nHost faults (on coordinator-N or etcd-N, with `lab up --coordinators N`):\n' +
+        HOST_FAULTS.map((fault) => `  ${fault.padEnd(18)} ${HOST_FAULT_HELP[fault]}`).join('\n'),
     )
     .action(async (node: string, fault: string, options: NameOption) => {
       const { applyFault, isFault } = await import('../lab/faults.js');
+      const { applyHostFault, isHostFault } = await import('../lab/host-faults.js');
+      if (isHostFault(fault)) {
+        const lab = await context(options.name);
+        try {
+          const result = await applyHostFault(lab, node, fault);
+          out(`herald lab: ${fault} on ${node} (pids ${result.pids.join(' ') || 'none'})\n`);
+        } catch (error) {
+          throw new CliError(`fault ${fault} on ${node}: ${(error as Error).message}`);
+        }
+        return;
+      }
       if (!isFault(fault))
         throw new CliError(
-          `fault: expected one of ${FAULTS.join(', ')}, received "${fault}"`,
+          `fault: expected one of ${[...FAULTS, ...HOST_FAULTS].join(', ')}, received "${fault}"`,
           ExitCode.usage,
         );
       const lab = await context(options.name);

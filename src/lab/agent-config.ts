@@ -60,7 +60,8 @@ export const DEFAULT_AGENT_TUNING: AgentTuning = {
 };
 
 export interface CoordinatorLink {
-  url: string;
+  /** One URL, or every replica's (the agent follows one and fails over to the next). */
+  url: string | string[];
   token: string;
 }
 

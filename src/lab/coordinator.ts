@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { LabContext } from './context.js';
 import { logTail } from './daemons.js';
-import type { CoordinatorHook } from './lab.js';
+import type { CoordinatorHook } from './coordinator-hook.js';
 import type { LabPlan } from './plan.js';
 import type { LabPaths } from './paths.js';
 import { isAlive, signal, waitForExit } from './processes.js';

@@ -33,7 +33,7 @@ export async function writeNodeFiles(
   agent: AgentRuntime,
   tuning: AgentTuning,
   holdTime: number,
-  coordinator?: { url: string; tokens: Record<string, string> },
+  coordinator?: { url: string | string[]; tokens: Record<string, string> },
   kamailio: KamailioTuning = {},
 ): Promise<void> {
   const { plan, paths } = context;

@@ -7,9 +7,9 @@ import { holdDownPhrase } from '../health/hold-down-phrase.js';
 import { agentStatus } from './agent-control.js';
 import { controlOptions, type LabContext } from './context.js';
 import { agentPids, exabgpPid, kamailioPids } from './daemons.js';
-import { isAlive } from './processes.js';
+import { formatHostReport, gatherHostReport, type HostReport } from './host-status.js';
+import { isAlive, isStopped } from './processes.js';
 import { RouteObserver, type RouteSnapshot, type SessionView } from './route-observer.js';
-import { readFileSync } from 'node:fs';
 
 export interface NodeReport {
   name: string;
@@ -35,24 +35,19 @@ export interface LabReport {
   runDir: string;
   ownerAlive: boolean;
   coordinatorUrl?: string;
+  /** With --coordinators N: the replicas and the etcd members. */
+  host?: HostReport;
   snapshots: RouteSnapshot[];
   sessions: SessionView[];
   nodes: NodeReport[];
-}
-
-function isStopped(pid: number): boolean {
-  try {
-    return /^\S+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 export async function gatherLabReport(context: LabContext): Promise<LabReport> {
   const { plan, paths, state } = context;
   const observer = RouteObserver.forLab(plan, paths);
   const prefixes = [`${plan.anycast.ipv4}/32`, ...(plan.anycast.ipv6 ? [`${plan.anycast.ipv6}/128`] : [])];
-  const [snapshots, sessions, nodes] = await Promise.all([
+  const [host, snapshots, sessions, nodes] = await Promise.all([
+    state.replicas?.length && state.etcd ? gatherHostReport(state.replicas, state.etcd) : undefined,
     Promise.all(prefixes.map((prefix) => observer.snapshot(prefix))),
     observer.sessions(),
     Promise.all(
@@ -96,6 +91,7 @@ export async function gatherLabReport(context: LabContext): Promise<LabReport> {
     runDir: state.runDir,
     ownerAlive: isAlive(state.ownerPid),
     ...(state.coordinator ? { coordinatorUrl: state.coordinator.url } : {}),
+    ...(host ? { host } : {}),
     snapshots,
     sessions,
     nodes,
@@ -121,7 +117,8 @@ export function formatLabReport(report: LabReport): string {
   lines.push(
     `lab ${report.name ? `"${report.name}" ` : ''}run ${report.runId} (${report.runDir})${report.ownerAlive ? '' : ' — owner process is gone'}`,
   );
-  if (report.coordinatorUrl) lines.push(`coordinator: ${report.coordinatorUrl}`);
+  if (report.host) lines.push(...formatHostReport(report.host));
+  else if (report.coordinatorUrl) lines.push(`coordinator: ${report.coordinatorUrl}`);
   for (const snapshot of report.snapshots) {
     lines.push('', `routes for ${snapshot.prefix}:`);
     for (const view of snapshot.routers) {

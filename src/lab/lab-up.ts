@@ -3,7 +3,15 @@
  * up until Ctrl-C or SIGTERM (e.g. from `herald lab down`), then removes everything.
  */
 import { join } from 'node:path';
-import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from './coordinator.js';
+import {
+  COORDINATOR_PORT,
+  coordinatorAvailable,
+  heraldCoordinator,
+  operatorTokenFile,
+} from './coordinator.js';
+import { heraldCoordinatorReplicas } from './coordinator-replicas.js';
+import { ETCD_BIN, etcdInstalled } from './etcd-cluster.js';
+import { HOST_FAULT_HELP, HOST_FAULTS } from './host-faults.js';
 import { freeManagementSubnets } from './management.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { FAULT_HELP, FAULTS } from './faults.js';
@@ -18,6 +26,8 @@ export interface LabUpOptions extends LabOptions {
   demo?: boolean;
   /** 'auto': run the coordinator when the compiled CLI has it. */
   coordinatorMode?: 'auto' | 'on' | 'off';
+  /** How many coordinators: 1 (default, SQLite) or more (replicas on a 3-member etcd cluster). */
+  coordinators?: number;
   out?: (text: string) => void;
 }
 
@@ -54,7 +64,16 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
       `  ${client.region.padEnd(6)} ${client.ipv4}  reaches ${node ? `${bestSite(snapshot, client.region)} (${node})` : 'nothing yet'}`,
     );
   }
-  if (lab.coordinatorUrl)
+  const replicas = lab.context.state.replicas;
+  const etcd = lab.context.state.etcd;
+  if (replicas?.length && etcd) {
+    lines.push(
+      `coordinator replicas (etcd store, prefix ${etcd.prefix}; operator token in ${operatorTokenFile(lab.paths)}):`,
+    );
+    for (const replica of replicas) lines.push(`  ${replica.name.padEnd(14)} ${replica.url}`);
+    lines.push('etcd members (on loopback):');
+    for (const member of etcd.members) lines.push(`  ${member.name.padEnd(14)} ${member.clientUrl}`);
+  } else if (lab.coordinatorUrl)
     lines.push(`coordinator: ${lab.coordinatorUrl} (operator token in ${operatorTokenFile(lab.paths)})`);
   else lines.push('coordinator: not running (start the lab with --coordinator on once it is built)');
   if (demo) {
@@ -76,7 +95,7 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
       lines.push(
         '',
         'The coordinator (drains across sites, with the safety policy):',
-        `  export HERALD_COORDINATOR=${lab.coordinatorUrl} HERALD_TOKEN_FILE=${operatorTokenFile(lab.paths)}`,
+        `  export HERALD_COORDINATOR=${lab.coordinatorUrls.join(',')} HERALD_TOKEN_FILE=${operatorTokenFile(lab.paths)}`,
         '  herald status                              # sites, nodes, drains as the coordinator sees them',
         `  herald drain ${site} --reason "maintenance" --wait   # de-prefer, withdraw, verified at the routers`,
         `  herald undrain ${site} --wait`,
@@ -86,9 +105,19 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
         `  for n in ${plan.nodes.map((n) => n.name).join(' ')}; do herald lab fault $n fix-tls; done`,
         `  dashboard: ${lab.coordinatorUrl}/ in a browser on this machine`,
       );
+      if (replicas?.length)
+        lines.push(
+          '  herald lab fault coordinator-1 kill-coordinator   # the agents move to another replica, no route changes',
+          '  herald lab fault etcd-1 kill-etcd                 # two of three members keep quorum: nothing changes',
+          '  herald lab status                                 # replicas and etcd members, up or down',
+        );
     }
     lines.push('', 'Fault buttons: herald lab fault <node> <fault>');
     for (const fault of FAULTS) lines.push(`  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`);
+    if (replicas?.length) {
+      lines.push('', 'Host faults: herald lab fault <coordinator-N|etcd-N> <fault>');
+      for (const fault of HOST_FAULTS) lines.push(`  ${fault.padEnd(18)} ${HOST_FAULT_HELP[fault]}`);
+    }
   }
   lines.push('', 'Ctrl-C stops the lab and removes everything it created.', '');
   return lines.join('\n');
@@ -101,6 +130,17 @@ export async function runLabUp(options: LabUpOptions): Promise<number> {
   try {
     assertLabPrerequisites();
     const mode = options.coordinatorMode ?? 'auto';
+    const count = options.coordinators ?? 1;
+    if (count > 1) {
+      if (mode === 'off')
+        throw new Error(
+          `--coordinators ${count}: expected the coordinator to run, but --coordinator off was given`,
+        );
+      if (!etcdInstalled())
+        throw new Error(
+          `--coordinators ${count}: expected etcd (${ETCD_BIN}) for the replicas' shared store, but it does not run here; apt-get install etcd-server etcd-client`,
+        );
+    }
     let coordinator = options.coordinator;
     let hostLink = options.hostLink ?? true;
     if (hostLink && (await freeManagementSubnets()).length === 0) {
@@ -121,7 +161,13 @@ export async function runLabUp(options: LabUpOptions): Promise<number> {
             ? '--coordinator on: expected `herald coordinator` in the compiled CLI, but it is not there (build it, or use --coordinator off)'
             : '--coordinator on: expected a host link (agents reach the coordinator through it), but --no-host-link was given',
         );
-      if (available && hostLink) coordinator = heraldCoordinator();
+      if (count > 1 && (!available || !hostLink))
+        throw new Error(
+          `--coordinators ${count}: expected \`herald coordinator\` in the compiled CLI and a host link, but ${!available ? 'the CLI has no coordinator command' : 'there is no host link'}`,
+        );
+      if (available && hostLink)
+        coordinator =
+          count > 1 ? heraldCoordinatorReplicas({ count, basePort: COORDINATOR_PORT }) : heraldCoordinator();
     }
     const starting = startLab({
       ...options,

@@ -13,9 +13,11 @@ import { DEFAULT_AGENT_TUNING, type AgentTuning } from './agent-config.js';
 import { agentRequest, agentStatus, type ControlResponse } from './agent-control.js';
 import { makeLabCertificates } from './certs.js';
 import { startCoturn, writeCoturnFiles } from './coturn.js';
+import type { CoordinatorHook } from './coordinator-hook.js';
 import { controlOptions, nodeOf, type LabContext } from './context.js';
 import { startBird, startControlRelay, startExabgp, startKamailio } from './daemons.js';
 import { applyFault, type Fault, type FaultResult } from './faults.js';
+import { applyHostFault, type HostFault, type HostFaultResult } from './host-faults.js';
 import { startFrr, writeFrrFiles } from './frr-daemon.js';
 import { writeNodeFiles, writeRouterFiles, type AgentRuntime } from './lab-files.js';
 import type { KamailioTuning } from './kamailio-config.js';
@@ -41,16 +43,7 @@ import { cleanStaleRun, teardownSync } from './teardown.js';
 import { defaultTopology, type LabTopology } from './topology.js';
 import { waitFor, type WaitResult } from './wait.js';
 
-/** A coordinator started on the host before the agents, so they can be given its URL and tokens. */
-export interface CoordinatorHook {
-  start(context: LabContext): Promise<{
-    url: string;
-    /** A bearer token per node name. */
-    tokens: Record<string, string>;
-    pid?: number;
-    release: Release;
-  }>;
-}
+export type { CoordinatorHook } from './coordinator-hook.js';
 
 export interface LabOptions {
   topology?: LabTopology;
@@ -117,6 +110,13 @@ export class Lab {
     return this.context.state.coordinator?.url;
   }
 
+  /** Every coordinator URL: the replicas' with --coordinators N, else the one (or none). */
+  get coordinatorUrls(): string[] {
+    const { replicas, coordinator } = this.context.state;
+    if (replicas?.length) return replicas.map((r) => r.url);
+    return coordinator ? [coordinator.url] : [];
+  }
+
   client(region: string): LabClient {
     const client = findClient(this.plan, region);
     return { region, netns: client.netns, ipv4: client.ipv4, ipv6: client.ipv6 };
@@ -136,6 +136,11 @@ export class Lab {
 
   fault(node: string, fault: Fault): Promise<FaultResult> {
     return applyFault(this.context, node, fault);
+  }
+
+  /** A fault on a coordinator replica or an etcd member (--coordinators N): see host-faults.ts. */
+  hostFault(target: string, fault: HostFault): Promise<HostFaultResult> {
+    return applyHostFault(this.context, target, fault);
   }
 
   agentRequest(node: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ControlResponse> {
@@ -269,12 +274,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     progress(`creating ${plan.namespaces.length} network namespaces (${plan.namespacePrefix}-*)`);
     await buildNetwork(plan, releases, state.hostLink);
 
-    let coordinator: { url: string; tokens: Record<string, string> } | undefined;
+    let coordinator: { url: string | string[]; tokens: Record<string, string> } | undefined;
     if (options.coordinator) {
-      progress('starting the coordinator');
+      progress(
+        options.coordinator.description
+          ? `starting ${options.coordinator.description}`
+          : 'starting the coordinator',
+      );
       const started = await options.coordinator.start(context);
       releases.push(started.release);
-      coordinator = started;
+      coordinator = { url: started.urls ?? started.url, tokens: started.tokens };
       context.state.coordinator = { url: started.url, ...(started.pid ? { pid: started.pid } : {}) };
       writeState(paths.stateFile, context.state);
     }

@@ -48,6 +48,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether a process is stopped (SIGSTOP: a frozen daemon). */
+export function isStopped(pid: number): boolean {
+  try {
+    return /^\S+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** The command line of a process as its arguments, or undefined if it is gone. */
 export function commandLine(pid: number): string[] | undefined {
   try {

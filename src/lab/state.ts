@@ -17,6 +17,33 @@ const topologySchema = z.object({
   ipv6: z.boolean(),
 });
 
+const etcdMemberSchema = z.object({
+  name: z.string(),
+  clientUrl: z.string(),
+  peerUrl: z.string(),
+  /** Its data dir (data/) and log (etcd.log) are under this run-directory folder. */
+  dir: z.string(),
+});
+export type EtcdMemberState = z.infer<typeof etcdMemberSchema>;
+
+const etcdSchema = z.object({
+  /** The coordinators' key prefix, one per run. */
+  prefix: z.string(),
+  /** --initial-cluster-token. */
+  token: z.string(),
+  members: z.array(etcdMemberSchema),
+});
+export type EtcdLabState = z.infer<typeof etcdSchema>;
+
+const replicaSchema = z.object({
+  /** coordinator-1, coordinator-2, ... */
+  name: z.string(),
+  url: z.string(),
+  /** Its config (coordinator.yaml), log and dataDir. */
+  dir: z.string(),
+});
+export type ReplicaState = z.infer<typeof replicaSchema>;
+
 export const labStateSchema = z.object({
   version: z.literal(1),
   name: z.string().optional(),
@@ -32,6 +59,9 @@ export const labStateSchema = z.object({
   /** The agents' runtime: how ExaBGP's helper was started. */
   agent: z.string(),
   coordinator: z.object({ url: z.string(), pid: z.number().int().optional() }).optional(),
+  /** With --coordinators N (N > 1): the replicas, sharing the etcd cluster below. */
+  replicas: z.array(replicaSchema).optional(),
+  etcd: etcdSchema.optional(),
 });
 export type LabState = z.infer<typeof labStateSchema>;
 

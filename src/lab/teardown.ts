@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { contextFromState } from './context.js';
 import { runSyncQuiet } from './exec.js';
+import { killHostProcessesSync } from './host-processes.js';
 import { deleteNamespacesSync } from './network.js';
 import type { LabPlan } from './plan.js';
 import { commandLine, signal } from './processes.js';
@@ -15,6 +16,8 @@ import { readState, type LabLock } from './state.js';
 export function teardownSync(plan: LabPlan, runDir: string, coordinatorPid?: number): void {
   if (coordinatorPid && (commandLine(coordinatorPid) ?? []).some((arg) => arg.includes('coordinator')))
     signal(coordinatorPid, 'SIGKILL');
+  // Host-side processes of this run (coordinator replicas, etcd members) name a file in it.
+  if (/^herald-lab-[a-z0-9]+$/.test(basename(runDir))) killHostProcessesSync(`${runDir}/`);
   deleteNamespacesSync(plan.namespaces);
   runSyncQuiet('ip', ['link', 'del', plan.host.ifName]);
   // Only ever a lab run directory, whatever a (possibly edited) state file says.

@@ -4,8 +4,8 @@
  * every probe result to report; it never throws.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { coerceError } from '../util/errors.js';
+import { readConfigFile } from './config-file.js';
 
 export type LoadedPem = { ok: true; pem: string; fingerprint256: string } | { ok: false; detail: string };
 
@@ -13,15 +13,9 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 
 /** Reads a PEM file and checks that its first certificate parses. `field` names the config field. */
 export function loadPemCertificate(path: string, field: string): LoadedPem {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const err = coerceError(error) as NodeJS.ErrnoException;
-    const why =
-      err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    return { ok: false, detail: `cannot read ${field} ${path}: ${why}` };
-  }
+  const read = readConfigFile(path, field);
+  if (!read.ok) return read;
+  const text = read.text;
   const first = PEM_CERTIFICATE.exec(text)?.[0];
   if (!first) return { ok: false, detail: `${field} ${path}: expected a PEM certificate, found none` };
   try {

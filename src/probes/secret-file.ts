@@ -3,27 +3,15 @@
  * is made. The content never appears in a result, a log or an error: a problem names the field
  * and the path only. Never throws.
  */
-import { readFileSync } from 'node:fs';
-import { coerceError } from '../util/errors.js';
+import { readConfigFile } from './config-file.js';
 
 export type LoadedSecret = { ok: true; secret: string } | { ok: false; detail: string };
 
 /** The file's first line without trailing whitespace; an empty one is refused. */
 export function loadSecretFile(path: string, field: string): LoadedSecret {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const err = coerceError(error) as NodeJS.ErrnoException;
-    const why =
-      err.code === 'ENOENT'
-        ? 'no such file'
-        : err.code === 'EACCES'
-          ? 'permission denied'
-          : (err.code ?? 'unreadable');
-    return { ok: false, detail: `cannot read ${field} ${path}: ${why}` };
-  }
-  const secret = (text.split(/\r?\n/, 1)[0] ?? '').trimEnd();
+  const read = readConfigFile(path, field);
+  if (!read.ok) return read;
+  const secret = (read.text.split(/\r?\n/, 1)[0] ?? '').trimEnd();
   if (!secret)
     return { ok: false, detail: `${field} ${path}: expected a secret on the first line, found it empty` };
   return { ok: true, secret };

@@ -7,12 +7,16 @@
  * run changes nothing, --check changes nothing, and bad settings never reach the live files.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
+import { freePort } from '../../src/lab/etcd-cluster.js';
+import { waitFor } from '../../src/lab/wait.js';
+import { EtcdCluster, etcdSkip } from '../support/etcd-cluster.js';
 import {
   ansibleDir,
   buildRelease,
@@ -33,8 +37,49 @@ if (skipReason && requireLab) throw new Error(`${skipReason} (HERALD_REQUIRE_LAB
 
 const NODE = 'lon1-a.example.net';
 const COORDINATOR = 'coord1.example.net';
+/** The example inventory's operator token (ansible/inventory/example/group_vars/all/vault.yml). */
+const OPERATOR_TOKEN = 'example-operator-token-change-me-0001';
+
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
+
+/** The release bundle, built once for the whole file (both scenarios install it). */
+let release: Promise<{ archive: string; remove: () => Promise<void> }> | undefined;
+function releaseArchive(): Promise<string> {
+  release ??= tempDir('herald-ansible-release-').then(async ({ dir, remove }) => ({
+    archive: await buildRelease(dir),
+    remove,
+  }));
+  return release.then((built) => built.archive);
+}
+after(async () => {
+  await (await release?.catch(() => undefined))?.remove();
+});
+
+/** Host variables that make a PoP node's modules run inside `netns` with files under `root`. */
+async function nodeInNamespace(dir: string, netns: string, root: string): Promise<Record<string, unknown>> {
+  const python = join(dir, 'python-in-netns');
+  await writeFile(python, `#!/bin/sh\nexec ip netns exec ${netns} /usr/bin/python3 "$@"\n`);
+  await chmod(python, 0o755);
+  return {
+    ansible_python_interpreter: python,
+    herald_agent_root: root,
+    herald_agent_service_manager: 'none',
+    herald_agent_exabgp_apt_cache_valid_time: 0,
+  };
+}
+
+/** Host variables of a coordinator converged into `root` on this machine, without systemd. */
+function coordinatorHere(root: string): Record<string, unknown> {
+  return {
+    ansible_python_interpreter: '/usr/bin/python3',
+    herald_coordinator_root: root,
+    herald_coordinator_service_manager: 'none',
+    herald_coordinator_manage_user: false,
+    herald_coordinator_user: 'root',
+    herald_coordinator_group: 'root',
+  };
+}
 
 describe('site.yml converges the example inventory on this machine', { skip: skipReason ?? false }, () => {
   let dir: string;
@@ -52,10 +97,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     execFileSync('ip', ['netns', 'add', netns]);
     hostLoBefore = execFileSync('ip', ['-o', 'address', 'show', 'dev', 'lo'], { encoding: 'utf8' });
     // Every module for the node runs inside the namespace; the file system is the host's.
-    const python = join(dir, 'python-in-netns');
-    await writeFile(python, `#!/bin/sh\nexec ip netns exec ${netns} /usr/bin/python3 "$@"\n`);
-    await chmod(python, 0o755);
-    const archive = await buildRelease(dir);
+    const archive = await releaseArchive();
     const common = {
       ansible_connection: 'local',
       herald_release_archive: archive,
@@ -64,22 +106,8 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     const overrides = {
       all: {
         hosts: {
-          [NODE]: {
-            ...common,
-            ansible_python_interpreter: python,
-            herald_agent_root: nodeRoot,
-            herald_agent_service_manager: 'none',
-            herald_agent_exabgp_apt_cache_valid_time: 0,
-          },
-          [COORDINATOR]: {
-            ...common,
-            ansible_python_interpreter: '/usr/bin/python3',
-            herald_coordinator_root: coordRoot,
-            herald_coordinator_service_manager: 'none',
-            herald_coordinator_manage_user: false,
-            herald_coordinator_user: 'root',
-            herald_coordinator_group: 'root',
-          },
+          [NODE]: { ...common, ...(await nodeInNamespace(dir, netns, nodeRoot)) },
+          [COORDINATOR]: { ...common, ...coordinatorHere(coordRoot) },
         },
       },
     };
@@ -319,3 +347,148 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     assert.match(agent, /alternates:\n {4}- 192\.0\.2\.12:3478/);
   });
 });
+
+describe(
+  'site.yml converges three coordinator replicas on a real etcd cluster',
+  { skip: skipReason ?? etcdSkip() },
+  () => {
+    const replicas = ['coord1.example.net', 'coord2.example.net', 'coord3.example.net'];
+    let dir: string;
+    let remove: () => Promise<void>;
+    let cluster: EtcdCluster | undefined;
+    const netns = `hanr-${runId()}`;
+    const prefix = `/herald-converge-${runId()}/`;
+    const rootOf = (host: string) => join(dir, host);
+    let urls: string[];
+    let inventoryArgs: string[];
+    const running: ChildProcess[] = [];
+
+    before(async () => {
+      ({ dir, remove } = await tempDir('herald-ansible-replicas-'));
+      execFileSync('ip', ['netns', 'add', netns]);
+      cluster = await EtcdCluster.start();
+      const archive = await releaseArchive();
+      const common = {
+        ansible_connection: 'local',
+        herald_release_archive: archive,
+        herald_release_version: version,
+      };
+      const ports = await Promise.all(replicas.map(() => freePort('127.0.0.1')));
+      urls = ports.map((port) => `http://127.0.0.1:${port}`);
+      const hosts: Record<string, unknown> = {
+        [NODE]: { ...common, ...(await nodeInNamespace(dir, netns, rootOf(NODE))) },
+      };
+      for (const [i, host] of replicas.entries())
+        hosts[host] = {
+          ...common,
+          ...coordinatorHere(rootOf(host)),
+          coordinator_public_url: urls[i],
+          herald_coordinator_listen_host: '127.0.0.1',
+          herald_coordinator_listen_port: ports[i],
+          // Inside the test directory, so the rendered replicas can run here.
+          herald_coordinator_data_dir: join(dir, `data-${i + 1}`),
+          herald_coordinator_etcd_prefix: prefix,
+        };
+      const overrides = {
+        all: {
+          children: {
+            herald_coordinators: { hosts: Object.fromEntries(replicas.map((host) => [host, null])) },
+            herald_etcd: {
+              hosts: Object.fromEntries(
+                cluster.endpoints.map((url, i) => [`etcd${i + 1}.example.net`, { etcd_client_url: url }]),
+              ),
+            },
+          },
+          hosts,
+        },
+      };
+      await writeFile(join(dir, 'overrides.yml'), JSON.stringify(overrides, null, 2));
+      inventoryArgs = ['-i', join(ansibleDir, 'inventory/example'), '-i', join(dir, 'overrides.yml')];
+    });
+
+    after(async () => {
+      for (const child of running) child.kill('SIGKILL');
+      await cluster?.stop();
+      try {
+        execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
+      } catch {
+        // never created
+      }
+      await remove?.();
+    });
+
+    const converge = (extra: string[] = []): Promise<PlaybookRun> =>
+      runPlaybook([...inventoryArgs, 'site.yml', '--limit', [...replicas, NODE].join(','), ...extra]);
+
+    it('renders every replica with the etcd store and gives the agent every replica URL; a second run changes nothing', async () => {
+      const first = await converge();
+      assert.equal(first.code, 0, tail(first.output));
+      assert.ok(total(first, 'changed') > 0);
+      for (const host of replicas) {
+        const config = parse(await readFile(join(rootOf(host), 'etc/herald/coordinator.yaml'), 'utf8')) as {
+          store: Record<string, unknown>;
+          listen: { port: number };
+        };
+        assert.deepEqual(
+          config.store,
+          { engine: 'etcd', endpoints: cluster!.endpoints, prefix, timeout: '5s' },
+          host,
+        );
+      }
+      const agent = parse(await readFile(join(rootOf(NODE), 'etc/herald/agent.yaml'), 'utf8')) as {
+        coordinator: { url: unknown };
+      };
+      assert.deepEqual(agent.coordinator.url, urls, "the agent follows the replicas' URLs, in order");
+      const second = await converge();
+      assert.equal(second.code, 0, tail(second.output));
+      assert.equal(total(second, 'changed'), 0, tail(second.output, 120));
+    });
+
+    it('the rendered replicas run on the etcd cluster: a drain refused or stored through one is on record through another', async () => {
+      for (const [i, host] of replicas.entries()) {
+        await mkdir(join(dir, `data-${i + 1}`), { recursive: true });
+        const child = spawn(
+          process.execPath,
+          [
+            join(rootOf(host), 'opt/herald/current/dist/bin/herald.js'),
+            'coordinator',
+            '--config',
+            join(rootOf(host), 'etc/herald/coordinator.yaml'),
+          ],
+          { stdio: 'ignore' },
+        );
+        running.push(child);
+      }
+      const cli = join(rootOf(replicas[0]!), 'opt/herald/current/dist/bin/herald.js');
+      const herald = (args: string[], coordinator: string) =>
+        run(process.execPath, [cli, ...args], {
+          env: { ...process.env, HERALD_COORDINATOR: coordinator, HERALD_TOKEN: OPERATOR_TOKEN },
+        });
+      for (const url of urls)
+        await waitFor(
+          () => herald(['status', '--json'], url),
+          (result) => result.code === 0,
+          { timeoutMs: 30_000, pollMs: 250, description: `${url} answering herald status` },
+        );
+      // No agent runs here: the policy refuses the drain (no site announces), and the refusal
+      // is written to the shared audit log through replica 1 ...
+      const drain = await herald(['drain', 'lon1', '--reason', `converge ${prefix}`], urls[0]!);
+      assert.notEqual(drain.code, 0, 'refused without announcing sites');
+      // ... and read through replica 3.
+      const audit = await herald(['audit', '--site', 'lon1', '--json'], urls[2]!);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.match(audit.stdout, new RegExp(`converge ${prefix}`));
+      // The CLI given the three URLs still answers with replica 1 killed.
+      running[0]!.kill('SIGKILL');
+      const status = await herald(['status', '--json'], urls.join(','));
+      assert.equal(status.code, 0, status.stderr);
+    });
+
+    it('refuses SQLite for several replicas before changing anything', async () => {
+      const bad = await converge(['-e', 'herald_coordinator_store_engine=sqlite']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.output, /Expected the etcd engine when the play has several coordinator replicas/);
+      assert.equal(total(bad, 'changed'), 0);
+    });
+  },
+);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { hostPidsNaming } from '../../src/lab/host-processes.js';
 import { listNamespaces } from '../../src/lab/network.js';
 import { compiledCli } from '../../src/lab/runtime.js';
 import { waitFor } from '../../src/lab/wait.js';
@@ -56,25 +57,15 @@ interface Owner {
 }
 
 /** Starts `herald lab up` in the foreground and waits for its "is up" line. */
-async function labUp(name: string): Promise<Owner> {
+async function labUp(
+  name: string,
+  args = ['--topology', 'single', '--no-ipv6', '--no-host-link', '--agent', 'announce-only'],
+): Promise<Owner> {
   const before = new Set(await listNamespaces());
-  const child = spawn(
-    process.execPath,
-    [
-      compiledCli(),
-      'lab',
-      'up',
-      '--name',
-      name,
-      '--topology',
-      'single',
-      '--no-ipv6',
-      '--no-host-link',
-      '--agent',
-      'announce-only',
-    ],
-    { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [compiledCli(), 'lab', 'up', '--name', name, ...args], {
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -153,6 +144,52 @@ describe('herald lab CLI', { skip }, () => {
     assert.deepEqual(left, []);
     assert.equal(existsSync(owner.runDir), false);
     assert.equal(existsSync(join(lockDir, `${name}.json`)), false, 'lock released');
+  });
+
+  it('--coordinators 3: status lists the replicas and etcd members, host faults act on them, lab down leaves no process behind', async () => {
+    const name = `reps${process.pid}`;
+    const owner = await labUp(name, ['--topology', 'single', '--no-ipv6', '--coordinators', '3']);
+    owners.push(owner);
+    assert.match(owner.output(), /coordinator replicas \(etcd store/);
+    const report = () => {
+      const status = cli(['lab', 'status', '--name', name]);
+      assert.equal(status.status, 0, status.stderr);
+      return status.stdout;
+    };
+    // "up" means answering /healthz: on a loaded machine a replica may not answer in time at once.
+    const allUp = async () =>
+      (
+        await waitFor(report, (text) => /coordinator replicas \(3\/3 up\)/.test(text), {
+          timeoutMs: 30_000,
+          pollMs: 500,
+          description: 'lab status showing 3/3 replicas up',
+        })
+      ).value;
+    const up = await allUp();
+    assert.match(up, /etcd members \(3\/3 up; quorum\)/);
+    assert.equal(cli(['lab', 'fault', 'coordinator-2', 'kill-coordinator', '--name', name]).status, 0);
+    assert.equal(cli(['lab', 'fault', 'etcd-3', 'kill-etcd', '--name', name]).status, 0);
+    const faulted = report();
+    assert.match(faulted, /coordinator-2 +\S+ +DOWN/);
+    assert.match(faulted, /coordinator replicas \(2\/3 up\)/);
+    assert.match(faulted, /etcd-3 +\S+ +DOWN/);
+    assert.match(faulted, /etcd members \(2\/3 up; quorum\)/);
+    const wrong = cli(['lab', 'fault', 'coordinator-9', 'kill-coordinator', '--name', name]);
+    assert.equal(wrong.status, 1);
+    assert.match(
+      wrong.stderr,
+      /expected one of coordinator-1, coordinator-2, coordinator-3, received "coordinator-9"/,
+    );
+    assert.equal(cli(['lab', 'fault', 'coordinator-2', 'start-coordinator', '--name', name]).status, 0);
+    await allUp();
+    // The owner dies outright: `lab down` must still stop every replica and etcd member.
+    assert.ok(hostPidsNaming(`${owner.runDir}/`).length >= 5, 'replicas and members run on the host');
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+    const down = cli(['lab', 'down', '--name', name]);
+    assert.equal(down.status, 0, down.stderr);
+    assert.deepEqual(hostPidsNaming(`${owner.runDir}/`), [], 'no process of the run is left');
+    assert.equal(existsSync(owner.runDir), false);
   });
 
   it('cleans up after an owner that was killed outright (lab down)', async () => {

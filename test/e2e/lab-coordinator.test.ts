@@ -4,51 +4,22 @@
  * compiled CLI ends with the site's routes gone at the routers; `herald undrain` brings them back.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
+import { heraldCoordinator } from '../../src/lab/coordinator.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { isAnnouncedBy, isWithdrawnBy } from '../../src/lab/route-observer.js';
-import { compiledCli } from '../../src/lab/runtime.js';
 import { failoverTopology } from '../../src/lab/topology.js';
 import { waitFor } from '../../src/lab/wait.js';
 import {
-  labSkip,
+  coordinatorLabSkip,
+  heraldOnLab,
   measureUntil,
   noteOutcome,
   releaseTestLab,
-  requireLab,
   startTestLab,
 } from '../support/lab.js';
 
-const exec = promisify(execFile);
-
-function skipReason(): string | false {
-  const lab = labSkip({ needsAgent: true });
-  if (lab) return lab;
-  if (!requireLab && !coordinatorAvailable())
-    return 'the compiled CLI has no `herald coordinator` command yet';
-  return false;
-}
-
-async function herald(lab: Lab, args: string[]) {
-  const env = {
-    ...process.env,
-    HERALD_COORDINATOR: lab.coordinatorUrl!,
-    HERALD_TOKEN_FILE: operatorTokenFile(lab.paths),
-  };
-  return exec(process.execPath, [compiledCli(), ...args], { env, timeout: 90_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: error.code ?? 1,
-      stdout: error.stdout ?? '',
-      stderr: error.stderr ?? '',
-    }),
-  );
-}
-
-describe('lab with the coordinator', { skip: skipReason() }, () => {
+describe('lab with the coordinator', { skip: coordinatorLabSkip() }, () => {
   let lab: Lab;
   before(async () => {
     lab = await startTestLab('lab-coordinator', {
@@ -68,18 +39,26 @@ describe('lab with the coordinator', { skip: skipReason() }, () => {
       (statuses) => statuses.every((s) => s.coordinator?.connected === true),
       { timeoutMs: 15_000, pollMs: 200, description: 'every agent connected to the coordinator' },
     );
-    const status = await herald(lab, ['status', '--json']);
+    const status = await heraldOnLab(lab, ['status', '--json']);
     assert.equal(status.code, 0, status.stderr);
     for (const node of lab.plan.nodes) assert.ok(status.stdout.includes(node.name), node.name);
   });
 
   it('`herald drain lon1 --wait` returns once lon1 is withdrawn at the routers; undrain brings it back', async () => {
-    const drain = await herald(lab, ['drain', 'lon1', '--reason', 'lab e2e', '--wait', '--timeout', '60s']);
+    const drain = await heraldOnLab(lab, [
+      'drain',
+      'lon1',
+      '--reason',
+      'lab e2e',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
     assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
     const snapshot = await lab.observer.snapshot();
     assert.ok(isWithdrawnBy(snapshot, 'lon1-a'), 'withdrawn at every router when --wait returns');
     assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
-    const undrain = await herald(lab, [
+    const undrain = await heraldOnLab(lab, [
       'undrain',
       'lon1',
       '--reason',

@@ -7,13 +7,11 @@
  * only once the route is gone at the FRR routers (its route observer asks vtysh).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { AgentTuning } from '../../src/lab/agent-config.js';
-import { heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
+import { heraldCoordinator } from '../../src/lab/coordinator.js';
 import { FRR_DAEMON_DIR } from '../../src/lab/frr-daemon.js';
-import { compiledCli } from '../../src/lab/runtime.js';
 import type { Lab } from '../../src/lab/lab.js';
 import {
   bestSite,
@@ -23,26 +21,17 @@ import {
   routesOf,
 } from '../../src/lab/route-observer.js';
 import { failoverTopology } from '../../src/lab/topology.js';
-import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
+import {
+  heraldOnLab,
+  labSkip,
+  noteOutcome,
+  releaseTestLab,
+  requireLab,
+  startTestLab,
+} from '../support/lab.js';
 
 const NODE = 'lon1-a';
-const exec = promisify(execFile);
 
-async function herald(lab: Lab, args: string[]) {
-  const env = {
-    ...process.env,
-    HERALD_COORDINATOR: lab.coordinatorUrl!,
-    HERALD_TOKEN_FILE: operatorTokenFile(lab.paths),
-  };
-  return exec(process.execPath, [compiledCli(), ...args], { env, timeout: 90_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: error.code ?? 1,
-      stdout: error.stdout ?? '',
-      stderr: error.stderr ?? '',
-    }),
-  );
-}
 const tuning: Partial<AgentTuning> = { drainHold: 3000, flapDamping: false };
 
 function frrSkip(): string | false {
@@ -112,13 +101,21 @@ describe('lab with FRR routers (--router frr): a drain', { skip: frrSkip() }, ()
   });
 
   it('`herald drain lon1 --wait` returns once the coordinator verified the route gone at the FRR routers', async () => {
-    const drain = await herald(lab, ['drain', 'lon1', '--reason', 'frr e2e', '--wait', '--timeout', '60s']);
+    const drain = await heraldOnLab(lab, [
+      'drain',
+      'lon1',
+      '--reason',
+      'frr e2e',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
     assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
     assert.match(`${drain.stdout}${drain.stderr}`, /verified at the router/);
     const snapshot = await lab.observer.snapshot();
     assert.ok(isWithdrawnBy(snapshot, NODE), describeSnapshot(snapshot));
     assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
-    const undrain = await herald(lab, [
+    const undrain = await heraldOnLab(lab, [
       'undrain',
       'lon1',
       '--reason',

@@ -8,35 +8,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { coordinatorAvailable, heraldCoordinator, operatorTokenFile } from '../../src/lab/coordinator.js';
-import type { FleetStatus } from '../../src/wire/coordinator-api.js';
+import { heraldCoordinator } from '../../src/lab/coordinator.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { announcingSites, isAnnouncedBy } from '../../src/lab/route-observer.js';
 import { failoverTopology } from '../../src/lab/topology.js';
 import { delay, waitFor } from '../../src/lab/wait.js';
-import { labSkip, noteOutcome, releaseTestLab, requireLab, startTestLab } from '../support/lab.js';
+import {
+  coordinatorLabSkip,
+  labFleetStatus,
+  noteOutcome,
+  releaseTestLab,
+  startTestLab,
+} from '../support/lab.js';
 
 const CONDITION_TIMEOUT = 45_000;
 
-/** The coordinator's fleet status, as `herald status --json` reads it. */
-async function coordinatorStatus(lab: Lab): Promise<FleetStatus> {
-  const token = readFileSync(operatorTokenFile(lab.paths), 'utf8').trim();
-  const response = await fetch(`${lab.coordinatorUrl!}/api/v1/status`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  return (await response.json()) as FleetStatus;
-}
-
-function skipReason(): string | false {
-  const lab = labSkip({ needsAgent: true });
-  if (lab) return lab;
-  if (!requireLab && !coordinatorAvailable())
-    return 'the compiled CLI has no `herald coordinator` command yet';
-  return false;
-}
-
-describe('break-tls on every node (panic mode)', { skip: skipReason() }, () => {
+describe('break-tls on every node (panic mode)', { skip: coordinatorLabSkip() }, () => {
   let lab: Lab;
   before(async () => {
     lab = await startTestLab('lab-panic-tls', {
@@ -60,7 +47,7 @@ describe('break-tls on every node (panic mode)', { skip: skipReason() }, () => {
     // The coordinator decides panic only after its start-up grace (agents.staleAfter): a fault
     // inside it is judged by each agent alone (docs/panic-mode.md, rule 5).
     await waitFor(
-      () => coordinatorStatus(lab),
+      () => labFleetStatus(lab),
       (status) => status.panic?.startupGrace === false && status.panic.reportingSites === 3,
       { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'the coordinator deciding panic' },
     );

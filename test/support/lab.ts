@@ -3,13 +3,17 @@
  * the machine cannot run it, start labs that are always released (after the test, on Ctrl-C, on
  * SIGTERM), keep the daemons' logs of a failed test in test-output/, and record timings there.
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { coordinatorAvailable, operatorTokenFile } from '../../src/lab/coordinator.js';
 import { startLab, type Lab, type LabOptions } from '../../src/lab/lab.js';
 import type { RouteSnapshot } from '../../src/lab/route-observer.js';
 import { labProblems } from '../../src/lab/preflight.js';
 import { compiledCli } from '../../src/lab/runtime.js';
+import type { FleetStatus } from '../../src/wire/coordinator-api.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const testOutputDir = join(repoRoot, 'test-output');
@@ -25,6 +29,59 @@ export function labSkip(options: { needsAgent?: boolean } = {}): string | false 
   if (options.needsAgent && !existsSync(compiledCli()))
     problems.push(`the compiled CLI ${compiledCli()} is missing (run \`npm run build\`)`);
   return problems.length ? `lab unavailable: ${problems.join('; ')}` : false;
+}
+
+/** labSkip() for tests that also need `herald coordinator` in the compiled CLI. */
+export function coordinatorLabSkip(): string | false {
+  const lab = labSkip({ needsAgent: true });
+  if (lab) return lab;
+  if (!requireLab && !coordinatorAvailable())
+    return 'the compiled CLI has no `herald coordinator` command yet';
+  return false;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execCli = promisify(execFile);
+
+/**
+ * The compiled `herald` CLI as an operator of the lab runs it: HERALD_COORDINATOR set to the lab's
+ * coordinator (every replica's URL, comma-separated, with --coordinators N; or `coordinator`),
+ * HERALD_TOKEN_FILE to the operator token. Resolves with the exit code, never throws on one.
+ */
+export function heraldOnLab(
+  lab: Lab,
+  args: string[],
+  options: { coordinator?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const env = {
+    ...process.env,
+    HERALD_COORDINATOR: options.coordinator ?? lab.coordinatorUrls.join(','),
+    HERALD_TOKEN_FILE: operatorTokenFile(lab.paths),
+  };
+  return execCli(process.execPath, [compiledCli(), ...args], {
+    env,
+    timeout: options.timeoutMs ?? 90_000,
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof error.code === 'number' ? error.code : 1,
+      stdout: error.stdout ?? '',
+      stderr: error.stderr ?? '',
+    }),
+  );
+}
+
+/** `herald status --json` against the lab's coordinator, parsed; throws naming the exit and stderr. */
+export async function labFleetStatus(lab: Lab, options: { coordinator?: string } = {}): Promise<FleetStatus> {
+  const result = await heraldOnLab(lab, ['status', '--json'], { ...options, timeoutMs: 30_000 });
+  if (result.code !== 0)
+    throw new Error(`herald status --json: expected exit 0, received ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as FleetStatus;
 }
 
 const liveLabs = new Set<Lab>();
