@@ -43,6 +43,7 @@ import { SerialQueue } from './serial-queue.js';
 import { blockingViolations, evaluateDrain } from './policy.js';
 import { drainComplete } from './progress.js';
 import type { RouteObserver } from './route-observer.js';
+import type { ReplicaSet } from './replicas/replica-set.js';
 import { StoreWriteError, type CoordinatorStore, type StoreBatch } from './store/store.js';
 import { fleetStatus, drainView, type ViewContext } from './views.js';
 import { WindowRunner, type WindowInput } from './window-runner.js';
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
   monotonic?: MonotonicClock;
   /** How often gates, deadlines, staleness and windows are re-evaluated. */
   tickMs?: number;
+  /** Replicas (replicas/replica-set.ts): singleton work only on the leader, fenced. Absent: always leads. */
+  replicas?: ReplicaSet;
 }
 
 /** A validated drain request (the API body after parsing). */
@@ -103,10 +106,12 @@ export class Coordinator {
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
+  private readonly replicas: ReplicaSet | undefined;
 
   private constructor(options: CoordinatorOptions) {
     this.config = options.config;
-    this.store = options.store;
+    this.replicas = options.replicas;
+    this.store = options.replicas ? options.replicas.fenced(options.store) : options.store;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.monotonic = options.monotonic ?? monotonicClock;
@@ -118,6 +123,7 @@ export class Coordinator {
       this.inventory.sites.flatMap((s) => s.nodes),
       options.config.agents.staleAfter,
       this.monotonic,
+      () => this.replicas?.grace.active ?? false,
     );
     this.events = new EventBus((error) =>
       this.logger.error({ err: coerceError(error) }, 'event listener failed'),
@@ -234,7 +240,7 @@ export class Coordinator {
       this.events.emit('agent.stale', this.agentEventData(node), now);
     }
     void this.serial(async () => {
-      await this.windows.evaluate();
+      await this.asLeader(() => this.windows.evaluate());
       await this.reconcile();
     }).catch((error) => this.logger.error({ err: coerceError(error) }, 'tick failed'));
   }
@@ -592,20 +598,50 @@ export class Coordinator {
    */
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
+    if (!(await this.asLeader(() => this.reconcilePass(true))))
+      await (this.replicas
+        ? this.replicas.runAsReplica(() => this.reconcilePass(false))
+        : this.reconcilePass(false));
+  }
+
+  /** Singleton work (windows, drain steps, panic) runs on the leader only, every write fenced. */
+  private async asLeader(work: () => Promise<void>): Promise<boolean> {
+    if (!this.replicas) return work().then(() => true);
+    return this.replicas.runAsLeader(work, (newLeadership) => this.catchUp(newLeadership));
+  }
+
+  /**
+   * The leader reads what others did before acting: a new leader what the previous one did, and
+   * then every second the drains requested or released and windows changed on other replicas.
+   * Between those, drains it holds stay as they are (only the leader advances them).
+   */
+  private async catchUp(newLeadership: boolean): Promise<void> {
+    const active = await this.store.listDrains({ status: 'active' });
+    for (const drain of this.allDrains())
+      if (drain.status === 'active' && !active.some((d) => d.id === drain.id)) {
+        const stored = await this.store.getDrain(drain.id);
+        if (stored) this.drains.set(stored.id, stored);
+      }
+    for (const drain of active)
+      if (newLeadership || !this.drains.has(drain.id)) this.drains.set(drain.id, drain);
+    this.windows.load(await this.store.listWindows());
+  }
+
+  private async reconcilePass(leading: boolean): Promise<void> {
     const now = this.clock();
     const changed: DrainRecord[] = [];
     const audit: AuditInput[] = [];
     const emits: (() => void)[] = [];
     const active = activeDrains(this.allDrains());
     this.gracefulHolds.retain(active.map((d) => d.id));
-    for (const drain of active) {
+    for (const drain of leading ? active : []) {
       const next = this.advance(drain, now, audit, emits);
       if (next) changed.push(next);
     }
     const merged = new Map(this.drains);
     for (const drain of changed) merged.set(drain.id, drain);
     const desired = desiredDrainsByNode(this.inventory, [...merged.values()]);
-    const panicEmit = this.panic.decide(now, audit);
+    const panicEmit = leading ? this.panic.decide(now, audit) : undefined;
     const directive = this.panic.directive();
     const updates = this.agents.changes(
       (node) => ({ drains: desired.get(node) ?? [], ...(directive ? { panic: directive } : {}) }),

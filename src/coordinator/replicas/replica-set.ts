@@ -15,12 +15,13 @@ import type { ReplicasStatus } from '../../wire/coordinator-api.js';
 import type { CoordinatorConfig } from '../config-schema.js';
 import type { EventBus } from '../events.js';
 import type { EtcdStore } from '../store/etcd-store.js';
-import { NotLeaderError, type CommitOptions, type CoordinatorStore } from '../store/store.js';
+import { NotLeaderError, SOLO_FENCE, type CommitOptions, type CoordinatorStore } from '../store/store.js';
 import { EtcdHealthBoard, LocalHealthBoard, type HealthBoard, type NodeHealth } from './health-board.js';
 import { EtcdLeadership, SoloLeadership, type Leadership } from './leadership.js';
 import { EtcdReplicaDirectory, SoloDirectory, type ReplicaDirectory } from './replica-directory.js';
 import { ReplicaLease } from './replica-lease.js';
 import { StaleGrace } from './stale-grace.js';
+import { fencedStore, fenceScope } from './fenced-store.js';
 
 export interface ReplicaSet {
   readonly engine: 'sqlite' | 'etcd';
@@ -37,6 +38,19 @@ export interface ReplicaSet {
   singletonCommit(): CommitOptions | null;
   /** A write failed: when it was a refused fence, step down (returns true). */
   refused(error: unknown): boolean;
+  /**
+   * Runs singleton work when this replica leads, inside the fence scope (every commit fenced,
+   * fenced-store.ts); false without running it otherwise. The first time under a new leadership,
+   * `catchUp(true)` runs first (read what the previous leader did before acting), and
+   * `catchUp(false)` every second after (what other replicas changed).
+   */
+  runAsLeader(
+    work: () => Promise<void>,
+    catchUp: (newLeadership: boolean) => Promise<void>,
+  ): Promise<boolean>;
+  runAsReplica<T>(work: () => Promise<T>): Promise<T>;
+  /** The store with every commit inside `runAsLeader` fenced (give this one to the coordinator). */
+  fenced(store: CoordinatorStore): CoordinatorStore;
   /** The merged node health of every replica (the drain policy's cross-replica view). */
   mergedHealth(): ReadonlyMap<string, NodeHealth>;
   status(): ReplicasStatus;
@@ -76,8 +90,11 @@ abstract class BaseReplicaSet {
   abstract readonly engine: 'sqlite' | 'etcd';
   protected abstract readonly leaseTtl: number | null;
 
-  constructor(protected readonly options: ReplicaSetOptions) {
-    this.grace = new StaleGrace(options.config.agents.staleGrace);
+  constructor(
+    protected readonly options: ReplicaSetOptions,
+    graceMs: number,
+  ) {
+    this.grace = new StaleGrace(graceMs);
   }
 
   get id(): string {
@@ -97,6 +114,41 @@ abstract class BaseReplicaSet {
     if (!(error instanceof NotLeaderError)) return false;
     this.leadership.refused(error);
     return true;
+  }
+
+  /** The leadership (fence revision) whose catch-up ran. */
+  protected caughtUp: string | undefined;
+
+  /** When the last catch-up ran (performance.now()). */
+  private caughtUpAt = 0;
+  /**
+   * How often the leader reads again what other replicas changed (drains requested, released,
+   * windows added on them), besides once at the start of each leadership.
+   */
+  protected catchUpEveryMs = 1000;
+
+  async runAsLeader(
+    work: () => Promise<void>,
+    catchUp: (newLeadership: boolean) => Promise<void>,
+  ): Promise<boolean> {
+    const fence = this.leadership.fence();
+    if (!fence) return false;
+    if (this.caughtUp !== fence.revision || performance.now() - this.caughtUpAt >= this.catchUpEveryMs) {
+      await catchUp(this.caughtUp !== fence.revision);
+      this.caughtUp = fence.revision;
+      this.caughtUpAt = performance.now();
+    }
+    await fenceScope.run(fence, work);
+    return true;
+  }
+
+  /** Work that is not the leader's: outside any fence scope it may have been scheduled from. */
+  runAsReplica<T>(work: () => Promise<T>): Promise<T> {
+    return fenceScope.exit(work);
+  }
+
+  fenced(store: CoordinatorStore): CoordinatorStore {
+    return fencedStore(store, (error) => this.leadership.refused(error));
   }
 
   mergedHealth(): ReadonlyMap<string, NodeHealth> {
@@ -129,6 +181,14 @@ class SoloReplicaSet extends BaseReplicaSet implements ReplicaSet {
   protected directory: ReplicaDirectory | undefined;
   protected board: HealthBoard | undefined;
   private solo: SoloLeadership | undefined;
+  // The only coordinator loaded everything at start: nothing to catch up on.
+  protected override caughtUp: string | undefined = SOLO_FENCE.revision;
+  protected override catchUpEveryMs = Infinity;
+
+  // One coordinator: no other replica's agents to wait for, staleness as before replicas.
+  constructor(options: ReplicaSetOptions) {
+    super(options, 0);
+  }
 
   get leadership(): Leadership {
     return (this.solo ??= new SoloLeadership({ id: this.replicaId || 'solo', url: null }));
@@ -156,7 +216,7 @@ class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
   private readonly coordination: ReturnType<EtcdStore['coordination']>;
 
   constructor(options: ReplicaSetOptions, store: EtcdStore) {
-    super(options);
+    super(options, options.config.agents.staleGrace);
     const config = options.config.store;
     this.leaseTtl = config.engine === 'etcd' ? config.leaseTtl : 10_000;
     this.coordination = store.coordination();
