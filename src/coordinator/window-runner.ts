@@ -3,21 +3,15 @@
  * and carries out what the pure schedule (window-schedule.ts) decides — create the window's
  * drain (through the policy like any request; a refused start is retried while the window
  * lasts), flag it overdue at the end, and release it automatically only when the window says
- * so and every node of the target is healthy.
+ * so and every node of the target is healthy. It changes drains only through the drain service.
  */
 import type { Logger } from '../util/log.js';
-import type {
-  AuditEntry,
-  DrainTarget,
-  DrainView,
-  PolicyEvaluation,
-  Violation,
-  WindowView,
-} from '../wire/coordinator-api.js';
+import type { DrainTarget, Violation, WindowView } from '../wire/coordinator-api.js';
 import { InvalidRequestError, NotFoundError, notStored } from './domain-errors.js';
 import { cronProblems, nextStartFinder } from './cron.js';
+import type { DrainService } from './drain-service.js';
 import type { EventBus } from './events.js';
-import { describeTarget, type Actor, type DrainRecord, type WindowRecord } from './model.js';
+import { describeTarget, type Actor, type WindowRecord } from './model.js';
 import { blockingViolations } from './policy.js';
 import type { StoreBatch } from './store/store.js';
 import { windowView } from './views.js';
@@ -35,26 +29,6 @@ export interface WindowInput {
   autoRelease: boolean;
 }
 
-/** What the runner needs from the coordinator. Every call happens inside its serial queue. */
-export interface WindowHost {
-  clock(): number;
-  serial<T>(task: () => Promise<T>): Promise<T>;
-  commit(batch: StoreBatch): Promise<AuditEntry[]>;
-  targetProblems(target: DrainTarget): string[];
-  createDrain(
-    owner: string,
-    input: { target: DrainTarget; reason: string; ticket?: string; deadline: number; hold?: number },
-    windowId: string,
-    now: number,
-  ): Promise<{ evaluation: PolicyEvaluation; drain: DrainRecord | null }>;
-  release(drain: DrainRecord, actor: string, reason: string, now: number): Promise<void>;
-  drain(id: string): DrainRecord | undefined;
-  setDrain(drain: DrainRecord): void;
-  drainView(drain: DrainRecord, now: number): DrainView;
-  /** Every node of the target reports healthy right now (fresh reports only). */
-  targetHealthy(target: DrainTarget, now: number): boolean;
-}
-
 function sameRules(a: readonly Violation[], b: readonly Violation[]): boolean {
   return JSON.stringify(a.map((v) => v.rule)) === JSON.stringify(b.map((v) => v.rule));
 }
@@ -64,9 +38,10 @@ export class WindowRunner {
   private readonly nextStarts = new Map<string, NextStart>();
 
   constructor(
-    private readonly host: WindowHost,
+    private readonly drains: DrainService,
     private readonly events: EventBus,
     private readonly logger: Logger,
+    private readonly clock: () => number,
   ) {}
 
   /** Loads stored windows (before start). */
@@ -83,12 +58,12 @@ export class WindowRunner {
     this.nextStarts.set(window.id, nextStartFinder(window.cron, window.timezone));
   }
 
-  view(window: WindowRecord, now = this.host.clock()): WindowView {
+  view(window: WindowRecord, now = this.clock()): WindowView {
     return windowView(window, this.nextStarts.get(window.id)?.(now) ?? null);
   }
 
   list(): WindowView[] {
-    const now = this.host.clock();
+    const now = this.clock();
     return [...this.windows.values()].map((w) => this.view(w, now));
   }
 
@@ -100,14 +75,14 @@ export class WindowRunner {
 
   add(principal: Actor, input: WindowInput): Promise<WindowView> {
     const problems = [
-      ...this.host.targetProblems(input.target),
+      ...this.drains.targetProblems(input.target),
       ...cronProblems(input.cron, input.timezone).map(
         (p) => `${p.includes('time zone') ? 'timezone' : 'cron'}: ${p}`,
       ),
     ];
     if (problems.length) return Promise.reject(new InvalidRequestError('window', problems));
-    return this.host.serial(async () => {
-      const now = this.host.clock();
+    return this.drains.serial(async () => {
+      const now = this.clock();
       const window: WindowRecord = {
         id: `w-${randomBytes(5).toString('hex')}`,
         target: input.target,
@@ -152,12 +127,12 @@ export class WindowRunner {
 
   /** Removes a window; a drain it started stays held until released (the caller is told). */
   remove(principal: Actor, id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
-    return this.host.serial(async () => {
+    return this.drains.serial(async () => {
       const window = this.windows.get(id);
       if (!window) throw new NotFoundError('window', id);
-      const now = this.host.clock();
+      const now = this.clock();
       const drainId = window.occurrence?.drainId ?? null;
-      const held = drainId && this.host.drain(drainId)?.status === 'active' ? drainId : null;
+      const held = drainId && this.drains.get(drainId)?.status === 'active' ? drainId : null;
       await this.commitChange(`the removal of window ${id}`, {
         deletedWindows: [id],
         audit: [
@@ -184,21 +159,21 @@ export class WindowRunner {
   /** An operator's change, stored first: a store that cannot write refuses it (503), nothing changed. */
   private async commitChange(what: string, batch: StoreBatch): Promise<void> {
     try {
-      await this.host.commit(batch);
+      await this.drains.commit(batch);
     } catch (error) {
       throw notStored(what, error);
     }
   }
 
-  /** Inside the host's queue: starts, retries, ends and auto-releases occurrences. */
+  /** Inside the drain service's queue: starts, retries, ends and auto-releases occurrences. */
   async evaluate(): Promise<void> {
-    const now = this.host.clock();
+    const now = this.clock();
     for (const window of [...this.windows.values()]) {
       const actions = decideWindow({
         window,
         now,
         nextStart: this.nextStarts.get(window.id)!,
-        drainActive: (id) => this.host.drain(id)?.status === 'active',
+        drainActive: (id) => this.drains.get(id)?.status === 'active',
       });
       for (const action of actions) {
         const current = this.windows.get(window.id)!;
@@ -207,9 +182,9 @@ export class WindowRunner {
         else if (action.kind === 'retry') await this.startOccurrence(current, null, null, now);
         else if (action.kind === 'end') await this.endOccurrence(current, now);
         else if (action.kind === 'auto-release') {
-          const drain = this.host.drain(action.drainId);
-          if (drain?.status === 'active' && this.host.targetHealthy(drain.target, now))
-            await this.host.release(
+          const drain = this.drains.get(action.drainId);
+          if (drain?.status === 'active' && this.drains.targetHealthy(drain.target))
+            await this.drains.release(
               drain,
               `window:${window.id}`,
               'maintenance window ended and every node is healthy',
@@ -241,7 +216,7 @@ export class WindowRunner {
     const occurrence = fresh
       ? { startedAt, endsAt: endsAt!, drainId: null, ended: false, refused: [] as Violation[] }
       : window.occurrence!;
-    const { evaluation, drain } = await this.host.createDrain(
+    const { evaluation, drain } = await this.drains.startWindowDrain(
       window.owner,
       {
         target: window.target,
@@ -270,7 +245,7 @@ export class WindowRunner {
             },
           ]
         : [];
-    await this.host.commit({ windows: [next], audit });
+    await this.drains.commit({ windows: [next], audit });
     this.windows.set(window.id, next);
     const view = this.view(next, now);
     if (drain) this.events.emit('window.started', { window: view, drainId: drain.id }, now);
@@ -286,7 +261,7 @@ export class WindowRunner {
   private async endOccurrence(window: WindowRecord, now: number): Promise<void> {
     const occurrence = window.occurrence!;
     const next: WindowRecord = { ...window, occurrence: { ...occurrence, ended: true } };
-    const drain = occurrence.drainId ? this.host.drain(occurrence.drainId) : undefined;
+    const drain = occurrence.drainId ? this.drains.get(occurrence.drainId) : undefined;
     const active = drain?.status === 'active';
     const batch: StoreBatch = {
       windows: [next],
@@ -311,16 +286,16 @@ export class WindowRunner {
         details: { windowEndedAt: occurrence.endsAt },
       });
     }
-    await this.host.commit(batch);
+    await this.drains.commit(batch);
     this.windows.set(window.id, next);
-    if (overdue) this.host.setDrain(overdue);
+    if (overdue) this.drains.set(overdue);
     this.events.emit('window.ended', { window: this.view(next, now), drainId: occurrence.drainId }, now);
     if (overdue) {
       this.logger.warn(
         { window: window.id, drain: overdue.id },
         'maintenance window ended with its drain still held: overdue',
       );
-      this.events.emit('drain.overdue', { drain: this.host.drainView(overdue, now) }, now);
+      this.events.emit('drain.overdue', { drain: this.drains.view(overdue, now) }, now);
     }
   }
 }

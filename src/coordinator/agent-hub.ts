@@ -1,0 +1,156 @@
+/**
+ * The agents this replica serves: their push streams, their reports (checked against the
+ * inventory), who went stale, and the health inputs the safety policy reads from them. A report
+ * that changes something asks for a reconcile pass (`onChange`); the hub decides nothing itself.
+ */
+import { describeValue } from '../config/load.js';
+import type { Logger } from '../util/log.js';
+import type { AgentDesired, AgentStatus } from '../wire/agent-status.js';
+import type { DrainTarget } from '../wire/coordinator-api.js';
+import { AgentRegistry } from './agent-registry.js';
+import type { CoordinatorConfig } from './config-schema.js';
+import { InvalidRequestError } from './domain-errors.js';
+import type { AgentEventData, EventBus } from './events.js';
+import { announcingByNode, knownPrefixes, type Inventory, type MonotonicClock } from './fleet.js';
+import { nodesOfTarget } from './holds.js';
+import type { NodeReport } from './model.js';
+
+export interface AgentHubOptions {
+  config: CoordinatorConfig;
+  inventory: Inventory;
+  events: EventBus;
+  logger: Logger;
+  clock: () => number;
+  monotonic: MonotonicClock;
+  /** A report changed something a decision or the page reads. */
+  onChange: () => void;
+  /** Whether the coordinator is shutting down (a stream closing then is not news). */
+  stopped: () => boolean;
+  /** The grace after a restart or leadership change (replicas/stale-grace.ts): no agent judged stale. */
+  inGrace?: () => boolean;
+}
+
+/** What the safety policy reads about the agents (policy.ts `evaluateDrain`). */
+export interface HealthInputs {
+  announcing: ReturnType<typeof announcingByNode>;
+  reporting: Set<string>;
+  prefixes: ReturnType<typeof knownPrefixes>;
+}
+
+export class AgentHub {
+  readonly registry: AgentRegistry;
+  /** node → its site, for the per-report paths. */
+  readonly siteOf = new Map<string, string>();
+
+  constructor(private readonly o: AgentHubOptions) {
+    for (const site of o.inventory.sites) for (const node of site.nodes) this.siteOf.set(node, site.name);
+    this.registry = new AgentRegistry(
+      o.inventory.sites.flatMap((s) => s.nodes),
+      o.config.agents.staleAfter,
+      o.monotonic,
+      o.inGrace,
+    );
+  }
+
+  get reports(): ReadonlyMap<string, NodeReport> {
+    return this.registry.reports;
+  }
+
+  isStale(node: string): boolean {
+    return this.registry.isStale(node);
+  }
+
+  /** Opens an agent's push stream; returns the function that closes it. */
+  connectAgent(node: string, push: (desired: AgentDesired) => void): () => void {
+    const close = this.registry.connect(node, push);
+    this.o.logger.info({ node }, 'agent connected');
+    this.o.events.emit('agent.connected', this.eventData(node), this.o.clock());
+    return () => {
+      close();
+      if (this.o.stopped()) return;
+      this.o.logger.info({ node }, 'agent disconnected');
+      this.o.events.emit('agent.disconnected', this.eventData(node), this.o.clock());
+    };
+  }
+
+  /** Takes an agent's report; invalid when it claims another node or site (the claim quoted briefly). */
+  ingestReport(node: string, status: AgentStatus): { revision: number | null } {
+    const site = this.siteOf.get(node);
+    const problems: string[] = [];
+    if (status.node !== node)
+      problems.push(
+        `node: expected ${JSON.stringify(node)} (the token's node), received ${describeValue(status.node)}`,
+      );
+    if (site && status.site !== site)
+      problems.push(
+        `site: expected ${JSON.stringify(site)} (the inventory's site of ${node}), received ${describeValue(status.site)}`,
+      );
+    if (problems.length) throw new InvalidRequestError('report', problems);
+    const now = this.o.clock();
+    const wasStale = this.registry.isStale(node);
+    const changed = this.registry.record(node, status, now);
+    if (changed || wasStale) {
+      this.o.events.emit('agent.report', this.eventData(node), now);
+      this.o.onChange();
+    }
+    return { revision: this.registry.revisionOf(node) };
+  }
+
+  /** Logs and emits each agent that went stale or came back since the last call. */
+  noticeStaleness(now: number): void {
+    for (const { node, stale } of this.registry.staleTransitions()) {
+      if (stale)
+        this.o.logger.warn(
+          { node },
+          `agent ${node} is stale: not heard from within ${this.o.config.agents.staleAfter} ms`,
+        );
+      else this.o.logger.info({ node }, `agent ${node} reports again`);
+      this.o.events.emit('agent.stale', this.eventData(node), now);
+    }
+  }
+
+  eventData(node: string): AgentEventData {
+    const report = this.registry.reports.get(node);
+    const stale = this.registry.isStale(node);
+    return {
+      node,
+      site: this.siteOf.get(node) ?? report?.status.site ?? '',
+      state: report?.status.state ?? null,
+      healthy: report?.status.healthy ?? null,
+      announcing:
+        stale || !report
+          ? []
+          : report.status.prefixes
+              .filter((p) => p.acknowledged === 'announce' || p.acknowledged === 'graceful')
+              .map((p) => p.prefix),
+      stale,
+      connected: this.registry.isConnected(node),
+      lastSeenAt: report?.receivedAt ?? null,
+    };
+  }
+
+  /** Node health as the policy counts it toward floors: this replica's agents, fresh reports only. */
+  healthInputs(): HealthInputs {
+    const reports = this.registry.reports;
+    return {
+      announcing: announcingByNode(reports, this.o.monotonic(), this.o.config.agents.staleAfter),
+      reporting: new Set([...reports.keys()].filter((node) => !this.registry.isStale(node))),
+      prefixes: knownPrefixes(reports),
+    };
+  }
+
+  /** Whether every node of a target reports healthy right now (fresh reports only). */
+  targetHealthy(target: DrainTarget): boolean {
+    return nodesOfTarget(this.o.inventory, target).every(
+      (node) => !this.registry.isStale(node) && this.registry.reports.get(node)?.status.healthy === true,
+    );
+  }
+
+  nodeReport(node: string): NodeReport | undefined {
+    return this.registry.reports.get(node);
+  }
+
+  hasNode(node: string): boolean {
+    return this.siteOf.has(node);
+  }
+}
