@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EtcdCluster, etcdSkip } from '../../support/etcd-cluster.js';
-import { CoordinatorProcess, tempDir, TOKENS, waitFor, type Json } from './harness.js';
+import { CoordinatorProcess, runCli, tempDir, TOKENS, waitFor, type Json } from './harness.js';
 
 const sites = [
   { name: 'lon1', region: 'eu', nodes: ['lon1-a'] },
@@ -126,6 +126,14 @@ describe('coordinator replicas on etcd: one leader, fenced singleton work', { sk
     }
     assert.equal(leaders, 1, 'herald_coordinator_leader is 1 on exactly one replica');
     assert.match(leader.log, /is now the leader/);
+    // `herald status` against a replica that does not lead names the leader and the one serving.
+    const other = replicas.find((r) => r !== leader)!;
+    const otherId = `r${replicas.indexOf(other) + 1}`;
+    const leaderId = `r${replicas.indexOf(leader) + 1}`;
+    const cli = await runCli(['status'], { url: other.url, token: TOKENS.viewer });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`^replicas: 3; leader ${leaderId}; serving you: ${otherId}$`, 'm'));
+    assert.match(cli.stdout, new RegExp(`^  replica ${leaderId} \\(leader\\) `, 'm'));
   });
 
   it('a leader frozen mid-work stops before another takes over: no window started twice, no drain step applied twice; thawed, it steps down', async () => {
