@@ -14,6 +14,7 @@ import { DrainDialog } from './views/drain-dialog.js';
 import { DrainsView } from './views/drains-view.js';
 import { HistoryView } from './views/history-view.js';
 import { PanicBanner } from './views/panic-banner.js';
+import { ReplicasIndicator } from './views/replicas-indicator.js';
 import { ReleaseDialog } from './views/release-dialog.js';
 import { SiteDetail } from './views/site-detail.js';
 import { SiteTable } from './views/site-table.js';
@@ -42,6 +43,7 @@ export function startApp(
   );
 
   const indicator = h('span', { class: 'connection' });
+  const replicasIndicator = new ReplicasIndicator(h('span', {}));
   const banner = h('div', { class: 'banner', hidden: true });
   const panicBanner = new PanicBanner(h('div', {}));
   const summary = h('section', {});
@@ -134,6 +136,7 @@ export function startApp(
       ),
       h('nav', { class: 'tabs', 'aria-label': 'Views' }, tabLinks),
       indicator,
+      replicasIndicator.element,
       h('div', { class: 'session' }, who, wallToggle, signOutButton),
     ),
     banner,
@@ -169,6 +172,7 @@ export function startApp(
   function render(): void {
     connection.render(state);
     panicBanner.render(state);
+    replicasIndicator.render(state);
     summaryBar.render(state);
     const session = state.session;
     setText(who, session ? `${session.name} · ${session.role}` : '');
