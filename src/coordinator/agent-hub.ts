@@ -26,6 +26,8 @@ export interface AgentHubOptions {
   onChange: () => void;
   /** Whether the coordinator is shutting down (a stream closing then is not news). */
   stopped: () => boolean;
+  /** The grace after a restart or leadership change (replicas/stale-grace.ts): no agent judged stale. */
+  inGrace?: () => boolean;
 }
 
 /** What the safety policy reads about the agents (policy.ts `evaluateDrain`). */
@@ -46,6 +48,7 @@ export class AgentHub {
       o.inventory.sites.flatMap((s) => s.nodes),
       o.config.agents.staleAfter,
       o.monotonic,
+      o.inGrace,
     );
   }
 

@@ -45,6 +45,8 @@ export class AgentRegistry {
     private readonly staleAfterMs: number,
     /** Staleness is a duration: measured on this clock, never the wall clock. */
     private readonly monotonic: MonotonicClock = monotonicClock,
+    /** True during the grace after a restart or leadership change: no agent is judged stale. */
+    private readonly inGrace: () => boolean = () => false,
   ) {}
 
   /** Restores what was last published (from the store) so revisions continue. */
@@ -86,6 +88,7 @@ export class AgentRegistry {
 
   /** Not heard from within staleAfter, on the monotonic clock. */
   isStale(node: string): boolean {
+    if (this.inGrace() && this.reports.has(node)) return false;
     return isStale(this.reports.get(node), this.monotonic(), this.staleAfterMs);
   }
 

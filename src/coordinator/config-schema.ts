@@ -280,6 +280,21 @@ const etcdStoreSchema = z
      * most a quarter of a leadership lease TTL).
      */
     healthInterval: duration({ min: 100, max: 60_000 }).default(1000),
+    /**
+     * TTL of each replica's lease (its leadership, node health and directory entry). A leader
+     * steps down after TTL/2 without an answered keepalive; another takes over after about the
+     * TTL. Whole seconds (etcd's unit), at least 2 s.
+     */
+    leaseTtl: duration({ min: 2000, max: 300_000 })
+      .refine((ms) => ms % 1000 === 0, { message: 'expected whole seconds (etcd leases count in seconds)' })
+      .default(10_000),
+    /** This replica's name among the replicas (default: host name and listen port). */
+    replicaId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'expected letters, digits, ".", "_", ":" or "-" (at most 100)')
+      .optional(),
+    /** The URL others (and the CLI) reach this replica at (default: the URL it listens on). */
+    advertiseUrl: z.url().optional(),
   })
   .strict();
 
@@ -320,6 +335,12 @@ export const coordinatorConfigSchema = z
          * together; the interval it asks for is max(the agent's own heartbeat, agents / this).
          */
         heartbeatsPerSecond: z.number().int().min(1).max(100_000).default(50),
+        /**
+         * After a restart or a leadership change no agent is judged stale for this long: agents
+         * are still reconnecting and reporting to the replica now deciding (at least a few
+         * heartbeat intervals; Nomad waits minutes).
+         */
+        staleGrace: duration({ min: 0, max: 3_600_000 }).default(15_000),
       })
       .strict()
       .prefault({}),

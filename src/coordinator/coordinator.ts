@@ -32,6 +32,8 @@ import { Reconciler } from './reconcile.js';
 import type { RouteObserver } from './route-observer.js';
 import { StoreReadError, StoreWriteError, type CoordinatorStore } from './store/store.js';
 import { StoreHealth } from './store-health.js';
+import type { ReplicaSet } from './replicas/replica-set.js';
+import { ALWAYS_LEADER, catchUp, replicaSingleton, type Singleton } from './replicas/singleton.js';
 import { fleetStatus } from './views.js';
 import { WindowRunner, type WindowInput } from './window-runner.js';
 
@@ -48,6 +50,8 @@ export interface CoordinatorOptions {
   monotonic?: MonotonicClock;
   /** How often gates, deadlines, staleness and windows are re-evaluated. */
   tickMs?: number;
+  /** Replicas (replicas/replica-set.ts): singleton work only on the leader, fenced. Absent: always leads. */
+  replicas?: ReplicaSet;
 }
 
 export class Coordinator {
@@ -70,11 +74,17 @@ export class Coordinator {
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
+  private readonly singleton: Singleton;
 
   private constructor(options: CoordinatorOptions) {
     const { config, logger } = options;
     this.config = config;
-    this.store = options.store;
+    this.store = options.replicas ? options.replicas.fenced(options.store) : options.store;
+    this.singleton = options.replicas
+      ? replicaSingleton(options.replicas, (fresh) =>
+          catchUp(this.store, { drains: this.drains, windows: this.windows }, fresh),
+        )
+      : ALWAYS_LEADER;
     this.logger = logger;
     this.clock = options.clock ?? Date.now;
     const monotonic = options.monotonic ?? monotonicClock;
@@ -94,6 +104,7 @@ export class Coordinator {
       monotonic,
       onChange: () => this.reconciler.request(),
       stopped: () => this.stopped,
+      inGrace: () => options.replicas?.grace.active ?? false,
     });
     this.panic = new PanicController({
       config,
@@ -140,6 +151,7 @@ export class Coordinator {
       logger,
       clock,
       monotonic,
+      singleton: this.singleton,
     });
     this.windows = new WindowRunner(this.drains, events, logger, clock);
   }
@@ -187,7 +199,7 @@ export class Coordinator {
     this.agents.noticeStaleness(this.clock());
     void this.drains
       .serial(async () => {
-        await this.windows.evaluate();
+        await this.singleton.asLeader(() => this.windows.evaluate());
         await this.reconciler.run();
       })
       .catch((error) => {

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { preDrainStatusSchema } from '../wire/agent-status.js';
 import type { Coordinator } from './coordinator.js';
+import type { ReplicaSet } from './replicas/replica-set.js';
 
 const PRE_DRAIN_PHASES = preDrainStatusSchema.shape.phase.options;
 
@@ -205,6 +206,30 @@ export class CoordinatorMetrics {
         const rules = (event.data.entry.details.rules ?? []) as { rule: string; overridden?: string }[];
         for (const v of rules) if (v.overridden === undefined) this.refusals.inc({ rule: v.rule });
       }
+    });
+  }
+
+  /**
+   * herald_coordinator_leader (1 on the replica running the singleton work) and
+   * herald_coordinator_replicas (live replicas this one sees): the HeraldNoCoordinatorLeader
+   * alert sums the first over every replica.
+   */
+  trackReplicas(replicas: ReplicaSet): void {
+    new Gauge({
+      name: 'herald_coordinator_leader',
+      help: '1 on the coordinator replica that leads (windows, drain steps, panic, router verification), 0 otherwise',
+      registers: [this.registry],
+      collect() {
+        this.set(replicas.isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_coordinator_replicas',
+      help: 'Live coordinator replicas this replica sees (1 with the embedded SQLite store)',
+      registers: [this.registry],
+      collect() {
+        this.set(replicas.status().list.length);
+      },
     });
   }
 }

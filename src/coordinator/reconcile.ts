@@ -17,6 +17,7 @@ import type { AuditInput, DrainRecord } from './model.js';
 import type { ObserverLoop } from './observer-loop.js';
 import type { PanicController } from './panic-controller.js';
 import { StoreConflictError, StoreWriteError } from './store/store.js';
+import { ALWAYS_LEADER, type Singleton } from './replicas/singleton.js';
 
 /** Released drains stay in memory this long (for release progress), unless their release completed. */
 const RELEASED_RETENTION_MS = 3_600_000;
@@ -32,6 +33,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   clock: () => number;
   monotonic: MonotonicClock;
+  /** Drain steps and panic are singleton work: only on the leader, fenced (replicas/singleton.ts). */
+  singleton?: Singleton;
 }
 
 export class Reconciler {
@@ -98,9 +101,17 @@ export class Reconciler {
     }
   }
 
-  /** One pass, inside the drain service's queue. */
+  /**
+   * One pass, inside the drain service's queue. The leader advances drains and decides panic
+   * (fenced); every replica turns the drains it knows into its agents' desired state.
+   */
   async run(): Promise<void> {
     if (this.stopped) return;
+    const singleton = this.o.singleton ?? ALWAYS_LEADER;
+    if (!(await singleton.asLeader(() => this.pass(true)))) await singleton.asReplica(() => this.pass(false));
+  }
+
+  private async pass(leading: boolean): Promise<void> {
     const { drains, agents, panic } = this.o;
     // Drain records are written back only if no replica changed them since this view was read:
     // after a change of ours, read the view again first (another replica may have released a
@@ -113,14 +124,14 @@ export class Reconciler {
     const emits: (() => void)[] = [];
     const active = activeDrains(drains.all());
     this.gracefulHolds.retain(active.map((d) => d.id));
-    for (const drain of active) {
+    for (const drain of leading ? active : []) {
       const next = this.advance(drain, now, audit, emits);
       if (next) changed.push(next);
     }
     const merged = new Map(drains.all().map((d) => [d.id, d]));
     for (const drain of changed) merged.set(drain.id, drain);
     const desired = desiredDrainsByNode(this.o.inventory, [...merged.values()]);
-    const panicEmit = panic.decide(now, audit);
+    const panicEmit = leading ? panic.decide(now, audit) : undefined;
     const directive = panic.directive();
     const updates = agents.registry.changes(
       (node) => ({ drains: desired.get(node) ?? [], ...(directive ? { panic: directive } : {}) }),

@@ -18,6 +18,8 @@ import { attachAgentSockets } from './http/agent-socket.js';
 import { createRouter, startServer, type ServerHandle } from './http/server.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { createRouteObserver, type RouteObserver } from './route-observer.js';
+import { leaderOnlyObserver } from './replicas/leader-only-observer.js';
+import { createReplicaSet, type ReplicaSet } from './replicas/replica-set.js';
 import { describeStore, openStore } from './store/open-store.js';
 import { StoreOpenError, StoreWriteError, type CoordinatorStore } from './store/store.js';
 
@@ -25,6 +27,8 @@ export interface RunningCoordinator {
   coordinator: Coordinator;
   server: ServerHandle;
   metrics: CoordinatorMetrics;
+  /** This coordinator among its replicas (leadership, shared node health, the live replicas). */
+  replicas: ReplicaSet;
   close(): Promise<void>;
 }
 
@@ -51,14 +55,17 @@ export async function startCoordinator(
         'use tokenSha256 (sha256 of the token) or tokenFile outside the lab',
     );
   const store = options.store ?? (await openStore(config));
-  const observer =
+  const replicas = createReplicaSet({ config, store, logger });
+  const routers =
     options.observer ?? (config.routeObserver ? createRouteObserver(config.routeObserver) : undefined);
+  const observer = routers ? leaderOnlyObserver(routers, () => replicas.isLeader()) : undefined;
   let coordinator: Coordinator;
   try {
     coordinator = await Coordinator.open({
       config,
       store,
       logger,
+      replicas,
       ...(observer ? { observer } : {}),
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     });
@@ -68,7 +75,8 @@ export async function startCoordinator(
   }
   const metrics = new CoordinatorMetrics(coordinator, config.policy);
   const router = createRouter(metrics, config);
-  registerApiRoutes(router, coordinator, metrics);
+  metrics.trackReplicas(replicas);
+  registerApiRoutes(router, coordinator, metrics, replicas);
   const extensionStops = (options.extensions ?? []).flatMap(
     (extension) => extension(router, coordinator) ?? [],
   );
@@ -92,15 +100,35 @@ export async function startCoordinator(
     metrics,
     logger,
   });
+  try {
+    // The lease, the directory entry, the health board and the first campaign (etcd): a
+    // replica that cannot reach etcd at start does not start.
+    await replicas.start(coordinator.events, server.url);
+  } catch (error) {
+    stopExtensions();
+    await replicas.stop().catch(() => undefined);
+    await server.close();
+    await store.close();
+    throw new StoreWriteError(
+      'store unreachable',
+      `could not join the replicas: ${coerceError(error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
   coordinator.start();
   return {
     coordinator,
     server,
     metrics,
+    replicas,
     close: async () => {
       stopExtensions();
       agentSockets.close();
       await coordinator.stop();
+      // Leadership handed over at once (the key deleted), the lease revoked with its keys.
+      await replicas.stop();
       await server.close();
       await store.close();
     },
@@ -155,7 +183,12 @@ export async function runCoordinator(
   }
   writeListenFile(config.dataDir, running.server.url);
   logger.info(
-    { url: running.server.url, store: describeStore(config), sites: config.inventory.sites.length },
+    {
+      url: running.server.url,
+      store: describeStore(config),
+      sites: config.inventory.sites.length,
+      replica: running.replicas.id,
+    },
     `herald coordinator ${version} listening on ${running.server.url}`,
   );
   let stopping = false;

@@ -339,6 +339,36 @@ export const storeStatusSchema = z.object({
 });
 export type StoreStatus = z.infer<typeof storeStatusSchema>;
 
+/**
+ * The coordinator replicas (docs/coordinator-failover.md): every live one, which one leads
+ * (runs windows, drain steps, panic and router verification), and which one answered this
+ * request. With the embedded SQLite store there is one, always the leader.
+ */
+export const replicasStatusSchema = z.object({
+  engine: z.enum(['sqlite', 'etcd']),
+  /** The replica that served this answer. */
+  self: z.string(),
+  /** The leader's id, or null while none is elected (singleton work paused). */
+  leader: z.string().nullable(),
+  /** Whether the replica that served this answer leads. */
+  leading: z.boolean(),
+  /** Lease TTL in milliseconds (etcd), null for sqlite. */
+  leaseTtl: z.number().nullable(),
+  /** Milliseconds left of the grace after a restart or leadership change (no agent judged stale). */
+  staleGraceRemaining: z.number(),
+  list: z.array(
+    z.object({
+      id: z.string(),
+      url: z.string().nullable(),
+      startedAt: z.number(),
+      version: z.string(),
+      leader: z.boolean(),
+      self: z.boolean(),
+    }),
+  ),
+});
+export type ReplicasStatus = z.infer<typeof replicasStatusSchema>;
+
 export const fleetStatusSchema = z.object({
   generatedAt: z.number(),
   announcingSites: z.number(),
@@ -355,6 +385,8 @@ export const fleetStatusSchema = z.object({
   panic: panicStatusSchema.optional(),
   /** Whether this replica's store answers; absent from coordinators older than replicas. */
   store: storeStatusSchema.optional(),
+  /** Absent from coordinators older than replicas. */
+  replicas: replicasStatusSchema.optional(),
 });
 export type FleetStatus = z.infer<typeof fleetStatusSchema>;
 

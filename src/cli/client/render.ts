@@ -138,6 +138,23 @@ export function preDrainLines(node: NodeStatus): string[] {
 }
 
 /**
+ * The coordinator replicas (etcd store): each one, the leader, and the one that answered.
+ * Nothing for a single coordinator on SQLite, or one older than replicas.
+ */
+export function replicaLines(status: FleetStatus): string[] {
+  const replicas = status.replicas;
+  if (!replicas || replicas.engine === 'sqlite') return [];
+  const names = replicas.list.map(
+    (r) =>
+      `${r.id}${r.leader ? ' (leader)' : ''}${r.self ? ' (serving you)' : ''}${r.url ? ` ${r.url}` : ''}`,
+  );
+  return [
+    `replicas: ${replicas.list.length}; ${replicas.leader === null ? 'NO LEADER (windows, drain steps and panic paused)' : `leader ${replicas.leader}`}; serving you: ${replicas.self}`,
+    ...names.map((n) => `  replica ${n}`),
+  ];
+}
+
+/**
  * `herald status [SITE]`. With a SITE the coordinator sends that site only, while
  * `announcingSites` stays fleet-wide: the first line counts the sites shown, and gives the fleet's
  * count apart, never one over the other.
@@ -157,6 +174,7 @@ export function statusText(status: FleetStatus, now: number, filter: { site?: st
         `fleet-wide ${status.announcingSites} site(s) announcing (${policy})`,
     );
   }
+  lines.push(...replicaLines(status));
   for (const site of status.sites) {
     lines.push('');
     lines.push(

@@ -15,9 +15,11 @@ import {
   releaseByIdSchema,
   releaseRequestSchema,
   windowRequestSchema,
+  type FleetStatus,
 } from '../../wire/coordinator-api.js';
 import type { Coordinator } from '../coordinator.js';
 import type { CoordinatorMetrics } from '../metrics.js';
+import type { ReplicaSet } from '../replicas/replica-set.js';
 import type { Principal } from './auth.js';
 import { HttpError } from '../../http/http-error.js';
 import { json, STREAMED, type Router } from './router.js';
@@ -49,10 +51,14 @@ export function registerApiRoutes(
   router: Router,
   coordinator: Coordinator,
   metrics: CoordinatorMetrics,
+  /** The replicas (replicas/replica-set.ts): /status shows them, the leader and the one answering. */
+  replicas?: ReplicaSet,
 ): void {
   const api = API_PREFIX;
   /** Operator routes always have a principal (the router authenticated it). */
   const owner = (principal: Principal | null): Principal => principal!;
+  const withReplicas = (status: FleetStatus): FleetStatus =>
+    replicas ? { ...status, replicas: replicas.status() } : status;
 
   router.add({
     method: 'GET',
@@ -60,14 +66,14 @@ export function registerApiRoutes(
     access: 'viewer',
     handler: (ctx) => {
       ctx.query(siteQuerySchema);
-      return coordinator.status();
+      return withReplicas(coordinator.status());
     },
   });
   router.add({
     method: 'GET',
     path: `${api}/status/:site`,
     access: 'viewer',
-    handler: (ctx) => coordinator.status(ctx.params.site),
+    handler: (ctx) => withReplicas(coordinator.status(ctx.params.site)),
   });
 
   router.add({

@@ -32,6 +32,7 @@ import type { AgentDesired } from '../../wire/agent-status.js';
 import type { AuditEntry, AuditQuery } from '../../wire/coordinator-api.js';
 import type { AuditInput, DrainRecord, WindowRecord } from '../model.js';
 import {
+  NotLeaderError,
   StoreConflictError,
   StoreReadError,
   StoreWriteError,
@@ -54,6 +55,9 @@ export interface EtcdStoreOptions {
   /** Deadline of each call. */
   timeoutMs?: number;
 }
+
+/** Under the prefix: the key the elected replica holds (replicas/leadership.ts). */
+export const LEADER_KEY = 'leader';
 
 /** Audit entries per commit the id scheme leaves room for. */
 const AUDIT_PER_COMMIT = 1000n;
@@ -144,6 +148,14 @@ export class EtcdStore implements CoordinatorStore {
     this.client = new Etcd3(clientOptions);
   }
 
+  /**
+   * The client and key prefix, for the replicas' leadership, health board and directory
+   * (src/coordinator/replicas/), which share this connection.
+   */
+  coordination(): { client: Etcd3; prefix: string; timeoutMs: number } {
+    return { client: this.client, prefix: this.options.prefix, timeoutMs: this.timeoutMs };
+  }
+
   private key(...parts: string[]): Buffer {
     return Buffer.concat([this.prefix, Buffer.from(parts.join(''))]);
   }
@@ -222,29 +234,51 @@ export class EtcdStore implements CoordinatorStore {
       ...[...deletes].map((key) => ({ request_delete_range: { key: this.key(key) } })),
     ];
     const since = options.ifUnchangedSince;
+    const fence = options.fencedBy;
     let response;
     try {
       response = await this.client.kv.txn({
-        compare:
-          since === undefined
+        compare: [
+          ...(since === undefined
             ? []
             : [
                 {
                   key: this.key('decision'),
-                  target: 'Mod',
-                  result: 'Less',
+                  target: 'Mod' as const,
+                  result: 'Less' as const,
                   mod_revision: String(BigInt(since) + 1n),
                 },
-              ],
+              ]),
+          // The leadership this write is made under still holds: the leader key is the one
+          // created at the fence's revision (a new leader's key has a newer create revision).
+          ...(fence === undefined
+            ? []
+            : [
+                {
+                  key: this.key(LEADER_KEY),
+                  target: 'Create' as const,
+                  result: 'Equal' as const,
+                  create_revision: fence.revision,
+                },
+              ]),
+        ],
         success,
-        failure: [],
+        // On failure, the leader key as it is now: tells a lost leadership from a conflict.
+        failure: fence === undefined ? [] : [{ request_range: { key: this.key(LEADER_KEY) } }],
       });
     } catch (error) {
       const fault = faultOf(error);
       if (!fault) throw error;
       throw new StoreWriteError(fault, `could not write to ${this.describe(error)}`, { cause: error });
     }
-    if (!response.succeeded) throw new StoreConflictError(since ?? '0');
+    if (!response.succeeded) {
+      if (fence !== undefined) {
+        const leader = response.responses[0]?.response_range?.kvs[0];
+        if (!leader || leader.create_revision !== fence.revision)
+          throw new NotLeaderError(fence, leader ? leader.create_revision : null);
+      }
+      throw new StoreConflictError(since ?? '0');
+    }
     const revision = BigInt(response.header.revision);
     return audit.map(({ index, ...entry }) => this.auditEntry(entry, revision, index));
   }

@@ -243,6 +243,7 @@ export class SqliteStore implements CoordinatorStore {
     const changesDecisions = Boolean(
       batch.drains?.length || batch.windows?.length || batch.deletedWindows?.length,
     );
+    // `options.fencedBy` always holds: the file has one coordinator, always the leader.
     return this.db.transaction((b: StoreBatch) => {
       const since = options.ifUnchangedSince;
       if (since !== undefined && this.decisionRevision() > Number(since)) throw new StoreConflictError(since);

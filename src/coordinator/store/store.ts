@@ -114,19 +114,61 @@ export interface DecisionState {
   windows: WindowRecord[];
 }
 
+/**
+ * The leadership a singleton write is made under (replicas/leadership.ts): the leader key's
+ * create revision and the lease bound to it, both 64-bit etcd integers kept as decimal strings.
+ * The embedded SQLite engine has one coordinator, always leader: its fence is `SOLO_FENCE`.
+ */
+export interface Fence {
+  /** The replica holding it (for messages). */
+  replica: string;
+  /** Create revision of `<prefix>leader`: changes with every new leadership, never repeats. */
+  revision: string;
+  /** The lease the leader key is bound to. */
+  lease: string;
+}
+
+/** The fence of the only coordinator of an embedded store. */
+export const SOLO_FENCE: Fence = { replica: 'solo', revision: '0', lease: '0' };
+
+/**
+ * A fenced commit found that its leadership is over (the leader key is gone or belongs to a
+ * newer leadership): nothing was applied. The replica must stop acting as leader.
+ */
+export class NotLeaderError extends Error {
+  constructor(
+    readonly fence: Fence,
+    /** The leader key's create revision now, or null when there is no leader key. */
+    readonly currentRevision: string | null,
+  ) {
+    super(
+      `replica ${fence.replica} no longer leads (its leadership began at revision ${fence.revision}; ` +
+        `the leader key is ${currentRevision === null ? 'gone' : `now from revision ${currentRevision}`}); nothing was applied`,
+    );
+    this.name = 'NotLeaderError';
+  }
+}
+
 export interface CommitOptions {
   /**
    * Apply the batch only if no drain or window changed after this revision (from
    * `readDecisionState`); otherwise throw StoreConflictError with nothing applied.
    */
   ifUnchangedSince?: string;
+  /**
+   * Singleton work (windows, drain steps, panic, router verification): apply the batch only if
+   * this leadership still holds (etcd compares the leader key's create revision in the same
+   * Txn); otherwise throw NotLeaderError with nothing applied. SQLite: always holds.
+   */
+  fencedBy?: Fence;
 }
 
 export interface CoordinatorStore {
   /**
    * Applies the whole batch atomically; returns the audit entries as stored (with ids, which
    * grow with every commit). A batch the store cannot take throws StoreWriteError, with nothing
-   * applied (unless `outcomeUnknown`); a failed condition throws StoreConflictError.
+   * applied (unless `outcomeUnknown`); a failed condition throws StoreConflictError, a lost
+   * leadership NotLeaderError (checked first).
    */
   commit(batch: StoreBatch, options?: CommitOptions): Promise<AuditEntry[]>;
   /** Active drains and every window with the revision they were read at (one consistent read). */

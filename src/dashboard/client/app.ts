@@ -15,6 +15,7 @@ import { DrainsView } from './views/drains-view.js';
 import { HistoryView } from './views/history-view.js';
 import { PanicBanner } from './views/panic-banner.js';
 import { StoreBanner } from './views/store-banner.js';
+import { ReplicasIndicator } from './views/replicas-indicator.js';
 import { ReleaseDialog } from './views/release-dialog.js';
 import { SiteDetail } from './views/site-detail.js';
 import { SiteTable } from './views/site-table.js';
@@ -43,6 +44,7 @@ export function startApp(
   );
 
   const indicator = h('span', { class: 'connection' });
+  const replicasIndicator = new ReplicasIndicator(h('span', {}));
   const banner = h('div', { class: 'banner', hidden: true });
   const panicBanner = new PanicBanner(h('div', {}));
   const storeBanner = new StoreBanner(h('div', {}));
@@ -136,6 +138,7 @@ export function startApp(
       ),
       h('nav', { class: 'tabs', 'aria-label': 'Views' }, tabLinks),
       indicator,
+      replicasIndicator.element,
       h('div', { class: 'session' }, who, wallToggle, signOutButton),
     ),
     banner,
@@ -173,6 +176,7 @@ export function startApp(
     connection.render(state);
     storeBanner.render(state);
     panicBanner.render(state);
+    replicasIndicator.render(state);
     summaryBar.render(state);
     const session = state.session;
     setText(who, session ? `${session.name} · ${session.role}` : '');

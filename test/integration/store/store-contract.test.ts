@@ -18,10 +18,18 @@ import type { AuditInput, DrainRecord, WindowRecord } from '../../../src/coordin
 import { EtcdStore } from '../../../src/coordinator/store/etcd-store.js';
 import { SqliteStore } from '../../../src/coordinator/store/sqlite-store.js';
 import {
+  NotLeaderError,
   StoreConflictError,
   StoreWriteError,
   type CoordinatorStore,
 } from '../../../src/coordinator/store/store.js';
+import {
+  EtcdLeadership,
+  SoloLeadership,
+  type Leadership,
+} from '../../../src/coordinator/replicas/leadership.js';
+import { ReplicaLease } from '../../../src/coordinator/replicas/replica-lease.js';
+import { createLogger } from '../../../src/util/log.js';
 import { EtcdCluster, etcdSkip } from '../../support/etcd-cluster.js';
 import { drainRecord } from '../../unit/coordinator/fixtures.js';
 
@@ -71,6 +79,42 @@ function etcdEngine(): Engine {
       return { store: make(), peer: make };
     },
   };
+}
+
+const quiet = createLogger('store-contract', 'silent');
+
+/**
+ * Elects `id` on a handle: etcd campaigns for the prefix's leader key under a fresh 3 s lease;
+ * the embedded engine's only coordinator is always the leader. `stop` ends the leadership.
+ */
+async function elect(
+  store: CoordinatorStore,
+  id: string,
+): Promise<{ leadership: Leadership; stop(): Promise<void> }> {
+  if (!(store instanceof EtcdStore)) {
+    const leadership = new SoloLeadership({ id, url: null });
+    return { leadership, stop: () => leadership.stop() };
+  }
+  const { client, prefix } = store.coordination();
+  const lease = new ReplicaLease(client, 3, quiet, 5000);
+  await lease.start();
+  const leadership = new EtcdLeadership(client, prefix, lease, { id, url: null }, quiet);
+  await leadership.start();
+  return {
+    leadership,
+    async stop() {
+      await leadership.stop();
+      await lease.stop();
+    },
+  };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function audit(action: string, extra: Partial<AuditInput> = {}): AuditInput {
@@ -271,6 +315,66 @@ for (const engine of [sqliteEngine(), etcdEngine()]) {
         (await store.readDecisionState()).drains.map((d) => d.id),
         ['d-2'],
       );
+    });
+
+    it('a singleton write fenced by the current leadership is applied; one fenced by an ended leadership is refused, nothing applied', async () => {
+      const { store, peer } = open();
+      const first = await elect(store, 'replica-a');
+      assert.equal(first.leadership.isLeader(), true, 'the first replica to campaign leads');
+      const fenceA = first.leadership.fence()!;
+      await store.commit(
+        { drains: [drainRecord('d-1', { site: 'lon1' })], audit: [audit('drain.step', { drainId: 'd-1' })] },
+        { fencedBy: fenceA },
+      );
+      assert.equal((await store.getDrain('d-1'))?.id, 'd-1');
+
+      // A fence holding but a stale decision read: a conflict, not a lost leadership.
+      const read = await store.readDecisionState();
+      await store.commit({ windows: [windowRecord('w-1', 1)] });
+      await assert.rejects(
+        store.commit(
+          { drains: [drainRecord('d-2', { site: 'nyc1' })] },
+          { fencedBy: fenceA, ifUnchangedSince: read.revision },
+        ),
+        StoreConflictError,
+      );
+
+      if (!(store instanceof EtcdStore)) {
+        // One coordinator per file: always the leader, its fence always holds.
+        await store.commit({ drains: [drainRecord('d-3', { site: 'fra1' })] }, { fencedBy: fenceA });
+        assert.equal((await store.getDrain('d-3'))?.id, 'd-3');
+        await first.stop();
+        return;
+      }
+      // Another replica leads after the first one's leadership ended.
+      const other = peer();
+      const second = await elect(other, 'replica-b');
+      assert.equal(second.leadership.isLeader(), false, 'one leader at a time');
+      await first.stop();
+      await until(() => second.leadership.isLeader(), 10_000, 'replica-b to lead');
+      const fenceB = second.leadership.fence()!;
+      assert.notEqual(fenceB.revision, fenceA.revision);
+
+      const refused = await store
+        .commit(
+          {
+            drains: [drainRecord('d-3', { site: 'fra1' })],
+            audit: [audit('drain.step', { drainId: 'd-3' })],
+          },
+          { fencedBy: fenceA },
+        )
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      assert.ok(refused instanceof NotLeaderError, `expected NotLeaderError, received ${String(refused)}`);
+      assert.equal(refused.currentRevision, fenceB.revision);
+      assert.equal(await other.getDrain('d-3'), null, 'nothing of the refused batch applied');
+      assert.deepEqual(await other.queryAudit({ drain: 'd-3', limit: 10 }), []);
+
+      await other.commit({ drains: [drainRecord('d-3', { site: 'fra1' })] }, { fencedBy: fenceB });
+      assert.equal((await store.getDrain('d-3'))?.id, 'd-3');
+      await second.stop();
     });
 
     it('two operators on two replicas, maxConcurrentDrains 1: exactly one drain is stored, the other is refused', async () => {

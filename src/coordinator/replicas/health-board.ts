@@ -1,0 +1,242 @@
+/**
+ * Node health shared between replicas by change, not by heartbeat. Each replica writes the state
+ * of the agents connected to IT at `<prefix>health/<node>`, bound to its lease, only when that
+ * state changed (announcing per prefix, health state, stale, drain stage): a heartbeat that
+ * changes nothing writes nothing. Every replica mirrors the whole `health/` prefix
+ * (prefix-mirror.ts) into one merged view; a dead replica's entries expire with its lease and
+ * its agents, reconnecting elsewhere, are written again by their new replica.
+ *
+ * `mergedHealth()` is what a drain decision reads across replicas (the policy's "announcing" and
+ * "reporting" sets): see `announcingFromBoard` below.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { Logger } from '../../util/log.js';
+import { coerceError } from '../../util/errors.js';
+import type { AnyCoordinatorEvent, EventBus } from '../events.js';
+import { PrefixMirror } from './prefix-mirror.js';
+import type { ReplicaLease } from './replica-lease.js';
+
+/** One node's shared health, as its serving replica last wrote it. */
+export interface NodeHealth {
+  node: string;
+  site: string;
+  /** The replica its agent is connected to. */
+  replica: string;
+  /** The agent's health state machine state, null before its first report. */
+  state: string | null;
+  healthy: boolean | null;
+  /** Prefixes it announces (acknowledged announce or graceful), sorted. */
+  announcing: string[];
+  /** Not heard from within agents.staleAfter (by its serving replica). */
+  stale: boolean;
+  /** Its stage in the active drain that covers it, or null. */
+  drainStage: string | null;
+}
+
+export interface HealthBoard {
+  /** Every node any live replica serves: node → health. */
+  mergedHealth(): ReadonlyMap<string, NodeHealth>;
+  stop(): Promise<void>;
+}
+
+/** What a drain decision needs from the merged view: node → prefixes it announces (fresh only). */
+export function announcingFromBoard(board: ReadonlyMap<string, NodeHealth>): Map<string, Set<string>> {
+  const announcing = new Map<string, Set<string>>();
+  for (const [node, health] of board) if (!health.stale) announcing.set(node, new Set(health.announcing));
+  return announcing;
+}
+
+/** What a drain decision needs from the merged view: the nodes reporting (not stale) anywhere. */
+export function reportingFromBoard(board: ReadonlyMap<string, NodeHealth>): Set<string> {
+  return new Set([...board].filter(([, h]) => !h.stale).map(([node]) => node));
+}
+
+/** The embedded engine's board: one coordinator, so the merged view is the local one. */
+export class LocalHealthBoard implements HealthBoard {
+  private readonly entries = new Map<string, NodeHealth>();
+  private readonly unsubscribe: () => void;
+
+  constructor(events: EventBus, replica: string) {
+    const tracker = new NodeHealthTracker(replica);
+    this.unsubscribe = events.subscribe((event) => {
+      for (const change of tracker.apply(event)) {
+        if (change.health) this.entries.set(change.node, change.health);
+        else this.entries.delete(change.node);
+      }
+    });
+  }
+
+  mergedHealth(): ReadonlyMap<string, NodeHealth> {
+    return this.entries;
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+  }
+}
+
+/** A node's health changed (null: its agent left this replica). */
+export interface HealthChange {
+  node: string;
+  health: NodeHealth | null;
+}
+
+/**
+ * Turns the coordinator's events into per-node health of the agents connected here; returns a
+ * change only when a node's health differs from the last one returned.
+ */
+export class NodeHealthTracker {
+  private readonly last = new Map<string, string>();
+  private readonly drainStage = new Map<string, string>();
+  private readonly current = new Map<string, NodeHealth>();
+
+  constructor(private readonly replica: string) {}
+
+  apply(event: AnyCoordinatorEvent): HealthChange[] {
+    switch (event.type) {
+      case 'agent.disconnected': {
+        const node = event.data.node;
+        this.current.delete(node);
+        if (!this.last.delete(node)) return [];
+        return [{ node, health: null }];
+      }
+      case 'agent.report':
+      case 'agent.connected':
+      case 'agent.stale': {
+        const d = event.data;
+        if (!d.connected && !this.current.has(d.node)) return [];
+        const health: NodeHealth = {
+          node: d.node,
+          site: d.site,
+          replica: this.replica,
+          state: d.state,
+          healthy: d.healthy,
+          announcing: [...d.announcing].sort(),
+          stale: d.stale,
+          drainStage: this.drainStage.get(d.node) ?? null,
+        };
+        return this.offer(health);
+      }
+      case 'drain.created':
+      case 'drain.progress':
+      case 'drain.blocked':
+      case 'drain.completed':
+      case 'drain.released': {
+        const drain = event.data.drain;
+        const changes: HealthChange[] = [];
+        for (const n of drain.nodes) {
+          if (drain.status === 'active') this.drainStage.set(n.node, n.stage);
+          else this.drainStage.delete(n.node);
+          const health = this.current.get(n.node);
+          if (health)
+            changes.push(...this.offer({ ...health, drainStage: this.drainStage.get(n.node) ?? null }));
+        }
+        return changes;
+      }
+      default:
+        return [];
+    }
+  }
+
+  private offer(health: NodeHealth): HealthChange[] {
+    this.current.set(health.node, health);
+    const key = JSON.stringify(health);
+    if (this.last.get(health.node) === key) return [];
+    this.last.set(health.node, key);
+    return [{ node: health.node, health }];
+  }
+
+  /** Every node this replica serves now (to write again under a new lease). */
+  served(): NodeHealth[] {
+    return [...this.current.values()];
+  }
+}
+
+/** The shared board on etcd. */
+export class EtcdHealthBoard implements HealthBoard {
+  private readonly mirror: PrefixMirror;
+  private readonly tracker: NodeHealthTracker;
+  private readonly unsubscribe: () => void;
+  private readonly base: string;
+  /** Writes made to etcd (puts and deletes), for tests and logs. */
+  writes = 0;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly client: Etcd3,
+    prefix: string,
+    private readonly lease: ReplicaLease,
+    replica: string,
+    events: EventBus,
+    private readonly logger: Logger,
+  ) {
+    this.base = `${prefix}health/`;
+    this.mirror = new PrefixMirror(client, this.base, logger, 'the shared node health');
+    this.tracker = new NodeHealthTracker(replica);
+    this.unsubscribe = events.subscribe((event) => {
+      for (const change of this.tracker.apply(event))
+        this.enqueue(() => this.write(change.node, change.health));
+    });
+    // A new lease (the old one expired with its keys): write every node served here again.
+    lease.on('granted', () => {
+      for (const health of this.tracker.served()) this.enqueue(() => this.write(health.node, health));
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.mirror.start();
+  }
+
+  get rereads(): number {
+    return this.mirror.rereads;
+  }
+
+  /** Writes run one after another, in the order the changes happened. */
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((error: unknown) => {
+      this.logger.warn({ err: coerceError(error) }, 'could not write node health to etcd');
+    });
+  }
+
+  private async write(node: string, health: NodeHealth | null): Promise<void> {
+    const key = Buffer.from(this.base + node);
+    const leaseId = this.lease.id;
+    if (health) {
+      if (!leaseId) return; // written when the next lease is granted
+      this.writes++;
+      await this.client.kv.put({ key, value: Buffer.from(JSON.stringify(health)), lease: leaseId });
+      return;
+    }
+    // The agent left: remove its entry, unless another replica (its new one) wrote it since.
+    if (!leaseId) return;
+    this.writes++;
+    await this.client.kv.txn({
+      compare: [{ key, target: 'Lease', result: 'Equal', lease: leaseId }],
+      success: [{ request_delete_range: { key } }],
+      failure: [],
+    });
+  }
+
+  mergedHealth(): ReadonlyMap<string, NodeHealth> {
+    const merged = new Map<string, NodeHealth>();
+    for (const [node, entry] of this.mirror.entries) {
+      try {
+        merged.set(node, JSON.parse(entry.value.toString('utf8')) as NodeHealth);
+      } catch {
+        // a value we cannot read counts as unknown (absent)
+      }
+    }
+    return merged;
+  }
+
+  /** Resolves once every queued write is done (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    await this.chain;
+    await this.mirror.stop();
+  }
+}
