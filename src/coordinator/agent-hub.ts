@@ -14,6 +14,7 @@ import type { AgentEventData, EventBus } from './events.js';
 import { announcingByNode, knownPrefixes, type Inventory, type MonotonicClock } from './fleet.js';
 import { nodesOfTarget } from './holds.js';
 import type { NodeReport } from './model.js';
+import type { NodeHealth } from './replicas/health-board.js';
 
 export interface AgentHubOptions {
   config: CoordinatorConfig;
@@ -28,6 +29,11 @@ export interface AgentHubOptions {
   stopped: () => boolean;
   /** The grace after a restart or leadership change (replicas/stale-grace.ts): no agent judged stale. */
   inGrace?: () => boolean;
+  /**
+   * Node health other replicas publish (replicas/health-board.ts): nodes whose agents are
+   * connected elsewhere count toward the floors here too.
+   */
+  sharedHealth?: () => ReadonlyMap<string, NodeHealth>;
 }
 
 /** What the safety policy reads about the agents (policy.ts `evaluateDrain`). */
@@ -132,11 +138,12 @@ export class AgentHub {
   /** Node health as the policy counts it toward floors: this replica's agents, fresh reports only. */
   healthInputs(): HealthInputs {
     const reports = this.registry.reports;
-    return {
+    const local: HealthInputs = {
       announcing: announcingByNode(reports, this.o.monotonic(), this.o.config.agents.staleAfter),
       reporting: new Set([...reports.keys()].filter((node) => !this.registry.isStale(node))),
       prefixes: knownPrefixes(reports),
     };
+    return this.o.sharedHealth ? withSharedHealth(local, this.o.sharedHealth()) : local;
   }
 
   /** Whether every node of a target reports healthy right now (fresh reports only). */
@@ -153,4 +160,22 @@ export class AgentHub {
   hasNode(node: string): boolean {
     return this.siteOf.has(node);
   }
+}
+
+/**
+ * The policy's inputs across replicas: a node this replica hears fresh is judged by its own
+ * report here; any other node counts as the board says (fresh entries of live replicas only, so a
+ * dead replica's nodes drop out with its lease until their agents report elsewhere).
+ */
+export function withSharedHealth(local: HealthInputs, board: ReadonlyMap<string, NodeHealth>): HealthInputs {
+  const announcing = new Map(local.announcing);
+  const reporting = new Set(local.reporting);
+  const prefixes = new Set(local.prefixes);
+  for (const [node, health] of board) {
+    if (local.reporting.has(node) || health.stale) continue;
+    reporting.add(node);
+    if (health.announcing.length) announcing.set(node, new Set(health.announcing));
+    for (const prefix of health.announcing) prefixes.add(prefix);
+  }
+  return { announcing, reporting, prefixes: [...prefixes].sort() };
 }

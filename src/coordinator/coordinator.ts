@@ -77,7 +77,7 @@ export class Coordinator {
   private readonly singleton: Singleton;
 
   private constructor(options: CoordinatorOptions) {
-    const { config, logger } = options;
+    const { config, logger, replicas } = options;
     this.config = config;
     this.store = options.replicas ? options.replicas.fenced(options.store) : options.store;
     this.singleton = options.replicas
@@ -105,6 +105,7 @@ export class Coordinator {
       onChange: () => this.reconciler.request(),
       stopped: () => this.stopped,
       inGrace: () => options.replicas?.grace.active ?? false,
+      sharedHealth: replicas ? () => replicas.mergedHealth() : undefined,
     });
     this.panic = new PanicController({
       config,
