@@ -1,22 +1,24 @@
 /**
- * One kept TCP/TLS connection per stream probe, reused by the next round instead of a fresh
- * connect (and TLS handshake) every round. A connection is kept only after a reply settled its
+ * One kept TCP connection per SIP-over-TCP probe, reused by the next round instead of a fresh
+ * connect every round (TLS checks do not keep theirs: they must verify the certificate a new
+ * client is served, every round). A connection is kept only after a reply settled its
  * round; while parked it is dropped the moment the peer closes or resets it (the next round then
- * connects afresh, and that connect decides). It is retired after `maxAgeMs` so a new connection
- * — a new accept by the listener and, for TLS, a full handshake whose certificate is verified
- * again (tls-session-cache.ts) — is proven at least that often.
+ * connects afresh, and that connect decides). It is retired after `maxAgeMs` so a new accept by the
+ * listener is proven at least that often.
  *
  * What a round on a kept connection proves: the proxy's SIP workers read and answer requests on
- * it now. What only a fresh connection proves: the listening socket accepts, and the certificate
- * served to a new client — hence the age limit, and a fresh connect after any failed round.
+ * it now. What only a fresh connection proves: the listening socket accepts — hence the age
+ * limit, and a fresh connect after any failed round.
  */
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { MessageFramer } from './exchange-common.js';
 import type { TlsPeerReport } from './tls-peer.js';
 
-/** How long one connection is reused before the next round opens (and verifies) a new one. */
-export const KEPT_CONNECTION_MAX_AGE_MS = 60_000;
+/**
+ * How long one connection is reused before the next round opens a new one.
+ */
+export const KEPT_CONNECTION_MAX_AGE_MS = 10_000;
 
 export interface KeptConnection {
   socket: Socket;

@@ -10,7 +10,6 @@ import { runAttempt } from './attempt.js';
 import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
-import { TlsSessionCache } from './tls-session-cache.js';
 import { KeptStream } from './kept-stream.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
 import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
@@ -38,8 +37,10 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
     });
 
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
-  const sessions = config.transport === 'tls' ? new TlsSessionCache() : undefined;
-  const keep = config.transport === 'udp' ? undefined : new KeptStream();
+  // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is the
+  // certificate a NEW client is served (a bad reload must fail the next round), so every round
+  // connects and verifies the chain and name in a full handshake.
+  const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
   const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
@@ -69,7 +70,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
             port,
             tls:
               config.transport === 'tls'
-                ? { serverName: config.serverName ?? config.host, ca: config.caPem, sessions }
+                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
                 : undefined,
           },
           verifyTls: config.verify,
@@ -85,10 +86,9 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
   return async (context = {}) => {
     const result = await probe(context);
     if (result.status === 'down') {
-      // The next round starts on a new socket (and for TLS verifies the certificate in a full handshake).
+      // The next round starts on a new socket.
       keep?.close();
       keptUdp?.close();
-      sessions?.forget();
     }
     return result;
   };

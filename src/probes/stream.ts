@@ -16,7 +16,6 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, type TlsPeerReport } from './tls-peer.js';
-import type { TlsSessionCache } from './tls-session-cache.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -24,8 +23,6 @@ export interface TlsClientOptions {
   /** PEM text of the trusted CA(s); undefined = the system CAs. */
   ca: string | undefined;
   minVersion?: SecureVersion;
-  /** Resumes the probe's previous TLS session when it may (tls-session-cache.ts); none: a full handshake every time. */
-  sessions?: TlsSessionCache | undefined;
 }
 
 export interface StreamTarget {
@@ -49,9 +46,6 @@ export type OpenedStream =
 export function sniFor(serverName: string): string | undefined {
   return isIP(serverName) === 0 ? serverName : undefined;
 }
-
-/** How long a successful TLS connection is read after the probe, for the server's session ticket. */
-const TICKET_LINGER_MS = 500;
 
 /**
  * One secure context per (CA, floor): building it parses the CA's PEM (and, without one, the
@@ -84,7 +78,6 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
             port: target.port,
             servername: sniFor(tls.serverName),
             secureContext: secureContextFor(tls.ca, tls.minVersion),
-            session: tls.sessions?.offer(),
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".
@@ -94,23 +87,10 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     } catch (error) {
       return resolve({ ok: false, outcome: downFromError(error) });
     }
-    const sessions = tls?.sessions;
-    let ticketSeen = false;
-    let secured = false;
     let detached = false;
     const detach = () => void (detached = true);
-    if (sessions) {
-      sessions.track(socket as TLSSocket);
-      socket.once('session', () => (ticketSeen = true));
-    }
     attempt.onEnd(() => {
-      if (detached) return;
-      // A TLS 1.3 server sends its ticket just after the handshake: a connection that succeeded
-      // before the ticket came is closed politely and read a moment longer, so the next round resumes.
-      if (sessions && secured && !ticketSeen && !socket.destroyed) {
-        socket.end();
-        setTimeout(() => socket.destroy(), TICKET_LINGER_MS).unref();
-      } else socket.destroy();
+      if (!detached) socket.destroy();
     });
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
@@ -133,9 +113,7 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     }
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
     socket.once('secureConnect', () => {
-      secured = true;
-      const inspect = () => inspectTlsPeer(socket as TLSSocket, tls.serverName);
-      const peer = tls.sessions ? tls.sessions.settle(socket as TLSSocket, inspect) : inspect();
+      const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
       attempt.learned({
         answered: true,
         tlsVersion: peer.protocol,

@@ -10,7 +10,6 @@ import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
 import { openStream } from './stream.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
-import { TlsSessionCache } from './tls-session-cache.js';
 import type { Probe, ProbeResult } from './types.js';
 
 const DAY_SECONDS = 86_400;
@@ -72,7 +71,6 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
-  const sessions = new TlsSessionCache();
   return async (context = {}): Promise<ProbeResult> => {
     const result = await runAttempt(
       { timeoutMs: config.timeout, signal: context.signal, target },
@@ -81,7 +79,7 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
           {
             host: config.host,
             port: config.port,
-            tls: { serverName, ca: config.caPem, minVersion: config.minVersion, sessions },
+            tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
           },
           attempt,
         );
@@ -95,8 +93,6 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
         return judgeTlsPeer(opened.peer, config, Date.now());
       },
     );
-    // A failed round (or a warning: a certificate about to expire, an unexpected one) re-verifies next time.
-    if (result.status !== 'up') sessions.forget();
     return result;
   };
 }
