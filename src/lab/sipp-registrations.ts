@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import type { LabContext } from './context.js';
 import { nodeFromServerHeader } from './kamailio-config.js';
 import { findClient, SIP_PORT } from './plan.js';
+import type { RegistrationReply, RegistrationSession } from './registration-gaps.js';
+
+export { reregistrations, type Reregistration } from './registration-gaps.js';
 
 /** A REGISTER loop on one connection: send, expect 200, pause, again. */
 export function registerScenario(intervalMs: number): string {
@@ -45,12 +48,7 @@ export function registerScenario(intervalMs: number): string {
 `;
 }
 
-export interface SippReply {
-  /** Unix ms. */
-  at: number;
-  /** The lab node that answered (from the Server header). */
-  node: string | undefined;
-}
+export type SippReply = RegistrationReply;
 
 /** The 200 replies in a SIPp -trace_msg log, with their time and the answering node. Pure. */
 export function parseSippMessages(text: string): SippReply[] {
@@ -76,28 +74,10 @@ export function parseSippErrors(text: string): { at: number; text: string }[] {
 }
 
 /** One SIPp run: one TCP connection, from start to its end. */
-export interface SippSession {
-  client: number;
-  startedAt: number;
-  endedAt: number | undefined;
+export interface SippSession extends RegistrationSession {
   exitCode: number | undefined;
-  replies: SippReply[];
-  errors: { at: number; text: string }[];
-  /** Ended because the connection was reset or closed by the far end (not stopped by us). */
-  reset: boolean;
   /** SIPp's message and error logs of this run. */
   logs: { messages: string; errors: string };
-}
-
-/** What happened to one client's registration when its connection broke. */
-export interface Reregistration {
-  client: number;
-  from: string | undefined;
-  to: string | undefined;
-  /** Last 200 on the old connection → first 200 on the new one: how long it had no working registration flow. */
-  gapMs: number;
-  /** The reset SIPp saw → first 200 on the new connection. */
-  afterResetMs: number;
 }
 
 export interface RegistrationsHandle {
@@ -227,31 +207,4 @@ export function startRegistrations(
       return [...all];
     },
   };
-}
-
-/**
- * For every connection reset within [from, until) (its end, unix ms), how the client re-registered
- * on its next one. `sessions` are all of them (the next connection is looked up there). Pure.
- */
-export function reregistrations(sessions: SippSession[], from = 0, until = Infinity): Reregistration[] {
-  const result: Reregistration[] = [];
-  for (const session of sessions) {
-    if (!session.reset || session.endedAt === undefined) continue;
-    if (session.endedAt < from || session.endedAt >= until) continue;
-    const next = sessions.find(
-      (s) => s.client === session.client && s.startedAt >= (session.endedAt ?? Infinity),
-    );
-    const last = session.replies.at(-1);
-    const first = next?.replies[0];
-    const resetAt = session.errors[0]?.at ?? session.endedAt!;
-    if (!last || !first) continue;
-    result.push({
-      client: session.client,
-      from: last.node,
-      to: first.node,
-      gapMs: first.at - last.at,
-      afterResetMs: first.at - resetAt,
-    });
-  }
-  return result;
 }
