@@ -9,7 +9,8 @@
  * starts the client again at once, as a phone re-registers after losing its connection; the new
  * connection lands at whichever PoP the route now points to. (Debian's SIPp 3.6.1 is built
  * without OpenSSL, so no TLS transport; its own reconnect options fail in this build with
- * "Unable to get a SCTP socket". TLS runs over the same TCP connection and breaks the same way.)
+ * "Unable to get a SCTP socket". SIP over TLS is measured with herald's own client,
+ * sip-tls-registrations.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
