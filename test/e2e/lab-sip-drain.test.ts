@@ -62,6 +62,21 @@ describe(
       );
     }
 
+    /** Drains lon1-a; waits until every client is registered at ams1-a and the drain completed. */
+    async function drainLon1(reason: string, handle: { current(): (string | undefined)[] }) {
+      const drained = await lab.agentRequest('lon1-a', 'POST', '/drain', { reason });
+      assert.equal(drained.status, 200, drained.body);
+      await allAt('ams1-a', 'every client registered at ams1-a', handle);
+      await lab.observer.waitFor((s) => isWithdrawnBy(s, 'lon1-a'), {
+        timeoutMs: 15_000,
+        description: 'lon1-a withdrawn: the drain completes',
+      });
+      await waitForAgent(lab, 'lon1-a', (s) => s.state === 'DRAINED', {
+        timeoutMs: 10_000,
+        description: 'lon1-a DRAINED',
+      });
+    }
+
     it('a drain resets every connection to the drained PoP; each client re-registers at the next PoP, and the drain completes', async () => {
       const dir = join(lab.runDir, 'sipp');
       mkdirSync(dir, { recursive: true });
@@ -71,17 +86,7 @@ describe(
       assert.deepEqual(clients.current(), Array(CLIENTS).fill('lon1-a'));
 
       const drainAt = Date.now();
-      const drained = await lab.agentRequest('lon1-a', 'POST', '/drain', { reason: 'sip drain test' });
-      assert.equal(drained.status, 200, drained.body);
-      await allAt('ams1-a', 'every client registered at ams1-a');
-      await lab.observer.waitFor((s) => isWithdrawnBy(s, 'lon1-a'), {
-        timeoutMs: 15_000,
-        description: 'lon1-a withdrawn: the drain completes',
-      });
-      await waitForAgent(lab, 'lon1-a', (s) => s.state === 'DRAINED', {
-        timeoutMs: 10_000,
-        description: 'lon1-a DRAINED',
-      });
+      await drainLon1('sip drain test', clients);
       const atDrain = clients.sessions().filter((s) => s.reset);
 
       // The undrain moves the route back, and the connections now at ams1-a break the same way.
@@ -131,17 +136,7 @@ describe(
 
       const drainAt = Date.now();
       const toDrained = openAt(tlsClients.sessions(), drainAt);
-      const drained = await lab.agentRequest('lon1-a', 'POST', '/drain', { reason: 'sip tls drain test' });
-      assert.equal(drained.status, 200, drained.body);
-      await allAt('ams1-a', 'every TLS client registered at ams1-a', tlsClients);
-      await lab.observer.waitFor((s) => isWithdrawnBy(s, 'lon1-a'), {
-        timeoutMs: 15_000,
-        description: 'lon1-a withdrawn: the drain completes',
-      });
-      await waitForAgent(lab, 'lon1-a', (s) => s.state === 'DRAINED', {
-        timeoutMs: 10_000,
-        description: 'lon1-a DRAINED',
-      });
+      await drainLon1('sip tls drain test', tlsClients);
 
       const undrainAt = Date.now();
       const toNext = openAt(tlsClients.sessions(), undrainAt);
