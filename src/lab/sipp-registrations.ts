@@ -9,7 +9,8 @@
  * starts the client again at once, as a phone re-registers after losing its connection; the new
  * connection lands at whichever PoP the route now points to. (Debian's SIPp 3.6.1 is built
  * without OpenSSL, so no TLS transport; its own reconnect options fail in this build with
- * "Unable to get a SCTP socket". TLS runs over the same TCP connection and breaks the same way.)
+ * "Unable to get a SCTP socket". SIP over TLS is measured with herald's own client,
+ * sip-tls-registrations.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,9 @@ import { join } from 'node:path';
 import type { LabContext } from './context.js';
 import { nodeFromServerHeader } from './kamailio-config.js';
 import { findClient, SIP_PORT } from './plan.js';
+import type { RegistrationReply, RegistrationSession } from './registration-gaps.js';
+
+export { reregistrations, type Reregistration } from './registration-gaps.js';
 
 /** A REGISTER loop on one connection: send, expect 200, pause, again. */
 export function registerScenario(intervalMs: number): string {
@@ -45,12 +49,7 @@ export function registerScenario(intervalMs: number): string {
 `;
 }
 
-export interface SippReply {
-  /** Unix ms. */
-  at: number;
-  /** The lab node that answered (from the Server header). */
-  node: string | undefined;
-}
+export type SippReply = RegistrationReply;
 
 /** The 200 replies in a SIPp -trace_msg log, with their time and the answering node. Pure. */
 export function parseSippMessages(text: string): SippReply[] {
@@ -76,28 +75,10 @@ export function parseSippErrors(text: string): { at: number; text: string }[] {
 }
 
 /** One SIPp run: one TCP connection, from start to its end. */
-export interface SippSession {
-  client: number;
-  startedAt: number;
-  endedAt: number | undefined;
+export interface SippSession extends RegistrationSession {
   exitCode: number | undefined;
-  replies: SippReply[];
-  errors: { at: number; text: string }[];
-  /** Ended because the connection was reset or closed by the far end (not stopped by us). */
-  reset: boolean;
   /** SIPp's message and error logs of this run. */
   logs: { messages: string; errors: string };
-}
-
-/** What happened to one client's registration when its connection broke. */
-export interface Reregistration {
-  client: number;
-  from: string | undefined;
-  to: string | undefined;
-  /** Last 200 on the old connection → first 200 on the new one: how long it had no working registration flow. */
-  gapMs: number;
-  /** The reset SIPp saw → first 200 on the new connection. */
-  afterResetMs: number;
 }
 
 export interface RegistrationsHandle {
@@ -227,31 +208,4 @@ export function startRegistrations(
       return [...all];
     },
   };
-}
-
-/**
- * For every connection reset within [from, until) (its end, unix ms), how the client re-registered
- * on its next one. `sessions` are all of them (the next connection is looked up there). Pure.
- */
-export function reregistrations(sessions: SippSession[], from = 0, until = Infinity): Reregistration[] {
-  const result: Reregistration[] = [];
-  for (const session of sessions) {
-    if (!session.reset || session.endedAt === undefined) continue;
-    if (session.endedAt < from || session.endedAt >= until) continue;
-    const next = sessions.find(
-      (s) => s.client === session.client && s.startedAt >= (session.endedAt ?? Infinity),
-    );
-    const last = session.replies.at(-1);
-    const first = next?.replies[0];
-    const resetAt = session.errors[0]?.at ?? session.endedAt!;
-    if (!last || !first) continue;
-    result.push({
-      client: session.client,
-      from: last.node,
-      to: first.node,
-      gapMs: first.at - last.at,
-      afterResetMs: first.at - resetAt,
-    });
-  }
-  return result;
 }

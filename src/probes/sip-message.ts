@@ -1,6 +1,7 @@
 /**
  * SIP on the wire for the OPTIONS health probe (RFC 3261): building the request, parsing a
- * reply, and cutting replies out of a TCP/TLS byte stream. Pure functions, no I/O; nothing
+ * reply, and cutting replies out of a TCP/TLS byte stream. The lab's persistent SIP-over-TLS
+ * clients build their REGISTERs here too (one SIP message module). Pure functions, no I/O; nothing
  * here throws on malformed input — errors are returned as values that say what was expected.
  */
 import { randomBytes } from 'node:crypto';
@@ -46,11 +47,16 @@ export interface OptionsRequestParams {
   localPort: number;
 }
 
-export interface OptionsRequest {
+/** A built request and what ties a reply to it. */
+export interface SipRequest {
   bytes: Buffer;
   branch: string;
   callId: string;
   fromTag: string;
+  cseq: { number: number; method: string };
+}
+
+export interface OptionsRequest extends SipRequest {
   cseq: { number: number; method: 'OPTIONS' };
 }
 
@@ -83,6 +89,49 @@ export function buildOptionsRequest(
     callId,
     fromTag: ids.fromTag,
     cseq: { number: 1, method: 'OPTIONS' },
+  };
+}
+
+export interface RegisterRequestParams extends OptionsRequestParams {
+  /** The address of record's user part and domain: sip:user@domain. */
+  user: string;
+  domain: string;
+  /** Kept across re-registrations by one client (RFC 3261 §10.2): the same Call-ID and From tag. */
+  callId: string;
+  fromTag: string;
+  /** Raised by one for each re-registration. */
+  cseq: number;
+  expiresS: number;
+}
+
+/** A REGISTER (RFC 3261 §10.2) to the target, binding the socket's real local address. */
+export function buildRegisterRequest(
+  params: RegisterRequestParams,
+  branch: string = randomSipIds().branch,
+): SipRequest {
+  const transportParam = params.transport === 'udp' ? '' : `;transport=${params.transport}`;
+  const target = formatHostPort(params.targetHost, params.targetPort);
+  const local = formatHostPort(params.localAddress, params.localPort);
+  const aor = `sip:${params.user}@${params.domain}`;
+  const lines = [
+    `REGISTER sip:${target}${transportParam} SIP/2.0`,
+    `Via: SIP/2.0/${params.transport.toUpperCase()} ${local};rport;branch=${branch}`,
+    'Max-Forwards: 70',
+    `From: <${aor}>;tag=${params.fromTag}`,
+    `To: <${aor}>`,
+    `Call-ID: ${params.callId}`,
+    `CSeq: ${params.cseq} REGISTER`,
+    `Contact: <sip:${params.user}@${local}${transportParam}>`,
+    `Expires: ${params.expiresS}`,
+    `User-Agent: ${PROBE_USER_AGENT}`,
+    'Content-Length: 0',
+  ];
+  return {
+    bytes: Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'),
+    branch,
+    callId: params.callId,
+    fromTag: params.fromTag,
+    cseq: { number: params.cseq, method: 'REGISTER' },
   };
 }
 
@@ -269,7 +318,7 @@ export function parseSipResponse(message: Buffer): Parsed<SipResponse> {
 }
 
 /** Whether a parsed reply answers our request: top Via branch, CSeq number and method, Call-ID. */
-export function matchesRequest(response: SipResponse, request: OptionsRequest): boolean {
+export function matchesRequest(response: SipResponse, request: SipRequest): boolean {
   return (
     response.topViaBranch === request.branch &&
     response.cseq?.number === request.cseq.number &&

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   buildOptionsRequest,
+  buildRegisterRequest,
   matchesRequest,
   parseSipResponse,
   randomSipIds,
@@ -263,5 +264,63 @@ describe('the stream framer', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('buildRegisterRequest', () => {
+  const params = {
+    transport: 'tls' as const,
+    targetHost: '198.51.100.10',
+    targetPort: 5061,
+    localAddress: '203.0.113.2',
+    localPort: 41000,
+    user: 'lab-tls-0',
+    domain: 'sip.lab.test',
+    callId: 'cid@203.0.113.2',
+    fromTag: 'ft',
+    cseq: 7,
+    expiresS: 60,
+  };
+
+  test('writes a REGISTER binding the real local address, keeping Call-ID and From tag across re-registrations', () => {
+    const request = buildRegisterRequest(params, 'z9hG4bKreg');
+    assert.equal(
+      request.bytes.toString(),
+      [
+        'REGISTER sip:198.51.100.10:5061;transport=tls SIP/2.0',
+        'Via: SIP/2.0/TLS 203.0.113.2:41000;rport;branch=z9hG4bKreg',
+        'Max-Forwards: 70',
+        'From: <sip:lab-tls-0@sip.lab.test>;tag=ft',
+        'To: <sip:lab-tls-0@sip.lab.test>',
+        'Call-ID: cid@203.0.113.2',
+        'CSeq: 7 REGISTER',
+        'Contact: <sip:lab-tls-0@203.0.113.2:41000;transport=tls>',
+        'Expires: 60',
+        'User-Agent: herald-healthcheck',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    const next = buildRegisterRequest({ ...params, cseq: 8 });
+    assert.notEqual(next.branch, request.branch, 'a fresh branch per request');
+    assert.ok(next.branch.startsWith('z9hG4bK'));
+  });
+
+  test('a reply matches only its own REGISTER (branch, CSeq number and method, Call-ID)', () => {
+    const request = buildRegisterRequest(params, 'z9hG4bKreg');
+    const reply = (cseq: string) =>
+      parseSipResponse(
+        Buffer.from(
+          'SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS 203.0.113.2:41000;rport=41000;branch=z9hG4bKreg\r\n' +
+            `Call-ID: cid@203.0.113.2\r\nCSeq: ${cseq}\r\nServer: herald-lab lon1-a\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      );
+    const ok = reply('7 REGISTER');
+    assert.ok(ok.ok && matchesRequest(ok.value, request));
+    const older = reply('6 REGISTER');
+    assert.ok(older.ok && !matchesRequest(older.value, request));
+    const options = reply('7 OPTIONS');
+    assert.ok(options.ok && !matchesRequest(options.value, request));
   });
 });
