@@ -167,7 +167,8 @@ export class DrainService {
   viewContext(now = this.o.clock()): ViewContext {
     return {
       inventory: this.o.inventory,
-      reports: this.o.agents.reports,
+      // Agents connected to other replicas too (health board): release progress and views agree.
+      reports: this.o.agents.progressInputs().reports,
       drains: this.all(),
       observerConfigured: this.o.observerConfigured,
       staleAfterMs: this.o.config.agents.staleAfter,
