@@ -167,8 +167,7 @@ export class DrainService {
   viewContext(now = this.o.clock()): ViewContext {
     return {
       inventory: this.o.inventory,
-      // Agents connected to other replicas too (health board): release progress and views agree.
-      reports: this.o.agents.progressInputs().reports,
+      reports: this.o.agents.reports,
       drains: this.all(),
       observerConfigured: this.o.observerConfigured,
       staleAfterMs: this.o.config.agents.staleAfter,
