@@ -382,7 +382,10 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       );
       assert.match(undrainRefused.stderr, /store/i);
       // The agents stay connected and keep lon1's stored drain while the replicas cannot store.
-      const status = await labFleetStatus(lab);
+      // Asked of the replica lon1-a's agent is connected to (what an agent holds is in its reports there).
+      const served = (await agentReplicas(lab)).get('lon1-a');
+      assert.ok(served, "lon1-a's agent stays connected to a replica without quorum");
+      const status = await labFleetStatus(lab, { coordinator: served });
       const lon1 = status.sites.find((s) => s.name === 'lon1')!;
       assert.ok(
         lon1.nodes.every((n) => n.drains.includes(drainId)),
