@@ -132,7 +132,34 @@ export class AgentHub {
       stale,
       connected: this.registry.isConnected(node),
       lastSeenAt: report?.receivedAt ?? null,
+      ...(report && !stale
+        ? {
+            drainState: {
+              prefixes: report.status.prefixes,
+              drains: report.status.drains,
+              ...(report.status.preDrain ? { preDrain: report.status.preDrain } : {}),
+            },
+          }
+        : {}),
     };
+  }
+
+  /**
+   * The reports drain progress reads on the leader: this replica's agents, plus, for a node whose
+   * agent is connected to another replica, what that replica shares on the health board (fresh
+   * entries only). Without it the leader would see such a node as never reporting and its
+   * drains would never complete.
+   */
+  progressInputs(): ProgressInputs {
+    const isStale = (node: string) => this.registry.isStale(node);
+    const board = this.o.sharedHealth?.();
+    if (!board?.size) return { reports: this.registry.reports, isStale };
+    return withSharedReports(
+      { reports: this.registry.reports, isStale },
+      board,
+      this.o.clock(),
+      this.o.monotonic(),
+    );
   }
 
   /** Node health as the policy counts it toward floors: this replica's agents, fresh reports only. */
@@ -178,4 +205,39 @@ export function withSharedHealth(local: HealthInputs, board: ReadonlyMap<string,
     for (const prefix of health.announcing) prefixes.add(prefix);
   }
   return { announcing, reporting, prefixes: [...prefixes].sort() };
+}
+
+/** The reports drain progress reads, and which nodes count as stale (drain-advance.ts). */
+export interface ProgressInputs {
+  reports: ReadonlyMap<string, NodeReport>;
+  isStale: (node: string) => boolean;
+}
+
+/**
+ * Drain progress across replicas: a node this replica hears fresh keeps its own report; a node
+ * fresh on the board with its drain state (served by another replica) gets a report made of that
+ * state, received now. Stale board entries add nothing.
+ */
+export function withSharedReports(
+  local: ProgressInputs,
+  board: ReadonlyMap<string, NodeHealth>,
+  now: number,
+  mono: number,
+): ProgressInputs {
+  const reports = new Map(local.reports);
+  const remote = new Set<string>();
+  for (const [node, health] of board) {
+    if (health.stale || !health.drainState || (local.reports.has(node) && !local.isStale(node))) continue;
+    remote.add(node);
+    // Only the fields progress.ts reads are shared; the rest of a report stays with its replica.
+    const status = {
+      node,
+      site: health.site,
+      state: health.state,
+      healthy: health.healthy,
+      ...health.drainState,
+    } as unknown as NodeReport['status'];
+    reports.set(node, { status, receivedAt: now, receivedAtMono: mono });
+  }
+  return { reports, isStale: (node) => !remote.has(node) && local.isStale(node) };
 }

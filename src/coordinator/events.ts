@@ -13,6 +13,14 @@ import type {
   Violation,
   WindowView,
 } from '../wire/coordinator-api.js';
+import type { AgentStatus } from '../wire/agent-status.js';
+
+/** The parts of an agent's report that drain progress (progress.ts) reads. */
+export interface AgentDrainState {
+  prefixes: AgentStatus['prefixes'];
+  drains: AgentStatus['drains'];
+  preDrain?: AgentStatus['preDrain'];
+}
 
 export interface AgentEventData {
   node: string;
@@ -23,6 +31,11 @@ export interface AgentEventData {
   stale: boolean;
   connected: boolean;
   lastSeenAt: number | null;
+  /**
+   * What drain progress reads of the agent's report (fresh reports only): shared with the other
+   * replicas on the health board, so the leader can advance a drain of agents served elsewhere.
+   */
+  drainState?: AgentDrainState;
 }
 
 export interface CoordinatorEventMap {

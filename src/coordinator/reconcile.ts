@@ -171,11 +171,12 @@ export class Reconciler {
     emits: (() => void)[],
   ): DrainRecord | null {
     const { drains, agents, observerLoop, logger, events } = this.o;
+    const { reports, isStale } = agents.progressInputs();
     const result = advanceDrain({
       drain,
       inventory: this.o.inventory,
-      reports: agents.reports,
-      isStale: (node) => agents.isStale(node),
+      reports,
+      isStale,
       observerConfigured: !!observerLoop,
       observation: observerLoop?.current() ?? null,
       defaultHoldMs: this.o.config.policy.defaultHold,

@@ -2,8 +2,11 @@
  * The lab with three coordinator replicas on a 3-member etcd cluster (`herald lab up
  * --coordinators 3`, issue 13): every agent is given the three URLs; a drain through one replica
  * is visible through another and completes at BIRD; killing the replica the agents follow moves
- * them to another without any route changing at BIRD; one etcd member killed changes nothing
- * (drain and undrain still work). One shared lab for the file.
+ * them to another without any route changing at BIRD; the leader SIGKILLed mid-drain: another
+ * replica takes over and `--wait` through the survivors exits 0 with the drain verified at BIRD;
+ * two etcd members lost (no quorum): changes refused with a 503 naming the store, no route
+ * changes, the stored drain kept and still listed when quorum returns; one etcd member killed
+ * changes nothing (drain and undrain still work). One shared lab for the file.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -68,6 +71,34 @@ function replicaName(lab: Lab, url: string): string {
   return lab.context.state.replicas!.find((r) => r.url === url)!.name;
 }
 
+/** The replica URL (one of the lab's) of the current leader as `via` sees it; null while none. */
+async function leaderUrl(lab: Lab, via: string): Promise<string | null> {
+  const status = await labFleetStatus(lab, { coordinator: via });
+  const leader = status.replicas?.list.find((r) => r.leader);
+  if (!leader || !status.replicas?.leader) return null;
+  const port = (text: string | null) => (text ? (/:(\d+)\/?$/.exec(text)?.[1] ?? null) : null);
+  const leaderPort = port(leader.url) ?? port(leader.id);
+  return lab.coordinatorUrls.find((url) => url === leader.url || new URL(url).port === leaderPort) ?? null;
+}
+
+/** Waits until every replica in `urls` names the same leader among `urls`; returns its URL. */
+async function waitForLeader(lab: Lab, urls: readonly string[], except?: string): Promise<string> {
+  const result = await waitFor(
+    () => Promise.all(urls.map((url) => leaderUrl(lab, url).catch(() => null))),
+    (leaders) =>
+      new Set(leaders).size === 1 &&
+      leaders[0] !== null &&
+      leaders[0] !== except &&
+      urls.includes(leaders[0]!),
+    {
+      timeoutMs: CONDITION_TIMEOUT,
+      pollMs: 300,
+      description: `one leader among ${urls.join(', ')}${except ? ` other than ${except}` : ''}`,
+    },
+  );
+  return result.value[0]!;
+}
+
 /** Every BGP session's state, since and import counters at every router (BIRD's own counts). */
 async function routeChangeCounters(lab: Lab): Promise<Record<string, string>> {
   const counters: Record<string, string> = {};
@@ -109,6 +140,38 @@ function watchEveryNodeAnnounced(lab: Lab): { stop: () => Promise<{ gaps: string
       watching = false;
       await loop;
       return { gaps, snapshots };
+    },
+  };
+}
+
+/** Polls BIRD until stopped: every snapshot where a route differs from "`withdrawn` gone, the rest announced". */
+function watchRoutesStay(
+  lab: Lab,
+  withdrawn: readonly string[],
+): { stop: () => Promise<{ changes: string[]; snapshots: number }> } {
+  const changes: string[] = [];
+  let snapshots = 0;
+  let watching = true;
+  const nodes = lab.plan.nodes.map((n) => n.name);
+  const loop = (async () => {
+    while (watching) {
+      const snapshot: RouteSnapshot | null = await lab.observer.snapshot().catch(() => null);
+      if (snapshot && snapshot.routers.every((r) => !r.error)) {
+        snapshots++;
+        const wrong = nodes.filter((node) =>
+          withdrawn.includes(node) ? !isWithdrawnBy(snapshot, node) : !isAnnouncedBy(snapshot, node),
+        );
+        if (wrong.length)
+          changes.push(`${new Date(snapshot.at).toISOString()} ${describeSnapshot(snapshot)}`);
+      }
+      await delay(100);
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await loop;
+      return { changes, snapshots };
     },
   };
 }
@@ -194,6 +257,171 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     await lab.hostFault(replicaName(lab, from), 'start-coordinator');
     const status = await labFleetStatus(lab, { coordinator: from });
     assert.ok(status.sites.length > 0);
+  });
+
+  it('leader killed mid-drain: another replica takes over, the drain completes at BIRD and --wait exits 0', async () => {
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    const leader = await waitForLeader(lab, lab.coordinatorUrls);
+    const survivors = lab.coordinatorUrls.filter((url) => url !== leader);
+    // --wait through the two replicas that survive; the graceful hold keeps the drain in progress.
+    const draining = heraldOnLab(
+      lab,
+      ['drain', 'lon1', '--reason', 'leader killed', '--hold', '12s', '--wait', '--timeout', '120s'],
+      { coordinator: survivors.join(','), timeoutMs: 150_000 },
+    );
+    const inProgress = await waitFor(
+      () => labFleetStatus(lab, { coordinator: survivors[0]! }),
+      (status) =>
+        status.sites.some((site) => site.holds.some((h) => h.reason === 'leader killed' && !h.complete)),
+      { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'the drain of lon1 stored and in progress' },
+    );
+    assert.ok(inProgress.value.sites.find((s) => s.name === 'lon1')!.holds.some((h) => !h.complete));
+    const killed = await lab.hostFault(replicaName(lab, leader), 'kill-coordinator');
+    assert.ok(killed.pids.length > 0);
+    const drain = await draining;
+    assert.equal(drain.code, 0, `--wait across the failover: ${drain.stdout}\n${drain.stderr}`);
+    assert.match(drain.stdout + drain.stderr, /complete: every node of .*lon1.* withdrawn/);
+    const next = await waitForLeader(lab, survivors, leader);
+    assert.ok(
+      survivors.includes(next),
+      `${replicaName(lab, next)} leads after ${replicaName(lab, leader)} was killed`,
+    );
+    const snapshot = await lab.observer.snapshot();
+    assert.ok(isWithdrawnBy(snapshot, 'lon1-a'), `withdrawn at every router: ${describeSnapshot(snapshot)}`);
+    assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
+    const agents = await waitForAgentsOnOneReplica(lab, leader);
+    const undrain = await heraldOnLab(
+      lab,
+      ['undrain', 'lon1', '--reason', 'leader killed, done', '--wait', '--timeout', '60s'],
+      { coordinator: agents },
+    );
+    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    await lab.hostFault(replicaName(lab, leader), 'start-coordinator');
+    await waitForLeader(lab, lab.coordinatorUrls);
+  });
+
+  it('etcd without quorum: changes refused with a 503 naming the store, routes and stored drains kept; quorum back, nothing lost', async () => {
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    const etcd = lab.context.state.etcd!;
+    // Every member serving first (an earlier test may have left one down).
+    const down = (await etcdMemberHealth(etcd)).filter((m) => !m.up);
+    for (const member of down) await lab.hostFault(member.name, 'start-etcd');
+    await waitFor(
+      () => etcdMemberHealth(etcd),
+      (health) => health.every((m) => m.up),
+      { timeoutMs: CONDITION_TIMEOUT, pollMs: 300, description: 'every etcd member up' },
+    );
+    const drain = await heraldOnLab(lab, [
+      'drain',
+      'lon1',
+      '--reason',
+      'before quorum loss',
+      '--wait',
+      '--timeout',
+      '60s',
+      '--json',
+    ]);
+    assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
+    const drainId = (JSON.parse(drain.stdout) as { drain: { id: string } }).drain.id;
+    await lab.observer.waitFor((s) => isWithdrawnBy(s, 'lon1-a'), {
+      timeoutMs: CONDITION_TIMEOUT,
+      description: 'lon1-a withdrawn at every router',
+    });
+    const before = await routeChangeCounters(lab);
+    const watch = watchRoutesStay(lab, ['lon1-a']);
+    const lost = [etcd.members[0]!.name, etcd.members[1]!.name];
+    let outcome: { changes: string[]; snapshots: number } | undefined;
+    try {
+      for (const member of lost) assert.ok((await lab.hostFault(member, 'kill-etcd')).pids.length > 0);
+      // Every replica sees it (within half the lease TTL) and says so in /status.
+      for (const url of lab.coordinatorUrls) {
+        const status = await waitFor(
+          () => labFleetStatus(lab, { coordinator: url }),
+          (s) => s.store?.reachable === false && s.replicas?.leading === false,
+          {
+            timeoutMs: CONDITION_TIMEOUT,
+            pollMs: 300,
+            description: `${url}: store unreachable, not leading`,
+          },
+        );
+        assert.ok(status.value.store!.fault, `${url} names the store fault`);
+      }
+      // Allowed by every policy rule (overridden), so only the store can refuse it.
+      const overrides = [
+        'maxConcurrentDrains',
+        'maxConcurrentDrainsPerRegion',
+        'minAnnouncingSites',
+        'regionFloor',
+      ];
+      const refused = await heraldOnLab(lab, [
+        'drain',
+        'nyc1',
+        '--reason',
+        'without quorum',
+        '--json',
+        ...overrides.flatMap((rule) => ['--override', `${rule}=quorum e2e`]),
+      ]);
+      assert.equal(
+        refused.code,
+        1,
+        `a drain without quorum is refused: ${refused.stdout}\n${refused.stderr}`,
+      );
+      const answer = (
+        JSON.parse(refused.stdout) as { error: { status: number; code: string; message: string } }
+      ).error;
+      assert.equal(answer.status, 503, refused.stdout);
+      assert.equal(answer.code, 'store_unavailable', refused.stdout);
+      assert.match(answer.message, /store/i);
+      assert.match(refused.stderr, /store/i, 'the CLI says why');
+      const undrainRefused = await heraldOnLab(lab, ['undrain', 'lon1', '--reason', 'without quorum']);
+      assert.notEqual(
+        undrainRefused.code,
+        0,
+        `an undrain without quorum is refused: ${undrainRefused.stdout}`,
+      );
+      assert.match(undrainRefused.stderr, /store/i);
+      // The agents stay connected and keep lon1's stored drain while the replicas cannot store.
+      // Asked of the replica lon1-a's agent is connected to (what an agent holds is in its reports there).
+      const served = (await agentReplicas(lab)).get('lon1-a');
+      assert.ok(served, "lon1-a's agent stays connected to a replica without quorum");
+      const status = await labFleetStatus(lab, { coordinator: served });
+      const lon1 = status.sites.find((s) => s.name === 'lon1')!;
+      assert.ok(
+        lon1.nodes.every((n) => n.drains.includes(drainId)),
+        `lon1's agents keep the drain ${drainId}: ${JSON.stringify(lon1.nodes.map((n) => n.drains))}`,
+      );
+    } finally {
+      for (const member of lost) await lab.hostFault(member, 'start-etcd');
+      outcome = await watch.stop();
+    }
+    assert.deepEqual(outcome.changes, [], 'lon1-a stays withdrawn and every other node announced');
+    assert.ok(outcome.snapshots > 5, `BIRD was watched without quorum (${outcome.snapshots} snapshots)`);
+    assert.deepEqual(await routeChangeCounters(lab), before, 'no route changed at BIRD');
+    // Quorum back: every replica reaches the store again, one leads, and the drain is still on record.
+    for (const url of lab.coordinatorUrls)
+      await waitFor(
+        () => labFleetStatus(lab, { coordinator: url }),
+        (s) => s.store?.reachable === true,
+        { timeoutMs: CONDITION_TIMEOUT, pollMs: 300, description: `${url}: store reachable again` },
+      );
+    await waitForLeader(lab, lab.coordinatorUrls);
+    const after = await labFleetStatus(lab);
+    assert.ok(
+      after.sites.find((s) => s.name === 'lon1')!.holds.some((h) => h.drainId === drainId),
+      `the drain ${drainId} is still listed after quorum returned`,
+    );
+    assert.ok(
+      !after.sites.find((s) => s.name === 'nyc1')!.holds.length,
+      'the drain refused without quorum was not stored',
+    );
+    const undrain = await heraldOnLab(
+      lab,
+      ['undrain', 'lon1', '--reason', 'quorum back', '--wait', '--timeout', '60s'],
+      { coordinator: await waitForAgentsOnOneReplica(lab) },
+    );
+    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
   });
 
   it('one etcd member killed: nothing changes, drain and undrain still work', async () => {

@@ -12,7 +12,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../util/log.js';
 import { coerceError } from '../../util/errors.js';
-import type { AnyCoordinatorEvent, EventBus } from '../events.js';
+import type { AgentDrainState, AnyCoordinatorEvent, EventBus } from '../events.js';
 import { PrefixMirror } from './prefix-mirror.js';
 import type { ReplicaLease } from './replica-lease.js';
 
@@ -31,6 +31,8 @@ export interface NodeHealth {
   stale: boolean;
   /** Its stage in the active drain that covers it, or null. */
   drainStage: string | null;
+  /** What the leader's drain progress reads of its report (absent: stale, or no report yet). */
+  drainState?: AgentDrainState;
 }
 
 export interface HealthBoard {
@@ -114,6 +116,7 @@ export class NodeHealthTracker {
           announcing: [...d.announcing].sort(),
           stale: d.stale,
           drainStage: this.drainStage.get(d.node) ?? null,
+          ...(d.drainState && !d.stale ? { drainState: d.drainState } : {}),
         };
         return this.offer(health);
       }

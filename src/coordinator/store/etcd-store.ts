@@ -22,6 +22,7 @@ import {
   GRPCDeadlineExceededError,
   GRPCUnauthenticatedError,
   GRPCUnavailableError,
+  GRPCUnknownError,
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
   type IKeyValue,
@@ -88,6 +89,9 @@ function notSent(error: unknown): boolean {
 
 function faultOf(error: unknown): StoreFault | null {
   if (error instanceof GRPCDeadlineExceededError) return 'store timed out';
+  // etcd's own deadline (e.g. a Txn or linearizable read while the cluster has no quorum) comes
+  // back as UNKNOWN "context deadline exceeded": the store did not answer, not a bug of ours.
+  if (error instanceof GRPCUnknownError && /deadline exceeded/i.test(error.message)) return 'store timed out';
   if (error instanceof GRPCUnavailableError) {
     if (notSent(error)) return 'store unreachable';
     // "etcdserver: request timed out" comes as UNAVAILABLE but the proposal may have been applied.

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { withSharedHealth, type HealthInputs } from '../../../src/coordinator/agent-hub.js';
+import {
+  withSharedHealth,
+  withSharedReports,
+  type HealthInputs,
+} from '../../../src/coordinator/agent-hub.js';
+import type { AgentDrainState } from '../../../src/coordinator/events.js';
+import { nodeProgress } from '../../../src/coordinator/progress.js';
 import type { NodeHealth } from '../../../src/coordinator/replicas/health-board.js';
 
 const V4 = '192.0.2.1/32';
@@ -45,5 +51,64 @@ describe('policy health across replicas', () => {
     const merged = withSharedHealth(local, board);
     assert.deepEqual(merged.reporting, local.reporting);
     assert.deepEqual(merged.announcing, local.announcing);
+  });
+});
+
+describe('drain progress across replicas', () => {
+  const withdrawn: AgentDrainState = {
+    prefixes: [
+      {
+        prefix: V4,
+        state: 'DRAINED',
+        desired: 'withdraw',
+        acknowledged: 'withdraw',
+        acknowledgedAt: 1,
+        drainedBy: ['d-1'],
+      },
+    ],
+    drains: [{ id: 'd-1', source: 'coordinator', reason: 'test', phase: 'withdraw', since: 1 }],
+  };
+  const remote = (stale = false): [string, NodeHealth] => [
+    'ams1-a',
+    {
+      ...entry('ams1-a', 'ams1', [], stale)[1],
+      drainStage: 'pending',
+      ...(stale ? {} : { drainState: withdrawn }),
+    },
+  ];
+  const progressOf = (inputs: ReturnType<typeof withSharedReports>) =>
+    nodeProgress({
+      drain: { id: 'd-1', target: { site: 'ams1' } },
+      node: 'ams1-a',
+      report: inputs.reports.get('ams1-a'),
+      stale: inputs.isStale('ams1-a'),
+      observerConfigured: false,
+      observation: null,
+      previous: undefined,
+      now: 10,
+    });
+
+  it("reads the withdraw of an agent connected to another replica from the board (the leader's view)", () => {
+    const inputs = withSharedReports(
+      { reports: new Map(), isStale: () => true },
+      new Map([remote()]),
+      10,
+      10,
+    );
+    const progress = progressOf(inputs);
+    assert.equal(progress.stage, 'withdrawn');
+    assert.equal(progress.stale, false);
+  });
+
+  it('a stale board entry leaves the node stale and pending', () => {
+    const inputs = withSharedReports(
+      { reports: new Map(), isStale: () => true },
+      new Map([remote(true)]),
+      10,
+      10,
+    );
+    const progress = progressOf(inputs);
+    assert.equal(progress.stage, 'pending');
+    assert.equal(progress.stale, true);
   });
 });
