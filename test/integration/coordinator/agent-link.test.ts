@@ -112,7 +112,10 @@ describe('agent link over WebSocket (real coordinator, real agents)', () => {
   });
 
   it('connects over the link, reports, takes a drain as a versioned update and acknowledges it', async () => {
-    const connected = logLines(stderr('lon1-a'), 'connected to the coordinator');
+    const connected = await waitFor(() => {
+      const lines = logLines(stderr('lon1-a'), 'connected to the coordinator');
+      return lines.length ? lines : undefined;
+    }, "lon1-a's log to say it connected");
     assert.equal(connected[0]?.transport, 'websocket', JSON.stringify(connected));
     await waitFor(
       async () => (await metric(coordinator.url, 'herald_coordinator_agent_links')) === 3,
