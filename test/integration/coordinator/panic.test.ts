@@ -345,6 +345,8 @@ describe('panic mode with real agents', { skip: opensslSkip() }, () => {
     const cli = await runCli(['status'], { url: coordinator.url, token: TOKENS.viewer });
     assert.doesNotMatch(cli.stdout, /PANIC/);
 
+    // Every fixed site counted before fra1 breaks again (else 2 of 4 failing would be panic again).
+    await waitFor(async () => (await status()).panic.healthySites === 3, 'three healthy sites');
     // Without panic, fra1's certificate failing on its own withdraws fra1 (1 of 4 failing: no panic).
     cert.get('fra1-a')!.serve(certs.untrusted);
     await routeIs('fra1-a', 'withdraw');
