@@ -36,7 +36,13 @@ describe('coordinator replicas on etcd: one leader, fenced singleton work', { sk
       const replica = new CoordinatorProcess(dir.dir, {
         sites,
         // No agents here: no floor to hold, so every drain may step to withdraw.
-        policy: { minAnnouncingSites: 0, regionFloor: false, defaultHold: 200, maxConcurrentDrains: 5, maxConcurrentDrainsPerRegion: 5 },
+        policy: {
+          minAnnouncingSites: 0,
+          regionFloor: false,
+          defaultHold: 200,
+          maxConcurrentDrains: 5,
+          maxConcurrentDrainsPerRegion: 5,
+        },
         extra: {
           store: {
             engine: 'etcd',
