@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { EtcdCluster, etcdSkip } from '../../support/etcd-cluster.js';
 import { CoordinatorProcess, runCli, tempDir, TOKENS, waitFor, type Json } from './harness.js';
 
@@ -57,6 +57,13 @@ describe('coordinator replicas on etcd: one leader, fenced singleton work', { sk
       replicas.push(replica);
     }
     await Promise.all(replicas.map((r) => r.start()));
+  });
+
+  // A test that fails while a replica is frozen must not leave it frozen for the next one (its
+  // requests would hang until their timeouts).
+  afterEach(() => {
+    for (const replica of frozen) replica.child?.kill('SIGCONT');
+    frozen.clear();
   });
 
   after(async () => {
