@@ -96,6 +96,7 @@ describe('coordinator config', () => {
       endpoints: ['https://etcd1:2379'],
       prefix: '/herald/',
       timeout: 5000,
+      healthInterval: 1000,
       leaseTtl: 10_000,
       tls: { caFile: '/ca.pem' },
     });

@@ -49,6 +49,8 @@ describe('replica config', () => {
         endpoints: etcd.members.map((m) => m.clientUrl),
         prefix: '/herald-lab-unit02/',
         timeout: 5000,
+        healthInterval: 1000,
+        leaseTtl: 10_000,
       });
       assert.equal(config.dataDir, replicas[i]!.dir);
       assert.equal(config.listen.host, plan.host.ipv4);
