@@ -94,9 +94,21 @@ export interface DrainServiceOptions {
 /** How many times a decision is made again after another replica changed what it read. */
 export const DECISION_ATTEMPTS = 5;
 
-/** The fields of a drain another replica may have changed (the rest is live detail kept here). */
+/**
+ * The fields of a drain another replica may have changed (the rest is live detail kept here).
+ * The nodes' stages are among them: the leader stores each stage change, and a replica whose view
+ * an operator follows (`herald drain --wait`, the page) shows them as the leader decided them.
+ */
 function decisionFields(d: DrainRecord): string {
-  return JSON.stringify([d.status, d.phase, d.phaseChangedAt, d.overdue, d.completedAt, d.releasedAt]);
+  return JSON.stringify([
+    d.status,
+    d.phase,
+    d.phaseChangedAt,
+    d.overdue,
+    d.completedAt,
+    d.releasedAt,
+    d.nodes.map((n) => [n.node, n.stage, n.stale]),
+  ]);
 }
 
 /** Merges store batches into one (one atomic commit). */
@@ -306,7 +318,15 @@ export class DrainService {
       if (mine && decisionFields(mine) === decisionFields(drain)) continue;
       this.drains.set(drain.id, drain);
       changed = true;
-      if (!mine) this.o.events.emit('drain.created', { drain: this.view(drain, now) }, now);
+      // Watchers of this replica (`--wait`, the page) follow the leader's steps as they are stored.
+      const type = !mine
+        ? 'drain.created'
+        : drain.completedAt !== null && mine.completedAt === null
+          ? 'drain.completed'
+          : drain.status === 'active'
+            ? 'drain.progress'
+            : null;
+      if (type) this.o.events.emit(type, { drain: this.view(drain, now) }, now);
     }
     for (const mine of activeDrains(this.all())) {
       if (stored.has(mine.id)) continue;
@@ -630,11 +650,15 @@ export class DrainService {
   /** The prefixes the route observer should watch: those of every active drain. */
   observedPrefixes(): Set<string> {
     const prefixes = new Set<string>();
+    // The reports drain progress reads: on the leader, a node served by another replica counts
+    // by its board entry (without it a leader with no agents of its own asked about nothing and
+    // its drains waited for the route observer forever).
+    const { reports } = this.o.agents.progressInputs();
     for (const drain of activeDrains(this.all())) {
       if (drain.target.prefix) prefixes.add(drain.target.prefix);
       else
         for (const node of nodesOfTarget(this.o.inventory, drain.target))
-          for (const p of this.o.agents.reports.get(node)?.status.prefixes ?? []) prefixes.add(p.prefix);
+          for (const p of reports.get(node)?.status.prefixes ?? []) prefixes.add(p.prefix);
     }
     return prefixes;
   }
