@@ -162,6 +162,11 @@ export class AgentHub {
     );
   }
 
+  /** What another replica shares about a node (the health board); undefined without replicas. */
+  servedElsewhere(node: string): NodeHealth | undefined {
+    return this.o.sharedHealth?.().get(node);
+  }
+
   /** Node health as the policy counts it toward floors: this replica's agents, fresh reports only. */
   healthInputs(): HealthInputs {
     const reports = this.registry.reports;

@@ -333,6 +333,7 @@ export class Coordinator {
         policy: this.config.policy,
         connected: (node) => registry.isConnected(node),
         revisionOf: (node) => registry.revisionOf(node),
+        servedElsewhere: (node) => this.agents.servedElsewhere(node),
       }),
       panic: this.panic.view(context.now),
       store: this.storeHealth.view(),

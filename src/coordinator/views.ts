@@ -9,6 +9,7 @@ import type { CoordinatorConfig } from './config-schema.js';
 import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
 import { holdsOnNode, holdsOnSite, nodesOfTarget } from './holds.js';
 import type { DrainRecord, NodeReport, WindowRecord } from './model.js';
+import type { NodeHealth } from './replicas/health-board.js';
 import { panicIgnoredChecks } from './panic.js';
 import { drainComplete, releaseComplete, releaseNodeProgress } from './progress.js';
 
@@ -90,6 +91,11 @@ export interface StatusContext extends ViewContext {
   policy: CoordinatorConfig['policy'];
   connected: (node: string) => boolean;
   revisionOf: (node: string) => number | null;
+  /**
+   * Replicas: what another replica shares on the health board about a node whose agent is
+   * connected there (absent: none, or the engine has one coordinator).
+   */
+  servedElsewhere?: (node: string) => NodeHealth | undefined;
 }
 
 /** Each TLS-carrying check's certificate notAfter (old agents' field included), for `herald status`. */
@@ -102,9 +108,35 @@ function nodeCertificates(status: AgentStatus): NonNullable<NodeStatus['certific
   });
 }
 
+/**
+ * A node this replica does not hear, as the replica its agent is connected to shares it: health,
+ * routes, drains held and pre-drain; check details and certificate dates stay on that replica.
+ * Fresh as of now: the entry lives under that replica's lease and says when the agent went stale.
+ */
+function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: StatusContext): NodeStatus {
+  const drainState = health.stale ? undefined : health.drainState;
+  return {
+    name: node,
+    site,
+    connected: false,
+    servedBy: health.replica,
+    stale: health.stale,
+    lastSeenAt: health.stale ? null : ctx.now,
+    state: (health.state as NodeStatus['state']) ?? null,
+    healthy: health.healthy,
+    announcing: health.stale ? [] : health.announcing,
+    prefixes: drainState?.prefixes ?? [],
+    drains: drainState?.drains.map((d) => d.id) ?? [],
+    desiredRevision: ctx.revisionOf(node),
+    ...(drainState?.preDrain ? { preDrain: drainState.preDrain } : {}),
+  };
+}
+
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
   const report = ctx.reports.get(node);
   const stale = isStale(report, ctx.monotonicNow, ctx.staleAfterMs);
+  const remote = !report || stale ? ctx.servedElsewhere?.(node) : undefined;
+  if (remote && !remote.stale) return remoteNodeStatus(node, site, remote, ctx);
   const ignored = report && !stale ? panicIgnoredChecks(report.status) : [];
   const certificates = report ? nodeCertificates(report.status) : [];
   return {

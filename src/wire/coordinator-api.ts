@@ -239,8 +239,13 @@ export const drainListQuerySchema = z
 export const nodeStatusSchema = z.object({
   name: z.string(),
   site: z.string(),
-  /** A push stream to the agent is open. */
+  /** A push stream to the agent is open (to the replica that answered). */
   connected: z.boolean(),
+  /**
+   * Replicas: the replica the agent is connected to, when not the one that answered (its health,
+   * routes, drains and pre-drain come from the shared board; check details stay there).
+   */
+  servedBy: z.string().optional(),
   stale: z.boolean(),
   lastSeenAt: z.number().nullable(),
   state: healthStateSchema.nullable(),

@@ -199,6 +199,28 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       const names = status.sites.flatMap((site) => site.nodes.map((n) => n.name)).sort();
       assert.deepEqual(names, lab.plan.nodes.map((n) => n.name).sort(), `${url} knows every node`);
     }
+    // Every replica shows the whole fleet announcing, also those no agent is connected to: they
+    // read the nodes from the shared health board and name the replica each agent is on.
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    const serving = await waitForAgentsOnOneReplica(lab);
+    const servingId = (await labFleetStatus(lab, { coordinator: serving })).replicas!.self;
+    for (const url of lab.coordinatorUrls.filter((u) => u !== serving)) {
+      const { value: status } = await waitFor(
+        () => labFleetStatus(lab, { coordinator: url }),
+        (s) => s.announcingSites === s.sites.length,
+        { timeoutMs: CONDITION_TIMEOUT, pollMs: 300, description: `${url} counting every site announcing` },
+      );
+      for (const node of status.sites.flatMap((site) => site.nodes)) {
+        assert.equal(node.connected, false, `${node.name} is not connected to ${url}`);
+        assert.equal(node.servedBy, servingId, `${url} names the replica ${node.name} is connected to`);
+      }
+      const text = await heraldOnLab(lab, ['status'], { coordinator: url });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(
+        text.stdout,
+        new RegExp(`via replica ${servingId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      );
+    }
   });
 
   it('agent failover: the replica the agents follow is killed, they move to another, and no route changes at BIRD', async () => {

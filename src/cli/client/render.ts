@@ -192,7 +192,9 @@ export function statusText(status: FleetStatus, now: number, filter: { site?: st
             ? `STALE (last seen ${ago(now - node.lastSeenAt)})`
             : node.connected
               ? 'connected'
-              : `reporting, push stream down`;
+              : node.servedBy
+                ? `via replica ${node.servedBy}`
+                : `reporting, push stream down`;
       lines.push(
         `  ${pad(node.name, 16)} ${pad(state, 9)} ${pad(seen, 22)} ${routes}${healthNote(node, now)}`,
       );

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeReport } from '../../../src/coordinator/model.js';
+import type { NodeHealth } from '../../../src/coordinator/replicas/health-board.js';
 import { policySchema } from '../../../src/coordinator/config-schema.js';
 import { fleetStatus, type StatusContext } from '../../../src/coordinator/views.js';
 import type { NodeStatus } from '../../../src/wire/coordinator-api.js';
@@ -80,5 +81,80 @@ describe('fleet status: the per-node flap hold-down', () => {
   it('a node that never reported has none', () => {
     const nodes = nodesAt([], 1000);
     assert.ok(!('holdDown' in nodes.get('lon1-a')!));
+  });
+});
+
+describe('fleet status on a replica that does not serve the agent', () => {
+  const board = (stale: boolean): NodeHealth => ({
+    node: 'lon1-b',
+    site: 'lon1',
+    replica: 'coord-b',
+    state: 'UP',
+    healthy: true,
+    announcing: [PREFIX],
+    stale,
+    drainStage: null,
+    ...(stale
+      ? {}
+      : {
+          drainState: {
+            prefixes: [
+              {
+                prefix: PREFIX,
+                state: 'UP',
+                desired: 'announce',
+                acknowledged: 'announce',
+                acknowledgedAt: 1,
+                drainedBy: [],
+              },
+            ],
+            drains: [],
+          },
+        }),
+  });
+  const statusWith = (entry: NodeHealth | undefined, reports: NodeReport[] = []) =>
+    fleetStatus({
+      inventory,
+      reports: new Map(reports.map((r) => [r.status.node, r])),
+      drains: [],
+      observerConfigured: false,
+      staleAfterMs: STALE_AFTER_MS,
+      now: 60_000,
+      monotonicNow: 60_000,
+      policy: policySchema.parse({}),
+      connected: () => false,
+      revisionOf: () => null,
+      servedElsewhere: (node) => (node === entry?.node ? entry : undefined),
+    });
+
+  it('shows a node another replica serves as that replica shares it, and counts its site as announcing', () => {
+    const status = statusWith(board(false));
+    const node = status.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
+    assert.equal(node.servedBy, 'coord-b');
+    assert.equal(node.stale, false);
+    assert.equal(node.state, 'UP');
+    assert.deepEqual(node.announcing, [PREFIX]);
+    assert.deepEqual(
+      node.prefixes.map((p) => p.acknowledged),
+      ['announce'],
+    );
+    assert.equal(status.announcingSites, 1);
+    const unseen = status.sites[0]!.nodes.find((n) => n.name === 'lon1-a')!;
+    assert.equal(unseen.servedBy, undefined, 'a node nobody shares stays never seen');
+    assert.equal(unseen.lastSeenAt, null);
+  });
+
+  it('a stale board entry announces nothing, and a fresh local report wins over the board', () => {
+    const stale = statusWith(board(true));
+    assert.equal(stale.announcingSites, 0);
+    assert.equal(stale.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!.servedBy, undefined);
+    const local = statusWith(board(false), [
+      report('lon1-b', 'lon1', [{ prefix: PREFIX, desired: 'withdraw', acknowledged: 'withdraw' }], {
+        receivedAt: 59_000,
+      }),
+    ]);
+    const node = local.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
+    assert.equal(node.servedBy, undefined);
+    assert.deepEqual(node.announcing, []);
   });
 });

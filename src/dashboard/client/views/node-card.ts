@@ -294,7 +294,11 @@ export function nodeCard(input: NodeCardInput): HTMLElement {
       'Last report ',
       ageText(node.lastSeenAt, formatAgo, now),
       stale ? ' — STALE: this is the last known state, not the current one' : '',
-      node.connected ? ' · push stream connected' : ' · push stream not connected',
+      node.connected
+        ? ' · push stream connected'
+        : node.servedBy
+          ? ` · connected to replica ${node.servedBy}`
+          : ' · push stream not connected',
       node.healthy === null ? '' : node.healthy ? ' · local checks pass' : ' · local checks FAIL',
       // Apart from health: a held-down node's checks may all pass while it stays withdrawn.
       node.holdDown && !stale
