@@ -15,6 +15,7 @@ import { announcingByNode, knownPrefixes, type Inventory, type MonotonicClock } 
 import { nodesOfTarget } from './holds.js';
 import type { NodeReport } from './model.js';
 import type { NodeHealth } from './replicas/health-board.js';
+import type { DrainReport } from './progress.js';
 
 export interface AgentHubOptions {
   config: CoordinatorConfig;
@@ -154,12 +155,7 @@ export class AgentHub {
     const isStale = (node: string) => this.registry.isStale(node);
     const board = this.o.sharedHealth?.();
     if (!board?.size) return { reports: this.registry.reports, isStale };
-    return withSharedReports(
-      { reports: this.registry.reports, isStale },
-      board,
-      this.o.clock(),
-      this.o.monotonic(),
-    );
+    return withSharedReports({ reports: this.registry.reports, isStale }, board);
   }
 
   /** What another replica shares about a node (the health board); undefined without replicas. */
@@ -214,35 +210,25 @@ export function withSharedHealth(local: HealthInputs, board: ReadonlyMap<string,
 
 /** The reports drain progress reads, and which nodes count as stale (drain-advance.ts). */
 export interface ProgressInputs {
-  reports: ReadonlyMap<string, NodeReport>;
+  reports: ReadonlyMap<string, DrainReport>;
   isStale: (node: string) => boolean;
 }
 
 /**
  * Drain progress across replicas: a node this replica hears fresh keeps its own report; a node
- * fresh on the board with its drain state (served by another replica) gets a report made of that
- * state, received now. Stale board entries add nothing.
+ * fresh on the board with its drain state (served by another replica) counts by that state.
+ * Stale board entries add nothing.
  */
 export function withSharedReports(
   local: ProgressInputs,
   board: ReadonlyMap<string, NodeHealth>,
-  now: number,
-  mono: number,
 ): ProgressInputs {
   const reports = new Map(local.reports);
   const remote = new Set<string>();
   for (const [node, health] of board) {
     if (health.stale || !health.drainState || (local.reports.has(node) && !local.isStale(node))) continue;
     remote.add(node);
-    // Only the fields progress.ts reads are shared; the rest of a report stays with its replica.
-    const status = {
-      node,
-      site: health.site,
-      state: health.state,
-      healthy: health.healthy,
-      ...health.drainState,
-    } as unknown as NodeReport['status'];
-    reports.set(node, { status, receivedAt: now, receivedAtMono: mono });
+    reports.set(node, { status: health.drainState });
   }
   return { reports, isStale: (node) => !remote.has(node) && local.isStale(node) };
 }

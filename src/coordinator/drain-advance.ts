@@ -18,14 +18,20 @@
 import type { NodeProgress, PolicyEvaluation, Violation } from '../wire/coordinator-api.js';
 import type { Inventory, MonotonicClock } from './fleet.js';
 import { nodesOfTarget } from './holds.js';
-import { describeTarget, type AuditInput, type DrainRecord, type NodeReport } from './model.js';
+import { describeTarget, type AuditInput, type DrainRecord } from './model.js';
 import { blockingViolations } from './policy.js';
-import { drainComplete, nodeProgress, nodesPreDraining, type Observation } from './progress.js';
+import {
+  drainComplete,
+  nodeProgress,
+  nodesPreDraining,
+  type DrainReport,
+  type Observation,
+} from './progress.js';
 
 export interface AdvanceInput {
   drain: DrainRecord;
   inventory: Inventory;
-  reports: ReadonlyMap<string, NodeReport>;
+  reports: ReadonlyMap<string, DrainReport>;
   isStale: (node: string) => boolean;
   observerConfigured: boolean;
   observation: Observation;

@@ -7,10 +7,19 @@
  * An agent with a pre-drain (docs/turn.md) holds the drain back while it steers new sessions away
  * and waits for the live ones: the node stays `pending` with the pre-drain's phase and count.
  */
-import type { PreDrainStatus } from '../wire/agent-status.js';
+import type { AgentStatus, PreDrainStatus } from '../wire/agent-status.js';
 import type { DrainStage, NodeProgress, ReleaseNode } from '../wire/coordinator-api.js';
 import { preDrainActive, preDrainPhrase } from '../wire/pre-drain-phrase.js';
 import type { DrainRecord, NodeReport } from './model.js';
+
+/**
+ * What drain progress reads of an agent's report: its prefixes, the drains it holds, its
+ * pre-drain. A report of this replica's agent is one; so is what another replica shares on the
+ * health board for the agents connected to it (agent-hub.ts `withSharedReports`).
+ */
+export interface DrainReport {
+  status: Pick<AgentStatus, 'prefixes' | 'drains' | 'preDrain'>;
+}
 
 /** What the route observer saw: prefix → nodes whose route it still sees. null = no observation yet. */
 export type Observation = ReadonlyMap<string, ReadonlySet<string>> | null;
@@ -18,7 +27,7 @@ export type Observation = ReadonlyMap<string, ReadonlySet<string>> | null;
 export interface NodeProgressInput {
   drain: Pick<DrainRecord, 'id' | 'target'>;
   node: string;
-  report: NodeReport | undefined;
+  report: DrainReport | undefined;
   stale: boolean;
   observerConfigured: boolean;
   observation: Observation;
@@ -26,11 +35,11 @@ export interface NodeProgressInput {
   now: number;
 }
 
-function targetedPrefixes(drain: Pick<DrainRecord, 'target'>, report: NodeReport) {
+function targetedPrefixes(drain: Pick<DrainRecord, 'target'>, report: DrainReport) {
   return report.status.prefixes.filter((p) => !drain.target.prefix || p.prefix === drain.target.prefix);
 }
 
-export function agentHolds(drainId: string, report: NodeReport): boolean {
+export function agentHolds(drainId: string, report: DrainReport): boolean {
   return (
     report.status.drains.some((d) => d.id === drainId) ||
     report.status.prefixes.some((p) => p.drainedBy.includes(drainId))
@@ -73,7 +82,7 @@ function stageFromReport(input: NodeProgressInput): { stage: DrainStage; detail:
 }
 
 /** The agent's pre-drain as it concerns this drain: shown once the agent holds the drain and it started. */
-function preDrainOf(drainId: string, report: NodeReport | undefined): PreDrainStatus | undefined {
+function preDrainOf(drainId: string, report: DrainReport | undefined): PreDrainStatus | undefined {
   const preDrain = report?.status.preDrain;
   if (!report || !preDrain || preDrain.phase === 'idle' || !agentHolds(drainId, report)) return undefined;
   return preDrain;
@@ -118,7 +127,7 @@ export function nodeProgress(input: NodeProgressInput): NodeProgress {
 export function nodesPreDraining(
   drainId: string,
   nodes: readonly string[],
-  reports: ReadonlyMap<string, NodeReport>,
+  reports: ReadonlyMap<string, DrainReport>,
   isStale: (node: string) => boolean,
 ): string[] {
   return nodes.filter((node) => {

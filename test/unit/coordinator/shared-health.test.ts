@@ -89,24 +89,14 @@ describe('drain progress across replicas', () => {
     });
 
   it("reads the withdraw of an agent connected to another replica from the board (the leader's view)", () => {
-    const inputs = withSharedReports(
-      { reports: new Map(), isStale: () => true },
-      new Map([remote()]),
-      10,
-      10,
-    );
+    const inputs = withSharedReports({ reports: new Map(), isStale: () => true }, new Map([remote()]));
     const progress = progressOf(inputs);
     assert.equal(progress.stage, 'withdrawn');
     assert.equal(progress.stale, false);
   });
 
   it('a stale board entry leaves the node stale and pending', () => {
-    const inputs = withSharedReports(
-      { reports: new Map(), isStale: () => true },
-      new Map([remote(true)]),
-      10,
-      10,
-    );
+    const inputs = withSharedReports({ reports: new Map(), isStale: () => true }, new Map([remote(true)]));
     const progress = progressOf(inputs);
     assert.equal(progress.stage, 'pending');
     assert.equal(progress.stale, true);
