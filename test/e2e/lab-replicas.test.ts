@@ -176,6 +176,25 @@ function watchRoutesStay(
   };
 }
 
+/** `herald drain lon1 --wait` through `coordinator`; asserts it exits 0 (the drain completed). */
+async function drainLon1(lab: Lab, reason: string, coordinator: string): Promise<void> {
+  const drain = await heraldOnLab(lab, ['drain', 'lon1', '--reason', reason, '--wait', '--timeout', '60s'], {
+    coordinator,
+  });
+  assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
+}
+
+/** `herald undrain lon1 --wait` through `coordinator`, then every node announced at BIRD again. */
+async function undrainLon1(lab: Lab, reason: string, coordinator: string): Promise<void> {
+  const undrain = await heraldOnLab(
+    lab,
+    ['undrain', 'lon1', '--reason', reason, '--wait', '--timeout', '60s'],
+    { coordinator },
+  );
+  assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
+  await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+}
+
 describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSkip() }, () => {
   let lab: Lab;
   before(async () => {
@@ -255,12 +274,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
   it('a drain through one replica is visible through another and completes at BIRD; undrain brings it back', async () => {
     const agents = await waitForAgentsOnOneReplica(lab);
     const other = lab.coordinatorUrls.find((url) => url !== agents)!;
-    const drain = await heraldOnLab(
-      lab,
-      ['drain', 'lon1', '--reason', 'replicas e2e', '--wait', '--timeout', '60s'],
-      { coordinator: agents },
-    );
-    assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
+    await drainLon1(lab, 'replicas e2e', agents);
     const snapshot = await lab.observer.snapshot();
     assert.ok(isWithdrawnBy(snapshot, 'lon1-a'), `withdrawn at every router: ${describeSnapshot(snapshot)}`);
     assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
@@ -272,13 +286,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       entries.some((e) => e.reason === 'replicas e2e' && e.drainId),
       `${replicaName(lab, other)} shows the drain made through ${replicaName(lab, agents)}: ${audit.stdout}`,
     );
-    const undrain = await heraldOnLab(
-      lab,
-      ['undrain', 'lon1', '--reason', 'replicas e2e done', '--wait', '--timeout', '60s'],
-      { coordinator: agents },
-    );
-    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
-    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    await undrainLon1(lab, 'replicas e2e done', agents);
   });
 
   it('leader killed mid-drain: another replica takes over, the drain completes at BIRD and --wait exits 0', async () => {
@@ -316,13 +324,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     assert.ok(isWithdrawnBy(snapshot, 'lon1-a'), `withdrawn at every router: ${describeSnapshot(snapshot)}`);
     assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
     const agents = await waitForAgentsOnOneReplica(lab, leader);
-    const undrain = await heraldOnLab(
-      lab,
-      ['undrain', 'lon1', '--reason', 'leader killed, done', '--wait', '--timeout', '60s'],
-      { coordinator: agents },
-    );
-    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
-    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    await undrainLon1(lab, 'leader killed, done', agents);
     await lab.hostFault(replicaName(lab, leader), 'start-coordinator');
     await waitForLeader(lab, lab.coordinatorUrls);
   });
@@ -441,13 +443,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       !after.sites.find((s) => s.name === 'nyc1')!.holds.length,
       'the drain refused without quorum was not stored',
     );
-    const undrain = await heraldOnLab(
-      lab,
-      ['undrain', 'lon1', '--reason', 'quorum back', '--wait', '--timeout', '60s'],
-      { coordinator: await waitForAgentsOnOneReplica(lab) },
-    );
-    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
-    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    await undrainLon1(lab, 'quorum back', await waitForAgentsOnOneReplica(lab));
   });
 
   it('one etcd member killed: nothing changes, drain and undrain still work', async () => {
@@ -464,20 +460,9 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     );
     assert.deepEqual(await routeChangeCounters(lab), before, 'no route changed at BIRD');
     const agents = await waitForAgentsOnOneReplica(lab);
-    const drain = await heraldOnLab(
-      lab,
-      ['drain', 'lon1', '--reason', 'etcd member down', '--wait', '--timeout', '60s'],
-      { coordinator: agents },
-    );
-    assert.equal(drain.code, 0, `${drain.stdout}\n${drain.stderr}`);
+    await drainLon1(lab, 'etcd member down', agents);
     assert.ok(isWithdrawnBy(await lab.observer.snapshot(), 'lon1-a'));
-    const undrain = await heraldOnLab(
-      lab,
-      ['undrain', 'lon1', '--reason', 'etcd member down, done', '--wait', '--timeout', '60s'],
-      { coordinator: agents },
-    );
-    assert.equal(undrain.code, 0, `${undrain.stdout}\n${undrain.stderr}`);
-    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    await undrainLon1(lab, 'etcd member down, done', agents);
     await lab.hostFault(etcd.members[0]!.name, 'start-etcd');
   });
 });
