@@ -18,6 +18,7 @@ import { EventStream } from '../net/event-stream.js';
 import type { Route } from '../router.js';
 import { CoalescedTask } from './coalesced-task.js';
 import { FLEET, type DashboardState } from './dashboard-state.js';
+import { replicaPollDue } from './replica-poll.js';
 
 const drainsDocument = z.object({ drains: z.array(drainViewSchema) });
 const windowsDocument = z.object({ windows: z.array(windowViewSchema) });
@@ -104,6 +105,14 @@ export class Sync {
     this.stream.start();
     // Ages and countdowns move with time even when nothing is said.
     this.timers.push(setInterval(() => this.state.tick(), 1000));
+    // Replicas: no event says the leader changed or a replica died (replica-poll.ts).
+    this.timers.push(
+      setInterval(() => {
+        const open = this.state.connection.kind === 'live';
+        if (open && replicaPollDue(this.state.fleet, this.state.fleetReceivedAt, Date.now()))
+          this.fleetTask.request();
+      }, 500),
+    );
     // Belt and braces: a full reload now and then, in case an event was lost on the way.
     this.timers.push(setInterval(() => this.state.isLive() && this.reloadAll(), 60_000));
     this.timers.push(setInterval(() => this.refreshForRoute(), 15_000));

@@ -97,6 +97,8 @@ export class CoordinatorProcess {
     port: number,
     sites: E2eSite[],
     private readonly dashboardDir: string,
+    /** Merged over the config (e.g. `store` and `agents` for etcd replicas). */
+    extra: Record<string, unknown> = {},
   ) {
     this.url = `http://127.0.0.1:${port}`;
     this.dataDir = join(dir, 'coordinator');
@@ -127,6 +129,7 @@ export class CoordinatorProcess {
           ),
         ],
         agents: { staleAfter: 2500, keepalive: 1000 },
+        ...extra,
       }),
     );
   }
