@@ -1,7 +1,11 @@
 /** How often the page re-reads the fleet to follow coordinator replicas (no event says the leader moved). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { replicaPollDue, replicaPollMs } from '../../../src/dashboard/client/model/replica-poll.js';
+import {
+  replicaPollDue,
+  replicaPollMs,
+  replicasChanged,
+} from '../../../src/dashboard/client/model/replica-poll.js';
 import type { FleetStatus, ReplicasStatus } from '../../../src/wire/coordinator-api.js';
 import { fleet, nodeStatus, siteStatus } from './support/fleet-documents.js';
 
@@ -42,4 +46,26 @@ test('a reload is due once the fleet document is older than the interval', () =>
   const document = withReplicas({ leaseTtl: 3000 });
   assert.equal(replicaPollDue(document, 10_000, 11_499), false);
   assert.equal(replicaPollDue(document, 10_000, 11_500), true);
+});
+
+test('a read fleet is applied only when what the page shows of the replicas or the store changed', () => {
+  const shown = withReplicas({ leader: 'r1', staleGraceRemaining: 4000 });
+  // Nodes seen again and the grace countdown: nothing to show differently.
+  assert.equal(replicasChanged(shown, { ...shown, generatedAt: 200_000 }), false);
+  assert.equal(replicasChanged(shown, withReplicas({ leader: 'r1', staleGraceRemaining: 1000 })), false);
+  // Leadership moved, a replica left, the store failed: shown at once.
+  assert.equal(replicasChanged(shown, withReplicas({ leader: null, leading: false })), true);
+  assert.equal(
+    replicasChanged(
+      shown,
+      withReplicas({ list: [{ id: 'r1', url: null, startedAt: 1, version: '0', leader: true, self: true }] }),
+    ),
+    true,
+  );
+  const storeDown = {
+    ...shown,
+    store: { engine: 'etcd' as const, reachable: false, since: 5, fault: 'store unreachable', detail: null },
+  };
+  assert.equal(replicasChanged(shown, storeDown), true);
+  assert.equal(replicasChanged(null, shown), true);
 });
