@@ -321,9 +321,11 @@ export function nodeCard(input: NodeCardInput): HTMLElement {
             { class: 'muted' },
             input.detailsAvailable === false
               ? 'This coordinator does not serve full agent reports (checks, neighbors).'
-              : node.lastSeenAt === null
-                ? 'The agent never reported.'
-                : 'Loading checks…',
+              : node.servedBy
+                ? `Checks and neighbors are shown by replica ${node.servedBy}, which this agent is connected to.`
+                : node.lastSeenAt === null
+                  ? 'The agent never reported.'
+                  : 'Loading checks…',
           ),
     ),
   );
