@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/replicas.ts [--agents 1000,3000] [--window 20] [--drains 5]
  *                                      [--setups three-etcd,one-etcd,one-sqlite] [--max-opening 200]
+ *                                      [--stock-etcd]
  *   npm run bench:replicas -- --agents 1000,3000,10000
  *
  * Per level of N agents and per setup: a fresh real 3-member etcd (Debian etcd 3.4, loopback,
@@ -47,6 +48,15 @@ const levels = option('agents', '1000,3000').split(',').map(Number);
 const windowMs = Number(option('window', '20')) * 1000;
 const drainRounds = Number(option('drains', '5'));
 const maxOpening = Number(option('max-opening', '200'));
+/**
+ * etcd refuses a Txn of more than 128 operations (--max-txn-ops) or 1.5 MiB (--max-request-bytes)
+ * by default, and the coordinator stores every node's changed desired state in one Txn (the first
+ * pass after start: every node): above ~125 nodes a stock etcd refuses it ("too many operations in
+ * txn request"). Raised here so the rest can be measured; `--stock-etcd` runs etcd's defaults.
+ */
+const etcdFlags = args.includes('--stock-etcd')
+  ? []
+  : ['--max-txn-ops=20000', `--max-request-bytes=${32 * 1024 * 1024}`];
 type Setup = 'three-etcd' | 'one-etcd' | 'one-sqlite';
 const setups = option('setups', 'three-etcd,one-etcd,one-sqlite').split(',') as Setup[];
 for (const s of setups)
@@ -117,7 +127,7 @@ async function startCoordinator(name: string, dir: string, config: Record<string
   );
   cleanups.add(() => killChild(child));
   let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-200_000)));
   const listen = await until(
     () => {
       if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
@@ -171,7 +181,7 @@ async function runSetup(setup: Setup, agents: number) {
   const started = Date.now();
   try {
     if (setup !== 'one-sqlite') {
-      etcd = await BenchEtcd.start(dir, runId);
+      etcd = await BenchEtcd.start(dir, runId, etcdFlags);
       const cluster = etcd;
       cleanups.add(() => cluster.stop());
     }
@@ -272,6 +282,11 @@ async function runSetup(setup: Setup, agents: number) {
       `${setup} ${agents}: ${progress.connected} of ${agents} links open after ${r(connectMs / 1000)} s (failed attempts ${progress.failed}: ${JSON.stringify(progress.errors)}); board writes so far ${boardWritesAtConnect}; settling`,
     );
     await sleep(10_000);
+    // The board writes the links' first reports one put after another per replica: wait until
+    // it has been quiet for 3 s (at most 5 min), so the window sees the steady state.
+    const boardQuietBy = Date.now() + 300_000;
+    while (etcd && Date.now() < boardQuietBy && Date.now() - (boardWrites.at(-1) ?? 0) < 3000)
+      await sleep(500);
 
     // 1. Held at the default heartbeat.
     const replicaCpu = replicas.map((rep) => new CpuMeter(() => [rep.child.pid!]));
@@ -279,6 +294,11 @@ async function runSetup(setup: Setup, agents: number) {
     const generatorCpu = new CpuMeter(() => [generator.pid!]);
     const etcdBefore = etcd ? await etcdWrites(etcd) : undefined;
     const windowStarted = Date.now();
+    // The board's writes for the links' first reports are one put after another per replica:
+    // how many there were, and when the last one landed (after the links were all open).
+    const boardWritesBeforeWindow = boardWritesSince(started);
+    const lastBoardWrite = boardWrites.at(-1);
+    const boardSettledMs = lastBoardWrite !== undefined ? lastBoardWrite - connectStarted : null;
     measured = undefined;
     for (const m of [...replicaCpu, etcdCpu, generatorCpu]) m.start();
     post({ type: 'measure-start' });
@@ -339,6 +359,16 @@ async function runSetup(setup: Setup, agents: number) {
       });
       if (created.status !== 201) {
         refusals.push(`${created.status} ${JSON.stringify(created.json).slice(0, 300)}`);
+        if (created.status >= 500)
+          console.error(
+            `${replicas[0]!.name} log (errors): ${replicas[0]!
+              .log()
+              .split('\n')
+              .filter((line) => /"level":(50|60)/.test(line))
+              .slice(-3)
+              .map((line) => line.slice(0, 700))
+              .join('\n')}`,
+          );
         await sleep(2000);
         continue;
       }
@@ -383,7 +413,9 @@ async function runSetup(setup: Setup, agents: number) {
       agents,
       connectMs,
       linksAtStartOfWindow: progress.connected,
-      boardWritesAtConnect: etcd ? boardWritesAtConnect : null,
+      boardWritesWhenLinksOpen: etcd ? boardWritesAtConnect : null,
+      boardWritesBeforeWindow: etcd ? boardWritesBeforeWindow : null,
+      boardLastWriteAfterConnectStartMs: etcd ? boardSettledMs : null,
       held,
       fanoutMs: fanout,
       fanoutMissed: missed,
@@ -419,6 +451,7 @@ const record = {
     agentHeartbeatMs: 5000,
     heartbeatsPerSecond: 50,
     etcd: '3 members on loopback, default heartbeat 100 ms / election 1 s',
+    etcdFlags,
     healthInterval: 1000,
   },
   results,

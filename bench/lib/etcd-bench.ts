@@ -18,7 +18,12 @@ export class BenchEtcd {
   ) {}
 
   /** Starts the members under `<dir>/etcd` and resolves once a write through them succeeds. */
-  static async start(dir: string, runId: string, size = 3): Promise<BenchEtcd> {
+  static async start(
+    dir: string,
+    runId: string,
+    extraFlags: readonly string[] = [],
+    size = 3,
+  ): Promise<BenchEtcd> {
     const plan = await planEtcdCluster(dir, runId, size);
     const children: ChildProcess[] = [];
     const logs: string[] = [];
@@ -30,9 +35,12 @@ export class BenchEtcd {
     try {
       for (const member of plan.members) {
         mkdirSync(member.dir, { recursive: true });
-        const args = etcdArgs(plan, member).filter(
-          (a) => !a.startsWith('--heartbeat-interval') && !a.startsWith('--election-timeout'),
-        );
+        const args = [
+          ...etcdArgs(plan, member).filter(
+            (a) => !a.startsWith('--heartbeat-interval') && !a.startsWith('--election-timeout'),
+          ),
+          ...extraFlags,
+        ];
         const child = spawn(ETCD_BIN, args, {
           env: withoutEtcdVariables(),
           stdio: ['ignore', 'ignore', 'pipe'],
