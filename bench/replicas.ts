@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/replicas.ts [--agents 1000,3000] [--window 20] [--drains 5]
  *                                      [--setups three-etcd,one-etcd,one-sqlite] [--max-opening 200]
- *                                      [--stock-etcd]
+ *                                      [--stock-etcd] [--stale-after 15000]
  *   npm run bench:replicas -- --agents 1000,3000,10000
  *
  * Per level of N agents and per setup: a fresh real 3-member etcd (Debian etcd 3.4, loopback,
@@ -48,6 +48,8 @@ const levels = option('agents', '1000,3000').split(',').map(Number);
 const windowMs = Number(option('window', '20')) * 1000;
 const drainRounds = Number(option('drains', '5'));
 const maxOpening = Number(option('max-opening', '200'));
+/** The coordinators' agents.staleAfter (ms): the default 15 s unless asked (an experiment knob). */
+const staleAfter = Number(option('stale-after', '15000'));
 /**
  * etcd refuses a Txn of more than 128 operations (--max-txn-ops) or 1.5 MiB (--max-request-bytes)
  * by default, and the coordinator stores every node's changed desired state in one Txn (the first
@@ -203,7 +205,7 @@ async function runSetup(setup: Setup, agents: number) {
           tokenSha256: sha(token),
         })),
       ],
-      agents: { staleAfter: 15_000, keepalive: 10_000 },
+      agents: { staleAfter, keepalive: 10_000 },
       logLevel: 'warn',
     };
     const replicas = await Promise.all(
@@ -448,6 +450,7 @@ const record = {
     windowMs,
     drainRounds,
     maxOpening,
+    staleAfter,
     agentHeartbeatMs: 5000,
     heartbeatsPerSecond: 50,
     etcd: '3 members on loopback, default heartbeat 100 ms / election 1 s',
