@@ -24,11 +24,18 @@ import { coordinatorFrameSchema, LINK_PROTOCOL, reportDelta } from '../src/wire/
 import { simReport } from './lib/sim-report.js';
 
 interface Spec {
+  /** The coordinator every agent links to, unless an agent names its own `url` (replicas). */
   url: string;
   /** The agents' configured heartbeat (the coordinator's interval floor). */
   heartbeatMs: number;
   rampPerSecond: number;
-  agents: { node: string; site: string; token: string }[];
+  /**
+   * At most this many opening handshakes in flight (first connects and reconnects): a burst of
+   * thousands of TLS-less upgrades at once on a loaded machine times out more than it opens.
+   * Absent: no bound (the ramp alone).
+   */
+  maxOpening?: number;
+  agents: { node: string; site: string; token: string; url?: string }[];
 }
 
 export type LinkParentMessage =
@@ -44,6 +51,9 @@ export type LinkChildMessage =
       failed: number;
       heartbeatMs: number;
       errors: Record<string, number>;
+      /** Opening handshakes in flight, and agents waiting for a slot (maxOpening). */
+      opening: number;
+      waiting: number;
     }
   | { type: 'desired'; node: string; at: number; drainIds: string[] }
   | {
@@ -69,6 +79,9 @@ let connected = 0;
 let failed = 0;
 let stopping = false;
 let lastHeartbeatMs = 0;
+/** Opening handshakes in flight (socket created, no welcome yet), and agents queued for a slot. */
+let opening = 0;
+const waitingToOpen: SimAgent[] = [];
 const count = (map: Record<string, number>, key: string) => (map[key] = (map[key] ?? 0) + 1);
 const pool = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -86,13 +99,34 @@ class SimAgent {
   lastDeltaAt = 0;
   nextBeatAt = 0;
   attempt = 0;
+  /** Frees this agent's opening slot (at the welcome, or when the socket closes first). */
+  releaseSlot: (() => void) | undefined;
 
   constructor(readonly spec: Spec['agents'][number]) {
     this.report = simReport(spec.node, spec.site, this.startedAt, Date.now(), []);
   }
 
+  /** Connects now, or queues for a free opening slot when `maxOpening` bounds them. */
   connect(): void {
-    const socket = new WebSocket(linkUrl(spec.url, this.spec.node), {
+    if (spec.maxOpening !== undefined && opening >= spec.maxOpening) {
+      waitingToOpen.push(this);
+      return;
+    }
+    opening++;
+    let slotHeld = true;
+    const releaseSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      opening--;
+      const nextUp = waitingToOpen.shift();
+      if (nextUp && !stopping) nextUp.connect();
+    };
+    this.openSocket(releaseSlot);
+  }
+
+  private openSocket(releaseSlot: () => void): void {
+    this.releaseSlot = releaseSlot;
+    const socket = new WebSocket(linkUrl(this.spec.url ?? spec.url, this.spec.node), {
       headers: { authorization: `Bearer ${this.spec.token}` },
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
@@ -114,6 +148,7 @@ class SimAgent {
     socket.on('message', (data) => this.onFrame(String(data)));
     socket.on('error', (error) => count(errors, `ws: ${error.message.slice(0, 60)}`));
     socket.on('close', () => {
+      releaseSlot();
       if (this.open) connected--;
       else failed++;
       const wasOpen = this.open;
@@ -136,6 +171,8 @@ class SimAgent {
     const now = performance.now();
     switch (frame.type) {
       case 'welcome':
+        this.releaseSlot?.();
+        this.releaseSlot = undefined;
         this.heartbeatMs = frame.heartbeatMs;
         lastHeartbeatMs = frame.heartbeatMs;
         this.nextBeatAt = now + Math.random() * frame.heartbeatMs;
@@ -260,7 +297,16 @@ const ramp = setInterval(() => {
 
 const progress = setInterval(
   () =>
-    send({ type: 'progress', connected, total: agents.length, failed, heartbeatMs: lastHeartbeatMs, errors }),
+    send({
+      type: 'progress',
+      connected,
+      total: agents.length,
+      failed,
+      heartbeatMs: lastHeartbeatMs,
+      errors,
+      opening,
+      waiting: waitingToOpen.length,
+    }),
   1000,
 );
 

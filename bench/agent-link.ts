@@ -3,6 +3,7 @@
  * in the same run:
  *
  *   node --import tsx bench/agent-link.ts [--agents 1000,10000] [--window 20] [--drains 5]
+ *                                        [--max-opening 200]
  *   npm run bench:agent-link -- --agents 10000
  *
  * Per level of N agents: one real coordinator process (the CLI from src/ through tsx, SQLite
@@ -41,6 +42,8 @@ const option = (name: string, fallback: string) => {
 const levels = option('agents', '1000,5000,10000').split(',').map(Number);
 const windowMs = Number(option('window', '20')) * 1000;
 const drainRounds = Number(option('drains', '5'));
+/** Opening handshakes the generator keeps in flight at most (0: unbounded, the ramp alone). */
+const maxOpening = Number(option('max-opening', '200'));
 /** Fixed rates of the per-message windows (messages a second, over the whole fleet). */
 const RATES = { ping: 1000, delta: 500, http: 500 };
 
@@ -137,9 +140,19 @@ async function runLevel(agents: number) {
       site.nodes.map((node) => ({ node, site: site.name, token: fleet.tokens.get(node)! })),
     );
     const specFile = join(dir, 'generator.json');
-    writeFileSync(specFile, JSON.stringify({ url, heartbeatMs: 5000, rampPerSecond: 500, agents: all }), {
-      mode: 0o600,
-    });
+    writeFileSync(
+      specFile,
+      JSON.stringify({
+        url,
+        heartbeatMs: 5000,
+        rampPerSecond: 500,
+        ...(maxOpening > 0 ? { maxOpening } : {}),
+        agents: all,
+      }),
+      {
+        mode: 0o600,
+      },
+    );
     const generator = spawn(
       process.execPath,
       ['--import', 'tsx', join(packageRoot, 'bench', 'agent-link-load-main.ts'), specFile],
@@ -314,6 +327,7 @@ const record = {
     levels,
     windowMs,
     drainRounds,
+    maxOpening: maxOpening > 0 ? maxOpening : null,
     rates: RATES,
     agentHeartbeatMs: 5000,
     heartbeatsPerSecond: 50,
