@@ -62,6 +62,8 @@ export const LEADER_KEY = 'leader';
 
 /** Audit entries per commit the id scheme leaves room for. */
 const AUDIT_PER_COMMIT = 1000n;
+/** etcd's default limit on the operations of one Txn (`--max-txn-ops`): a larger one is refused. */
+const MAX_TXN_OPS = 128;
 /** Audit keys read per page while filtering. */
 const AUDIT_PAGE = 500;
 
@@ -214,29 +216,60 @@ export class EtcdStore implements CoordinatorStore {
         `expected at most ${AUDIT_PER_COMMIT} audit entries per commit, received ${audit.length}`,
       );
     // etcd refuses a Txn that writes one key twice: the last write of a record wins, as in SQLite.
-    const puts = new Map<string, Buffer>();
+    const decisions = new Map<string, Buffer>();
     const deletes = new Set<string>();
     for (const drain of batch.drains ?? [])
-      puts.set(`drains/${drain.id}`, Buffer.from(JSON.stringify(drain)));
+      decisions.set(`drains/${drain.id}`, Buffer.from(JSON.stringify(drain)));
     for (const window of batch.windows ?? [])
-      puts.set(`windows/${window.id}`, Buffer.from(JSON.stringify(window)));
+      decisions.set(`windows/${window.id}`, Buffer.from(JSON.stringify(window)));
     for (const id of batch.deletedWindows ?? []) {
-      puts.delete(`windows/${id}`);
+      decisions.delete(`windows/${id}`);
       deletes.add(`windows/${id}`);
     }
-    for (const { node, desired } of batch.desired ?? [])
-      puts.set(`desired/${node}`, Buffer.from(JSON.stringify(desired)));
     const changesDecisions = Boolean(
       batch.drains?.length || batch.windows?.length || batch.deletedWindows?.length,
     );
-    if (changesDecisions) puts.set('decision', Buffer.from(randomBytes(8).toString('hex')));
-    for (const entry of audit)
-      puts.set(`audit/${randomBytes(12).toString('hex')}`, Buffer.from(JSON.stringify(entry)));
+    if (changesDecisions) decisions.set('decision', Buffer.from(randomBytes(8).toString('hex')));
+    const desired = new Map<string, Buffer>();
+    for (const { node, desired: state } of batch.desired ?? [])
+      desired.set(`desired/${node}`, Buffer.from(JSON.stringify(state)));
 
-    const success: IRequestOp[] = [
-      ...[...puts].map(([key, value]) => ({ request_put: { key: this.key(key), value } })),
+    type Op = IRequestOp & { audit?: StoredAudit };
+    const put = (key: string, value: Buffer): Op => ({ request_put: { key: this.key(key), value } });
+    // The decision itself (drains, windows) goes first and whole into the first Txn; the audit
+    // entries and the desired state fill it up to etcd's limit on operations per Txn (128 by
+    // default: the first pass after a start publishes every node's desired state) and follow in
+    // further Txns made under the same fence, once the decision is stored.
+    const ops: Op[] = [
+      ...[...decisions].map(([key, value]) => put(key, value)),
       ...[...deletes].map((key) => ({ request_delete_range: { key: this.key(key) } })),
+      ...audit.map((entry) => ({
+        ...put(`audit/${randomBytes(12).toString('hex')}`, Buffer.from(JSON.stringify(entry))),
+        audit: entry,
+      })),
+      ...[...desired].map(([key, value]) => put(key, value)),
     ];
+    const first = Math.max(decisions.size + deletes.size, MAX_TXN_OPS);
+    const entries: AuditEntry[] = [];
+    for (let at = 0, chunk = 0; at < ops.length || chunk === 0; chunk++) {
+      const size = chunk === 0 ? first : MAX_TXN_OPS;
+      const part = ops.slice(at, at + size);
+      at += size;
+      const revision = await this.txn(
+        part.map(({ audit: _audit, ...op }) => op),
+        chunk === 0 ? options : { ...(options.fencedBy ? { fencedBy: options.fencedBy } : {}) },
+      );
+      for (const op of part)
+        if (op.audit) {
+          const { index, ...entry } = op.audit;
+          entries.push(this.auditEntry(entry, revision, index));
+        }
+    }
+    return entries;
+  }
+
+  /** One Txn: `success` applied if the decision is unchanged since / the fence holds; its revision. */
+  private async txn(success: IRequestOp[], options: CommitOptions): Promise<bigint> {
     const since = options.ifUnchangedSince;
     const fence = options.fencedBy;
     let response;
@@ -283,8 +316,7 @@ export class EtcdStore implements CoordinatorStore {
       }
       throw new StoreConflictError(since ?? '0');
     }
-    const revision = BigInt(response.header.revision);
-    return audit.map(({ index, ...entry }) => this.auditEntry(entry, revision, index));
+    return BigInt(response.header.revision);
   }
 
   private auditEntry(input: AuditInput, revision: bigint, index: number): AuditEntry {

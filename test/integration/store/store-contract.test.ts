@@ -259,6 +259,47 @@ for (const engine of [sqliteEngine(), etcdEngine()]) {
       assert.deepEqual(await store.queryAudit({ limit: 10 }), []);
     });
 
+    it("a commit larger than etcd's 128 operations per Txn is stored whole: a fleet's desired state at start, a big site's audit", async () => {
+      const { store, peer } = open();
+      const nodes = Array.from({ length: 300 }, (_, i) => `n${String(i).padStart(3, '0')}`);
+      const read = await store.readDecisionState();
+      const entries = await store.commit(
+        {
+          drains: [drainRecord('d-big', { site: 'lon1' })],
+          desired: nodes.map((node, i) => ({ node, desired: { revision: i + 1, drains: [] } })),
+          audit: nodes
+            .slice(0, 150)
+            .map((node) => audit('drain.step', { drainId: 'd-big', details: { node } })),
+        },
+        { ifUnchangedSince: read.revision },
+      );
+      assert.equal(entries.length, 150);
+      assert.equal(new Set(entries.map((e) => e.id)).size, 150, 'every audit entry has its own id');
+      const other = peer();
+      assert.equal((await other.loadDesired()).size, 300);
+      assert.equal((await other.queryAudit({ drain: 'd-big', limit: 500 })).length, 150);
+      assert.ok(await other.getDrain('d-big'));
+
+      // Refused as a whole when the decision changed meanwhile: none of its desired state either.
+      await other.commit({ drains: [drainRecord('d-other', { site: 'nyc1' })] });
+      await assert.rejects(
+        store.commit(
+          {
+            drains: [drainRecord('d-late', { site: 'fra1' })],
+            desired: nodes.map((node) => ({ node, desired: { revision: 9999, drains: [] } })),
+          },
+          { ifUnchangedSince: read.revision },
+        ),
+        StoreConflictError,
+      );
+      const desired = await other.loadDesired();
+      assert.ok(
+        [...desired.values()].every((d) => d.revision !== 9999),
+        'no desired state of a refused commit',
+      );
+      assert.equal(await other.getDrain('d-late'), null);
+    });
+
     it('a decision commits only if no drain or window changed since its read', async () => {
       const { store, peer } = open();
       const other = peer();
