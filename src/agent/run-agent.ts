@@ -135,7 +135,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const watchdog = startWatchdog(config.watchdogTimeout);
+  const watchdog = startWatchdog(config.watchdogTimeout, { onProblem: (message) => logger.error(message) });
   let server: Server | undefined;
   try {
     server = await startControlServer(
