@@ -88,9 +88,17 @@ function describeAuthorizationError(error: unknown): string {
   return 'not trusted';
 }
 
-/** Reads the peer's facts from a socket that finished its handshake (rejectUnauthorized: false). */
-export function inspectTlsPeer(socket: TLSSocket, expectedName: string): TlsPeerReport {
-  const chain: PeerCertificate | undefined = socket.getPeerCertificate(true);
+/**
+ * Reads the peer's facts from a socket that finished its handshake (rejectUnauthorized: false).
+ * `chain`: the detailed peer certificate Node already built for this handshake (it hands it to
+ * the checkServerIdentity option when the chain verified); read from the socket when absent.
+ */
+export function inspectTlsPeer(
+  socket: TLSSocket,
+  expectedName: string,
+  chain?: PeerCertificate,
+): TlsPeerReport {
+  chain ??= socket.getPeerCertificate(true);
   const leaf = hasCertificate(chain) ? chain : undefined;
   let identityError: string | undefined;
   if (!leaf) identityError = 'the server sent no certificate';
