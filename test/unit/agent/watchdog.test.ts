@@ -7,11 +7,19 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 const watchdogModule = new URL('../../../src/agent/watchdog.ts', import.meta.url).pathname;
 
-/** Children of `pid` (Linux), read from /proc. */
+/** The watchdog processes (bash, named herald-watchdog) among the children of `pid` (Linux). */
 function childrenOf(pid: number): number[] {
   try {
     const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text ? text.split(/\s+/).map(Number) : [];
+    const children = text ? text.split(/\s+/).map(Number) : [];
+    // Other children (tsx's esbuild service) are not the watchdog.
+    return children.filter((child) => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('herald-watchdog');
+      } catch {
+        return false;
+      }
+    });
   } catch {
     return [];
   }
