@@ -25,7 +25,8 @@ import { packageRoot } from '../src/version.js';
 import { startResult, type Bench } from './lib/context.js';
 import { HelperRunner } from './lib/helper-runner.js';
 import { HERALD_NODE, PREFIX, referenceArgs, REFERENCE_NODE } from './lib/labs.js';
-import { CpuMeter, rssAnonBytes, rssBytes } from './lib/proc.js';
+import { AGENT_NODE_FLAGS } from '../src/agent/memory.js';
+import { childPids, CpuMeter, rssAnonBytes, rssBytes } from './lib/proc.js';
 import { times, type TargetCheck } from './lib/report.js';
 import { ratio, round } from './lib/stats.js';
 
@@ -139,7 +140,7 @@ function startAgent(
   const runner = new HelperRunner(
     node.netns,
     process.execPath,
-    [compiledCli(), 'agent', '--config', file],
+    [...AGENT_NODE_FLAGS, compiledCli(), 'agent', '--config', file],
     packageRoot,
   );
   const target = `${node.managementIpv4}:${port}`;
@@ -198,6 +199,9 @@ async function measureWindow(items: Measured[], warmupMs: number, windowMs: numb
         ...cpu,
         rssMiB: (rssBytes(item.runner.pid) ?? NaN) / 2 ** 20,
         rssAnonMiB: (rssAnonBytes(item.runner.pid) ?? NaN) / 2 ** 20,
+        // The agent's watchdog is a child process (bash): its memory is the agent's too.
+        childrenRssMiB:
+          childPids(item.runner.pid).reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0) / 2 ** 20,
       };
     }),
   );
@@ -295,6 +299,7 @@ export const cost: Bench = async (context) => {
       cores: m.cores,
       percentOfCore: round(m.cores * 100),
       rssMiB: round(m.rssMiB),
+      watchdogRssMiB: round(m.childrenRssMiB),
       cpuPer1000: round(per1000(m)),
     }));
     const under = sweepRows.filter((r) => r.cores < 0.01).map((r) => r.intervalMs);
@@ -305,7 +310,10 @@ export const cost: Bench = async (context) => {
     );
     const maxRss = Math.max(...kindRows.map((r) => r.rssMiB), ...sweepRows.map((r) => r.rssMiB));
     // The steady RSS of a typical agent: four checks every second.
-    const typicalRss = sweepRows.find((r) => r.intervalMs === 1000)?.rssMiB ?? NaN;
+    const typicalRow = sweepRows.find((r) => r.intervalMs === 1000);
+    const agentRss = typicalRow?.rssMiB ?? NaN;
+    const watchdogRss = typicalRow?.watchdogRssMiB ?? NaN;
+    const typicalRss = agentRss + watchdogRss;
     const worst = kindRows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     const targets: TargetCheck[] = [
       ...kindRows.map((row) => ({
@@ -324,12 +332,12 @@ export const cost: Bench = async (context) => {
       {
         name: 'agent steady RSS, four checks every 1 s',
         target: '≤ 64 MB',
-        value: `${round(typicalRss)} MiB = ${round((typicalRss * 2 ** 20) / 1e6)} MB (largest of all measured agents ${round(maxRss)} MiB; of which private heap/anonymous: ${round(Math.max(...kindRows.map((r) => r.rssAnonMiB)))} MiB; idle agent ${round(idle.rssMiB)} MiB; an empty \`node\` process: ${round(emptyNode.rssMiB)} MiB, ${round(emptyNode.anonMiB)} MiB of it anonymous)`,
+        value: `${round(typicalRss)} MiB = ${round((typicalRss * 2 ** 20) / 1e6)} MB: the agent ${round(agentRss)} MiB + its watchdog process (bash) ${round(watchdogRss)} MiB (largest of all measured agents ${round(maxRss)} MiB; of which private heap/anonymous: ${round(Math.max(...kindRows.map((r) => r.rssAnonMiB)))} MiB; idle agent ${round(idle.rssMiB)} MiB; an empty \`node\` process: ${round(emptyNode.rssMiB)} MiB, ${round(emptyNode.anonMiB)} MiB of it anonymous)`,
         met: typicalRss * 2 ** 20 <= 64e6,
         ...(typicalRss * 2 ** 20 <= 64e6
           ? {}
           : {
-              note: `an empty Node.js process already has ${round(emptyNode.rssMiB)} MiB resident (mostly the node executable's own pages, shared with every other Node.js process); on top: the V8 heap with herald's code and schemas (zod), pino, OpenSSL's contexts for the TLS checks, and the watchdog's worker thread (~10 MiB: its own V8 isolate), which stays because a wedged agent must not keep a route up`,
+              note: `an empty Node.js process already has ${round(emptyNode.rssMiB)} MiB resident (mostly the node executable's own pages, shared with every other Node.js process); on top: the V8 heap with herald's code and schemas (zod), pino, OpenSSL's contexts for the TLS checks, and the watchdog process (bash, mostly shared pages), which stays because a wedged agent must not keep a route up`,
             }),
       },
       {
@@ -354,7 +362,10 @@ export const cost: Bench = async (context) => {
         ['reference', `${round(refPer1000)} CPU s per 1,000 checks`],
         ['idle agent', `${round(idle.cores * 100)}% of a core`],
         ['herald', kindRows.map((r) => `${r.kind} ${r.cpuPer1000} s`).join(', ') + ' per 1,000'],
-        ['agent RSS', `${round(typicalRss)} MiB (four checks / 1 s), ${round(maxRss)} MiB max`],
+        [
+          'agent RSS',
+          `${round(typicalRss)} MiB (four checks / 1 s; agent ${round(agentRss)} + watchdog ${round(watchdogRss)}), ${round(maxRss)} MiB max`,
+        ],
         [
           'four checks <1% core',
           Number.isFinite(shortestMeasured) ? `${shortestMeasured} ms` : 'none measured',
@@ -373,10 +384,10 @@ export const cost: Bench = async (context) => {
         {
           metric: 'agent RSS',
           ratio: '',
-          herald: `${round(typicalRss)} MiB (max ${round(maxRss)} MiB)`,
+          herald: `${round(typicalRss)} MiB with its watchdog process (agent ${round(agentRss)} MiB + ${round(watchdogRss)} MiB; max agent ${round(maxRss)} MiB)`,
           reference: `${round(reference.rssMiB)} MiB (python; sipsak forked per check)`,
           target: '≤ 64 MB',
-          met: typicalRss <= 64,
+          met: typicalRss * 2 ** 20 <= 64e6,
         },
         {
           metric: 'shortest interval, four checks, < 1% of a core',
@@ -391,8 +402,8 @@ export const cost: Bench = async (context) => {
       ],
       notes: [
         `Each herald agent runs alone in its process with one check every 100 ms (five at once, in node ${HERALD_NODE}'s namespace); the reference runs \`${['python3', ...referenceArgs({ intervalS: 0.1, fastIntervalS: 0.1, rise: 3, fall: 3, name: 'bench-reference' })].join(' ')}\` in node ${REFERENCE_NODE}'s. Warm-up ${warmupMs / 1000} s, then a ${windowMs / 1000} s window.`,
-        `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog thread, GC), leaving the cost of the probes and their rounds.`,
-        `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog thread, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
+        `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog heartbeat, GC), leaving the cost of the probes and their rounds.`,
+        `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog heartbeat, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
         `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The crossing of 1% is interpolated linearly in probe rate between the two measured intervals around it.`,
         "sipsak cannot speak TLS 1.3 (the lab serves TLS 1.2+), so the reference has no TLS counterpart: every herald kind is compared with the reference's one kind of check (SIP OPTIONS over UDP via sipsak).",
       ],

@@ -20,6 +20,7 @@ import { DrainSources } from './drain-sources.js';
 import { AgentMetrics } from './metrics.js';
 import { startControlServer } from './control-server.js';
 import { startWatchdog } from './watchdog.js';
+import { applyAgentMemoryFlags } from './memory.js';
 import { isWarm, readLastUp, writeLastUp } from './warm-start.js';
 import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
@@ -61,6 +62,7 @@ function createTransport(config: AgentConfig, logger: Logger): ExabgpTransport {
 }
 
 export async function runAgent(config: AgentConfig, options: { configFile: string }): Promise<void> {
+  applyAgentMemoryFlags();
   // The coordinator's token and TLS files first: one that cannot be read is a config error
   // (exit 2) before anything is opened, announced or withdrawn.
   const credentials = config.coordinator
@@ -135,7 +137,7 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const watchdog = startWatchdog(config.watchdogTimeout);
+  const watchdog = startWatchdog(config.watchdogTimeout, { onProblem: (message) => logger.error(message) });
   let server: Server | undefined;
   try {
     server = await startControlServer(

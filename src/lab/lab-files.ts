@@ -11,6 +11,7 @@ import { labPreDrain, labTurnCheck } from './coturn.js';
 import { renderExabgpConfig } from './exabgp-config.js';
 import { renderKamailioConfig, renderKamailioTlsConfig, type KamailioTuning } from './kamailio-config.js';
 import { requireCompiledCli } from './runtime.js';
+import { AGENT_NODE_FLAGS } from '../agent/memory.js';
 
 /** What ExaBGP runs as its helper on each node. */
 export type AgentRuntime =
@@ -72,7 +73,7 @@ export async function writeNodeFiles(
           ? [
               '#!/bin/sh',
               `# herald lab: ExaBGP's helper on ${node.name}: the agent, with its log in agent.log`,
-              `exec ${nodeBin} ${cli} agent --config ${nodePaths.agentConfig} 2>>${nodePaths.agentLog}`,
+              `exec ${nodeBin} ${AGENT_NODE_FLAGS.join(' ')} ${cli} agent --config ${nodePaths.agentConfig} 2>>${nodePaths.agentLog}`,
               '',
             ].join('\n')
           : [

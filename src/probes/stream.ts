@@ -15,7 +15,7 @@ import {
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
-import { inspectTlsPeer, type TlsPeerReport } from './tls-peer.js';
+import { inspectTlsPeer, skipNodeChainObject, type TlsPeerReport } from './tls-peer.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -71,6 +71,9 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     if (attempt.signal.aborted) return resolve({ ok: false, outcome: down('aborted') });
     const tls = target.tls;
     let socket: Socket;
+    // Node builds the detailed peer certificate (the whole chain as objects) for its identity
+    // hook on every verified handshake; the hook here checks nothing, so skip building it.
+    let nodeChainObject: { restore(): void } | undefined;
     try {
       socket = tls
         ? connectTls({
@@ -81,9 +84,13 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".
-            checkServerIdentity: () => undefined,
+            checkServerIdentity: () => {
+              nodeChainObject?.restore();
+              return undefined;
+            },
           })
         : connectTcp({ host: target.host, port: target.port });
+      if (tls) nodeChainObject = skipNodeChainObject(socket as TLSSocket);
     } catch (error) {
       return resolve({ ok: false, outcome: downFromError(error) });
     }
@@ -113,6 +120,7 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     }
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
     socket.once('secureConnect', () => {
+      nodeChainObject?.restore();
       const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
       attempt.learned({
         answered: true,

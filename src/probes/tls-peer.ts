@@ -3,12 +3,8 @@
  * that was given, the name check (tls.checkServerIdentity), and the earliest expiry over the
  * whole served chain. The chain walk is pure; `inspectTlsPeer` only reads the socket.
  */
-import {
-  checkServerIdentity,
-  type DetailedPeerCertificate,
-  type PeerCertificate,
-  type TLSSocket,
-} from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { checkServerIdentity, TLSSocket, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 
 export interface ChainExpiry {
   /** Unix seconds of the earliest notAfter in the chain. */
@@ -88,9 +84,30 @@ function describeAuthorizationError(error: unknown): string {
   return 'not trusted';
 }
 
-/** Reads the peer's facts from a socket that finished its handshake (rejectUnauthorized: false). */
-export function inspectTlsPeer(socket: TLSSocket, expectedName: string): TlsPeerReport {
-  const chain: PeerCertificate | undefined = socket.getPeerCertificate(true);
+/** What the detailed chain showed about one served leaf, for one expected name. */
+interface LeafFacts {
+  identityError: string | undefined;
+  earliestExpiry: ChainExpiry | undefined;
+  readAt: number;
+}
+
+/**
+ * The facts read from the detailed chain, by (expected name, leaf SHA-256). Building the detailed
+ * chain (every certificate as an object with three fingerprints) was the largest JavaScript cost
+ * of a TLS probe. The name check is a function of the leaf and the name, so it is exact; the
+ * chain's earliest expiry is re-read at least every CHAIN_FACTS_MAX_AGE_MS, in case the server
+ * swaps its intermediates behind an unchanged leaf. Every round still handshakes in full and
+ * OpenSSL still verifies the whole chain, validity dates included (authorizationError).
+ */
+const leafFacts = new Map<string, LeafFacts>();
+export const CHAIN_FACTS_MAX_AGE_MS = 60_000;
+const LEAF_FACTS_LIMIT = 64;
+
+function readLeafFacts(
+  socket: TLSSocket,
+  expectedName: string,
+): LeafFacts & { leafFingerprint256: string | undefined } {
+  const chain: PeerCertificate | undefined = TLSSocket.prototype.getPeerCertificate.call(socket, true);
   const leaf = hasCertificate(chain) ? chain : undefined;
   let identityError: string | undefined;
   if (!leaf) identityError = 'the server sent no certificate';
@@ -103,14 +120,60 @@ export function inspectTlsPeer(socket: TLSSocket, expectedName: string): TlsPeer
     }
   }
   return {
+    identityError,
+    earliestExpiry: earliestChainExpiry(leaf),
+    readAt: performance.now(),
+    leafFingerprint256: leaf?.fingerprint256,
+  };
+}
+
+/** Reads the peer's facts from a socket that finished its handshake (rejectUnauthorized: false). */
+export function inspectTlsPeer(socket: TLSSocket, expectedName: string): TlsPeerReport {
+  const common = {
     protocol: socket.getProtocol() ?? undefined,
     chainError: socket.authorized
       ? undefined
       : describeAuthorizationError(socket.authorizationError as unknown),
-    identityError,
-    earliestExpiry: earliestChainExpiry(leaf),
-    leafFingerprint256: leaf?.fingerprint256,
   };
+  // The leaf alone (not getPeerX509Certificate: in Node 20 a detailed getPeerCertificate after
+  // it comes back empty).
+  const fingerprint = TLSSocket.prototype.getPeerCertificate.call(socket, false)?.fingerprint256;
+  const key = fingerprint ? `${expectedName}\0${fingerprint}` : undefined;
+  const cached = key ? leafFacts.get(key) : undefined;
+  if (cached && performance.now() - cached.readAt < CHAIN_FACTS_MAX_AGE_MS)
+    return {
+      ...common,
+      identityError: cached.identityError,
+      earliestExpiry: cached.earliestExpiry,
+      leafFingerprint256: fingerprint,
+    };
+  const facts = readLeafFacts(socket, expectedName);
+  if (key) {
+    if (leafFacts.size >= LEAF_FACTS_LIMIT && !leafFacts.has(key)) leafFacts.clear();
+    leafFacts.set(key, facts);
+  }
+  return {
+    ...common,
+    identityError: facts.identityError,
+    earliestExpiry: facts.earliestExpiry,
+    leafFingerprint256: facts.leafFingerprint256,
+  };
+}
+
+/**
+ * Node builds the detailed peer certificate for its identity hook on every verified handshake,
+ * before calling the hook; the probes pass a hook that checks nothing (the name is checked in
+ * inspectTlsPeer). Until the hook runs, the socket answers that call with an empty object
+ * instead. Call right after connect; `restore` puts the real method back (also call it on
+ * secureConnect: Node skips the hook when the chain did not verify).
+ */
+export function skipNodeChainObject(socket: TLSSocket): { restore(): void } {
+  Object.defineProperty(socket, 'getPeerCertificate', {
+    value: () => ({}),
+    configurable: true,
+    writable: true,
+  });
+  return { restore: () => void delete (socket as { getPeerCertificate?: unknown }).getPeerCertificate };
 }
 
 /** The reason a verified connection must be refused, or undefined when chain and name are fine. */

@@ -145,6 +145,50 @@ describe('the TLS check', () => {
     );
   });
 
+  test('a certificate changed between rounds is judged on the very next round', async (t) => {
+    const certs = needCerts(t);
+    if (!certs) return;
+    const sockets = new Set<Socket>();
+    const server = createTlsServer(
+      { key: readFileSync(certs.valid.key), cert: readFileSync(certs.valid.chain) },
+      (socket) => {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+      },
+    );
+    server.on('tlsClientError', () => undefined);
+    const port = await listen(server);
+    try {
+      const probe = tlsProbe(port, { serverName: 'sip.lab.test' });
+      assert.equal((await probe()).status, 'up');
+      assert.equal((await probe()).status, 'up'); // the leaf's facts are now remembered
+      server.setSecureContext({
+        key: readFileSync(certs.wrongName.key),
+        cert: readFileSync(certs.wrongName.chain),
+      });
+      const misnamed = await probe();
+      assert.equal(misnamed.status, 'down', misnamed.detail);
+      assert.match(misnamed.detail, /name mismatch/);
+      server.setSecureContext({
+        key: readFileSync(certs.expired.key),
+        cert: readFileSync(certs.expired.chain),
+      });
+      const expired = await probe();
+      assert.equal(expired.status, 'down', expired.detail);
+      assert.match(expired.detail, /expired/);
+      server.setSecureContext({ key: readFileSync(certs.valid.key), cert: readFileSync(certs.valid.chain) });
+      assert.equal((await probe()).status, 'up');
+      // The same served leaf, checked for a name it does not carry: remembered per name.
+      const otherName = await tlsProbe(port, { serverName: 'wrong.example.test' })();
+      assert.equal(otherName.status, 'down', otherName.detail);
+      assert.match(otherName.detail, /name mismatch/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   test('a handshake that never completes is a timeout', async () => {
     const sockets = new Set<Socket>();
     const silent = createTcpServer((socket) => {
