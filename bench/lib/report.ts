@@ -84,10 +84,17 @@ export function readResults(dir = resultsDir): { file: string; result: BenchResu
   } catch {
     return [];
   }
-  return names.sort().map((name) => ({
-    file: name,
-    result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResult,
-  }));
+  // The agent-link and replicas benchmarks (run on their own, not by run.ts) write their own
+  // records here too; they are summarised by hand in SUMMARY.md, so they are skipped.
+  return names
+    .sort()
+    .map((name) => ({ file: name, result: JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown }))
+    .filter((entry): entry is { file: string; result: BenchResult } => isRunResult(entry.result));
+}
+
+function isRunResult(value: unknown): value is BenchResult {
+  const record = value as Partial<BenchResult> | null;
+  return typeof record?.bench === 'string' && Array.isArray(record.targets) && Array.isArray(record.headline);
 }
 
 function cell(text: string): string {
@@ -191,10 +198,26 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
   return lines.join('\n') + '\n';
 }
 
+/** Where SUMMARY.md's hand-written part starts (the issue sections below the table). */
+export const HAND_WRITTEN_MARKER = '<!-- hand-written, not rendered: keep when re-rendering -->';
+
+/** The rendered summary followed by the hand-written part of the summary as it was (if any). */
+export function withHandWritten(rendered: string, previous: string): string {
+  const at = previous.indexOf(HAND_WRITTEN_MARKER);
+  return at < 0 ? rendered : `${rendered}\n${previous.slice(at)}`;
+}
+
 export function renderFiles(dir = resultsDir): void {
   const entries = readResults(dir);
   writeFileSync(join(benchDir, 'RESULTS.md'), renderResults(entries));
-  writeFileSync(join(benchDir, 'SUMMARY.md'), renderSummary(entries));
+  const summaryFile = join(benchDir, 'SUMMARY.md');
+  let previous = '';
+  try {
+    previous = readFileSync(summaryFile, 'utf8');
+  } catch {
+    // no summary yet
+  }
+  writeFileSync(summaryFile, withHandWritten(renderSummary(entries), previous));
 }
 
 /** "812 ms" / "1.24 s" style. */

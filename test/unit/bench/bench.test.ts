@@ -9,6 +9,8 @@ import { importCounters, isFinalLine, protocolsInRouteReply } from '../../../ben
 import { helperScript, referenceArgs } from '../../../bench/lib/labs.js';
 import { parseProcStat } from '../../../bench/lib/proc.js';
 import {
+  HAND_WRITTEN_MARKER,
+  withHandWritten,
   firstSentence,
   renderResults,
   renderSummary,
@@ -212,5 +214,16 @@ describe('bench result rendering', () => {
       'a bare start of Node.js takes 2 s',
     );
     assert.equal(resultFileName(entries[1]!.result), 'failover-2026-11-21T22-00-00-000Z-quick.json');
+  });
+});
+
+describe('SUMMARY.md re-rendered', () => {
+  it('keeps the hand-written part below the marker and replaces the rendered table', () => {
+    const previous = `| old table |\n\n${HAND_WRITTEN_MARKER}\n\nIssue 13: figures written by hand.\n`;
+    const next = withHandWritten('| new table |\n', previous);
+    assert.ok(next.startsWith('| new table |\n'));
+    assert.ok(!next.includes('old table'));
+    assert.ok(next.endsWith(`${HAND_WRITTEN_MARKER}\n\nIssue 13: figures written by hand.\n`));
+    assert.equal(withHandWritten('| new table |\n', '| no marker |\n'), '| new table |\n');
   });
 });
