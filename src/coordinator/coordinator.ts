@@ -71,14 +71,17 @@ export class Coordinator {
   private readonly storeHealth: StoreHealth;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  private probeAgain = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly tickMs: number;
   private readonly singleton: Singleton;
+  private readonly replicas: ReplicaSet | undefined;
 
   private constructor(options: CoordinatorOptions) {
     const { config, logger, replicas } = options;
     this.config = config;
+    this.replicas = options.replicas;
     this.store = options.replicas ? options.replicas.fenced(options.store) : options.store;
     this.singleton = options.replicas
       ? replicaSingleton(options.replicas, (fresh) =>
@@ -139,6 +142,11 @@ export class Coordinator {
       afterChange: (change) => this.reconciler.after(change),
       adoptWindows: (windows) => this.windows.adopt(windows),
       storeOutcome: (error) => this.storeHealth.outcome(error),
+      // etcd only: its probe notices when the store answers again (SQLite has no probe). Two
+      // probe intervals: one slow read on a loaded machine is not a lost store.
+      ...(config.store.engine === 'etcd'
+        ? { storeFailure: () => this.storeHealth.failure(2 * etcdHealthInterval(config)) }
+        : {}),
       adopted: () => this.reconciler.request(),
     });
     this.reconciler = new Reconciler({
@@ -183,6 +191,9 @@ export class Coordinator {
     if (this.config.store.engine === 'etcd') {
       const interval = this.config.store.healthInterval;
       this.probeTimer = setInterval(() => this.probeStore(interval), interval);
+      // And at once when another replica stored a decision: a drain made through it reaches the
+      // agents connected here (and the leader's steps) without waiting for the interval.
+      this.replicas?.onDecisionChange(() => this.probeStore(interval));
     }
     void this.drains.serial(() => this.reconciler.run());
   }
@@ -216,11 +227,20 @@ export class Coordinator {
    * One probe at a time: a read that hangs on a cluster without quorum is not stacked up.
    */
   private probeStore(timeoutMs: number): void {
-    if (this.probing || this.stopped) return;
+    if (this.stopped) return;
+    if (this.probing) {
+      // A decision stored while a read is under way may not be in that read: read once more after.
+      this.probeAgain = true;
+      return;
+    }
     this.probing = true;
+    this.probeAgain = false;
     const commitsBefore = this.drains.commitCount;
     const read = this.store.readDecisionState();
-    const done = () => void (this.probing = false);
+    const done = () => {
+      this.probing = false;
+      if (this.probeAgain) setImmediate(() => this.probeStore(timeoutMs));
+    };
     read.then(done, done);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -380,4 +400,9 @@ export class Coordinator {
       healthyShare: status.panic?.share ?? null,
     };
   }
+}
+
+/** How often an etcd replica probes its store (0 for SQLite, which has no probe). */
+function etcdHealthInterval(config: CoordinatorConfig): number {
+  return config.store.engine === 'etcd' ? config.store.healthInterval : 0;
 }

@@ -3,7 +3,9 @@
  * read and commit reports its outcome here, and with etcd a periodic probe reads the decision
  * state (store-probe in coordinator.ts), so a replica that lost etcd says so within two probe
  * intervals even when nobody asks for a change. Changes are refused with a 503 naming the fault
- * by the store calls themselves; this only keeps the record of it.
+ * by the store calls themselves and, with etcd, at once while the probe knows the store fails
+ * (tracked-drains.ts): a replica without quorum answers in milliseconds, not after the etcd
+ * client's deadline, and a request an operator gave up on is not applied when quorum returns.
  */
 import type { Logger } from '../util/log.js';
 import type { StoreStatus } from '../wire/coordinator-api.js';
@@ -13,6 +15,8 @@ import type { StoreWriteError } from './store/store.js';
 
 export class StoreHealth {
   private state: StoreStatus;
+  /** The failure that made the store unreachable (null while it answers). */
+  private lastError: StoreWriteError | null = null;
 
   constructor(
     engine: StoreConfig['engine'],
@@ -32,10 +36,12 @@ export class StoreHealth {
         { store: this.state.engine, downForMs: now - this.state.since },
         `the ${this.state.engine} store answers again; changes are accepted`,
       );
+      this.lastError = null;
       this.state = { ...this.state, reachable: true, since: now, fault: null, detail: null };
       this.events.emit('store.health', { store: this.view() }, now);
       return;
     }
+    this.lastError = error;
     if (!this.state.reachable && this.state.fault === error.fault) return;
     this.logger.error(
       { store: this.state.engine, fault: error.fault, err: error },
@@ -49,6 +55,15 @@ export class StoreHealth {
       detail: error.message,
     };
     this.events.emit('store.health', { store: this.view() }, now);
+  }
+
+  /**
+   * While the store has failed for at least `forMs`: its failure (a change is refused with it at
+   * once). A single slow answer on a loaded machine does not count; a store down for a while does.
+   */
+  failure(forMs: number): StoreWriteError | null {
+    if (!this.lastError || this.clock() - this.state.since < forMs) return null;
+    return this.lastError;
   }
 
   view(): StoreStatus {

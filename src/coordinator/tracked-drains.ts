@@ -37,6 +37,11 @@ export interface TrackedDrainsOptions {
   storeOutcome: (error: StoreWriteError | null) => void;
   /** Something another replica changed was adopted: a reconcile pass is due. */
   adopted: () => void;
+  /**
+   * While the store is known to fail (etcd: the probe found it so), its failure: a decision is
+   * refused with it at once instead of waiting for the store client's deadline. Absent: never.
+   */
+  storeFailure?: () => StoreWriteError | null;
 }
 
 /** How many times a decision is made again after another replica changed what it read. */
@@ -242,6 +247,8 @@ export abstract class TrackedDrains {
 
   /** `decide` for a caller already inside the queue (the window runner's tick). */
   async decideInQueue<T>(what: string, attempt: (state: DecisionState) => Promise<T>): Promise<T> {
+    const failure = this.t.storeFailure?.();
+    if (failure) throw notStored(what, failure);
     for (let tries = 1; ; tries++) {
       try {
         return await attempt(await this.sync());

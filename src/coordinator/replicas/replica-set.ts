@@ -19,6 +19,7 @@ import { NotLeaderError, SOLO_FENCE, type CommitOptions, type CoordinatorStore }
 import { EtcdHealthBoard, LocalHealthBoard, type HealthBoard, type NodeHealth } from './health-board.js';
 import { EtcdLeadership, SoloLeadership, type Leadership } from './leadership.js';
 import { EtcdReplicaDirectory, SoloDirectory, type ReplicaDirectory } from './replica-directory.js';
+import { PrefixMirror } from './prefix-mirror.js';
 import { ReplicaLease } from './replica-lease.js';
 import { StaleGrace } from './stale-grace.js';
 import { fencedStore, fenceScope } from './fenced-store.js';
@@ -53,6 +54,12 @@ export interface ReplicaSet {
   fenced(store: CoordinatorStore): CoordinatorStore;
   /** The merged node health of every replica (the drain policy's cross-replica view). */
   mergedHealth(): ReadonlyMap<string, NodeHealth>;
+  /**
+   * Calls `listener` whenever any replica stored a decision (a drain or window change: the
+   * store's decision key moved), so this one reads it at once instead of at its next interval.
+   * Never with one coordinator (nobody else decides).
+   */
+  onDecisionChange(listener: () => void): void;
   status(): ReplicasStatus;
   stop(): Promise<void>;
 }
@@ -155,6 +162,10 @@ abstract class BaseReplicaSet {
     return this.board?.mergedHealth() ?? new Map();
   }
 
+  onDecisionChange(_listener: () => void): void {
+    // one coordinator: every decision is its own
+  }
+
   status(): ReplicasStatus {
     const leader = this.leadership.leader();
     const leading = this.leadership.isLeader();
@@ -214,6 +225,9 @@ class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
   private readonly lease: ReplicaLease;
   private etcdLeadership: EtcdLeadership | undefined;
   private readonly coordination: ReturnType<EtcdStore['coordination']>;
+  /** A watch of the store's decision key (what `onDecisionChange` listens to). */
+  private decisions: PrefixMirror | undefined;
+  private readonly decisionListeners: (() => void)[] = [];
 
   constructor(options: ReplicaSetOptions, store: EtcdStore) {
     super(options, options.config.agents.staleGrace);
@@ -261,9 +275,19 @@ class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
     });
     this.etcdLeadership = leadership;
     await leadership.start();
+    this.decisions = new PrefixMirror(client, `${prefix}decision`, logger, 'the decision key');
+    this.decisions.on('change', () => {
+      for (const listener of this.decisionListeners) listener();
+    });
+    await this.decisions.start();
+  }
+
+  override onDecisionChange(listener: () => void): void {
+    this.decisionListeners.push(listener);
   }
 
   async stop(): Promise<void> {
+    await this.decisions?.stop();
     await this.etcdLeadership?.stop();
     await this.board?.stop();
     await this.directory?.stop();
