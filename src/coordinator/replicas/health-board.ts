@@ -35,6 +35,9 @@ export interface NodeHealth {
   drainState?: AgentDrainState;
 }
 
+/** Nodes written per etcd Txn (etcd refuses more than 128 operations in one). */
+const WRITE_BATCH = 100;
+
 export interface HealthBoard {
   /** Every node any live replica serves: node → health. */
   mergedHealth(): ReadonlyMap<string, NodeHealth>;
@@ -163,7 +166,13 @@ export class EtcdHealthBoard implements HealthBoard {
   private readonly base: string;
   /** Writes made to etcd (puts and deletes), for tests and logs. */
   writes = 0;
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * The changes not written yet, node → its latest health (null: its agent left). A node changed
+   * twice before its write is written once, with the latest state; the order of writes per node is
+   * kept because one flush runs at a time.
+   */
+  private readonly pending = new Map<string, NodeHealth | null>();
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly client: Etcd3,
@@ -177,12 +186,11 @@ export class EtcdHealthBoard implements HealthBoard {
     this.mirror = new PrefixMirror(client, this.base, logger, 'the shared node health');
     this.tracker = new NodeHealthTracker(replica);
     this.unsubscribe = events.subscribe((event) => {
-      for (const change of this.tracker.apply(event))
-        this.enqueue(() => this.write(change.node, change.health));
+      for (const change of this.tracker.apply(event)) this.enqueue(change.node, change.health);
     });
     // A new lease (the old one expired with its keys): write every node served here again.
     lease.on('granted', () => {
-      for (const health of this.tracker.served()) this.enqueue(() => this.write(health.node, health));
+      for (const health of this.tracker.served()) this.enqueue(health.node, health);
     });
   }
 
@@ -194,30 +202,59 @@ export class EtcdHealthBoard implements HealthBoard {
     return this.mirror.rereads;
   }
 
-  /** Writes run one after another, in the order the changes happened. */
-  private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(task).catch((error: unknown) => {
-      this.logger.warn({ err: coerceError(error) }, 'could not write node health to etcd');
+  private enqueue(node: string, health: NodeHealth | null): void {
+    this.pending.set(node, health);
+    this.flush();
+  }
+
+  /**
+   * Writes what is pending, up to WRITE_BATCH nodes per etcd Txn: thousands of agents connecting
+   * to a restarted replica are on the board in seconds, not one awaited put after another.
+   */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = (async () => {
+      while (this.pending.size) {
+        const batch = [...this.pending].slice(0, WRITE_BATCH);
+        for (const [node] of batch) this.pending.delete(node);
+        try {
+          await this.write(batch);
+        } catch (error) {
+          this.logger.warn({ err: coerceError(error) }, 'could not write node health to etcd');
+        }
+      }
+    })().finally(() => {
+      this.flushing = null;
+      // A change queued after the loop's last look.
+      if (this.pending.size) this.flush();
     });
   }
 
-  private async write(node: string, health: NodeHealth | null): Promise<void> {
-    const key = Buffer.from(this.base + node);
+  private async write(batch: [string, NodeHealth | null][]): Promise<void> {
     const leaseId = this.lease.id;
-    if (health) {
-      if (!leaseId) return; // written when the next lease is granted
-      this.writes++;
-      await this.client.kv.put({ key, value: Buffer.from(JSON.stringify(health)), lease: leaseId });
-      return;
-    }
-    // The agent left: remove its entry, unless another replica (its new one) wrote it since.
+    // Without a lease nothing is written: every node served here is when the next is granted.
     if (!leaseId) return;
-    this.writes++;
-    await this.client.kv.txn({
-      compare: [{ key, target: 'Lease', result: 'Equal', lease: leaseId }],
-      success: [{ request_delete_range: { key } }],
-      failure: [],
-    });
+    const key = (node: string) => Buffer.from(this.base + node);
+    const puts = batch.filter((entry): entry is [string, NodeHealth] => entry[1] !== null);
+    if (puts.length) {
+      this.writes += puts.length;
+      await this.client.kv.txn({
+        compare: [],
+        success: puts.map(([node, health]) => ({
+          request_put: { key: key(node), value: Buffer.from(JSON.stringify(health)), lease: leaseId },
+        })),
+        failure: [],
+      });
+    }
+    // An agent that left: remove its entry, unless another replica (its new one) wrote it since.
+    for (const [node] of batch.filter(([, health]) => health === null)) {
+      this.writes++;
+      await this.client.kv.txn({
+        compare: [{ key: key(node), target: 'Lease', result: 'Equal', lease: leaseId }],
+        success: [{ request_delete_range: { key: key(node) } }],
+        failure: [],
+      });
+    }
   }
 
   mergedHealth(): ReadonlyMap<string, NodeHealth> {
@@ -233,13 +270,13 @@ export class EtcdHealthBoard implements HealthBoard {
   }
 
   /** Resolves once every queued write is done (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   async stop(): Promise<void> {
     this.unsubscribe();
-    await this.chain;
+    await this.idle();
     await this.mirror.stop();
   }
 }
