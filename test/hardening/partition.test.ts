@@ -153,7 +153,9 @@ describe('partition and healing', () => {
       body: { site: 'fra1', reason: 'after the black hole' },
     });
     const id = (made.json() as { drain: { id: string } }).drain.id;
-    await waitFor(() => drainIds(agent).includes(id), 'the agent to get the drain after healing', 10_000);
+    // A reconnect attempt made while the hole was open is itself swallowed: it waits out the link's
+    // opening-handshake timeout (10 s) and a backoff before the next one gets through.
+    await waitFor(() => drainIds(agent).includes(id), 'the agent to get the drain after healing', 30_000);
     await waitFor(() => !nodeStatus(coordinator, 'fra1-a').stale, 'fresh again', 5000);
   });
 });
