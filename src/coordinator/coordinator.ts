@@ -353,7 +353,12 @@ export class Coordinator {
         policy: this.config.policy,
         connected: (node) => registry.isConnected(node),
         revisionOf: (node) => registry.revisionOf(node),
-        servedElsewhere: (node) => this.agents.servedElsewhere(node),
+        // Another replica's entries only: this replica's own (and a single coordinator's) may lag
+        // its reports by a tick, and its nodes are shown from those reports.
+        servedElsewhere: (node) => {
+          const health = this.agents.servedElsewhere(node);
+          return health && health.replica !== this.replicas?.id ? health : undefined;
+        },
       }),
       panic: this.panic.view(context.now),
       store: this.storeHealth.view(),
