@@ -108,7 +108,7 @@ export class Coordinator {
       onChange: () => this.reconciler.request(),
       stopped: () => this.stopped,
       inGrace: () => options.replicas?.grace.active ?? false,
-      sharedHealth: replicas ? () => replicas.mergedHealth() : undefined,
+      sharedHealth: replicas ? () => replicas.otherReplicasHealth() : undefined,
     });
     this.panic = new PanicController({
       config,
@@ -353,12 +353,7 @@ export class Coordinator {
         policy: this.config.policy,
         connected: (node) => registry.isConnected(node),
         revisionOf: (node) => registry.revisionOf(node),
-        // Another replica's entries only: this replica's own (and a single coordinator's) may lag
-        // its reports by a tick, and its nodes are shown from those reports.
-        servedElsewhere: (node) => {
-          const health = this.agents.servedElsewhere(node);
-          return health && health.replica !== this.replicas?.id ? health : undefined;
-        },
+        servedElsewhere: (node) => this.agents.servedElsewhere(node),
       }),
       panic: this.panic.view(context.now),
       store: this.storeHealth.view(),

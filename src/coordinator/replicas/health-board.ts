@@ -6,8 +6,9 @@
  * (prefix-mirror.ts) into one merged view; a dead replica's entries expire with its lease and
  * its agents, reconnecting elsewhere, are written again by their new replica.
  *
- * `mergedHealth()` is what a drain decision reads across replicas (the policy's "announcing" and
- * "reporting" sets): see `announcingFromBoard` below.
+ * `otherReplicasHealth()` is what this replica reads of the nodes it does not serve: drain
+ * decisions (the policy's "announcing" and "reporting" sets), drain progress and the status views.
+ * This replica's own entries are left out: they only repeat its agents' reports, a tick late.
  */
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../util/log.js';
@@ -38,47 +39,6 @@ export interface NodeHealth {
 /** Nodes written per etcd Txn (etcd refuses more than 128 operations in one). */
 const WRITE_BATCH = 100;
 
-export interface HealthBoard {
-  /** Every node any live replica serves: node → health. */
-  mergedHealth(): ReadonlyMap<string, NodeHealth>;
-  stop(): Promise<void>;
-}
-
-/** What a drain decision needs from the merged view: node → prefixes it announces (fresh only). */
-export function announcingFromBoard(board: ReadonlyMap<string, NodeHealth>): Map<string, Set<string>> {
-  const announcing = new Map<string, Set<string>>();
-  for (const [node, health] of board) if (!health.stale) announcing.set(node, new Set(health.announcing));
-  return announcing;
-}
-
-/** What a drain decision needs from the merged view: the nodes reporting (not stale) anywhere. */
-export function reportingFromBoard(board: ReadonlyMap<string, NodeHealth>): Set<string> {
-  return new Set([...board].filter(([, h]) => !h.stale).map(([node]) => node));
-}
-
-/** The embedded engine's board: one coordinator, so the merged view is the local one. */
-export class LocalHealthBoard implements HealthBoard {
-  private readonly entries = new Map<string, NodeHealth>();
-  private readonly unsubscribe: () => void;
-
-  constructor(events: EventBus, replica: string) {
-    const tracker = new NodeHealthTracker(replica);
-    this.unsubscribe = events.subscribe((event) => {
-      for (const change of tracker.apply(event)) {
-        if (change.health) this.entries.set(change.node, change.health);
-        else this.entries.delete(change.node);
-      }
-    });
-  }
-
-  mergedHealth(): ReadonlyMap<string, NodeHealth> {
-    return this.entries;
-  }
-
-  async stop(): Promise<void> {
-    this.unsubscribe();
-  }
-}
 
 /** A node's health changed (null: its agent left this replica). */
 export interface HealthChange {
@@ -159,7 +119,7 @@ export class NodeHealthTracker {
 }
 
 /** The shared board on etcd. */
-export class EtcdHealthBoard implements HealthBoard {
+export class EtcdHealthBoard {
   private readonly mirror: PrefixMirror;
   private readonly tracker: NodeHealthTracker;
   private readonly unsubscribe: () => void;
@@ -178,7 +138,7 @@ export class EtcdHealthBoard implements HealthBoard {
     private readonly client: Etcd3,
     prefix: string,
     private readonly lease: ReplicaLease,
-    replica: string,
+    private readonly replica: string,
     events: EventBus,
     private readonly logger: Logger,
   ) {
@@ -257,16 +217,18 @@ export class EtcdHealthBoard implements HealthBoard {
     }
   }
 
-  mergedHealth(): ReadonlyMap<string, NodeHealth> {
-    const merged = new Map<string, NodeHealth>();
+  /** Every node another live replica serves: node → health (this replica's own entries left out). */
+  otherReplicasHealth(): ReadonlyMap<string, NodeHealth> {
+    const others = new Map<string, NodeHealth>();
     for (const [node, entry] of this.mirror.entries) {
       try {
-        merged.set(node, JSON.parse(entry.value.toString('utf8')) as NodeHealth);
+        const health = JSON.parse(entry.value.toString('utf8')) as NodeHealth;
+        if (health.replica !== this.replica) others.set(node, health);
       } catch {
         // a value we cannot read counts as unknown (absent)
       }
     }
-    return merged;
+    return others;
   }
 
   /** Resolves once every queued write is done (tests, shutdown). */

@@ -16,7 +16,7 @@ import type { CoordinatorConfig } from '../config-schema.js';
 import type { EventBus } from '../events.js';
 import type { EtcdStore } from '../store/etcd-store.js';
 import { NotLeaderError, SOLO_FENCE, type CommitOptions, type CoordinatorStore } from '../store/store.js';
-import { EtcdHealthBoard, LocalHealthBoard, type HealthBoard, type NodeHealth } from './health-board.js';
+import { EtcdHealthBoard, type NodeHealth } from './health-board.js';
 import { EtcdLeadership, SoloLeadership, type Leadership } from './leadership.js';
 import { EtcdReplicaDirectory, SoloDirectory, type ReplicaDirectory } from './replica-directory.js';
 import { PrefixMirror } from './prefix-mirror.js';
@@ -52,8 +52,12 @@ export interface ReplicaSet {
   runAsReplica<T>(work: () => Promise<T>): Promise<T>;
   /** The store with every commit inside `runAsLeader` fenced (give this one to the coordinator). */
   fenced(store: CoordinatorStore): CoordinatorStore;
-  /** The merged node health of every replica (the drain policy's cross-replica view). */
-  mergedHealth(): ReadonlyMap<string, NodeHealth>;
+  /**
+   * The health of the nodes other live replicas serve (the health board without this replica's
+   * own entries): what drain decisions, drain progress and the views read for nodes whose agents
+   * are connected elsewhere. Empty with one coordinator.
+   */
+  otherReplicasHealth(): ReadonlyMap<string, NodeHealth>;
   /**
    * Calls `listener` whenever any replica stored a decision (a drain or window change: the
    * store's decision key moved), so this one reads it at once instead of at its next interval.
@@ -92,7 +96,7 @@ abstract class BaseReplicaSet {
   protected replicaId = '';
   protected readonly startedAt = Date.now();
   protected abstract directory: ReplicaDirectory | undefined;
-  protected abstract board: HealthBoard | undefined;
+  protected abstract board: EtcdHealthBoard | undefined;
   abstract readonly leadership: Leadership;
   abstract readonly engine: 'sqlite' | 'etcd';
   protected abstract readonly leaseTtl: number | null;
@@ -158,8 +162,8 @@ abstract class BaseReplicaSet {
     return fencedStore(store, (error) => this.leadership.refused(error));
   }
 
-  mergedHealth(): ReadonlyMap<string, NodeHealth> {
-    return this.board?.mergedHealth() ?? new Map();
+  otherReplicasHealth(): ReadonlyMap<string, NodeHealth> {
+    return this.board?.otherReplicasHealth() ?? new Map();
   }
 
   onDecisionChange(_listener: () => void): void {
@@ -190,7 +194,8 @@ class SoloReplicaSet extends BaseReplicaSet implements ReplicaSet {
   readonly engine = 'sqlite' as const;
   protected readonly leaseTtl = null;
   protected directory: ReplicaDirectory | undefined;
-  protected board: HealthBoard | undefined;
+  // One coordinator: no other replica serves any node.
+  protected readonly board = undefined;
   private solo: SoloLeadership | undefined;
   // The only coordinator loaded everything at start: nothing to catch up on.
   protected override caughtUp: string | undefined = SOLO_FENCE.revision;
@@ -209,12 +214,9 @@ class SoloReplicaSet extends BaseReplicaSet implements ReplicaSet {
     this.replicaId = defaultId(this.options.config, url);
     this.solo = new SoloLeadership({ id: this.replicaId, url });
     this.directory = new SoloDirectory({ id: this.replicaId, url, startedAt: this.startedAt, version });
-    this.board = new LocalHealthBoard(events, this.replicaId);
   }
 
-  async stop(): Promise<void> {
-    await this.board?.stop();
-  }
+  async stop(): Promise<void> {}
 }
 
 class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
