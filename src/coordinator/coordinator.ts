@@ -32,6 +32,7 @@ import { Reconciler } from './reconcile.js';
 import type { RouteObserver } from './route-observer.js';
 import { StoreReadError, StoreWriteError, type CoordinatorStore } from './store/store.js';
 import { StoreHealth } from './store-health.js';
+import { ReplicaEvents } from './replicas/replica-events.js';
 import type { ReplicaSet } from './replicas/replica-set.js';
 import { ALWAYS_LEADER, catchUp, replicaSingleton, type Singleton } from './replicas/singleton.js';
 import { fleetStatus } from './views.js';
@@ -73,6 +74,8 @@ export class Coordinator {
   private probing = false;
   private probeAgain = false;
   private tickTimer: NodeJS.Timeout | undefined;
+  /** Says on the event stream what changed among the replicas (replicas/replica-events.ts). */
+  private readonly replicaEvents: ReplicaEvents | undefined;
   private stopped = false;
   private readonly tickMs: number;
   private readonly singleton: Singleton;
@@ -97,6 +100,7 @@ export class Coordinator {
     const inventory = this.inventory;
     this.events = new EventBus((error) => logger.error({ err: coerceError(error) }, 'event listener failed'));
     const events = this.events;
+    this.replicaEvents = replicas ? new ReplicaEvents(replicas, events) : undefined;
     this.storeHealth = new StoreHealth(config.store.engine, logger, clock, events);
     this.agents = new AgentHub({
       config,
@@ -209,6 +213,7 @@ export class Coordinator {
 
   private tick(): void {
     this.agents.noticeStaleness(this.clock());
+    this.replicaEvents?.check(this.clock());
     void this.drains
       .serial(async () => {
         await this.singleton.asLeader(() => this.windows.evaluate());

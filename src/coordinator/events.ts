@@ -14,6 +14,7 @@ import type {
   WindowView,
 } from '../wire/coordinator-api.js';
 import type { AgentStatus } from '../wire/agent-status.js';
+import type { ReplicasStatus } from '../wire/coordinator-api.js';
 
 /** The parts of an agent's report that drain progress (progress.ts) reads. */
 export interface AgentDrainState {
@@ -38,11 +39,20 @@ export interface AgentEventData {
   drainState?: AgentDrainState;
 }
 
+/** A node served by another replica changed (replica: who serves it now, null: none other). */
+export interface ElsewhereChange {
+  node: string;
+  site: string;
+  replica: string | null;
+}
+
 export interface CoordinatorEventMap {
   'agent.report': AgentEventData;
   'agent.connected': AgentEventData;
   'agent.disconnected': AgentEventData;
   'agent.stale': AgentEventData;
+  /** A node whose agent is connected to another replica changed, as the health board shows it. */
+  'agent.elsewhere': ElsewhereChange;
   'drain.created': { drain: DrainView };
   'drain.progress': { drain: DrainView };
   'drain.blocked': { drain: DrainView };
@@ -57,6 +67,8 @@ export interface CoordinatorEventMap {
   'panic.engaged': { panic: PanicStatus };
   'panic.disengaged': { panic: PanicStatus };
   'store.health': { store: StoreStatus };
+  /** A replica joined or went, or leadership moved (what /status `replicas` shows). */
+  'replicas.changed': { replicas: ReplicasStatus };
   audit: { entry: AuditEntry };
 }
 

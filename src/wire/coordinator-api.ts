@@ -401,6 +401,7 @@ export const eventTypeSchema = z.enum([
   'agent.connected',
   'agent.disconnected',
   'agent.stale',
+  'agent.elsewhere',
   'drain.created',
   'drain.progress',
   'drain.blocked',
@@ -415,6 +416,7 @@ export const eventTypeSchema = z.enum([
   'panic.engaged',
   'panic.disengaged',
   'store.health',
+  'replicas.changed',
   'audit',
 ]);
 export type EventType = z.infer<typeof eventTypeSchema>;

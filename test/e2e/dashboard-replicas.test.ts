@@ -4,7 +4,8 @@
  * side played by the test) that all connect to replica A, so replica B serves no agent at all.
  * What a user of B's page sees: how many replicas live, which one leads and that B serves them;
  * every site announcing, each node "connected to replica" A (a replica without agents is not
- * an empty fleet); a drain started on B's page seen on A's page; the new leader named after the
+ * an empty fleet); a drain started on B's page seen on A's page; a node on A going down and
+ * back followed on B's page by events, not its minute-long reload; the new leader named after the
  * leader is SIGKILLed; and, while etcd has no quorum, a banner naming the store fault and a
  * release refused in its dialog with the fault named; the banner gone when quorum is back.
  */
@@ -187,6 +188,19 @@ describe('dashboard of coordinator replicas on etcd', { skip: skip || false, tim
     await expect(row(pageA, 'lon1').locator('.holds-cell')).toContainText(
       'alice: swap the uplink (replicas e2e)',
     );
+  });
+
+  test('a node whose agent is on replica A goes down and comes back: B’s page follows it, with no reload', async () => {
+    await pageB.goto(`${replicas.b!.url}/#/site/nyc1`);
+    const card = pageB.locator('.node-card[data-node="nyc1-a"]');
+    await expect(card).toHaveAttribute('data-state', 'announcing');
+    const agent = agents.find((a) => a.node === 'nyc1-a')!;
+    // B hears nothing from this agent: only its agent.elsewhere events (from the health board)
+    // bring the change to its page before the page's own full reload, a minute apart.
+    await agent.proxy.kill();
+    await expect(card).not.toHaveAttribute('data-state', 'announcing', { timeout: 10_000 });
+    await agent.proxy.start();
+    await expect(card).toHaveAttribute('data-state', 'announcing', { timeout: 15_000 });
   });
 
   test('after the leader is SIGKILLed, B’s page names the new leader', async (t) => {

@@ -13,7 +13,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../util/log.js';
 import { coerceError } from '../../util/errors.js';
-import type { AgentDrainState, AnyCoordinatorEvent, EventBus } from '../events.js';
+import type { AgentDrainState, AnyCoordinatorEvent, ElsewhereChange, EventBus } from '../events.js';
 import { PrefixMirror } from './prefix-mirror.js';
 import type { ReplicaLease } from './replica-lease.js';
 
@@ -38,7 +38,6 @@ export interface NodeHealth {
 
 /** Nodes written per etcd Txn (etcd refuses more than 128 operations in one). */
 const WRITE_BATCH = 100;
-
 
 /** A node's health changed (null: its agent left this replica). */
 export interface HealthChange {
@@ -132,6 +131,8 @@ export class EtcdHealthBoard {
    * kept because one flush runs at a time.
    */
   private readonly pending = new Map<string, NodeHealth | null>();
+  /** What `changedElsewhere` last handed out per node: its entry's revision, site, other replica. */
+  private readonly handedOut = new Map<string, { revision: string; site: string; replica: string | null }>();
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -217,16 +218,40 @@ export class EtcdHealthBoard {
     }
   }
 
+  /**
+   * The nodes whose entry written by another replica changed, or went, since the last call:
+   * what this replica tells its own listeners (the page, `herald status --watch`), which get no
+   * agent event for a node whose agent is connected elsewhere. Compares etcd mod revisions, so
+   * only changed entries are parsed. `replica` is null when no other replica serves it any more.
+   */
+  changedElsewhere(): ElsewhereChange[] {
+    const changes: ElsewhereChange[] = [];
+    const present = new Set<string>();
+    for (const [node, entry] of this.mirror.entries) {
+      present.add(node);
+      const last = this.handedOut.get(node);
+      if (last?.revision === entry.modRevision) continue;
+      const health = parseHealth(entry.value);
+      const replica = health && health.replica !== this.replica ? health.replica : null;
+      const site = health?.site ?? last?.site ?? '';
+      this.handedOut.set(node, { revision: entry.modRevision, site, replica });
+      // This replica's own entries matter only for a node that came over from another one.
+      if (replica !== null || last?.replica) changes.push({ node, site, replica });
+    }
+    for (const [node, last] of this.handedOut) {
+      if (present.has(node)) continue;
+      this.handedOut.delete(node);
+      if (last.replica) changes.push({ node, site: last.site, replica: null });
+    }
+    return changes;
+  }
+
   /** Every node another live replica serves: node → health (this replica's own entries left out). */
   otherReplicasHealth(): ReadonlyMap<string, NodeHealth> {
     const others = new Map<string, NodeHealth>();
     for (const [node, entry] of this.mirror.entries) {
-      try {
-        const health = JSON.parse(entry.value.toString('utf8')) as NodeHealth;
-        if (health.replica !== this.replica) others.set(node, health);
-      } catch {
-        // a value we cannot read counts as unknown (absent)
-      }
+      const health = parseHealth(entry.value);
+      if (health && health.replica !== this.replica) others.set(node, health);
     }
     return others;
   }
@@ -240,5 +265,14 @@ export class EtcdHealthBoard {
     this.unsubscribe();
     await this.idle();
     await this.mirror.stop();
+  }
+}
+
+/** A board entry, or undefined when it cannot be read (counted as unknown: absent). */
+function parseHealth(value: Buffer): NodeHealth | undefined {
+  try {
+    return JSON.parse(value.toString('utf8')) as NodeHealth;
+  } catch {
+    return undefined;
   }
 }

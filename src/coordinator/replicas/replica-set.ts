@@ -16,6 +16,7 @@ import type { CoordinatorConfig } from '../config-schema.js';
 import type { EventBus } from '../events.js';
 import type { EtcdStore } from '../store/etcd-store.js';
 import { NotLeaderError, SOLO_FENCE, type CommitOptions, type CoordinatorStore } from '../store/store.js';
+import type { ElsewhereChange } from '../events.js';
 import { EtcdHealthBoard, type NodeHealth } from './health-board.js';
 import { EtcdLeadership, SoloLeadership, type Leadership } from './leadership.js';
 import { EtcdReplicaDirectory, SoloDirectory, type ReplicaDirectory } from './replica-directory.js';
@@ -58,6 +59,8 @@ export interface ReplicaSet {
    * are connected elsewhere. Empty with one coordinator.
    */
   otherReplicasHealth(): ReadonlyMap<string, NodeHealth>;
+  /** Nodes served by other replicas whose board entry changed or went since the last call. */
+  changedElsewhere(): ElsewhereChange[];
   /**
    * Calls `listener` whenever any replica stored a decision (a drain or window change: the
    * store's decision key moved), so this one reads it at once instead of at its next interval.
@@ -164,6 +167,10 @@ abstract class BaseReplicaSet {
 
   otherReplicasHealth(): ReadonlyMap<string, NodeHealth> {
     return this.board?.otherReplicasHealth() ?? new Map();
+  }
+
+  changedElsewhere(): ElsewhereChange[] {
+    return this.board?.changedElsewhere() ?? [];
   }
 
   onDecisionChange(_listener: () => void): void {

@@ -85,6 +85,10 @@ describe('shared node health on etcd', { skip: etcdSkip() }, () => {
     // The replica that serves it reads it from its agent's reports, never from its own entry
     // (which lags them by a write).
     assert.equal(a.board.otherReplicasHealth().has('lon1-a'), false);
+    // What B says on its own event stream (agent.elsewhere): the node changed, once per change.
+    assert.deepEqual(b.board.changedElsewhere(), [{ node: 'lon1-a', site: 'lon1', replica: 'replica-a' }]);
+    assert.deepEqual(b.board.changedElsewhere(), []);
+    assert.deepEqual(a.board.changedElsewhere(), [], 'its own agents are told by their own events');
 
     // A real change (withdrawn) is one more write; repeating it is none.
     for (let i = 0; i < 10; i++)

@@ -18,7 +18,6 @@ import { EventStream } from '../net/event-stream.js';
 import type { Route } from '../router.js';
 import { CoalescedTask } from './coalesced-task.js';
 import { FLEET, type DashboardState } from './dashboard-state.js';
-import { REPLICA_POLL_MIN_MS, replicaPollDue, replicasChanged } from './replica-poll.js';
 
 const drainsDocument = z.object({ drains: z.array(drainViewSchema) });
 const windowsDocument = z.object({ windows: z.array(windowViewSchema) });
@@ -35,9 +34,6 @@ function message(error: unknown): string {
 export class Sync {
   private readonly stream: EventStream;
   private readonly fleetTask: CoalescedTask;
-  /** Follows the replicas (replica-poll.ts); applies the fleet only when they changed. */
-  private readonly replicasTask: CoalescedTask;
-  private replicasReadAt = 0;
   private readonly drainsTask: CoalescedTask;
   private readonly windowsTask: CoalescedTask;
   private readonly auditTask: CoalescedTask;
@@ -59,17 +55,6 @@ export class Sync {
           state.setFleet(fleet, Date.now());
         }),
       300,
-    );
-    this.replicasTask = new CoalescedTask(
-      () =>
-        this.load(FLEET, async () => {
-          const fleet = await api.get('/api/v1/status', fleetStatusSchema);
-          this.replicasReadAt = Date.now();
-          // After a failed load the shown fleet is old: take this one whole.
-          if (state.loadErrors.has(FLEET) || replicasChanged(state.fleet, fleet))
-            state.setFleet(fleet, Date.now());
-        }),
-      REPLICA_POLL_MIN_MS,
     );
     this.drainsTask = new CoalescedTask(
       () =>
@@ -119,14 +104,6 @@ export class Sync {
     this.stream.start();
     // Ages and countdowns move with time even when nothing is said.
     this.timers.push(setInterval(() => this.state.tick(), 1000));
-    // Replicas: no event says the leader changed or a replica died (replica-poll.ts).
-    this.timers.push(
-      setInterval(() => {
-        const lastRead = Math.max(this.state.fleetReceivedAt, this.replicasReadAt);
-        if (this.state.connection.kind === 'live' && replicaPollDue(this.state.fleet, lastRead, Date.now()))
-          this.replicasTask.request();
-      }, 500),
-    );
     // Belt and braces: a full reload now and then, in case an event was lost on the way.
     this.timers.push(setInterval(() => this.state.isLive() && this.reloadAll(), 60_000));
     this.timers.push(setInterval(() => this.refreshForRoute(), 15_000));
@@ -275,7 +252,8 @@ export class Sync {
       if (this.selectedSite()) this.detailsTask.request();
       return;
     }
-    if (type === 'store.health') {
+    // A replica came or went, or leadership moved; or the store's health changed.
+    if (type === 'store.health' || type === 'replicas.changed') {
       this.fleetTask.request();
       return;
     }
