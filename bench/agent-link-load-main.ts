@@ -227,6 +227,8 @@ class SimAgent {
       durationMs: Math.round(Math.random() * 500) / 100,
       at: now - 50,
     }));
+    // Only timings: a real agent's routes (and when ExaBGP acknowledged them) stay as they were.
+    if (this.report) next.prefixes = this.report.prefixes;
     this.sendDelta(next);
   }
 

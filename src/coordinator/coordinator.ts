@@ -249,10 +249,18 @@ export class Coordinator {
     read.then(done, done);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
+      // When the deadline fires after this process itself was busy (timers run before I/O in an
+      // event-loop turn), an answer that already arrived is read first: setImmediate runs after
+      // the I/O phase, so only a read still unanswered by then counts against the store.
       timer = setTimeout(
         () =>
-          reject(
-            new StoreReadError('store unreachable', `the store did not answer a read within ${timeoutMs} ms`),
+          setImmediate(() =>
+            reject(
+              new StoreReadError(
+                'store unreachable',
+                `the store did not answer a read within ${timeoutMs} ms`,
+              ),
+            ),
           ),
         timeoutMs,
       );

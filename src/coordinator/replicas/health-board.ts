@@ -131,6 +131,13 @@ export class EtcdHealthBoard {
    * kept because one flush runs at a time.
    */
   private readonly pending = new Map<string, NodeHealth | null>();
+  /**
+   * The other replicas' entries as last parsed (dropped at every mirror change) and each entry's
+   * parse by revision: the policy, drain progress and the status view (once per node) all read
+   * the board, and parsing every entry on every read made a status read O(nodes²).
+   */
+  private others: Map<string, NodeHealth> | undefined;
+  private readonly parsed = new Map<string, { revision: string; health: NodeHealth | undefined }>();
   /** What `changedElsewhere` last handed out per node: its entry's revision, site, other replica. */
   private readonly handedOut = new Map<string, { revision: string; site: string; replica: string | null }>();
   private flushing: Promise<void> | null = null;
@@ -145,6 +152,7 @@ export class EtcdHealthBoard {
   ) {
     this.base = `${prefix}health/`;
     this.mirror = new PrefixMirror(client, this.base, logger, 'the shared node health');
+    this.mirror.on('change', () => (this.others = undefined));
     this.tracker = new NodeHealthTracker(replica);
     this.unsubscribe = events.subscribe((event) => {
       for (const change of this.tracker.apply(event)) this.enqueue(change.node, change.health);
@@ -248,11 +256,18 @@ export class EtcdHealthBoard {
 
   /** Every node another live replica serves: node → health (this replica's own entries left out). */
   otherReplicasHealth(): ReadonlyMap<string, NodeHealth> {
+    if (this.others) return this.others;
     const others = new Map<string, NodeHealth>();
     for (const [node, entry] of this.mirror.entries) {
-      const health = parseHealth(entry.value);
-      if (health && health.replica !== this.replica) others.set(node, health);
+      let cached = this.parsed.get(node);
+      if (cached?.revision !== entry.modRevision) {
+        cached = { revision: entry.modRevision, health: parseHealth(entry.value) };
+        this.parsed.set(node, cached);
+      }
+      if (cached.health && cached.health.replica !== this.replica) others.set(node, cached.health);
     }
+    for (const node of this.parsed.keys()) if (!this.mirror.entries.has(node)) this.parsed.delete(node);
+    this.others = others;
     return others;
   }
 
