@@ -102,11 +102,15 @@ async function labUp(
 
 describe('herald lab CLI', { skip }, () => {
   const owners: Owner[] = [];
+  /** Clients this file starts in the background, killed if a test fails before they end. */
+  const helpers: { child: ChildProcess; exited: Promise<number | null> }[] = [];
   before(() => {
     lockDir = mkdtempSync(join(tmpdir(), 'herald-lab-cli-test-'));
     runBase = mkdtempSync(join(tmpdir(), 'herald-lab-cli-runs-'));
   });
   after(async () => {
+    for (const helper of helpers) if (helper.child.exitCode === null) helper.child.kill('SIGKILL');
+    await Promise.all(helpers.map((h) => h.exited));
     for (const owner of owners) if (owner.child.exitCode === null) owner.child.kill('SIGTERM');
     await Promise.all(owners.map((o) => o.exited));
     rmSync(lockDir, { recursive: true, force: true });
@@ -198,6 +202,7 @@ describe('herald lab CLI', { skip }, () => {
     held.stdout.on('data', (chunk: Buffer) => (heldText += chunk.toString()));
     held.stderr.on('data', (chunk: Buffer) => (heldText += chunk.toString()));
     const heldExit = new Promise<number | null>((resolve) => held.on('exit', (code) => resolve(code)));
+    helpers.push({ child: held, exited: heldExit });
     await waitFor(
       () => heldText,
       (t) => /holding a relay session at/.test(t) || held.exitCode !== null,
