@@ -8,6 +8,8 @@ import { CliError, ExitCode } from '../util/errors.js';
 import { FAULT_HELP, FAULTS } from '../lab/faults.js';
 import { HOST_FAULT_HELP, HOST_FAULTS } from '../lab/host-faults.js';
 import type { LabTopology } from '../lab/topology.js';
+import type { PreDrainStatus } from '../wire/agent-status.js';
+import { preDrainPhrase } from '../wire/pre-drain-phrase.js';
 
 const out = (text: string) => process.stderr.write(text);
 
@@ -61,6 +63,31 @@ function parseCoordinatorCount(text: string): number {
   return count;
 }
 
+/** The lab's TURN pre-drain deadline when `--pre-drain` is not given and `--demo` is. */
+export const DEMO_PRE_DRAIN_SECONDS = 60;
+
+/** `--pre-drain <seconds>`: 0 (off) or a deadline of 1 s to 1 h. */
+function parsePreDrainSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds > 3600)
+    throw new CliError(
+      `--pre-drain: expected a whole number of seconds from 0 (off) to 3600, received "${text}"`,
+      ExitCode.usage,
+    );
+  return seconds;
+}
+
+/** `--seconds <n>` of `lab client --turn`: how long to hold the relay session. */
+function parseHoldSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds < 1 || seconds > 3600)
+    throw new CliError(
+      `--seconds: expected a whole number of seconds from 1 to 3600, received "${text}"`,
+      ExitCode.usage,
+    );
+  return seconds;
+}
+
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -100,6 +127,13 @@ export function registerLabCommands(program: Command): void {
         .default('bird'),
     )
     .option('--demo', "print the newcomer's guide: what runs and what to try")
+    .option(
+      '--pre-drain <seconds>',
+      "give every node's agent a TURN pre-drain: a drain first steers new allocations to another PoP " +
+        "(coturn's CLI `aas`), waits until coturn counts 0 live sessions or <seconds> pass, then " +
+        `GRACEFUL_SHUTDOWN and withdraw; 0 turns it off (default: ${DEMO_PRE_DRAIN_SECONDS} with --demo, 0 otherwise)`,
+      parsePreDrainSeconds,
+    )
     .action(
       async (
         options: NameOption & {
@@ -111,8 +145,15 @@ export function registerLabCommands(program: Command): void {
           coordinators: number;
           agent: 'herald' | 'announce-only';
           demo?: boolean;
+          preDrain?: number;
         },
       ) => {
+        const preDrainSeconds = options.preDrain ?? (options.demo ? DEMO_PRE_DRAIN_SECONDS : 0);
+        if (options.agent !== 'herald' && options.preDrain)
+          throw new CliError(
+            `--pre-drain: expected the herald agent (it runs the pre-drain), received --agent ${options.agent}`,
+            ExitCode.usage,
+          );
         const { runLabUp } = await import('../lab/lab-up.js');
         const { announceOnlyScript } = await import('../lab/fixture-helper.js');
         const { LabPrerequisiteError } = await import('../lab/preflight.js');
@@ -129,6 +170,9 @@ export function registerLabCommands(program: Command): void {
                 ? { kind: 'herald' }
                 : { kind: 'script', script: announceOnlyScript() },
             demo: options.demo ?? false,
+            ...(options.agent === 'herald' && preDrainSeconds > 0
+              ? { agentTuning: { preDrain: { deadline: preDrainSeconds * 1000 } } }
+              : {}),
           });
         } catch (error) {
           if (error instanceof LabPrerequisiteError || error instanceof LabBusyError)
@@ -228,13 +272,31 @@ export function registerLabCommands(program: Command): void {
     .option('--rate <n>', 'requests per second', (v) => Number.parseFloat(v), 5)
     .option('--turn', "allocate at the anycast TURN relay with coturn's turnutils_uclient and relay data")
     .option('--ipv6', 'with --turn: to the anycast /128 over IPv6, asking for an IPv6 relayed address')
+    .option(
+      '--seconds <n>',
+      'with --turn: hold one relay session (over TCP) open for about <n> seconds, relaying a message every ' +
+        '100 ms, instead of --count messages; prints which node allocated as soon as it has, e.g. to watch a ' +
+        'pre-drain wait for it (lab up --pre-drain)',
+      parseHoldSeconds,
+    )
     .action(
       async (
         region: string,
-        options: NameOption & { count: number; rate: number; turn?: boolean; ipv6?: boolean },
+        options: NameOption & {
+          count: number;
+          rate: number;
+          turn?: boolean;
+          ipv6?: boolean;
+          seconds?: number;
+        },
       ) => {
         const { findClient, ANYCAST_V4 } = await import('../lab/plan.js');
         const { startSipTraffic } = await import('../lab/sip-traffic.js');
+        if (options.seconds !== undefined && !options.turn)
+          throw new CliError(
+            `--seconds: expected it together with --turn, received --seconds ${options.seconds} alone`,
+            ExitCode.usage,
+          );
         const lab = await context(options.name);
         let client;
         try {
@@ -246,6 +308,19 @@ export function registerLabCommands(program: Command): void {
           throw new CliError('--ipv6: expected it together with --turn, received it alone', ExitCode.usage);
         if (options.ipv6 && !lab.plan.anycast.ipv6)
           throw new CliError('--ipv6: expected a lab with IPv6, but this lab has none', ExitCode.usage);
+        if (options.turn && options.seconds !== undefined) {
+          const { holdTurnSession, describeTurnClient } = await import('../lab/turn-client.js');
+          const session = holdTurnSession(lab, region, options.seconds, { ipv6: options.ipv6 === true });
+          const nodes = await session.allocatedBy;
+          if (nodes.length)
+            process.stdout.write(
+              `holding a relay session at ${nodes.join(', ')} for about ${options.seconds} s (Ctrl-C ends it)\n`,
+            );
+          const result = await session.done;
+          process.stdout.write(describeTurnClient(result));
+          if (result.received === 0) process.exitCode = ExitCode.error;
+          return;
+        }
         if (options.turn) {
           const { runTurnClient, describeTurnClient } = await import('../lab/turn-client.js');
           const result = await runTurnClient(lab, region, {
@@ -314,8 +389,14 @@ export function registerLabCommands(program: Command): void {
           );
         let summary = `${action}ed ${node}`;
         try {
-          const status = JSON.parse(response.body) as { state?: string; drains?: { source: string }[] };
+          const status = JSON.parse(response.body) as {
+            state?: string;
+            drains?: { source: string }[];
+            preDrain?: PreDrainStatus;
+          };
           summary = `${node}: ${status.state ?? '?'}${status.drains?.length ? ` (drained by ${status.drains.map((d) => d.source).join(', ')})` : ''}`;
+          if (action === 'drain' && status.preDrain && status.preDrain.phase !== 'idle')
+            summary += `; ${preDrainPhrase(status.preDrain)} — \`herald lab status\` follows it`;
         } catch {
           // not a status document: keep the plain line
         }

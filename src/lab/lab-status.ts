@@ -4,6 +4,8 @@
  * the state of every node's daemons and agent. Gathering is I/O; formatting is pure.
  */
 import { holdDownPhrase } from '../health/hold-down-phrase.js';
+import type { PreDrainStatus } from '../wire/agent-status.js';
+import { preDrainPhrase } from '../wire/pre-drain-phrase.js';
 import { agentStatus } from './agent-control.js';
 import { controlOptions, type LabContext } from './context.js';
 import { agentPids, exabgpPid, kamailioPids } from './daemons.js';
@@ -25,6 +27,8 @@ export interface NodeReport {
     /** Flap damping holds the node down: for how much longer, after how many flaps. */
     holdDown?: { remainingMs: number; flaps: number };
     drains?: string[];
+    /** The node's pre-drain (lab up --pre-drain), when it has one: phase and live session count. */
+    preDrain?: PreDrainStatus;
     error?: string;
   };
 }
@@ -77,6 +81,7 @@ export async function gatherLabReport(context: LabContext): Promise<LabReport> {
                 ? { holdDown: { remainingMs: status.holdDown.remainingMs, flaps: status.holdDown.flaps } }
                 : {}),
               drains: status.drains.map((d) => `${d.source}:${d.reason}`),
+              ...(status.preDrain ? { preDrain: status.preDrain } : {}),
             };
           } catch (error) {
             report.agent.error = error instanceof Error ? error.message : String(error);
@@ -166,6 +171,8 @@ export function formatLabReport(report: LabReport): string {
     lines.push(
       `  ${pad(node.name, 8)} ${pad(node.site, 5)} ${pad(node.region, 3)} ${pad(node.address, 11)} ${proxy}, ${exabgp}, ${agent}`,
     );
+    if (node.agent.preDrain && node.agent.preDrain.phase !== 'idle')
+      lines.push(`           ${preDrainPhrase(node.agent.preDrain)}`);
   }
   return lines.join('\n') + '\n';
 }

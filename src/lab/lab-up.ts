@@ -17,7 +17,7 @@ import { assertLabPrerequisites } from './preflight.js';
 import { FAULT_HELP, FAULTS } from './faults.js';
 import { startLab, type Lab, type LabOptions } from './lab.js';
 import { catchShutdownSignals, exitCodeFor } from './signals.js';
-import { bestNode, bestSite } from './route-observer.js';
+import { bestNode, bestSite, type RouteSnapshot } from './route-observer.js';
 import { watchRouting } from './route-watch.js';
 import { packageRoot } from '../version.js';
 
@@ -112,6 +112,7 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
           '  herald lab status                                 # replicas and etcd members, up or down',
         );
     }
+    lines.push(...preDrainGuide(lab, snapshot));
     lines.push('', 'Fault buttons: herald lab fault <node> <fault>');
     for (const fault of FAULTS) lines.push(`  ${fault.padEnd(14)} ${FAULT_HELP[fault]}`);
     if (replicas?.length) {
@@ -121,6 +122,38 @@ export async function describeRunningLab(lab: Lab, demo: boolean): Promise<strin
   }
   lines.push('', 'Ctrl-C stops the lab and removes everything it created.', '');
   return lines.join('\n');
+}
+
+/**
+ * What to try with the agents' TURN pre-drain (`lab up --pre-drain`): a relay session held in one
+ * terminal, a drain in another that waits for it before withdrawing. Empty without a pre-drain.
+ */
+function preDrainGuide(lab: Lab, snapshot: RouteSnapshot): string[] {
+  const preDrain = lab.tuning.preDrain;
+  if (!preDrain) return [];
+  const { plan } = lab;
+  const region = plan.clients[0]!.region;
+  const node = plan.nodes.find((n) => n.name === bestNode(snapshot, region)) ?? plan.nodes[0]!;
+  const seconds = Math.round(preDrain.deadline / 1000);
+  const lines = [
+    '',
+    `TURN pre-drain (every agent; --pre-drain ${seconds}): a drain first steers new allocations to another PoP`,
+    `(coturn's CLI aas) while the route stays announced, waits until coturn counts 0 live sessions or ${seconds} s`,
+    'pass, then sends GRACEFUL_SHUTDOWN and withdraws. Try it in two terminals:',
+    `  herald lab client ${region} --turn --seconds 30     # holds one relay session, prints the node that allocated (${node.name} now)`,
+    `  herald lab drain ${node.name} --reason "try"       # that node: it waits for the session, then withdraws`,
+    `  herald lab status                            # the pre-drain's live session count, the route still announced`,
+  ];
+  if (lab.coordinatorUrl)
+    lines.push(
+      `  herald drain ${node.site} --reason "try" --wait   # or through the coordinator: --wait shows the live count`,
+    );
+  lines.push(
+    `  herald lab undrain ${node.name}${lab.coordinatorUrl ? ` / herald undrain ${node.site} --wait` : ''}   # afterwards (undoes the steering)`,
+    `  (a plain \`herald lab client ${region} --turn\` runs over UDP and leaves an allocation behind until it`,
+    `  expires, up to 10 min later: a drain soon after one waits the full ${seconds} s)`,
+  );
+  return lines;
 }
 
 export async function runLabUp(options: LabUpOptions): Promise<number> {

@@ -61,6 +61,8 @@ export interface TurnClientOptions {
 export interface TurnClientHandle {
   /** Resolves true at the first allocation, false if the client ended without one. */
   allocated: Promise<boolean>;
+  /** The lab nodes of the first relayed addresses, once it holds an allocation ([] if it never did). */
+  allocatedBy: Promise<string[]>;
   done: Promise<TurnClientResult>;
 }
 
@@ -113,14 +115,31 @@ export function startTurnClient(
     '-v',
     options.ipv6 ? requireIpv6(context) : context.plan.anycast.ipv4,
   ];
+  let onAllocatedBy!: (nodes: string[]) => void;
+  const allocatedBy = new Promise<string[]>((resolve) => (onAllocatedBy = resolve));
   let onAllocated!: (allocated: boolean) => void;
   const allocated = new Promise<boolean>((resolve) => (onAllocated = resolve));
+  const nodesOf = (addresses: string[]) => [
+    ...new Set(
+      addresses
+        .map((address) => nodeOfRelayAddress(context, address)?.name)
+        .filter((name): name is string => name !== undefined),
+    ),
+  ];
   const done = new Promise<TurnClientResult>((resolve) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let seen = false;
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-200_000);
-      if (output.includes('Received relay addr: ')) onAllocated(true);
+      if (seen) return;
+      // A whole address only: a chunk may end in the middle of the line.
+      const addresses = [...output.matchAll(/Received relay addr: (\S+)\s/g)].map((m) => m[1]!);
+      if (addresses.length) {
+        seen = true;
+        onAllocated(true);
+        onAllocatedBy(nodesOf(addresses));
+      }
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -132,11 +151,10 @@ export function startTurnClient(
     const finish = (exitCode: number | undefined) => {
       clearTimeout(timer);
       const report = parseUclientOutput(output);
-      const nodes = report.relayAddresses
-        .map((address) => nodeOfRelayAddress(context, address)?.name)
-        .filter((name): name is string => name !== undefined);
+      const nodes = nodesOf(report.relayAddresses);
       onAllocated(report.relayAddresses.length > 0);
-      resolve({ ...report, exitCode, nodes: [...new Set(nodes)], timedOut, output });
+      onAllocatedBy(nodes);
+      resolve({ ...report, exitCode, nodes, timedOut, output });
     };
     child.on('error', (error) => {
       output += `\n${error.message}`;
@@ -144,7 +162,32 @@ export function startTurnClient(
     });
     child.on('close', (code) => finish(timedOut ? undefined : (code ?? undefined)));
   });
-  return { allocated, done };
+  return { allocated, allocatedBy, done };
+}
+
+/** Milliseconds between the messages of a held session (`herald lab client --turn --seconds`). */
+export const HELD_SESSION_INTERVAL_MS = 100;
+
+/**
+ * One relay session held open for about `seconds` (`herald lab client REGION --turn --seconds N`):
+ * over TCP, so its allocations end with its connection when it is done (a UDP client's stay until
+ * they expire, minutes later), relaying a message every 100 ms. uclient adds its own random 1-6 s
+ * start; the deadline leaves it 30 s more than asked before it is killed.
+ */
+export function holdTurnSession(
+  context: LabContext,
+  region: string,
+  seconds: number,
+  options: { ipv6?: boolean } = {},
+): TurnClientHandle {
+  return startTurnClient(context, region, {
+    transport: 'tcp',
+    ipv6: options.ipv6 === true,
+    intervalMs: HELD_SESSION_INTERVAL_MS,
+    messages: Math.max(1, Math.round((seconds * 1000) / HELD_SESSION_INTERVAL_MS)),
+    name: `lab-session-${region}`,
+    timeoutMs: seconds * 1000 + 30_000,
+  });
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * `herald lab` as a person uses it, through the compiled CLI: up (in the foreground), a second up
  * refused, status/client/fault against the running lab, Ctrl-C removing everything, a killed
- * owner cleaned up by `lab down`, and a clear refusal without root.
+ * owner cleaned up by `lab down`, and a clear refusal without root. With --demo the agents get the
+ * TURN pre-drain: a relay session held by `lab client --turn --seconds` keeps a local drain waiting,
+ * the route announced, until the session ends.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -48,6 +50,21 @@ function cli(args: string[], options: { user?: number } = {}) {
   return { status: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
+interface LabNodeReport {
+  name: string;
+  agent: { drains?: string[]; preDrain?: { phase: string; count?: number; reason?: string } };
+}
+interface LabRouteReport {
+  snapshots: {
+    routers: {
+      router: string;
+      best?: { node?: string };
+      routes: { node?: string; gracefulShutdown?: boolean }[];
+    }[];
+  }[];
+  nodes: LabNodeReport[];
+}
+
 interface Owner {
   child: ChildProcess;
   output: () => string;
@@ -85,11 +102,15 @@ async function labUp(
 
 describe('herald lab CLI', { skip }, () => {
   const owners: Owner[] = [];
+  /** Clients this file starts in the background, killed if a test fails before they end. */
+  const helpers: { child: ChildProcess; exited: Promise<number | null> }[] = [];
   before(() => {
     lockDir = mkdtempSync(join(tmpdir(), 'herald-lab-cli-test-'));
     runBase = mkdtempSync(join(tmpdir(), 'herald-lab-cli-runs-'));
   });
   after(async () => {
+    for (const helper of helpers) if (helper.child.exitCode === null) helper.child.kill('SIGKILL');
+    await Promise.all(helpers.map((h) => h.exited));
     for (const owner of owners) if (owner.child.exitCode === null) owner.child.kill('SIGTERM');
     await Promise.all(owners.map((o) => o.exited));
     rmSync(lockDir, { recursive: true, force: true });
@@ -144,6 +165,101 @@ describe('herald lab CLI', { skip }, () => {
     assert.deepEqual(left, []);
     assert.equal(existsSync(owner.runDir), false);
     assert.equal(existsSync(join(lockDir, `${name}.json`)), false, 'lock released');
+  });
+
+  it('--demo gives the agents a TURN pre-drain: a drain waits, still announced, for a held relay session, then withdraws', async () => {
+    // The cheapest lab that shows it: 3 PoPs, no IPv6, no host link (so no coordinator).
+    const name = `pd${process.pid}`;
+    const owner = await labUp(name, ['--demo', '--topology', 'failover', '--no-ipv6', '--no-host-link']);
+    owners.push(owner);
+    await waitFor(owner.output, (t) => /Ctrl-C stops the lab/.test(t), {
+      timeoutMs: 10_000,
+      description: 'the demo guide printed',
+    });
+    assert.match(owner.output(), /TURN pre-drain \(every agent; --pre-drain 60\)/);
+    assert.match(owner.output(), /herald lab client eu --turn --seconds 30 .*\(lon1-a now\)/);
+    assert.match(
+      owner.output(),
+      /herald lab drain lon1-a --reason "try" +# that node: it waits for the session/,
+    );
+
+    const report = () => {
+      const status = cli(['lab', 'status', '--name', name, '--json']);
+      assert.equal(status.status, 0, status.stderr);
+      return JSON.parse(status.stdout) as LabRouteReport;
+    };
+    const euRouter = (r: LabRouteReport) => r.snapshots[0]!.routers.find((v) => v.router === 'eu')!;
+    const lon1a = (r: LabRouteReport) => r.nodes.find((n) => n.name === 'lon1-a')!;
+    assert.equal(euRouter(report()).best?.node, 'lon1-a');
+
+    // One relay session held in the background, as a person would in another terminal.
+    const held = spawn(
+      process.execPath,
+      [compiledCli(), 'lab', 'client', 'eu', '--name', name, '--turn', '--seconds', '20'],
+      { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let heldText = '';
+    held.stdout.on('data', (chunk: Buffer) => (heldText += chunk.toString()));
+    held.stderr.on('data', (chunk: Buffer) => (heldText += chunk.toString()));
+    const heldExit = new Promise<number | null>((resolve) => held.on('exit', (code) => resolve(code)));
+    helpers.push({ child: held, exited: heldExit });
+    await waitFor(
+      () => heldText,
+      (t) => /holding a relay session at/.test(t) || held.exitCode !== null,
+      { timeoutMs: 20_000, pollMs: 100, description: 'the held TURN session allocated' },
+    );
+    assert.match(heldText, /^holding a relay session at lon1-a for about 20 s/m);
+
+    const drain = cli(['lab', 'drain', 'lon1-a', '--name', name, '--reason', 'pre-drain test']);
+    assert.equal(drain.status, 0, drain.stderr);
+    assert.match(drain.stdout, /^lon1-a: \S+ \(drained by local\)/m);
+    const waiting = await waitFor(
+      report,
+      (r) => lon1a(r).agent.preDrain?.phase === 'waiting' && (lon1a(r).agent.preDrain?.count ?? 0) >= 1,
+      { timeoutMs: 10_000, pollMs: 200, description: 'lon1-a pre-draining with live sessions counted' },
+    );
+    // While the session lives: still announced as before, no GRACEFUL_SHUTDOWN, still eu's best.
+    assert.equal(held.exitCode, null, `the session is still held:\n${heldText}`);
+    const eu = euRouter(waiting.value);
+    assert.equal(eu.best?.node, 'lon1-a', JSON.stringify(eu));
+    const route = eu.routes.find((r) => r.node === 'lon1-a');
+    assert.ok(route && !route.gracefulShutdown, JSON.stringify(eu));
+    assert.ok(lon1a(waiting.value).agent.drains?.includes('local:pre-drain test'));
+    const text = cli(['lab', 'status', '--name', name]);
+    assert.match(text.stdout, /pre-drain: (waiting for sessions: [1-9]\d* live|steering)/);
+
+    // The session runs to its end, whole; then the drain goes on and withdraws.
+    assert.equal(await heldExit, 0, heldText);
+    assert.match(heldText, /^relayed ([1-9]\d*)\/\1 messages, 0 lost$/m);
+    const withdrawn = await waitFor(
+      report,
+      (r) => !euRouter(r).routes.some((route) => route.node === 'lon1-a'),
+      { timeoutMs: 30_000, pollMs: 300, description: "lon1-a's route withdrawn once the session ended" },
+    );
+    assert.deepEqual(lon1a(withdrawn.value).agent.preDrain, {
+      ...lon1a(withdrawn.value).agent.preDrain,
+      phase: 'complete',
+      reason: 'threshold',
+    });
+    assert.equal(euRouter(withdrawn.value).best?.node, 'ams1-a');
+
+    // Bad values: usage errors naming the option, nothing started.
+    const badPreDrain = cli(['lab', 'up', '--name', `bad${process.pid}`, '--pre-drain', 'soon']);
+    assert.equal(badPreDrain.status, 2, badPreDrain.stderr);
+    assert.match(
+      badPreDrain.stderr,
+      /--pre-drain: expected a whole number of seconds from 0 \(off\) to 3600, received "soon"/,
+    );
+    assert.equal(existsSync(join(lockDir, `bad${process.pid}.json`)), false);
+    const badSeconds = cli(['lab', 'client', 'eu', '--name', name, '--turn', '--seconds', '-1']);
+    assert.equal(badSeconds.status, 2, badSeconds.stderr);
+    assert.match(
+      badSeconds.stderr,
+      /--seconds: expected a whole number of seconds from 1 to 3600, received "-1"/,
+    );
+
+    owner.child.kill('SIGINT');
+    assert.equal(await owner.exited, 0, owner.output());
   });
 
   it('--coordinators 3: status lists the replicas and etcd members, host faults act on them, lab down leaves no process behind', async () => {
