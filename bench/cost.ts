@@ -31,6 +31,8 @@ import { times, type TargetCheck } from './lib/report.js';
 import { ratio, round } from './lib/stats.js';
 
 const STUN_PORT = 3478;
+/** Names the agents run without AGENT_NODE_FLAGS (side by side with the flagged ones). */
+const PLAIN_SUFFIX = '-plain';
 
 type Check = Record<string, unknown> & { name: string };
 
@@ -113,6 +115,7 @@ function startAgent(
   checks: Check[],
   intervalMs: number,
   port: number,
+  nodeFlags: readonly string[] = AGENT_NODE_FLAGS,
 ): Measured {
   const node = lab.plan.nodes.find((n) => n.name === HERALD_NODE)!;
   const agentDir = join(dir, name);
@@ -140,7 +143,7 @@ function startAgent(
   const runner = new HelperRunner(
     node.netns,
     process.execPath,
-    [...AGENT_NODE_FLAGS, compiledCli(), 'agent', '--config', file],
+    [...nodeFlags, compiledCli(), 'agent', '--config', file],
     packageRoot,
   );
   const target = `${node.managementIpv4}:${port}`;
@@ -256,19 +259,33 @@ export const cost: Bench = async (context) => {
     let port = 9201;
     const kinds = Object.keys(checks);
     for (const kind of kinds) running.push(startAgent(lab, dir, kind, [checks[kind]!], 100, port++));
+    // The same agents without the launchers' V8 flags (AGENT_NODE_FLAGS: --no-opt, no TurboFan),
+    // in the same window: what those flags cost in CPU per probe.
+    for (const kind of kinds)
+      running.push(startAgent(lab, dir, `${kind}${PLAIN_SUFFIX}`, [checks[kind]!], 100, port++, []));
     // The agent's fixed cost: the same process probing once a minute (timers, watchdog, GC).
     running.push(startAgent(lab, dir, 'idle', [checks['sip-udp']!], 60_000, port++));
     running.push(startReference(lab, 0.1));
-    context.log(`cost: ${kinds.length} single-check agents and the reference, ${windowMs / 1000} s window`);
-    const perKind = await measureWindow(running, warmupMs, windowMs, context.signal);
+    context.log(
+      `cost: ${kinds.length} single-check agents (each also without the node flags) and the reference, ${windowMs / 1000} s window`,
+    );
+    const perKindAll = await measureWindow(running, warmupMs, windowMs, context.signal);
+    const perKind = perKindAll.filter((m) => !m.name.endsWith(PLAIN_SUFFIX));
+    const perKindPlain = perKindAll.filter((m) => m.name.endsWith(PLAIN_SUFFIX));
     await Promise.all(running.splice(0).map((r) => r.runner.stop()));
     // Part 2: four checks at several intervals.
     const intervals = [2000, 1000, 500, 250, 100];
     const four = [checks['sip-udp']!, checks['sip-tcp']!, checks['sip-tls']!, checks.tls!];
     for (const interval of intervals)
       running.push(startAgent(lab, dir, `four-${interval}`, four, interval, port++));
-    context.log(`cost: four-check agents at ${intervals.join(', ')} ms, ${windowMs / 1000} s window`);
-    const sweep = await measureWindow(running, warmupMs, windowMs, context.signal);
+    for (const interval of intervals)
+      running.push(startAgent(lab, dir, `four-${interval}${PLAIN_SUFFIX}`, four, interval, port++, []));
+    context.log(
+      `cost: four-check agents (each also without the node flags) at ${intervals.join(', ')} ms, ${windowMs / 1000} s window`,
+    );
+    const sweepAll = await measureWindow(running, warmupMs, windowMs, context.signal);
+    const sweep = sweepAll.filter((m) => !m.name.endsWith(PLAIN_SUFFIX));
+    const sweepPlain = sweepAll.filter((m) => m.name.endsWith(PLAIN_SUFFIX));
     await Promise.all(running.splice(0).map((r) => r.runner.stop()));
 
     const per1000 = (m: { cpuSeconds: number; probes: number }) =>
@@ -302,6 +319,23 @@ export const cost: Bench = async (context) => {
       watchdogRssMiB: round(m.childrenRssMiB),
       cpuPer1000: round(per1000(m)),
     }));
+    // Side by side in the same windows: CPU per 1,000 probes with AGENT_NODE_FLAGS and without.
+    const flagRows = [
+      ...kindRows.map((row, i) => ({
+        agent: row.kind,
+        withFlags: row.cpuPer1000,
+        without: round(per1000(perKindPlain[i]!)),
+        rssWithMiB: row.rssMiB,
+        rssWithoutMiB: round(perKindPlain[i]!.rssMiB),
+      })),
+      ...sweepRows.map((row, i) => ({
+        agent: `four checks every ${row.intervalMs} ms`,
+        withFlags: row.cpuPer1000,
+        without: round(per1000(sweepPlain[i]!)),
+        rssWithMiB: row.rssMiB,
+        rssWithoutMiB: round(sweepPlain[i]!.rssMiB),
+      })),
+    ];
     const under = sweepRows.filter((r) => r.cores < 0.01).map((r) => r.intervalMs);
     const shortestMeasured = under.length ? Math.min(...under) : NaN;
     const fitted = intervalForShare(
@@ -404,6 +438,7 @@ export const cost: Bench = async (context) => {
         `Each herald agent runs alone in its process with one check every 100 ms (five at once, in node ${HERALD_NODE}'s namespace); the reference runs \`${['python3', ...referenceArgs({ intervalS: 0.1, fastIntervalS: 0.1, rise: 3, fall: 3, name: 'bench-reference' })].join(' ')}\` in node ${REFERENCE_NODE}'s. Warm-up ${warmupMs / 1000} s, then a ${windowMs / 1000} s window.`,
         `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog heartbeat, GC), leaving the cost of the probes and their rounds.`,
         `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog heartbeat, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
+        `The node flags of the launchers (${AGENT_NODE_FLAGS.join(' ')}) against none, every agent run twice side by side in the same windows; CPU s per 1,000 probes with → without, RSS with → without: ${flagRows.map((r) => `${r.agent} ${r.withFlags} → ${r.without} s (${r.rssWithMiB} → ${r.rssWithoutMiB} MiB)`).join('; ')}.`,
         `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The crossing of 1% is interpolated linearly in probe rate between the two measured intervals around it.`,
         "sipsak cannot speak TLS 1.3 (the lab serves TLS 1.2+), so the reference has no TLS counterpart: every herald kind is compared with the reference's one kind of check (SIP OPTIONS over UDP via sipsak).",
       ],
@@ -417,6 +452,7 @@ export const cost: Bench = async (context) => {
           rssMiB: reference.rssMiB,
         },
         sweep: sweepRows,
+        nodeFlags: { flags: AGENT_NODE_FLAGS, perAgent: flagRows },
         fittedIntervalMs: fitted,
       },
     });

@@ -41,6 +41,15 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
   // certificate a NEW client is served (a bad reload must fail the next round), so every round
   // connects and verifies the chain and name in a full handshake.
   const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
+  // Built once: openStream resolves the secure context and SNI once per options object.
+  const streamTarget = {
+    host: config.host,
+    port,
+    tls:
+      config.transport === 'tls'
+        ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+        : undefined,
+  };
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
   const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
@@ -65,14 +74,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
         );
       return streamExchange(
         {
-          target: {
-            host: config.host,
-            port,
-            tls:
-              config.transport === 'tls'
-                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
-                : undefined,
-          },
+          target: streamTarget,
           verifyTls: config.verify,
           build,
           framer: () => new SipStreamFramer(),

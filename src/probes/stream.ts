@@ -66,6 +66,28 @@ export function secureContextFor(
   return context;
 }
 
+/**
+ * What connecting needs from TlsClientOptions, resolved once per options object (a probe builds
+ * its options once): the cache key of secureContextFor holds the whole CA PEM, and the SNI check
+ * runs a regular expression, on every round otherwise.
+ */
+const resolvedTls = new WeakMap<
+  TlsClientOptions,
+  { servername: string | undefined; secureContext: SecureContext }
+>();
+
+function resolveTls(tls: TlsClientOptions): { servername: string | undefined; secureContext: SecureContext } {
+  let resolved = resolvedTls.get(tls);
+  if (!resolved) {
+    resolved = {
+      servername: sniFor(tls.serverName),
+      secureContext: secureContextFor(tls.ca, tls.minVersion),
+    };
+    resolvedTls.set(tls, resolved);
+  }
+  return resolved;
+}
+
 export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
   return new Promise<OpenedStream>((resolve) => {
     if (attempt.signal.aborted) return resolve({ ok: false, outcome: down('aborted') });
@@ -79,8 +101,7 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
         ? connectTls({
             host: target.host,
             port: target.port,
-            servername: sniFor(tls.serverName),
-            secureContext: secureContextFor(tls.ca, tls.minVersion),
+            ...resolveTls(tls),
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".

@@ -71,18 +71,17 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
+  // Built once: openStream resolves the secure context and SNI once per options object.
+  const streamTarget = {
+    host: config.host,
+    port: config.port,
+    tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
+  };
   return async (context = {}): Promise<ProbeResult> => {
     const result = await runAttempt(
       { timeoutMs: config.timeout, signal: context.signal, target },
       async (attempt) => {
-        const opened = await openStream(
-          {
-            host: config.host,
-            port: config.port,
-            tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
-          },
-          attempt,
-        );
+        const opened = await openStream(streamTarget, attempt);
         if (!opened.ok) {
           const outcome = opened.outcome;
           if (/protocol version|unsupported protocol|no protocols available/i.test(outcome.detail))

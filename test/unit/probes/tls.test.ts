@@ -7,9 +7,12 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { connect as connectTls, createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe } from '../../../src/probes/index.js';
+import { colonFingerprint, leafCertificateFromSession } from '../../../src/probes/tls-peer.js';
 import { checkStatusSchema } from '../../../src/wire/agent-status.js';
 import {
   daysFromNow,
@@ -304,5 +307,41 @@ describe('the TLS check: expected certificate file', () => {
     const result = await tlsProbe(1, { caFile: certs.valid.key })();
     assert.equal(result.status, 'down');
     assert.equal(result.detail, `caFile ${certs.valid.key}: expected a PEM certificate, found none`);
+  });
+});
+
+describe('the served leaf, read from the encoded TLS session', () => {
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const)
+    test(`its SHA-256 is the certificate's fingerprint256 (${maxVersion})`, async (t) => {
+      const certs = needCerts(t);
+      if (!certs) return;
+      await withTlsServer(certs.valid, async (port) => {
+        const socket = connectTls({
+          host: '127.0.0.1',
+          port,
+          ca: readFileSync(certs.ca.cert),
+          servername: 'localhost',
+          rejectUnauthorized: false,
+          maxVersion,
+        });
+        try {
+          await once(socket, 'secureConnect');
+          const leaf = leafCertificateFromSession(socket.getSession()!);
+          assert.ok(leaf, 'the session holds the peer certificate');
+          assert.equal(
+            colonFingerprint(createHash('sha256').update(leaf).digest('hex')),
+            socket.getPeerCertificate(false).fingerprint256,
+          );
+        } finally {
+          socket.destroy();
+        }
+      });
+    });
+
+  test('an encoding without a peer certificate, or not DER, gives no leaf', () => {
+    assert.equal(leafCertificateFromSession(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01])), undefined);
+    assert.equal(leafCertificateFromSession(Buffer.from('not a session')), undefined);
+    assert.equal(leafCertificateFromSession(Buffer.from([0x30, 0x82, 0xff, 0xff, 0xa3])), undefined);
+    assert.equal(leafCertificateFromSession(Buffer.alloc(0)), undefined);
   });
 });
