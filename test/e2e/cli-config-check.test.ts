@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { AGENT_NODE_FLAGS } from '../../src/agent/memory.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const herald = join(root, 'dist/bin/herald.js');
@@ -127,6 +128,21 @@ describe('herald check (built CLI)', () => {
     const missing = await run('agent', '--config', join(dir, 'missing.yaml'));
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /missing\.yaml[^]*expected a readable file, received ENOENT/);
+  });
+
+  test("under the launchers' node flags the agent's stderr has herald's line and nothing from V8", async () => {
+    const bad = file('bad-flags.yaml', 'node: n1\n');
+    const result = await new Promise<Run>((resolve) =>
+      execFile(
+        process.execPath,
+        [...AGENT_NODE_FLAGS, herald, 'agent', '--config', bad],
+        { cwd: root },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^herald: invalid configuration in /);
+    assert.doesNotMatch(result.stderr, /^Warning|conflicting flags/m);
   });
 
   test('`herald agent --help` and a run line with other words still go through the full parser', async () => {
