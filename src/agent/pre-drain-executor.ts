@@ -4,9 +4,8 @@
  * shell (a gauge command prints a number on its first line of stdout). Never throws: a failure or
  * a hang comes back as an error string for status and logs. Secrets are read once, at creation.
  */
-import { execa } from 'execa';
 import type { PreDrainConfig } from '../config/agent-schema.js';
-import { killProcessGroup } from '../probes/exec.js';
+import { killProcessGroup, loadExeca } from '../probes/exec.js';
 import { loadSecretFile } from '../probes/secret-file.js';
 import { coturnSessionCount, runCoturnCli, type CoturnCliTarget } from '../turn/coturn-cli.js';
 import { coerceError } from '../util/errors.js';
@@ -31,6 +30,7 @@ async function runCommand(
 ): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> {
   const [file, ...args] = command as [string, ...string[]];
   try {
+    const execa = await loadExeca(); // started at creation: long done by the first drain
     const subprocess = execa(file, args, {
       detached: true,
       reject: false,
@@ -77,6 +77,7 @@ export function parseGaugeOutput(stdout: string): GaugeResult {
 }
 
 export function createPreDrainExecutor(config: PreDrainConfig): PreDrainExecutor {
+  loadExeca().catch(() => {}); // a failure shows in the command that awaits it
   const timeoutMs = config.commandTimeout;
   let cli: CoturnCliTarget | { error: string } | undefined;
   if (config.coturn) {

@@ -22,7 +22,7 @@ import { startControlServer } from './control-server.js';
 import { startWatchdog } from './watchdog.js';
 import { applyAgentMemoryFlags } from './memory.js';
 import { isWarm, readLastUp, writeLastUp } from './warm-start.js';
-import { createCoordinatorLink, type CoordinatorLink } from './coordinator-link.js';
+import type { CoordinatorLink } from './coordinator-link.js';
 import { readCoordinatorCredentials } from './coordinator-credentials.js';
 import { AgentLoop } from './agent-loop.js';
 import { createAgentPreDrain } from './pre-drain.js';
@@ -83,7 +83,8 @@ export async function runAgent(config: AgentConfig, options: { configFile: strin
   });
   const link: CoordinatorLink | undefined =
     config.coordinator && credentials
-      ? createCoordinatorLink({
+      ? // Loaded only when used: the link and its WebSocket library are ~MiBs an agent without a coordinator never needs.
+        (await import('./coordinator-link.js')).createCoordinatorLink({
           url: config.coordinator.url,
           token: credentials.token,
           tls: credentials.tls,

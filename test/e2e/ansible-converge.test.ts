@@ -139,7 +139,7 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
     const exabgpConf = await readFile(join(nodeRoot, 'etc/exabgp/exabgp.conf'), 'utf8');
     assert.match(
       exabgpConf,
-      /run \/usr\/bin\/node --no-opt \/opt\/herald\/current\/dist\/bin\/herald.js agent --config \/etc\/herald\/agent.yaml;/,
+      /run \/usr\/bin\/node --lite-mode --no-expose-wasm \/opt\/herald\/current\/dist\/bin\/herald.js agent --config \/etc\/herald\/agent.yaml;/,
     );
     assert.match(exabgpConf, /neighbor 192\.0\.2\.1 \{[\s\S]*local-address 192\.0\.2\.11;/);
     // Secrets: the agent token only readable by root and ExaBGP's group.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { AGENT_NODE_FLAGS } from '../../src/agent/memory.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const herald = join(root, 'dist/bin/herald.js');
@@ -109,6 +110,51 @@ describe('herald check (built CLI)', () => {
     const result = await run('agent', '--config', 'config/coordinator.example.yaml');
     assert.equal(result.code, 2);
     assert.match(result.stderr, /looks like a coordinator configuration, for herald coordinator --config/);
+  });
+
+  test('`herald agent --config` (the run line, read without the full parser) refuses a bad file naming the field', async () => {
+    const bad = file(
+      'bad-agent.yaml',
+      'node: n1\nsite: s1\nprefixes: [198.51.100.10/32]\nbgp: {localAs: 65001, nextHop: self}\nchecks: []\ninterval: soon\n',
+    );
+    for (const args of [['--config', bad], ['-c', bad], [`--config=${bad}`]]) {
+      const result = await run('agent', ...args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, '', 'stdout belongs to ExaBGP: nothing written to it');
+      assert.match(result.stderr, /^herald: invalid configuration in .*bad-agent\.yaml/);
+      assert.match(result.stderr, /interval/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
+    const missing = await run('agent', '--config', join(dir, 'missing.yaml'));
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /missing\.yaml[^]*expected a readable file, received ENOENT/);
+  });
+
+  test("under the launchers' node flags the agent's stderr has herald's line and nothing from V8", async () => {
+    const bad = file('bad-flags.yaml', 'node: n1\n');
+    const result = await new Promise<Run>((resolve) =>
+      execFile(
+        process.execPath,
+        [...AGENT_NODE_FLAGS, herald, 'agent', '--config', bad],
+        { cwd: root },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^herald: invalid configuration in /);
+    assert.doesNotMatch(result.stderr, /^Warning|conflicting flags/m);
+  });
+
+  test('`herald agent --help` and a run line with other words still go through the full parser', async () => {
+    const help = await run('agent', '--help');
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Usage: herald agent \[options\]/);
+    assert.match(help.stdout, /-c, --config <file>/);
+    assertUsageError(await run('agent'), /^herald: required option '-c, --config <file>' not specified/);
+    assertUsageError(
+      await run('agent', '--config', 'config/agent.example.yaml', '--bogus'),
+      /^herald: unknown option '--bogus'/,
+    );
   });
 
   test('usage errors exit 2 with one line and no stack trace', async () => {

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BARRIER_COMMAND, SUMMARY_HEADER_LINE } from '../../src/exabgp/index.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent/memory.js';
 
 const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -28,9 +29,12 @@ export class FakeExabgp {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(configFile: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', cliPath, 'agent', '--config', configFile], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    // The node flags every launcher gives the agent (no WebAssembly under them, for one).
+    this.child = spawn(
+      process.execPath,
+      [...AGENT_NODE_FLAGS, '--import', 'tsx', cliPath, 'agent', '--config', configFile],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.exited = once(this.child, 'exit').then(([code, signal]) => ({ code, signal }) as never);
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       if (line === BARRIER_COMMAND) {

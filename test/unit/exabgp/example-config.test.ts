@@ -29,7 +29,7 @@ function validatableCopy(t: TestContext, text: string): string {
 test('exabgp --validate accepts the example configuration', (t) => {
   if (!labAvailable(t, missingForLab({ commands: ['exabgp'] }))) return;
   const text = readFileSync(confPath, 'utf8');
-  assert.match(text, /run \/usr\/bin\/node --no-opt \/opt\/herald\/dist\/bin\/herald\.js agent --config \/etc\/herald\/agent\.yaml;/);
+  assert.match(text, /run \/usr\/bin\/node --lite-mode --no-expose-wasm \/opt\/herald\/dist\/bin\/herald\.js agent --config \/etc\/herald\/agent\.yaml;/);
   const result = exabgp(['--validate', validatableCopy(t, text)]);
   assert.equal(result.status, 0, result.output);
   // What ExaBGP understood, as it prints it back.
