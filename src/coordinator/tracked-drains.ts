@@ -242,6 +242,10 @@ export abstract class TrackedDrains {
    * DECISION_ATTEMPTS times. Store failures become ChangeNotStoredError naming `what`.
    */
   decide<T>(what: string, attempt: (state: DecisionState) => Promise<T>): Promise<T> {
+    // A store known lost refuses at once, not after waiting in the queue behind work that waits
+    // out etcd's deadline (a client gives up first and cannot tell whether its change arrived).
+    const failure = this.t.storeFailure?.();
+    if (failure) return Promise.reject(notStored(what, failure));
     return this.serial(() => this.decideInQueue(what, attempt));
   }
 

@@ -366,11 +366,16 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       for (const url of lab.coordinatorUrls) {
         const status = await waitFor(
           () => labFleetStatus(lab, { coordinator: url }),
-          (s) => s.store?.reachable === false && s.replicas?.leading === false,
+          // Unreachable for two probe intervals (1 s each here): from then on a change is refused at
+          // once; before, it waits out etcd's deadline on every replica the CLI tries.
+          (s) =>
+            s.store?.reachable === false &&
+            s.replicas?.leading === false &&
+            Date.now() - s.store.since >= 2500,
           {
             timeoutMs: CONDITION_TIMEOUT,
             pollMs: 300,
-            description: `${url}: store unreachable, not leading`,
+            description: `${url}: store unreachable for two probe intervals, not leading`,
           },
         );
         assert.ok(status.value.store!.fault, `${url} names the store fault`);
@@ -395,6 +400,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
         1,
         `a drain without quorum is refused: ${refused.stdout}\n${refused.stderr}`,
       );
+      assert.ok(refused.stdout.trim(), `the refusal is a JSON answer on stdout; stderr: ${refused.stderr}`);
       const answer = (
         JSON.parse(refused.stdout) as { error: { status: number; code: string; message: string } }
       ).error;
