@@ -176,8 +176,10 @@ export function startRegistrations(
     const started = Date.now();
     const poll = setInterval(() => {
       refresh();
-      const firsts = Array.from({ length: options.clients }, (_, i) => all.find((s) => s.client === i));
-      if (firsts.every((s) => s && s.replies.length > 0)) {
+      // Each client registered once, on any of its connections: one reset before its first answer
+      // (seen once in a fresh-clone run, right after the lab came up) is re-launched like any other.
+      const registeredClients = new Set(all.filter((s) => s.replies.length > 0).map((s) => s.client));
+      if (registeredClients.size === options.clients) {
         clearInterval(poll);
         resolve();
       } else if (Date.now() - started > 15_000) {
