@@ -156,6 +156,22 @@ export function renderResults(entries: { file: string; result: BenchResult }[]):
   return lines.join('\n');
 }
 
+/**
+ * Benchmarks whose rows measure a path agents no longer take by default, and what to say so in
+ * SUMMARY.md: `scale` runs agents over POST reports + SSE pushes, the fallback an agent uses only
+ * against a coordinator without the agent link (its figures stay true for that path).
+ */
+const PATH_NOTE: Readonly<Record<string, string>> = {
+  scale:
+    ' (POST + SSE: the fallback for a coordinator without the agent link; the link is measured by bench/agent-link.ts, below)',
+};
+
+/** The row's metric with its benchmark's path note, once. Pure. */
+function labelled(bench: string, metric: string): string {
+  const note = PATH_NOTE[bench];
+  return note && !metric.includes(note) ? `${metric}${note}` : metric;
+}
+
 /** SUMMARY.md: one short table, from the newest full run of each benchmark (quick runs only if none). */
 export function renderSummary(entries: { file: string; result: BenchResult }[]): string {
   const lines: string[] = [
@@ -172,7 +188,7 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
     busiest = Math.max(busiest, latest.result.load.start[0] ?? 0);
     for (const row of latest.result.summary)
       lines.push(
-        `| ${cell(row.metric)} | ${cell(row.ratio || '–')} | ${cell(row.herald)} | ${cell(row.reference || '–')} | ${cell(row.target || '–')} | ${met(row.met)} |`,
+        `| ${cell(labelled(bench, row.metric))} | ${cell(row.ratio || '–')} | ${cell(row.herald)} | ${cell(row.reference || '–')} | ${cell(row.target || '–')} | ${met(row.met)} |`,
       );
   }
   const short: string[] = [];
@@ -182,7 +198,7 @@ export function renderSummary(entries: { file: string; result: BenchResult }[]):
     for (const target of latest?.result.targets ?? [])
       if (target.met === false)
         short.push(
-          `- ${target.name}: ${target.value} (target ${target.target})${target.note ? ` — ${firstSentence(target.note)}` : ''}`,
+          `- ${labelled(bench, target.name)}: ${target.value} (target ${target.target})${target.note ? ` — ${firstSentence(target.note)}` : ''}`,
         );
   }
   if (short.length) lines.push('', 'Short of target:', '', ...short);

@@ -215,6 +215,17 @@ describe('bench result rendering', () => {
     );
     assert.equal(resultFileName(entries[1]!.result), 'failover-2026-11-21T22-00-00-000Z-quick.json');
   });
+
+  it('says the scale rows measure the POST + SSE fallback, not the agent link (table and "Short of target")', () => {
+    const summary = renderSummary([
+      { file: 'scale-a.json', result: result('scale', false, false) },
+      { file: 'drain-a.json', result: result('drain', false, false) },
+    ]);
+    assert.match(summary, /\| killed → gone \(POST \+ SSE: the fallback[^|]*\| 0\.9× \| 900 ms/);
+    assert.match(summary, /- median \(POST \+ SSE: the fallback[^:]*\): 900 ms/);
+    // The drain benchmark's row and target are left as they are.
+    assert.equal(summary.match(/POST \+ SSE/g)?.length, 2);
+  });
 });
 
 describe('SUMMARY.md re-rendered', () => {
