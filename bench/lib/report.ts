@@ -223,17 +223,38 @@ export function withHandWritten(rendered: string, previous: string): string {
   return at < 0 ? rendered : `${rendered}\n${previous.slice(at)}`;
 }
 
+/** The README's copy of the summary table sits between these two lines (kept by renderFiles). */
+export const README_TABLE_START =
+  '<!-- bench summary: rendered by bench/run.ts from bench/results, do not edit by hand -->';
+export const README_TABLE_END = '<!-- end of the rendered bench summary -->';
+
+/** The README with the rendered summary between its markers; unchanged without both markers. Pure. */
+export function withReadmeTable(readme: string, rendered: string): string {
+  const start = readme.indexOf(README_TABLE_START);
+  const end = readme.indexOf(README_TABLE_END);
+  if (start < 0 || end < start) return readme;
+  return `${readme.slice(0, start + README_TABLE_START.length)}\n\n${rendered.trimEnd()}\n\n${readme.slice(end)}`;
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 export function renderFiles(dir = resultsDir): void {
   const entries = readResults(dir);
   writeFileSync(join(benchDir, 'RESULTS.md'), renderResults(entries));
   const summaryFile = join(benchDir, 'SUMMARY.md');
-  let previous = '';
-  try {
-    previous = readFileSync(summaryFile, 'utf8');
-  } catch {
-    // no summary yet
-  }
-  writeFileSync(summaryFile, withHandWritten(renderSummary(entries), previous));
+  const rendered = renderSummary(entries);
+  writeFileSync(summaryFile, withHandWritten(rendered, readOr(summaryFile, '')));
+  // The README shows the same table; rendering both keeps them from drifting apart.
+  const readmeFile = join(benchDir, '..', 'README.md');
+  const readme = readOr(readmeFile, '');
+  const next = withReadmeTable(readme, rendered);
+  if (next !== readme) writeFileSync(readmeFile, next);
 }
 
 /** "812 ms" / "1.24 s" style. */

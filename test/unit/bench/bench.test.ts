@@ -13,7 +13,10 @@ import {
   withHandWritten,
   firstSentence,
   renderResults,
+  README_TABLE_END,
+  README_TABLE_START,
   renderSummary,
+  withReadmeTable,
   resultFileName,
   type BenchResult,
 } from '../../../bench/lib/report.js';
@@ -225,6 +228,23 @@ describe('bench result rendering', () => {
     assert.match(summary, /- median \(POST \+ SSE: the fallback[^:]*\): 900 ms/);
     // The drain benchmark's row and target are left as they are.
     assert.equal(summary.match(/POST \+ SSE/g)?.length, 2);
+  });
+});
+
+describe("the README's copy of the summary", () => {
+  it('is replaced between its markers and nowhere else; a README without them is left as it is', () => {
+    const readme = `# herald\n\n${README_TABLE_START}\n\n| stale row |\n\n${README_TABLE_END}\n\nIn plain words: …\n`;
+    const next = withReadmeTable(readme, '| fresh row |\n');
+    assert.equal(
+      next,
+      `# herald\n\n${README_TABLE_START}\n\n| fresh row |\n\n${README_TABLE_END}\n\nIn plain words: …\n`,
+    );
+    assert.equal(withReadmeTable(next, '| fresh row |\n'), next);
+    assert.equal(withReadmeTable('# herald\n', '| fresh row |\n'), '# herald\n');
+    assert.equal(
+      withReadmeTable(`${README_TABLE_END}\n${README_TABLE_START}\n`, '| x |\n'),
+      `${README_TABLE_END}\n${README_TABLE_START}\n`,
+    );
   });
 });
 
