@@ -2,7 +2,8 @@
  * The agent's loop as an object: probe rounds → health state machine → desired routes → the
  * single route writer, with the status document published on change. Everything with a side
  * effect comes in through the constructor (clocks, timers, the route writer, the probes, the
- * coordinator link, the warm-start record), so round scheduling is unit-tested without processes.
+ * coordinator link, the warm-start record; their types are in agent-loop-ports.ts), so round
+ * scheduling is unit-tested without processes.
  *
  * Two separate paths:
  * - deciding: a probe round, a drain change or a timer updates the machine, and only then are the
@@ -30,9 +31,7 @@ import {
   type MachineParams,
   type MachineState,
 } from '../health/state-machine.js';
-import type { NeighborState, PrefixWriteStatus } from '../exabgp/route-writer.js';
-import type { RouteIntent } from '../exabgp/commands.js';
-import type { AgentStatus, CheckStatus, DrainSource } from '../wire/agent-status.js';
+import type { AgentStatus, CheckStatus } from '../wire/agent-status.js';
 import type { Logger } from '../util/log.js';
 import { coerceError } from '../util/errors.js';
 import { version } from '../version.js';
@@ -41,81 +40,24 @@ import type { AgentPreDrain } from './pre-drain.js';
 import { checksPass } from './status-view.js';
 import { routeIntent } from './route-intents.js';
 import type { AgentMetrics } from './metrics.js';
-import { PanicState, type PanicContact } from './panic-state.js';
+import { PanicState } from './panic-state.js';
 import { WarmStartRecorder } from './warm-start.js';
 import { ignoredByPanic, PanicIgnoredChecks } from './panic-ignored.js';
 import { buildAgentStatus, statusFingerprint } from './status-document.js';
+import {
+  systemClock,
+  systemTimers,
+  type AgentClock,
+  type AgentLoopOptions,
+  type AgentTimers,
+  type DrainInputs,
+  type RouteSink,
+  type StatusLink,
+  type TimerHandle,
+} from './agent-loop-ports.js';
 
 /** How long a stop waits for ExaBGP to acknowledge the withdrawals. */
 export const SHUTDOWN_ACK_WAIT_MS = 3000;
-
-export interface AgentClock {
-  /** Monotonic ms: every duration and deadline. */
-  now(): number;
-  /** Unix ms: timestamps shown to people and written to files. */
-  wallNow(): number;
-}
-
-export type TimerHandle = unknown;
-
-export interface AgentTimers {
-  setTimeout(callback: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle | undefined): void;
-}
-
-export const systemClock: AgentClock = {
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-};
-
-export const systemTimers: AgentTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
-};
-
-/** The part of the RouteWriter the loop uses: the one writer to ExaBGP. */
-export interface RouteSink {
-  setDesired(intents: readonly RouteIntent[]): void;
-  status(): PrefixWriteStatus[];
-  neighborStates(): ReadonlyMap<string, NeighborState>;
-  readonly ackFailures: number;
-  readonly lastError: string | null;
-  onChange(listener: () => void): () => void;
-  /** Resolves true once ExaBGP acknowledged every desired intent, false after timeoutMs. */
-  whenConverged(timeoutMs: number): Promise<boolean>;
-}
-
-/** The coordinator link as the loop sees it. */
-export interface StatusLink extends PanicContact {
-  report(status: AgentStatus): void;
-}
-
-export interface DrainInputs {
-  sources(): DrainSource[];
-}
-
-export interface AgentCheck {
-  config: CheckConfig;
-  probe: Probe;
-}
-
-export interface AgentLoopOptions {
-  config: AgentConfig;
-  checks: readonly AgentCheck[];
-  writer: RouteSink;
-  drains: DrainInputs;
-  logger: Logger;
-  metrics: AgentMetrics;
-  clock?: AgentClock;
-  timers?: AgentTimers;
-  link?: StatusLink | undefined;
-  /** The previous agent was UP moments ago: write nothing until the first round decided. */
-  warm?: boolean;
-  /** Records the warm-start state (may throw: the loop logs it and starts cold next time). */
-  recordLastUp?: (up: boolean, wallMs: number) => void;
-  /** Holds drains back while sessions are steered away and end (pre-drain.ts); none: drains act at once. */
-  preDrain?: AgentPreDrain;
-}
 
 interface CheckSlot {
   config: CheckConfig;

@@ -4,14 +4,8 @@ import { stringify } from 'yaml';
 import { jsonSchemaFor } from '../config/json-schema.js';
 import { ConfigError, readConfigFile } from '../config/load.js';
 import { CliError, ExitCode } from '../util/errors.js';
-import {
-  article,
-  configKindNamed,
-  configKinds,
-  guessConfigKind,
-  loadConfigAs,
-  type ConfigKind,
-} from './config-kinds.js';
+import { startAgent } from './agent-main.js';
+import { article, configKindNamed, configKinds, guessConfigKind, type ConfigKind } from './config-kinds.js';
 
 export function registerAgentCommands(program: Command): void {
   program
@@ -21,12 +15,8 @@ export function registerAgentCommands(program: Command): void {
         'withdraw the anycast prefixes over the ExaBGP API. Logs go to stderr; stdout belongs to ExaBGP.',
     )
     .requiredOption('-c, --config <file>', 'agent configuration file (YAML)')
-    .action(async (options: { config: string }) => {
-      // Validate before importing the runtime so a bad config exits 2 having touched nothing.
-      const config = loadConfigAs('agent', options.config);
-      const { runAgent } = await import('../agent/run-agent.js');
-      await runAgent(config, { configFile: options.config });
-    });
+    // The run line's own code (validate, then import and start the runtime), so both agree.
+    .action((options: { config: string }) => startAgent(options.config));
 
   program
     .command('check')

@@ -10,6 +10,7 @@
 import { ip, run, runSyncQuiet } from './exec.js';
 import type { LabPlan } from './plan.js';
 import { killNamespaceProcessesSync, stopNamespaceProcesses } from './processes.js';
+import { waitFor } from './wait.js';
 
 export type Release = () => Promise<void>;
 
@@ -34,6 +35,29 @@ export async function createNamespace(netns: string): Promise<Release> {
     throw error;
   }
   return release;
+}
+
+/**
+ * Deletes a namespace the caller created and checks it is gone, for tests' teardown: stops the
+ * processes inside it first (one still running there can make the delete fail with EBUSY), tries
+ * again until it is no longer listed, and rejects — naming the last error — if it is still there
+ * after timeoutMs. "Does not exist" is success (never created, or already gone); any other failure
+ * is not swallowed, so a leaked namespace fails the teardown instead of staying on the machine.
+ */
+export async function deleteNamespace(netns: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    async () => {
+      await stopNamespaceProcesses(netns);
+      try {
+        await ip(['netns', 'del', netns]);
+      } catch (error) {
+        if (!/No such file or directory/.test((error as Error).message)) throw error;
+      }
+      return (await listNamespaces()).includes(netns);
+    },
+    (stillListed) => !stillListed,
+    { timeoutMs, pollMs: 200, description: `namespace ${netns} deleted` },
+  );
 }
 
 /** Synchronous, best-effort removal of namespaces (exit handlers, stale runs). */

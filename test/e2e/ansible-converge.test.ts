@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { freePort } from '../../src/lab/etcd-cluster.js';
+import { deleteNamespace } from '../../src/lab/network.js';
 import { waitFor } from '../../src/lab/wait.js';
 import { EtcdCluster, etcdSkip } from '../support/etcd-cluster.js';
 import {
@@ -117,11 +118,10 @@ describe('site.yml converges the example inventory on this machine', { skip: ski
 
   after(async () => {
     try {
-      execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
-    } catch {
-      // never created
+      await deleteNamespace(netns);
+    } finally {
+      await remove?.();
     }
-    await remove?.();
   });
 
   const converge = (extra: string[] = [], hosts = `${NODE},${COORDINATOR}`): Promise<PlaybookRun> =>
@@ -410,11 +410,10 @@ describe(
       for (const child of running) child.kill('SIGKILL');
       await cluster?.stop();
       try {
-        execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
-      } catch {
-        // never created
+        await deleteNamespace(netns);
+      } finally {
+        await remove?.();
       }
-      await remove?.();
     });
 
     const converge = (extra: string[] = []): Promise<PlaybookRun> =>

@@ -117,14 +117,19 @@ describe('herald check (built CLI)', () => {
       'bad-agent.yaml',
       'node: n1\nsite: s1\nprefixes: [198.51.100.10/32]\nbgp: {localAs: 65001, nextHop: self}\nchecks: []\ninterval: soon\n',
     );
-    for (const args of [['--config', bad], ['-c', bad], [`--config=${bad}`]]) {
+    // `-c<file>` is not the run line: the full parser reads it and its `agent` action runs. Both
+    // paths must refuse the file alike, word for word.
+    const stderrs = new Set<string>();
+    for (const args of [['--config', bad], ['-c', bad], [`--config=${bad}`], [`-c${bad}`]]) {
       const result = await run('agent', ...args);
+      stderrs.add(result.stderr);
       assert.equal(result.code, 2, result.stderr);
       assert.equal(result.stdout, '', 'stdout belongs to ExaBGP: nothing written to it');
       assert.match(result.stderr, /^herald: invalid configuration in .*bad-agent\.yaml/);
       assert.match(result.stderr, /interval/);
       assert.doesNotMatch(result.stderr, /\n\s+at /);
     }
+    assert.equal(stderrs.size, 1, [...stderrs].join('---\n'));
     const missing = await run('agent', '--config', join(dir, 'missing.yaml'));
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /missing\.yaml[^]*expected a readable file, received ENOENT/);

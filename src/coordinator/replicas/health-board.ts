@@ -140,6 +140,12 @@ export class EtcdHealthBoard {
   private readonly parsed = new Map<string, { revision: string; health: NodeHealth | undefined }>();
   /** What `changedElsewhere` last handed out per node: its entry's revision, site, other replica. */
   private readonly handedOut = new Map<string, { revision: string; site: string; replica: string | null }>();
+  /**
+   * Mirror changes so far, and how many there had been at the last `changedElsewhere`: it runs
+   * every coordinator tick, and with none since, its answer is known without walking the board.
+   */
+  private mirrorChanges = 0;
+  private handedOutAtChange = -1;
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -152,7 +158,10 @@ export class EtcdHealthBoard {
   ) {
     this.base = `${prefix}health/`;
     this.mirror = new PrefixMirror(client, this.base, logger, 'the shared node health');
-    this.mirror.on('change', () => (this.others = undefined));
+    this.mirror.on('change', () => {
+      this.others = undefined;
+      this.mirrorChanges++;
+    });
     this.tracker = new NodeHealthTracker(replica);
     this.unsubscribe = events.subscribe((event) => {
       for (const change of this.tracker.apply(event)) this.enqueue(change.node, change.health);
@@ -230,9 +239,12 @@ export class EtcdHealthBoard {
    * The nodes whose entry written by another replica changed, or went, since the last call:
    * what this replica tells its own listeners (the page, `herald status --watch`), which get no
    * agent event for a node whose agent is connected elsewhere. Compares etcd mod revisions, so
-   * only changed entries are parsed. `replica` is null when no other replica serves it any more.
+   * only changed entries are parsed, and returns at once when the mirror did not change at all
+   * since the last call. `replica` is null when no other replica serves it any more.
    */
   changedElsewhere(): ElsewhereChange[] {
+    if (this.handedOutAtChange === this.mirrorChanges) return [];
+    this.handedOutAtChange = this.mirrorChanges;
     const changes: ElsewhereChange[] = [];
     const present = new Set<string>();
     for (const [node, entry] of this.mirror.entries) {

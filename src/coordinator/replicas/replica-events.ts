@@ -7,7 +7,7 @@
  *
  * Checked every coordinator tick (1 s): the replicas as /status shows them (less the grace
  * countdown, which moves by itself) against the last check, and the health board's entries
- * of other replicas by etcd revision.
+ * of other replicas by etcd revision (no walk at all on a tick when the board did not change).
  */
 import type { EventBus } from '../events.js';
 import type { ReplicaSet } from './replica-set.js';

@@ -100,6 +100,9 @@ describe('shared node health on etcd', { skip: etcdSkip() }, () => {
       () => b.board.otherReplicasHealth().get('lon1-a')?.state === 'down',
       'replica-b to see the change',
     );
+    // Ticks that found the board unchanged in between do not swallow a change that came later.
+    assert.deepEqual(b.board.changedElsewhere(), [{ node: 'lon1-a', site: 'lon1', replica: 'replica-a' }]);
+    assert.deepEqual(b.board.changedElsewhere(), []);
     assert.equal(a.board.writes, 2);
 
     // Replica A dies without a word (its keepalives stop): the entry expires with its lease.
@@ -110,6 +113,11 @@ describe('shared node health on etcd', { skip: etcdSkip() }, () => {
       () => !b.board.otherReplicasHealth().has('lon1-a'),
       'lon1-a to expire with replica-a',
       10_000,
+    );
+    assert.deepEqual(
+      b.board.changedElsewhere(),
+      [{ node: 'lon1-a', site: 'lon1', replica: null }],
+      'an entry gone with its replica is a change too',
     );
     await b.board.stop();
     await b.lease.stop();

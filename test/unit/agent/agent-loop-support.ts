@@ -4,12 +4,8 @@
  */
 import { pino } from 'pino';
 import { agentConfigSchema, type AgentConfig } from '../../../src/config/agent-schema.js';
-import {
-  AgentLoop,
-  type AgentClock,
-  type AgentTimers,
-  type RouteSink,
-} from '../../../src/agent/agent-loop.js';
+import { AgentLoop } from '../../../src/agent/agent-loop.js';
+import type { AgentClock, AgentTimers, RouteSink } from '../../../src/agent/agent-loop-ports.js';
 import { AgentMetrics } from '../../../src/agent/metrics.js';
 import type { RouteIntent } from '../../../src/exabgp/commands.js';
 import type { PrefixWriteStatus } from '../../../src/exabgp/route-writer.js';
