@@ -185,6 +185,10 @@ export class AgentHub {
     return this.registry.reports.get(node);
   }
 
+  nodeReports(): Iterable<NodeReport> {
+    return this.registry.reports.values();
+  }
+
   hasNode(node: string): boolean {
     return this.siteOf.has(node);
   }

@@ -328,6 +328,11 @@ export class Coordinator {
     return this.agents.nodeReport(node);
   }
 
+  /** The last full report of every agent connected to this coordinator. */
+  nodeReports(): Iterable<NodeReport> {
+    return this.agents.nodeReports();
+  }
+
   /** Whether a node is in the inventory. */
   hasNode(node: string): boolean {
     return this.agents.hasNode(node);

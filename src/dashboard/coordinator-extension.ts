@@ -12,6 +12,7 @@ export function coordinatorSource(coordinator: Coordinator): DashboardSource {
   return {
     status: (site) => coordinator.status(site),
     report: (node) => coordinator.nodeReport(node),
+    reports: () => coordinator.nodeReports(),
     subscribe: (listener) => coordinator.events.subscribe(() => listener()),
   };
 }

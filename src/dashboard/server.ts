@@ -17,6 +17,8 @@ export interface DashboardSource {
   /** The fleet document; with a site, only that site (404 when unknown). */
   status(site?: string): FleetStatus;
   report(node: string): { status: AgentStatus; receivedAt: number } | undefined;
+  /** The last full report of every agent this coordinator hears (the history's latency pass). */
+  reports(): Iterable<{ status: AgentStatus; receivedAt: number }>;
   subscribe(listener: () => void): () => void;
 }
 
