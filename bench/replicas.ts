@@ -21,6 +21,7 @@
  *    (repeated, released between). Board writes per drain are recorded too.
  *
  * Prints a table and writes bench/results/replicas-<time>.json (machine, load, everything).
+ * HERALD_BENCH_COORDINATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles every replica.
  * Ctrl-C (or an error) kills every process this script started and removes their data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -109,13 +110,33 @@ async function api(url: string, token: string, path: string, body: unknown) {
   return { status: response.status, json: (await response.json().catch(() => null)) as unknown };
 }
 
-function killChild(child: ChildProcess): Promise<void> {
+/**
+ * Stops `child`: SIGTERM first when given a grace period (so --cpu-prof writes its profile), then
+ * SIGKILL. Resolves true if it had to be SIGKILLed after the grace period.
+ */
+function killChild(child: ChildProcess, graceMs = 0): Promise<boolean> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(false);
+    let forced = false;
+    child.once('exit', () => resolve(forced));
+    if (graceMs <= 0) return void child.kill('SIGKILL');
+    child.kill('SIGTERM');
+    setTimeout(() => {
+      forced = true;
+      child.kill('SIGKILL');
+    }, graceMs).unref();
   });
 }
+
+/**
+ * Node flags for the coordinator processes, e.g. HERALD_BENCH_COORDINATOR_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile every replica (they are then stopped with SIGTERM, not
+ * SIGKILL, so the profile is written).
+ */
+const coordinatorNodeArgs = (process.env.HERALD_BENCH_COORDINATOR_NODE_ARGS ?? '')
+  .split(/\s+/)
+  .filter(Boolean);
+const coordinatorGraceMs = coordinatorNodeArgs.length ? 60_000 : 0;
 
 /** Starts one coordinator process on `configFile`; resolves with its URL once it listens. */
 async function startCoordinator(name: string, dir: string, config: Record<string, unknown>) {
@@ -124,12 +145,29 @@ async function startCoordinator(name: string, dir: string, config: Record<string
   writeFileSync(configFile, stringify(config), { mode: 0o600 });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(packageRoot, 'src', 'cli.ts'), 'coordinator', '--config', configFile],
+    [
+      ...coordinatorNodeArgs,
+      '--import',
+      'tsx',
+      join(packageRoot, 'src', 'cli.ts'),
+      'coordinator',
+      '--config',
+      configFile,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: packageRoot },
   );
-  cleanups.add(() => killChild(child));
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-200_000)));
+  cleanups.add(async () => {
+    const stopping = Date.now();
+    const forced = await killChild(child, coordinatorGraceMs);
+    if (coordinatorGraceMs > 0)
+      console.error(
+        forced
+          ? `${name} did not exit within ${coordinatorGraceMs} ms of SIGTERM (SIGKILLed, no profile); its last log lines:\n${log.trim().split('\n').slice(-5).join('\n')}`
+          : `${name} exited ${Date.now() - stopping} ms after SIGTERM`,
+      );
+  });
   const listen = await until(
     () => {
       if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
@@ -264,7 +302,7 @@ async function runSetup(setup: Setup, agents: number) {
       ['--import', 'tsx', join(packageRoot, 'bench', 'agent-link-load-main.ts'), specFile],
       { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], cwd: packageRoot },
     );
-    cleanups.add(() => killChild(generator));
+    cleanups.add(async () => void (await killChild(generator)));
     let progress = { connected: 0, failed: 0, heartbeatMs: 0, errors: {} as Record<string, number> };
     let measured: Extract<LinkChildMessage, { type: 'measured' }> | undefined;
     const desired: Extract<LinkChildMessage, { type: 'desired' }>[] = [];
@@ -455,6 +493,7 @@ const record = {
     heartbeatsPerSecond: 50,
     etcd: '3 members on loopback, default heartbeat 100 ms / election 1 s',
     etcdFlags,
+    coordinatorNodeArgs,
     healthInterval: 1000,
   },
   results,
