@@ -10,6 +10,8 @@ import { runAttempt } from './attempt.js';
 import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
+import { tlsTarget } from './stream.js';
+import { DEFAULT_FULL_HANDSHAKE_EVERY_MS, TlsSessionCache } from './tls-session-cache.js';
 import { KeptStream } from './kept-stream.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
 import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
@@ -20,6 +22,8 @@ export type SipOptionsProbeConfig = Pick<
   SipOptionsCheckConfig,
   'transport' | 'host' | 'port' | 'timeout' | 'upCodes' | 'warnCodes' | 'serverName' | 'verify'
 > & {
+  /** TLS only: full handshake at least this often (ms); 0 = every round. Default 60 s (tls-session-cache.ts). */
+  fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;
 };
@@ -37,17 +41,21 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
     });
 
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
-  // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is the
-  // certificate a NEW client is served (a bad reload must fail the next round), so every round
-  // connects and verifies the chain and name in a full handshake.
+  // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is that a NEW
+  // client is accepted and served a good certificate, so every round connects and handshakes —
+  // resuming the last verified session while the server accepts its ticket (a tls.reload or
+  // restart makes Kamailio decline it: the next round is a full handshake; tls-session-cache.ts).
   const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
-  // Built once: openStream resolves the secure context and SNI once per options object.
+  const sessions =
+    config.transport === 'tls'
+      ? new TlsSessionCache(config.fullHandshakeEvery ?? DEFAULT_FULL_HANDSHAKE_EVERY_MS)
+      : undefined;
   const streamTarget = {
     host: config.host,
     port,
     tls:
       config.transport === 'tls'
-        ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem }, sessions)
         : undefined,
   };
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
@@ -91,6 +99,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
       // The next round starts on a new socket.
       keep?.close();
       keptUdp?.close();
+      sessions?.forget();
     }
     return result;
   };

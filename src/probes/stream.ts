@@ -16,6 +16,7 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, skipNodeChainObject, type TlsPeerReport } from './tls-peer.js';
+import type { TlsSessionCache } from './tls-session-cache.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -25,11 +26,22 @@ export interface TlsClientOptions {
   minVersion?: SecureVersion;
 }
 
+/** What connecting over TLS needs, resolved once when a probe is created (tlsTarget()). */
+export interface TlsTarget {
+  /** Checked against the certificate. */
+  serverName: string;
+  /** Sent as SNI: serverName, or nothing for an IP literal. */
+  servername: string | undefined;
+  secureContext: SecureContext;
+  /** Resumes the probe's previous TLS session when it may (tls-session-cache.ts); none: a full handshake every round. */
+  sessions?: TlsSessionCache | undefined;
+}
+
 export interface StreamTarget {
   host: string;
   port: number;
   /** Present for TLS. */
-  tls?: TlsClientOptions;
+  tls?: TlsTarget | undefined;
 }
 
 export type OpenedStream =
@@ -66,27 +78,21 @@ export function secureContextFor(
   return context;
 }
 
-/**
- * What connecting needs from TlsClientOptions, resolved once per options object (a probe builds
- * its options once): the cache key of secureContextFor holds the whole CA PEM, and the SNI check
- * runs a regular expression, on every round otherwise.
- */
-const resolvedTls = new WeakMap<
-  TlsClientOptions,
-  { servername: string | undefined; secureContext: SecureContext }
->();
-
-function resolveTls(tls: TlsClientOptions): { servername: string | undefined; secureContext: SecureContext } {
-  let resolved = resolvedTls.get(tls);
-  if (!resolved) {
-    resolved = {
-      servername: sniFor(tls.serverName),
-      secureContext: secureContextFor(tls.ca, tls.minVersion),
-    };
-    resolvedTls.set(tls, resolved);
-  }
-  return resolved;
+/** Resolves a probe's TLS options once (the secure context and the SNI), for its StreamTarget. */
+export function tlsTarget(options: TlsClientOptions, sessions?: TlsSessionCache): TlsTarget {
+  return {
+    serverName: options.serverName,
+    servername: sniFor(options.serverName),
+    secureContext: secureContextFor(options.ca, options.minVersion),
+    ...(sessions?.enabled ? { sessions } : {}),
+  };
 }
+
+/**
+ * The longest a completed TLS connection stays after its attempt ends: flushing our close, and
+ * after a full handshake, reading the server's session ticket (TLS 1.3 sends it just after).
+ */
+const CLOSE_LINGER_MS = 500;
 
 export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
   return new Promise<OpenedStream>((resolve) => {
@@ -96,12 +102,15 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     // Node builds the detailed peer certificate (the whole chain as objects) for its identity
     // hook on every verified handshake; the hook here checks nothing, so skip building it.
     let nodeChainObject: { restore(): void } | undefined;
+    const offered = tls?.sessions?.offer();
     try {
       socket = tls
         ? connectTls({
             host: target.host,
             port: target.port,
-            ...resolveTls(tls),
+            servername: tls.servername,
+            secureContext: tls.secureContext,
+            session: offered,
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".
@@ -117,8 +126,36 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     }
     let detached = false;
     const detach = () => void (detached = true);
+    const sessions = tls?.sessions;
+    let ticketSeen = false;
+    let earlyTicket: Buffer | undefined;
+    let secured = false;
+    if (sessions)
+      socket.on('session', (session: Buffer) => {
+        ticketSeen = true;
+        if (secured) sessions.keep(session);
+        else earlyTicket = session;
+      });
     attempt.onEnd(() => {
-      if (!detached) socket.destroy();
+      if (detached) return;
+      if (!secured || socket.destroyed) return void socket.destroy();
+      // A completed TLS handshake is closed politely: our Finished and close_notify go out (a
+      // server must not see a half-done handshake every round), and after a full handshake whose
+      // ticket has not come yet the socket is read a moment longer, so the next round can resume.
+      const awaitTicket = !!sessions && !ticketSeen && !sessions.holdsSession;
+      let flushed = false;
+      const settle = () => {
+        if (flushed && (!awaitTicket || ticketSeen)) socket.destroy();
+      };
+      socket.once('finish', () => {
+        flushed = true;
+        settle();
+      });
+      if (awaitTicket) socket.once('session', () => setImmediate(settle));
+      const backstop = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      backstop.unref();
+      socket.once('close', () => clearTimeout(backstop));
+      socket.end();
     });
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
@@ -142,7 +179,10 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
     socket.once('secureConnect', () => {
       nodeChainObject?.restore();
-      const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
+      secured = true;
+      const inspect = () => inspectTlsPeer(socket as TLSSocket, tls.serverName);
+      const peer = sessions ? sessions.settle(socket as TLSSocket, inspect, offered) : inspect();
+      if (earlyTicket) sessions?.keep(earlyTicket);
       attempt.learned({
         answered: true,
         tlsVersion: peer.protocol,

@@ -8,7 +8,8 @@
 import type { TlsCheckConfig } from '../config/agent-schema.js';
 import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
-import { openStream } from './stream.js';
+import { openStream, tlsTarget } from './stream.js';
+import { DEFAULT_FULL_HANDSHAKE_EVERY_MS, TlsSessionCache } from './tls-session-cache.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
 import type { Probe, ProbeResult } from './types.js';
 
@@ -19,6 +20,8 @@ export type TlsProbeConfig = Pick<
   TlsCheckConfig,
   'host' | 'port' | 'timeout' | 'serverName' | 'minVersion' | 'warnDays' | 'criticalDays'
 > & {
+  /** Full handshake at least this often (ms); 0 = every round. Default 60 s (tls-session-cache.ts). */
+  fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;
   /** SHA-256 fingerprint ("AB:CD:...") of expectedCertFile's certificate, when configured. */
@@ -71,11 +74,11 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
-  // Built once: openStream resolves the secure context and SNI once per options object.
+  const sessions = new TlsSessionCache(config.fullHandshakeEvery ?? DEFAULT_FULL_HANDSHAKE_EVERY_MS);
   const streamTarget = {
     host: config.host,
     port: config.port,
-    tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
+    tls: tlsTarget({ serverName, ca: config.caPem, minVersion: config.minVersion }, sessions),
   };
   return async (context = {}): Promise<ProbeResult> => {
     const result = await runAttempt(
@@ -92,6 +95,8 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
         return judgeTlsPeer(opened.peer, config, Date.now());
       },
     );
+    // A failed round re-verifies the certificate in a full handshake next round.
+    if (result.status === 'down') sessions.forget();
     return result;
   };
 }
