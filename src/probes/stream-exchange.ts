@@ -54,7 +54,9 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
   }
   const connection: KeptConnection = { socket, peer, framer: exchange.framer(), detach: opened.detach };
   const outcome = await exchangeOn(connection, exchange, attempt, false);
-  return outcome === 'stale' ? down('connection closed before a reply') : outcome;
+  if (outcome === 'stale') return down('connection closed before a reply');
+  if (opened.resumed) outcome.tlsSessionResumed = true;
+  return outcome;
 }
 
 /**

@@ -49,6 +49,8 @@ export type OpenedStream =
       ok: true;
       socket: Socket;
       peer: TlsPeerReport | undefined;
+      /** TLS: the server resumed the offered session (peer is the last full handshake's report). */
+      resumed: boolean;
       /** Keeps the socket open when the attempt ends: the caller now owns it (a kept connection). */
       detach(): void;
     }
@@ -140,22 +142,19 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
       if (detached) return;
       if (!secured || socket.destroyed) return void socket.destroy();
       // A completed TLS handshake is closed politely: our Finished and close_notify go out (a
-      // server must not see a half-done handshake every round), and after a full handshake whose
-      // ticket has not come yet the socket is read a moment longer, so the next round can resume.
+      // server must not see a half-done handshake every round). After a full handshake whose
+      // ticket has not come yet, the close waits for it (a server may send none once it sees our
+      // close), so the next round can resume; the backstop bounds the wait.
       const awaitTicket = !!sessions && !ticketSeen && !sessions.holdsSession;
-      let flushed = false;
-      const settle = () => {
-        if (flushed && (!awaitTicket || ticketSeen)) socket.destroy();
-      };
-      socket.once('finish', () => {
-        flushed = true;
-        settle();
-      });
-      if (awaitTicket) socket.once('session', () => setImmediate(settle));
       const backstop = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
       backstop.unref();
       socket.once('close', () => clearTimeout(backstop));
-      socket.end();
+      const close = () => {
+        socket.once('finish', () => socket.destroy());
+        socket.end();
+      };
+      if (awaitTicket) socket.once('session', () => setImmediate(close));
+      else close();
     });
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
@@ -173,7 +172,7 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     );
     attempt.waitingFor('while connecting');
     if (!tls) {
-      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined, detach }));
+      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined, resumed: false, detach }));
       return;
     }
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
@@ -188,7 +187,8 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
         tlsVersion: peer.protocol,
         certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
       });
-      resolve({ ok: true, socket, peer, detach });
+      const resumed = !!offered && (socket as TLSSocket).isSessionReused();
+      resolve({ ok: true, socket, peer, resumed, detach });
     });
   });
 }

@@ -92,7 +92,9 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
           return outcome;
         }
         if (!opened.peer) return down('internal error: no TLS session');
-        return judgeTlsPeer(opened.peer, config, Date.now());
+        const outcome = judgeTlsPeer(opened.peer, config, Date.now());
+        if (opened.resumed) outcome.tlsSessionResumed = true;
+        return outcome;
       },
     );
     // A failed round re-verifies the certificate in a full handshake next round.

@@ -198,7 +198,11 @@ for (const [kind, check] of Object.entries(checks)) {
       if (!needCerts(t)) return;
       await withServer(async (_server, seen, port) => {
         const probe = createProbe(check(port, { fullHandshakeEvery: 0 }));
-        for (let round = 0; round < 5; round += 1) assert.equal((await probe()).status, 'up');
+        for (let round = 0; round < 5; round += 1) {
+          const result = await probe();
+          assert.equal(result.status, 'up');
+          assert.equal(result.tlsSessionResumed, undefined);
+        }
         await until(() => seen.full + seen.resumed === 5, 'five handshakes counted');
         assert.equal(seen.resumed, 0);
         assert.equal(seen.full, 5);
@@ -215,6 +219,7 @@ for (const [kind, check] of Object.entries(checks)) {
         server.setTicketKeys(keys);
         const resumed = await probe();
         assert.equal(resumed.status, 'up', 'a resumed round keeps the verified report');
+        assert.equal(resumed.tlsSessionResumed, true, 'and says it resumed');
         const every = createProbe(check(port, { fullHandshakeEvery: 0 }));
         assert.match((await every()).detail, /expired/, 'a full handshake sees the swap');
       });
