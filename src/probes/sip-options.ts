@@ -22,7 +22,7 @@ export type SipOptionsProbeConfig = Pick<
   SipOptionsCheckConfig,
   'transport' | 'host' | 'port' | 'timeout' | 'upCodes' | 'warnCodes' | 'serverName' | 'verify'
 > & {
-  /** TLS only: full handshake at least this often (ms); 0 = every round. Default 60 s (tls-session-cache.ts). */
+  /** TLS only: full handshake at least this often (ms); 0 = every round. Default 0 (tls-session-cache.ts). */
   fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;
@@ -43,8 +43,8 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is that a NEW
   // client is accepted and served a good certificate, so every round connects and handshakes —
-  // resuming the last verified session while the server accepts its ticket (a tls.reload or
-  // restart makes Kamailio decline it: the next round is a full handshake; tls-session-cache.ts).
+  // in full, or (opt-in, fullHandshakeEvery) resuming the last verified session while the server
+  // accepts its ticket (tls.reload or a restart makes Kamailio decline it; tls-session-cache.ts).
   const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
   const sessions =
     config.transport === 'tls'

@@ -140,8 +140,8 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
       });
     attempt.onEnd(() => {
       if (detached) return;
-      if (!secured || socket.destroyed) return void socket.destroy();
-      // A completed TLS handshake is closed politely: our Finished and close_notify go out (a
+      if (!sessions || !secured || socket.destroyed) return void socket.destroy();
+      // A completed TLS handshake that may be resumed is closed politely: our Finished and close_notify go out (a
       // server must not see a half-done handshake every round). After a full handshake whose
       // ticket has not come yet, the close waits for it (a server may send none once it sees our
       // close), so the next round can resume; the backstop bounds the wait.

@@ -20,7 +20,7 @@ export type TlsProbeConfig = Pick<
   TlsCheckConfig,
   'host' | 'port' | 'timeout' | 'serverName' | 'minVersion' | 'warnDays' | 'criticalDays'
 > & {
-  /** Full handshake at least this often (ms); 0 = every round. Default 60 s (tls-session-cache.ts). */
+  /** Full handshake at least this often (ms); 0 = every round. Default 0 (tls-session-cache.ts). */
   fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;

@@ -11,7 +11,14 @@ import { createProbe } from '../../src/probes/index.js';
 
 const caFile = process.argv[2];
 if (!caFile) throw new Error('usage: tls-probe-rounds-main.ts <caFile>');
-const common = { host: '127.0.0.1', port: 5061, serverName: LAB_SERVER_NAME, caFile, timeout: 2000 };
+const common = {
+  host: '127.0.0.1',
+  port: 5061,
+  serverName: LAB_SERVER_NAME,
+  caFile,
+  timeout: 2000,
+  fullHandshakeEvery: '1m',
+};
 const tls = createProbe(checkSchema.parse({ name: 'tls', type: 'tls', ...common }));
 const sipTls = createProbe(
   checkSchema.parse({ name: 'sip-tls', type: 'sip-options', transport: 'tls', ...common }),
