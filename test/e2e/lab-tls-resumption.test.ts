@@ -23,7 +23,7 @@ interface Round {
   sipTls: ProbeResult;
 }
 
-describe('TLS session resumption on a real Kamailio', { skip: labSkip() }, () => {
+describe('TLS session resumption on a real Kamailio', { skip: labSkip({ needsAgent: true }) }, () => {
   let lab: Lab;
   let child: ChildProcessWithoutNullStreams | undefined;
   let replies: AsyncIterator<string>;
