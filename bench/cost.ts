@@ -33,9 +33,6 @@ import { ratio, round } from './lib/stats.js';
 const STUN_PORT = 3478;
 /** Names the agents run without AGENT_NODE_FLAGS (side by side with the flagged ones). */
 const PLAIN_SUFFIX = '-plain';
-/** Names the TLS agents run with session resumption on (fullHandshakeEvery 1m; the default is off). */
-const RESUMED_SUFFIX = '-resumed';
-const RESUMING_KINDS = ['sip-tls', 'tls'];
 
 type Check = Record<string, unknown> & { name: string };
 
@@ -266,18 +263,6 @@ export const cost: Bench = async (context) => {
     // in the same window: what those flags cost in CPU per probe.
     for (const kind of kinds)
       running.push(startAgent(lab, dir, `${kind}${PLAIN_SUFFIX}`, [checks[kind]!], 100, port++, []));
-    // The TLS kinds with resumption on (the default is a full handshake every round), in the same window: A/B.
-    for (const kind of RESUMING_KINDS)
-      running.push(
-        startAgent(
-          lab,
-          dir,
-          `${kind}${RESUMED_SUFFIX}`,
-          [{ ...checks[kind]!, fullHandshakeEvery: '1m' }],
-          100,
-          port++,
-        ),
-      );
     // The agent's fixed cost: the same process probing once a minute (timers, watchdog, GC).
     running.push(startAgent(lab, dir, 'idle', [checks['sip-udp']!], 60_000, port++));
     running.push(startReference(lab, 0.1));
@@ -285,10 +270,7 @@ export const cost: Bench = async (context) => {
       `cost: ${kinds.length} single-check agents (each also without the node flags) and the reference, ${windowMs / 1000} s window`,
     );
     const perKindAll = await measureWindow(running, warmupMs, windowMs, context.signal);
-    const perKind = perKindAll.filter(
-      (m) => !m.name.endsWith(PLAIN_SUFFIX) && !m.name.endsWith(RESUMED_SUFFIX),
-    );
-    const perKindResumed = perKindAll.filter((m) => m.name.endsWith(RESUMED_SUFFIX));
+    const perKind = perKindAll.filter((m) => !m.name.endsWith(PLAIN_SUFFIX));
     const perKindPlain = perKindAll.filter((m) => m.name.endsWith(PLAIN_SUFFIX));
     await Promise.all(running.splice(0).map((r) => r.runner.stop()));
     // Part 2: four checks at several intervals.
@@ -457,26 +439,12 @@ export const cost: Bench = async (context) => {
         `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog heartbeat, GC), leaving the cost of the probes and their rounds.`,
         `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog heartbeat, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
         `The node flags of the launchers (${AGENT_NODE_FLAGS.join(' ')}) against none, every agent run twice side by side in the same windows; CPU s per 1,000 probes with → without, RSS with → without: ${flagRows.map((r) => `${r.agent} ${r.withFlags} → ${r.without} s (${r.rssWithMiB} → ${r.rssWithoutMiB} MiB)`).join('; ')}.`,
-        `TLS session resumption (opt-in, fullHandshakeEvery 1m: rounds between full handshakes resume) against the default full handshake every round, side by side in the same window; CPU s per 1,000 probes, full → resumed: ${perKindResumed
-          .map((m) => {
-            const kind = m.name.slice(0, -RESUMED_SUFFIX.length);
-            const full = kindRows.find((r) => r.kind === kind);
-            return `${kind} ${full?.cpuPer1000} → ${round(per1000(m))} s (${full?.ratio}× → ${round(ratio(per1000(m), refPer1000))}×)`;
-          })
-          .join('; ')}.`,
         `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The crossing of 1% is interpolated linearly in probe rate between the two measured intervals around it.`,
         "sipsak cannot speak TLS 1.3 (the lab serves TLS 1.2+), so the reference has no TLS counterpart: every herald kind is compared with the reference's one kind of check (SIP OPTIONS over UDP via sipsak).",
       ],
       data: {
         idle: { cores: idle.cores, rssMiB: idle.rssMiB, rssAnonMiB: idle.rssAnonMiB },
         perKind: kindRows,
-        perKindResumed: perKindResumed.map((m) => ({
-          kind: m.name,
-          probes: m.probes,
-          cpuSeconds: round(m.cpuSeconds),
-          cpuPer1000: round(per1000(m)),
-          ratio: round(ratio(per1000(m), refPer1000)),
-        })),
         reference: {
           probes: reference.probes,
           cpuSeconds: reference.cpuSeconds,

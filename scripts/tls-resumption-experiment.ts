@@ -1,5 +1,5 @@
 /**
- * The experiment behind TLS session resumption in the tls and sip-tls checks: does a real Kamailio
+ * The experiment behind the decision on TLS session resumption for the tls and sip-tls checks (docs/tls-checks.md): does a real Kamailio
  * decline a session ticket it issued before `tls.reload` (the lab's break-tls / fix-tls) or a
  * restart? Starts a one-node lab (no agent needed), handshakes from inside the node's namespace,
  * prints what happened at each step. Run: node --import tsx scripts/tls-resumption-experiment.ts

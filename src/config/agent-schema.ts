@@ -103,18 +103,6 @@ export const preDrainSchema = z
       });
   });
 
-/**
- * TLS session resumption (docs/sip-tls-checks.md): every round still opens a new connection and
- * handshakes, but resumes the last verified session while the server accepts its ticket. A full
- * handshake (chain and name verified again) comes first, after any failed round, whenever the
- * server declines the ticket (Kamailio does after tls.reload or a restart), and at least this
- * often. 0 (the default) = a full handshake every round (no resumption): measured, resumption
- * saved the agent no CPU against Kamailio (docs/tls-checks.md).
- */
-const fullHandshakeEvery = duration({ max: 86_400_000 }).describe(
-  'full TLS handshake (certificate verified) at least this often; rounds between resume the verified session; 0 = every round (the default: resumption off)',
-);
-
 const checkCommon = {
   /** Unique name of the check; used in logs, status and metric labels. */
   name: nameSchema,
@@ -154,8 +142,6 @@ export const sipOptionsCheckSchema = z
     caFile: z.string().min(1).optional(),
     /** TLS only: verify the chain and name; a failure is a failed probe. */
     verify: z.boolean().default(true),
-    /** TLS only: full handshake at least this often; 0 (default) = every round, no resumption. */
-    fullHandshakeEvery: fullHandshakeEvery.optional(),
     /**
      * TCP/TLS only: keep one SIP connection open to the proxy with CRLF keepalives (RFC 5626);
      * when it closes or resets, a probe round runs at once instead of at its timer.
@@ -169,15 +155,7 @@ export const sipOptionsCheckSchema = z
     /** As for every check, plus SIP reply codes that fail at once (`statuses`). */
     hardFail: sipHardFailSchema.prefault({}),
   })
-  .strict()
-  .superRefine((check, ctx) => {
-    if (check.fullHandshakeEvery !== undefined && check.transport !== 'tls')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['fullHandshakeEvery'],
-        message: `expected fullHandshakeEvery only with transport "tls", received transport "${check.transport}"`,
-      });
-  });
+  .strict();
 
 export const tlsCheckSchema = z
   .object({
@@ -199,8 +177,6 @@ export const tlsCheckSchema = z
     criticalDays: z.number().int().min(0).default(7),
     /** PEM file of the certificate the proxy should serve; a different one only warns. */
     expectedCertFile: z.string().min(1).optional(),
-    /** Full handshake at least this often; 0 (default) = every round, no resumption. */
-    fullHandshakeEvery: fullHandshakeEvery.optional(),
   })
   .strict();
 

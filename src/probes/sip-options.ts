@@ -11,7 +11,6 @@ import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
 import { tlsTarget } from './stream.js';
-import { DEFAULT_FULL_HANDSHAKE_EVERY_MS, TlsSessionCache } from './tls-session-cache.js';
 import { KeptStream } from './kept-stream.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
 import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
@@ -22,8 +21,6 @@ export type SipOptionsProbeConfig = Pick<
   SipOptionsCheckConfig,
   'transport' | 'host' | 'port' | 'timeout' | 'upCodes' | 'warnCodes' | 'serverName' | 'verify'
 > & {
-  /** TLS only: full handshake at least this often (ms); 0 = every round. Default 0 (tls-session-cache.ts). */
-  fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;
 };
@@ -41,21 +38,16 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
     });
 
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
-  // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is that a NEW
-  // client is accepted and served a good certificate, so every round connects and handshakes —
-  // in full, or (opt-in, fullHandshakeEvery) resuming the last verified session while the server
-  // accepts its ticket (tls.reload or a restart makes Kamailio decline it; tls-session-cache.ts).
+  // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is the
+  // certificate a NEW client is served (a bad reload must fail the next round), so every round
+  // connects and verifies the chain and name in a full handshake (docs/tls-checks.md).
   const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
-  const sessions =
-    config.transport === 'tls'
-      ? new TlsSessionCache(config.fullHandshakeEvery ?? DEFAULT_FULL_HANDSHAKE_EVERY_MS)
-      : undefined;
   const streamTarget = {
     host: config.host,
     port,
     tls:
       config.transport === 'tls'
-        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem }, sessions)
+        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem })
         : undefined,
   };
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
@@ -99,7 +91,6 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
       // The next round starts on a new socket.
       keep?.close();
       keptUdp?.close();
-      sessions?.forget();
     }
     return result;
   };

@@ -54,9 +54,7 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
   }
   const connection: KeptConnection = { socket, peer, framer: exchange.framer(), detach: opened.detach };
   const outcome = await exchangeOn(connection, exchange, attempt, false);
-  if (outcome === 'stale') return down('connection closed before a reply');
-  if (opened.resumed) outcome.tlsSessionResumed = true;
-  return outcome;
+  return outcome === 'stale' ? down('connection closed before a reply') : outcome;
 }
 
 /**

@@ -16,7 +16,6 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, skipNodeChainObject, type TlsPeerReport } from './tls-peer.js';
-import type { TlsSessionCache } from './tls-session-cache.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -33,8 +32,6 @@ export interface TlsTarget {
   /** Sent as SNI: serverName, or nothing for an IP literal. */
   servername: string | undefined;
   secureContext: SecureContext;
-  /** Resumes the probe's previous TLS session when it may (tls-session-cache.ts); none: a full handshake every round. */
-  sessions?: TlsSessionCache | undefined;
 }
 
 export interface StreamTarget {
@@ -49,8 +46,6 @@ export type OpenedStream =
       ok: true;
       socket: Socket;
       peer: TlsPeerReport | undefined;
-      /** TLS: the server resumed the offered session (peer is the last full handshake's report). */
-      resumed: boolean;
       /** Keeps the socket open when the attempt ends: the caller now owns it (a kept connection). */
       detach(): void;
     }
@@ -81,20 +76,13 @@ export function secureContextFor(
 }
 
 /** Resolves a probe's TLS options once (the secure context and the SNI), for its StreamTarget. */
-export function tlsTarget(options: TlsClientOptions, sessions?: TlsSessionCache): TlsTarget {
+export function tlsTarget(options: TlsClientOptions): TlsTarget {
   return {
     serverName: options.serverName,
     servername: sniFor(options.serverName),
     secureContext: secureContextFor(options.ca, options.minVersion),
-    ...(sessions?.enabled ? { sessions } : {}),
   };
 }
-
-/**
- * The longest a completed TLS connection stays after its attempt ends: flushing our close, and
- * after a full handshake, reading the server's session ticket (TLS 1.3 sends it just after).
- */
-const CLOSE_LINGER_MS = 500;
 
 export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
   return new Promise<OpenedStream>((resolve) => {
@@ -104,7 +92,6 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     // Node builds the detailed peer certificate (the whole chain as objects) for its identity
     // hook on every verified handshake; the hook here checks nothing, so skip building it.
     let nodeChainObject: { restore(): void } | undefined;
-    const offered = tls?.sessions?.offer();
     try {
       socket = tls
         ? connectTls({
@@ -112,7 +99,6 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
             port: target.port,
             servername: tls.servername,
             secureContext: tls.secureContext,
-            session: offered,
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".
@@ -128,33 +114,8 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     }
     let detached = false;
     const detach = () => void (detached = true);
-    const sessions = tls?.sessions;
-    let ticketSeen = false;
-    let earlyTicket: Buffer | undefined;
-    let secured = false;
-    if (sessions)
-      socket.on('session', (session: Buffer) => {
-        ticketSeen = true;
-        if (secured) sessions.keep(session);
-        else earlyTicket = session;
-      });
     attempt.onEnd(() => {
-      if (detached) return;
-      if (!sessions || !secured || socket.destroyed) return void socket.destroy();
-      // A completed TLS handshake that may be resumed is closed politely: our Finished and close_notify go out (a
-      // server must not see a half-done handshake every round). After a full handshake whose
-      // ticket has not come yet, the close waits for it (a server may send none once it sees our
-      // close), so the next round can resume; the backstop bounds the wait.
-      const awaitTicket = !!sessions && !ticketSeen && !sessions.holdsSession;
-      const backstop = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
-      backstop.unref();
-      socket.once('close', () => clearTimeout(backstop));
-      const close = () => {
-        socket.once('finish', () => socket.destroy());
-        socket.end();
-      };
-      if (awaitTicket) socket.once('session', () => setImmediate(close));
-      else close();
+      if (!detached) socket.destroy();
     });
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', (error) => {
@@ -172,23 +133,19 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
     );
     attempt.waitingFor('while connecting');
     if (!tls) {
-      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined, resumed: false, detach }));
+      socket.once('connect', () => resolve({ ok: true, socket, peer: undefined, detach }));
       return;
     }
     socket.once('connect', () => attempt.waitingFor('waiting for the TLS handshake'));
     socket.once('secureConnect', () => {
       nodeChainObject?.restore();
-      secured = true;
-      const inspect = () => inspectTlsPeer(socket as TLSSocket, tls.serverName);
-      const peer = sessions ? sessions.settle(socket as TLSSocket, inspect, offered) : inspect();
-      if (earlyTicket) sessions?.keep(earlyTicket);
+      const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
       attempt.learned({
         answered: true,
         tlsVersion: peer.protocol,
         certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
       });
-      const resumed = !!offered && (socket as TLSSocket).isSessionReused();
-      resolve({ ok: true, socket, peer, resumed, detach });
+      resolve({ ok: true, socket, peer, detach });
     });
   });
 }

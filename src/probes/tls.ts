@@ -9,7 +9,6 @@ import type { TlsCheckConfig } from '../config/agent-schema.js';
 import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
 import { openStream, tlsTarget } from './stream.js';
-import { DEFAULT_FULL_HANDSHAKE_EVERY_MS, TlsSessionCache } from './tls-session-cache.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
 import type { Probe, ProbeResult } from './types.js';
 
@@ -20,8 +19,6 @@ export type TlsProbeConfig = Pick<
   TlsCheckConfig,
   'host' | 'port' | 'timeout' | 'serverName' | 'minVersion' | 'warnDays' | 'criticalDays'
 > & {
-  /** Full handshake at least this often (ms); 0 = every round. Default 0 (tls-session-cache.ts). */
-  fullHandshakeEvery?: number | undefined;
   /** PEM text of caFile, already read; undefined = the system CAs. */
   caPem?: string | undefined;
   /** SHA-256 fingerprint ("AB:CD:...") of expectedCertFile's certificate, when configured. */
@@ -74,11 +71,10 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
-  const sessions = new TlsSessionCache(config.fullHandshakeEvery ?? DEFAULT_FULL_HANDSHAKE_EVERY_MS);
   const streamTarget = {
     host: config.host,
     port: config.port,
-    tls: tlsTarget({ serverName, ca: config.caPem, minVersion: config.minVersion }, sessions),
+    tls: tlsTarget({ serverName, ca: config.caPem, minVersion: config.minVersion }),
   };
   return async (context = {}): Promise<ProbeResult> => {
     const result = await runAttempt(
@@ -92,13 +88,9 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
           return outcome;
         }
         if (!opened.peer) return down('internal error: no TLS session');
-        const outcome = judgeTlsPeer(opened.peer, config, Date.now());
-        if (opened.resumed) outcome.tlsSessionResumed = true;
-        return outcome;
+        return judgeTlsPeer(opened.peer, config, Date.now());
       },
     );
-    // A failed round re-verifies the certificate in a full handshake next round.
-    if (result.status === 'down') sessions.forget();
     return result;
   };
 }

@@ -24,11 +24,6 @@ export interface ProbeResult {
   tlsVersion?: string;
   /** TLS-carrying probes: earliest notAfter over the served chain, unix seconds. */
   certNotAfterUnixSeconds?: number;
-  /**
-   * tls and sip-tls checks: true when this round resumed the last verified TLS session (an
-   * abbreviated handshake; the certificate facts are from the last full handshake).
-   */
-  tlsSessionResumed?: boolean;
   /** What was probed, e.g. "udp:127.0.0.1:5060" or "tls:[2001:db8::1]:5061" (absent for exec checks). */
   target?: string;
   /** Down results only: the socket-level evidence of the failure, when there was some. */
