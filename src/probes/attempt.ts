@@ -11,9 +11,14 @@ import type { ProbeResult } from './types.js';
 /** A probe's result before its duration is measured. */
 export type ProbeOutcome = Omit<ProbeResult, 'durationMs'>;
 
+/** An attempt's end, as a flag: a plain object, not an AbortSignal (nothing listens to it). */
+export interface AttemptEnd {
+  readonly aborted: boolean;
+}
+
 export interface Attempt {
-  /** Aborted when the attempt ends (deadline, caller abort or done): stop work, register nothing new. */
-  readonly signal: AbortSignal;
+  /** `aborted` once the attempt ends (deadline, caller abort or done): stop work, register nothing new. */
+  readonly signal: AttemptEnd;
   /** Runs `release` when the attempt ends; at once when it already has. Errors in it are swallowed. */
   onEnd(release: () => void): void;
   /** Says what the probe is doing now, for the timeout detail ("waiting for the TLS handshake"). */
@@ -27,12 +32,6 @@ export interface Attempt {
 export function down(detail: string, extra: Partial<ProbeOutcome> = {}): ProbeOutcome {
   return { answered: false, ...extra, status: 'down', detail };
 }
-
-/**
- * The reason every attempt's signal is aborted with when it ends: a fixed value, because the
- * default (a new DOMException with a stack trace) costs more than many probes do.
- */
-const ATTEMPT_ENDED = Object.freeze({ name: 'AttemptEnded', message: 'the probe attempt ended' });
 
 function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;
@@ -53,10 +52,12 @@ export function runAttempt(
 ): Promise<ProbeResult> {
   const { timeoutMs, signal: callerSignal, target } = options;
   const started = performance.now();
-  const controller = new AbortController();
+  // A flag, not an AbortController: creating and aborting one (an event dispatch) costs more than
+  // the probes' checks of it need.
+  const end = { aborted: false };
   const releases: (() => void)[] = [];
   let waiting = 'waiting for a reply';
-  let facts: Partial<ProbeOutcome> = {};
+  const facts: Partial<ProbeOutcome> = {};
   let timer: NodeJS.Timeout | undefined;
 
   const release = (fn: () => void) => {
@@ -69,8 +70,8 @@ export function runAttempt(
 
   return new Promise<ProbeResult>((resolve) => {
     const finish = (outcome: ProbeOutcome) => {
-      if (controller.signal.aborted) return;
-      controller.abort(ATTEMPT_ENDED);
+      if (end.aborted) return;
+      end.aborted = true;
       if (timer) clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
       for (const fn of releases.splice(0).reverse()) release(fn);
@@ -81,10 +82,10 @@ export function runAttempt(
     const onCallerAbort = () => finish(down('aborted', { answered: false, ...facts }));
 
     const attempt: Attempt = {
-      signal: controller.signal,
-      onEnd: (fn) => (controller.signal.aborted ? release(fn) : void releases.push(fn)),
+      signal: end,
+      onEnd: (fn) => (end.aborted ? release(fn) : void releases.push(fn)),
       waitingFor: (what) => void (waiting = what),
-      learned: (more) => void (facts = { ...facts, ...more }),
+      learned: (more) => void Object.assign(facts, more),
       elapsedMs: () => performance.now() - started,
     };
 

@@ -10,6 +10,7 @@ import { runAttempt } from './attempt.js';
 import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip-message.js';
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
+import { tlsTarget } from './stream.js';
 import { KeptStream } from './kept-stream.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
 import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
@@ -39,15 +40,14 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   // TCP keeps its connection across rounds. TLS does not: what a TLS check proves is the
   // certificate a NEW client is served (a bad reload must fail the next round), so every round
-  // connects and verifies the chain and name in a full handshake.
+  // connects and verifies the chain and name in a full handshake (docs/tls-checks.md).
   const keep = config.transport === 'tcp' ? new KeptStream() : undefined;
-  // Built once: openStream resolves the secure context and SNI once per options object.
   const streamTarget = {
     host: config.host,
     port,
     tls:
       config.transport === 'tls'
-        ? { serverName: config.serverName ?? config.host, ca: config.caPem }
+        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem })
         : undefined,
   };
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;

@@ -25,11 +25,20 @@ export interface TlsClientOptions {
   minVersion?: SecureVersion;
 }
 
+/** What connecting over TLS needs, resolved once when a probe is created (tlsTarget()). */
+export interface TlsTarget {
+  /** Checked against the certificate. */
+  serverName: string;
+  /** Sent as SNI: serverName, or nothing for an IP literal. */
+  servername: string | undefined;
+  secureContext: SecureContext;
+}
+
 export interface StreamTarget {
   host: string;
   port: number;
   /** Present for TLS. */
-  tls?: TlsClientOptions;
+  tls?: TlsTarget | undefined;
 }
 
 export type OpenedStream =
@@ -66,26 +75,13 @@ export function secureContextFor(
   return context;
 }
 
-/**
- * What connecting needs from TlsClientOptions, resolved once per options object (a probe builds
- * its options once): the cache key of secureContextFor holds the whole CA PEM, and the SNI check
- * runs a regular expression, on every round otherwise.
- */
-const resolvedTls = new WeakMap<
-  TlsClientOptions,
-  { servername: string | undefined; secureContext: SecureContext }
->();
-
-function resolveTls(tls: TlsClientOptions): { servername: string | undefined; secureContext: SecureContext } {
-  let resolved = resolvedTls.get(tls);
-  if (!resolved) {
-    resolved = {
-      servername: sniFor(tls.serverName),
-      secureContext: secureContextFor(tls.ca, tls.minVersion),
-    };
-    resolvedTls.set(tls, resolved);
-  }
-  return resolved;
+/** Resolves a probe's TLS options once (the secure context and the SNI), for its StreamTarget. */
+export function tlsTarget(options: TlsClientOptions): TlsTarget {
+  return {
+    serverName: options.serverName,
+    servername: sniFor(options.serverName),
+    secureContext: secureContextFor(options.ca, options.minVersion),
+  };
 }
 
 export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
@@ -101,7 +97,8 @@ export function openStream(target: StreamTarget, attempt: Attempt): Promise<Open
         ? connectTls({
             host: target.host,
             port: target.port,
-            ...resolveTls(tls),
+            servername: tls.servername,
+            secureContext: tls.secureContext,
             rejectUnauthorized: false,
             // The name is checked once, explicitly, in inspectTlsPeer; Node's own check would
             // fold a name mismatch into authorizationError and blur "untrusted" with "misnamed".

@@ -8,6 +8,7 @@ import type { StunCheckConfig } from '../config/agent-schema.js';
 import { formatHostPort } from './host-port.js';
 import { runAttempt } from './attempt.js';
 import { streamExchange } from './stream-exchange.js';
+import { tlsTarget } from './stream.js';
 import { buildBindingRequest, StunStreamFramer } from './stun-message.js';
 import { createStunReplyTracker } from './stun-reply.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
@@ -27,6 +28,14 @@ export function createStunProbe(config: StunProbeConfig): Probe {
   const port = config.port ?? DEFAULT_STUN_PORTS[config.transport];
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
+  const streamTarget = {
+    host: config.host,
+    port,
+    tls:
+      config.transport === 'tls'
+        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem })
+        : undefined,
+  };
   const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       const transactionId = randomBytes(12);
@@ -47,14 +56,7 @@ export function createStunProbe(config: StunProbeConfig): Probe {
         );
       return streamExchange(
         {
-          target: {
-            host: config.host,
-            port,
-            tls:
-              config.transport === 'tls'
-                ? { serverName: config.serverName ?? config.host, ca: config.caPem }
-                : undefined,
-          },
+          target: streamTarget,
           verifyTls: true,
           build: () => request,
           framer: () => new StunStreamFramer(),

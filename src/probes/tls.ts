@@ -8,7 +8,7 @@
 import type { TlsCheckConfig } from '../config/agent-schema.js';
 import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
-import { openStream } from './stream.js';
+import { openStream, tlsTarget } from './stream.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
 import type { Probe, ProbeResult } from './types.js';
 
@@ -71,11 +71,10 @@ export function judgeTlsPeer(peer: TlsPeerReport, config: TlsProbeConfig, nowMs:
 export function createTlsProbe(config: TlsProbeConfig): Probe {
   const serverName = config.serverName ?? config.host;
   const target = `tls:${formatHostPort(config.host, config.port)}`;
-  // Built once: openStream resolves the secure context and SNI once per options object.
   const streamTarget = {
     host: config.host,
     port: config.port,
-    tls: { serverName, ca: config.caPem, minVersion: config.minVersion },
+    tls: tlsTarget({ serverName, ca: config.caPem, minVersion: config.minVersion }),
   };
   return async (context = {}): Promise<ProbeResult> => {
     const result = await runAttempt(

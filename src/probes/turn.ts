@@ -9,6 +9,7 @@ import type { TurnCheckConfig } from '../config/agent-schema.js';
 import { runAttempt } from './attempt.js';
 import { formatHostPort } from './host-port.js';
 import { openStunChannel } from './stun-channel.js';
+import { tlsTarget } from './stream.js';
 import { DEFAULT_STUN_PORTS } from './stun.js';
 import { credentialsFor, type TurnSecret } from './turn-credentials.js';
 import { buildTurnRequest, describeStep, judgeTurnReply, type TurnStep } from './turn-dialog.js';
@@ -33,20 +34,17 @@ export function createTurnProbe(config: TurnProbeConfig): Probe {
   const port = config.port ?? DEFAULT_STUN_PORTS[config.transport];
   const target = `${config.transport}:${formatHostPort(config.host, port)}`;
   const now = config.now ?? Date.now;
+  const streamTarget = {
+    host: config.host,
+    port,
+    tls:
+      config.transport === 'tls'
+        ? tlsTarget({ serverName: config.serverName ?? config.host, ca: config.caPem })
+        : undefined,
+  };
   return (context = {}): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, async (attempt) => {
-      const opened = await openStunChannel(
-        config.transport,
-        {
-          host: config.host,
-          port,
-          tls:
-            config.transport === 'tls'
-              ? { serverName: config.serverName ?? config.host, ca: config.caPem }
-              : undefined,
-        },
-        attempt,
-      );
+      const opened = await openStunChannel(config.transport, streamTarget, attempt);
       if (!opened.ok) return opened.outcome;
       const { channel } = opened;
       const credentials = credentialsFor(config.secret, now());
