@@ -53,7 +53,9 @@ describe('createProbe', () => {
 
   test('the exec probe runs the configured command', async () => {
     const probe = createProbe(
-      checkSchema.parse({ name: 'c', type: 'exec', command: ['sh', '-c', 'exit 4'] }),
+      // A generous timeout: this asserts what the probe reports, and a loaded CI machine once
+      // took over the default second to start execa and sh.
+      checkSchema.parse({ name: 'c', type: 'exec', command: ['sh', '-c', 'exit 4'], timeout: '20s' }),
     );
     assert.equal((await probe()).detail, 'exit code 4 (nothing on stderr)');
   });
