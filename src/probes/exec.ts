@@ -40,8 +40,8 @@ let execaLoading: Promise<typeof import('execa').execa> | undefined;
 
 /**
  * execa, loaded once and only by an agent that runs commands: it and its dependencies cost every
- * other agent MiBs of memory (bench `cost`). Users start loading it when they are created, so a
- * first run does not spend its deadline on it.
+ * other agent MiBs of memory (bench `cost`). Users start loading it when they are created and
+ * await it before a run's deadline starts.
  */
 export function loadExeca(): Promise<typeof import('execa').execa> {
   return (execaLoading ??= import('execa').then((module) => module.execa));
@@ -50,9 +50,18 @@ export function loadExeca(): Promise<typeof import('execa').execa> {
 export function createExecProbe(config: ExecProbeConfig): Probe {
   const [file, ...args] = config.command as [string, ...string[]];
   loadExeca().catch(() => {}); // a failure shows in the probe that awaits it
-  return (context = {}): Promise<ProbeResult> =>
-    runAttempt({ timeoutMs: config.timeout, signal: context.signal }, async (attempt) => {
-      const execa = await loadExeca();
+  return async (context = {}): Promise<ProbeResult> => {
+    // Loaded before the deadline starts: the check's timeout is the command's, and a first round
+    // right after the agent starts would otherwise spend part of it importing execa.
+    const attemptOptions = { timeoutMs: config.timeout, signal: context.signal };
+    let execa: Awaited<ReturnType<typeof loadExeca>>;
+    try {
+      execa = await loadExeca();
+    } catch (error) {
+      const message = coerceError(error).message;
+      return runAttempt(attemptOptions, () => Promise.resolve(down(`cannot run ${file}: ${message}`)));
+    }
+    return runAttempt(attemptOptions, (attempt) => {
       return new Promise<ProbeOutcome>((resolve) => {
         attempt.waitingFor(`waiting for ${file} to exit`);
         const subprocess = execa(file, args, {
@@ -114,4 +123,5 @@ export function createExecProbe(config: ExecProbeConfig): Probe {
         );
       });
     });
+  };
 }
