@@ -14,6 +14,8 @@ import { signal, waitForExit } from '../../src/lab/processes.js';
 export class HelperRunner {
   /** Lines the helper wrote to "ExaBGP" (announce/withdraw commands). */
   lines = 0;
+  /** The last of those lines (the reference announces while its check passes, withdraws when not). */
+  lastLine = '';
   stderr = '';
   private readonly child: ChildProcessWithoutNullStreams;
   readonly pid: number;
@@ -34,6 +36,7 @@ export class HelperRunner {
         return;
       }
       this.lines++;
+      this.lastLine = line;
       this.child.stdin.write('done\n');
     });
     this.child.stderr.on('data', (chunk: Buffer) => {

@@ -50,6 +50,20 @@ export function drainTopology(): LabTopology {
   };
 }
 
+export const REFERENCE_SIP_UDP_CMD = 'sipsak -s sip:ping@127.0.0.1 -D 1';
+
+/**
+ * What an operator's script runs for the TLS listener (bench `cost`'s like-for-like reference
+ * for herald's `tls` check): a TLS handshake with SNI, the chain verified against the CA and the
+ * name checked; exit 0 only when all of that passed.
+ */
+export function referenceTlsCmd(caFile: string, serverName: string): string {
+  return (
+    `openssl s_client -connect 127.0.0.1:5061 -servername ${serverName} -CAfile ${caFile} ` +
+    `-verify_return_error -verify_hostname ${serverName} -brief </dev/null`
+  );
+}
+
 /**
  * The reference's command line. sipsak's `-D 1` makes its deadline one T1 (500 ms), the same
  * per-probe deadline herald's checks get; healthcheck's own `--timeout` takes whole seconds only,
@@ -63,6 +77,8 @@ export function referenceArgs(options: {
   fall: number;
   disableFile?: string;
   name: string;
+  /** The check command (run by sh); the reference's SIP OPTIONS over UDP via sipsak by default. */
+  cmd?: string;
 }): string[] {
   return [
     '-m',
@@ -89,7 +105,7 @@ export function referenceArgs(options: {
     '100',
     ...(options.disableFile ? ['--disable', options.disableFile] : []),
     '--cmd',
-    'sipsak -s sip:ping@127.0.0.1 -D 1',
+    options.cmd ?? REFERENCE_SIP_UDP_CMD,
   ];
 }
 
