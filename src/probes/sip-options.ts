@@ -11,6 +11,7 @@ import { buildOptionsRequest, SipStreamFramer, type OptionsRequest } from './sip
 import { createSipReplyTracker, type SipReplyTracker } from './sip-reply.js';
 import { streamExchange } from './stream-exchange.js';
 import { tlsTarget } from './stream.js';
+import { declarePublisher } from './handshake-share.js';
 import { KeptStream } from './kept-stream.js';
 import type { Probe, ProbeContext, ProbeResult } from './types.js';
 import { KeptUdpSocket, udpExchange } from './udp-exchange.js';
@@ -51,6 +52,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
         : undefined,
   };
   const keptUdp = config.transport === 'udp' ? new KeptUdpSocket() : undefined;
+  if (streamTarget.tls) declarePublisher({ ...streamTarget, tls: streamTarget.tls });
   const probe = (context: ProbeContext): Promise<ProbeResult> =>
     runAttempt({ timeoutMs: config.timeout, signal: context.signal, target }, (attempt) => {
       let tracker: SipReplyTracker | undefined;
@@ -79,6 +81,7 @@ export function createSipOptionsProbe(config: SipOptionsProbeConfig): Probe {
           build,
           framer: () => new SipStreamFramer(),
           keep,
+          shareHandshake: true,
           onMessage: judge,
           describeWait: () => tracker?.describe() ?? '',
         },

@@ -32,6 +32,8 @@ export interface StreamExchange {
   describeWait(): string;
   /** Keeps the connection for the next round after a reply settled this one; none: one connection per round. */
   keep?: KeptStream | undefined;
+  /** TLS: publish each handshake for a `tls` check of the same endpoint (handshake-share.ts). */
+  shareHandshake?: boolean;
 }
 
 function tlsFactsOf(peer: TlsPeerReport | undefined): Partial<ProbeOutcome> {
@@ -45,7 +47,7 @@ export async function streamExchange(exchange: StreamExchange, attempt: Attempt)
     if (outcome !== 'stale') return outcome;
     if (attempt.signal.aborted) return down('aborted');
   }
-  const opened = await openStream(exchange.target, attempt);
+  const opened = await openStream(exchange.target, attempt, exchange.shareHandshake);
   if (!opened.ok) return opened.outcome;
   const { socket, peer } = opened;
   if (peer && exchange.verifyTls) {

@@ -8,6 +8,7 @@ import { isIP, connect as connectTcp, type Socket } from 'node:net';
 import {
   connect as connectTls,
   createSecureContext,
+  DEFAULT_MIN_VERSION,
   type SecureContext,
   type SecureVersion,
   type TLSSocket,
@@ -16,6 +17,7 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
 import { inspectTlsPeer, skipNodeChainObject, type TlsPeerReport } from './tls-peer.js';
+import { publishHandshake } from './handshake-share.js';
 
 export interface TlsClientOptions {
   /** The name sent as SNI (when it is not an IP) and checked against the certificate. */
@@ -66,10 +68,13 @@ export function secureContextFor(
   ca: string | undefined,
   minVersion: SecureVersion | undefined,
 ): SecureContext {
-  const key = `${minVersion ?? ''}\0${ca ?? ''}`;
+  // Unset means Node's default floor: the same context, so checks that differ only in saying it
+  // explicitly share one (and can share a handshake, handshake-share.ts).
+  const floor = minVersion ?? DEFAULT_MIN_VERSION;
+  const key = `${floor}\0${ca ?? ''}`;
   let context = secureContexts.get(key);
   if (!context) {
-    context = createSecureContext({ ca, minVersion });
+    context = createSecureContext({ ca, minVersion: floor });
     secureContexts.set(key, context);
   }
   return context;
@@ -84,7 +89,21 @@ export function tlsTarget(options: TlsClientOptions): TlsTarget {
   };
 }
 
-export function openStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
+/**
+ * Connects (and for TLS handshakes) within `attempt`. `share`: publish the handshake for a `tls`
+ * check of the same endpoint in the same round (handshake-share.ts).
+ */
+export function openStream(target: StreamTarget, attempt: Attempt, share = false): Promise<OpenedStream> {
+  const opening = connectStream(target, attempt);
+  if (!share || !target.tls || attempt.signal.aborted) return opening;
+  const settle = publishHandshake({ host: target.host, port: target.port, tls: target.tls }, attempt);
+  void opening.then((opened) =>
+    settle(opened.ok ? (opened.peer ? { ok: true, peer: opened.peer } : undefined) : opened),
+  );
+  return opening;
+}
+
+function connectStream(target: StreamTarget, attempt: Attempt): Promise<OpenedStream> {
   return new Promise<OpenedStream>((resolve) => {
     if (attempt.signal.aborted) return resolve({ ok: false, outcome: down('aborted') });
     const tls = target.tls;

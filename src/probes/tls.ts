@@ -9,6 +9,7 @@ import type { TlsCheckConfig } from '../config/agent-schema.js';
 import { formatHostPort } from './host-port.js';
 import { down, runAttempt, type ProbeOutcome } from './attempt.js';
 import { openStream, tlsTarget } from './stream.js';
+import { sharedHandshake } from './handshake-share.js';
 import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
 import type { Probe, ProbeResult } from './types.js';
 
@@ -80,7 +81,16 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
     const result = await runAttempt(
       { timeoutMs: config.timeout, signal: context.signal, target },
       async (attempt) => {
-        const opened = await openStream(streamTarget, attempt);
+        // A SIP-over-TLS check of this endpoint may be handshaking in this round already.
+        const shared = await sharedHandshake(streamTarget);
+        if (attempt.signal.aborted) return down('aborted');
+        if (shared?.ok)
+          attempt.learned({
+            answered: true,
+            tlsVersion: shared.peer.protocol,
+            certNotAfterUnixSeconds: shared.peer.earliestExpiry?.unixSeconds,
+          });
+        const opened = shared ?? (await openStream(streamTarget, attempt));
         if (!opened.ok) {
           const outcome = opened.outcome;
           if (/protocol version|unsupported protocol|no protocols available/i.test(outcome.detail))

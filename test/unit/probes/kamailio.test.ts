@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSchema } from '../../../src/config/agent-schema.js';
@@ -173,6 +173,44 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
       assert.equal(cert.status, 'up', cert.detail);
       assert.match(cert.tlsVersion ?? '', /^TLSv1\.[23]$/);
       assert.equal(cert.certNotAfterUnixSeconds, Math.floor(certs.valid.notAfter.getTime() / 1000));
+    });
+
+    await t.test('OPTIONS over tls and the TLS check started together make one handshake', async () => {
+      // A counting TCP forwarder in front of Kamailio's TLS port: the TLS bytes pass untouched.
+      let connections = 0;
+      const forwarder = createServer((client) => {
+        connections += 1;
+        const upstream = connect(port + 1, '127.0.0.1');
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+      const viaPort = (forwarder.address() as { port: number }).port;
+      try {
+        const check = (extra: Record<string, unknown>) =>
+          createProbe(
+            checkSchema.parse({
+              name: 'shared',
+              host: '127.0.0.1',
+              port: viaPort,
+              serverName: 'sip.lab.test',
+              caFile: certs.ca.cert,
+              timeout: 1000,
+              ...extra,
+            }),
+          );
+        const sip = check({ type: 'sip-options', transport: 'tls' });
+        const cert = check({ type: 'tls', expectedCertFile: certs.valid.cert });
+        const [sipResult, certResult] = await Promise.all([sip(), cert()]);
+        assert.equal(sipResult.status, 'up', sipResult.detail);
+        assert.equal(sipResult.sipCode, 200);
+        assert.equal(certResult.status, 'up', certResult.detail);
+        assert.equal(certResult.certNotAfterUnixSeconds, Math.floor(certs.valid.notAfter.getTime() / 1000));
+        assert.equal(connections, 1, 'one connection and handshake served both checks');
+      } finally {
+        await new Promise<void>((resolve) => forwarder.close(() => resolve()));
+      }
     });
 
     await t.test('a SIGSTOPped Kamailio is down by timeout on every transport', async () => {
