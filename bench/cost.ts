@@ -42,6 +42,11 @@ const TLS_REFERENCES: Readonly<Record<string, string>> = {
   'sip-tls': 'reference-tls',
 };
 const REFERENCE_NAMES = new Set(['reference', ...Object.values(TLS_REFERENCES)]);
+/** Four-check agents whose tls check cannot share sip-tls's handshake, at these intervals. */
+const UNSHARED_SUFFIX = '-unshared';
+const UNSHARED_INTERVALS = [1000, 100];
+/** An agent with sip-tls and tls on the same endpoint (they share one handshake a round). */
+const PAIR_AGENT = 'sip-tls-and-tls';
 /** Names the agents run without AGENT_NODE_FLAGS (side by side with the flagged ones). */
 const PLAIN_SUFFIX = '-plain';
 
@@ -275,6 +280,9 @@ export const cost: Bench = async (context) => {
     let port = 9201;
     const kinds = Object.keys(checks);
     for (const kind of kinds) running.push(startAgent(lab, dir, kind, [checks[kind]!], 100, port++));
+    // The typical pair on one TLS endpoint, sharing one handshake a round (handshake-share.ts):
+    // what the tls check adds next to sip-tls.
+    running.push(startAgent(lab, dir, PAIR_AGENT, [checks['sip-tls']!, checks.tls!], 100, port++));
     // The same agents without the launchers' V8 flags (AGENT_NODE_FLAGS: --no-opt, no TurboFan),
     // in the same window: what those flags cost in CPU per probe.
     for (const kind of kinds)
@@ -301,11 +309,18 @@ export const cost: Bench = async (context) => {
       running.push(startAgent(lab, dir, `four-${interval}`, four, interval, port++));
     for (const interval of intervals)
       running.push(startAgent(lab, dir, `four-${interval}${PLAIN_SUFFIX}`, four, interval, port++, []));
+    // The same four checks with the tls check's floor at TLSv1.3 (the lab serves 1.3, so its
+    // verdict is the same): a different secure context, so it handshakes on its own — what the
+    // shared handshake saves, side by side.
+    const unshared = [...four.slice(0, 3), { ...checks.tls!, minVersion: 'TLSv1.3' }];
+    for (const interval of UNSHARED_INTERVALS)
+      running.push(startAgent(lab, dir, `four-${interval}${UNSHARED_SUFFIX}`, unshared, interval, port++));
     context.log(
       `cost: four-check agents (each also without the node flags) at ${intervals.join(', ')} ms, ${windowMs / 1000} s window`,
     );
     const sweepAll = await measureWindow(running, warmupMs, windowMs, context.signal);
-    const sweep = sweepAll.filter((m) => !m.name.endsWith(PLAIN_SUFFIX));
+    const sweepUnshared = sweepAll.filter((m) => m.name.endsWith(UNSHARED_SUFFIX));
+    const sweep = sweepAll.filter((m) => !m.name.endsWith(PLAIN_SUFFIX) && !m.name.endsWith(UNSHARED_SUFFIX));
     const sweepPlain = sweepAll.filter((m) => m.name.endsWith(PLAIN_SUFFIX));
     await Promise.all(running.splice(0).map((r) => r.runner.stop()));
 
@@ -331,7 +346,7 @@ export const cost: Bench = async (context) => {
       };
     };
     const kindRows = perKind
-      .filter((m) => !REFERENCE_NAMES.has(m.name) && m.name !== 'idle')
+      .filter((m) => !REFERENCE_NAMES.has(m.name) && m.name !== 'idle' && m.name !== PAIR_AGENT)
       .map((m) => ({
         kind: m.name,
         ...likeForLike(m.name, per1000(m)),
@@ -344,6 +359,25 @@ export const cost: Bench = async (context) => {
         rssMiB: round(m.rssMiB),
         rssAnonMiB: round(m.rssAnonMiB),
       }));
+    // The pair's probes are half sip-tls, half tls: the tls check's marginal cost is the pair's CPU
+    // less what its sip-tls probes cost in the sip-tls agent, per tls probe.
+    const pairMeasured = perKind.find((m) => m.name === PAIR_AGENT);
+    const sipTlsRow = kindRows.find((r) => r.kind === 'sip-tls');
+    const pair =
+      pairMeasured && sipTlsRow && pairMeasured.probes > 0
+        ? (() => {
+            const tlsProbes = pairMeasured.probes / 2;
+            const added = pairMeasured.cpuSeconds - (tlsProbes * sipTlsRow.cpuPer1000) / 1000;
+            const per1000 = (added / tlsProbes) * 1000;
+            return {
+              probes: pairMeasured.probes,
+              cpuSeconds: round(pairMeasured.cpuSeconds),
+              cpuPerRound1000: round((pairMeasured.cpuSeconds / tlsProbes) * 1000),
+              tlsMarginalPer1000: round(per1000),
+              tlsMarginalRatio: round(ratio(per1000, refPer1000)),
+            };
+          })()
+        : undefined;
     const sweepRows = sweep.map((m, i) => ({
       intervalMs: intervals[i]!,
       probes: m.probes,
@@ -353,6 +387,16 @@ export const cost: Bench = async (context) => {
       watchdogRssMiB: round(m.childrenRssMiB),
       cpuPer1000: round(per1000(m)),
     }));
+    const sharingRows = UNSHARED_INTERVALS.map((interval, i) => {
+      const shared = sweepRows.find((r) => r.intervalMs === interval)!;
+      return {
+        intervalMs: interval,
+        sharedPer1000: shared.cpuPer1000,
+        unsharedPer1000: round(per1000(sweepUnshared[i]!)),
+        sharedPercentOfCore: shared.percentOfCore,
+        unsharedPercentOfCore: round(sweepUnshared[i]!.cores * 100),
+      };
+    });
     // Side by side in the same windows: CPU per 1,000 probes with AGENT_NODE_FLAGS and without.
     const flagRows = [
       ...kindRows.map((row, i) => ({
@@ -410,6 +454,16 @@ export const cost: Bench = async (context) => {
             ]
           : [],
       ),
+      ...(pair
+        ? [
+            {
+              name: 'CPU per tls probe next to a sip-tls check of the same endpoint (one shared handshake a round) ÷ reference per check',
+              target: 'report',
+              value: `${pair.tlsMarginalRatio} (${pair.tlsMarginalPer1000} s per 1,000 tls probes on top of sip-tls's own; the pair ${pair.cpuPerRound1000} s per 1,000 rounds)`,
+              met: null,
+            },
+          ]
+        : []),
       {
         name: 'agent steady RSS, four checks every 1 s',
         target: '≤ 64 MB',
@@ -477,6 +531,29 @@ export const cost: Bench = async (context) => {
               },
             ]
           : []),
+        ...(pair
+          ? [
+              {
+                metric:
+                  'CPU per tls probe next to sip-tls on the same endpoint (one shared handshake a round; per 1,000, on top of sip-tls)',
+                ratio: times(pair.tlsMarginalRatio),
+                herald: `${pair.tlsMarginalPer1000} s`,
+                reference: `${round(refPer1000)} s`,
+                target: 'report',
+                met: null,
+              },
+            ]
+          : []),
+        ...sharingRows
+          .filter((r) => r.intervalMs === 100)
+          .map((r) => ({
+            metric: `four checks every ${r.intervalMs} ms: tls sharing sip-tls's handshake vs its own (CPU per 1,000 probes, side by side)`,
+            ratio: times(round(ratio(r.sharedPer1000, r.unsharedPer1000))),
+            herald: `${r.sharedPer1000} s (${r.sharedPercentOfCore}% of a core)`,
+            reference: `own handshake: ${r.unsharedPer1000} s (${r.unsharedPercentOfCore}% of a core)`,
+            target: 'report',
+            met: null,
+          })),
         {
           metric: 'agent RSS',
           ratio: '',
@@ -501,6 +578,7 @@ export const cost: Bench = async (context) => {
         `"Less the idle agent" subtracts what the same agent process costs over the window when it probes once a minute (${round(idle.cores * 100)}% of a core: timers, the watchdog heartbeat, GC), leaving the cost of the probes and their rounds.`,
         `Worst herald kind: ${worst.kind} at ${worst.ratio}× the reference per check. The agent's fixed costs (timers, the watchdog heartbeat, status building each round) are included in its per-probe figure; at longer intervals they weigh more.`,
         `The node flags of the launchers (${AGENT_NODE_FLAGS.join(' ')}) against none, every agent run twice side by side in the same windows; CPU s per 1,000 probes with → without, RSS with → without: ${flagRows.map((r) => `${r.agent} ${r.withFlags} → ${r.without} s (${r.rssWithMiB} → ${r.rssWithoutMiB} MiB)`).join('; ')}.`,
+        `The shared TLS handshake (a tls check judging the handshake of sip-tls on the same endpoint), side by side in the sweep's window against the same four checks with the tls check's floor at TLSv1.3 (its own handshake): ${sharingRows.map((r) => `every ${r.intervalMs} ms ${r.sharedPercentOfCore}% of a core shared, ${r.unsharedPercentOfCore}% not (${r.sharedPer1000} vs ${r.unsharedPer1000} s per 1,000 probes)`).join('; ')}.`,
         `Four-check sweep (SIP UDP/TCP/TLS + TLS): ${sweepRows.map((r) => `${r.intervalMs} ms → ${r.percentOfCore}% of a core`).join(', ')}. The crossing of 1% is interpolated linearly in probe rate between the two measured intervals around it.`,
         `The ≤ 0.1× target compares every herald kind with the reference's one kind of check (SIP OPTIONS over UDP via sipsak), as the target was set. Like for like, the same healthcheck also ran, every 0.5 s in the same window, \`${referenceTlsCmd('CA', LAB_SERVER_NAME)}\` (what herald's \`tls\` check proves: handshake, chain, name; for \`sip-tls\` it is an upper bound, as the reference sends no SIP request over the connection): ${
           likeRows.length
@@ -527,6 +605,8 @@ export const cost: Bench = async (context) => {
           cpuPer1000: refPer1000,
           rssMiB: reference.rssMiB,
         },
+        pairSipTlsAndTls: pair ?? null,
+        sharedHandshake: sharingRows,
         tlsReferences: Object.fromEntries(
           [...new Set(Object.values(TLS_REFERENCES))].map((name) => {
             const m = perKind.find((item) => item.name === name);
