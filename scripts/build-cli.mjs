@@ -4,17 +4,21 @@
 // for every CLI call and less memory for the agent (bench/README.md has the numbers).
 // Identifiers are kept so stack traces stay readable. better-sqlite3 is native and stays in
 // node_modules; so does etcd3 (it loads its .proto files next to itself at run time).
+// Next to the bundle, `<outDir>.modules.json` lists the source files and packages in each output
+// file (not shipped: package.json's "files" names dist/bin only), so a test can tell which
+// modules a command line loaded (test/e2e/cli-start-modules.test.ts).
 // `node scripts/build-cli.mjs [outDir]`.
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 import { zodEnglishOnly } from './esbuild-zod-english-only.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outDir = process.argv[2] ?? `${root}dist/bin`;
+const outDir = resolve(process.argv[2] ?? `${root}dist/bin`);
 
 rmSync(outDir, { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { herald: `${root}src/cli.ts` },
   bundle: true,
   splitting: true,
@@ -33,4 +37,12 @@ await build({
   legalComments: 'none',
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
+  metafile: true,
+  absWorkingDir: root, // so the module list names src/... and node_modules/... wherever this runs from
 });
+
+/** Output file (relative to outDir) → the inputs bundled into it, e.g. src/cli/main.ts, node_modules/zod/... */
+const modules = {};
+for (const [output, { inputs }] of Object.entries(result.metafile.outputs))
+  modules[relative(outDir, resolve(root, output))] = Object.keys(inputs).sort();
+writeFileSync(`${outDir.replace(/\/+$/, '')}.modules.json`, JSON.stringify(modules, null, 1) + '\n');

@@ -1,11 +1,9 @@
-/** `herald agent`, `herald check` and `herald schema`: the commands that run on a PoP node. */
+/**
+ * `herald agent`, `herald check` and `herald schema`: the commands that run on a PoP node. Their
+ * work (YAML, the configuration schemas, the agent) is imported when one of them runs, so the
+ * other command lines start without it.
+ */
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { jsonSchemaFor } from '../config/json-schema.js';
-import { ConfigError, readConfigFile } from '../config/load.js';
-import { CliError, ExitCode } from '../util/errors.js';
-import { startAgent } from './agent-main.js';
-import { article, configKindNamed, configKinds, guessConfigKind, type ConfigKind } from './config-kinds.js';
 
 export function registerAgentCommands(program: Command): void {
   program
@@ -16,7 +14,10 @@ export function registerAgentCommands(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'agent configuration file (YAML)')
     // The run line's own code (validate, then import and start the runtime), so both agree.
-    .action((options: { config: string }) => startAgent(options.config));
+    .action(async (options: { config: string }) => {
+      const { startAgent } = await import('./agent-main.js');
+      await startAgent(options.config);
+    });
 
   program
     .command('check')
@@ -26,41 +27,17 @@ export function registerAgentCommands(program: Command): void {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .option('--kind <kind>', "agent or coordinator (default: told from the file's top-level keys)")
     .option('--json', 'print JSON instead of YAML')
-    .action((options: { config: string; kind?: string; json?: boolean }) => {
-      const parsed = readConfigFile(options.config);
-      const kind = options.kind
-        ? configKindNamed('--kind', options.kind)
-        : kindOfFile(options.config, parsed);
-      let config: unknown;
-      try {
-        config = configKinds[kind].validate(parsed, options.config);
-      } catch (error) {
-        // Say which kind the file was read as when herald chose it, so a wrong guess is plain.
-        if (error instanceof ConfigError && !options.kind)
-          throw new ConfigError(
-            `${options.config} (read as ${article(kind)} configuration; --kind chooses)`,
-            error.problems,
-          );
-        throw error;
-      }
-      process.stdout.write(options.json ? JSON.stringify(config, null, 2) + '\n' : stringify(config));
+    .action(async (options: { config: string; kind?: string; json?: boolean }) => {
+      const { checkConfig } = await import('./check-config.js');
+      checkConfig(options);
     });
 
   program
     .command('schema')
     .description('Print the JSON Schema of a configuration file (for editors).')
     .argument('[kind]', 'agent or coordinator', 'agent')
-    .action((name: string) => {
-      const kind = configKindNamed('kind', name);
-      process.stdout.write(JSON.stringify(jsonSchemaFor(kind, configKinds[kind].schema), null, 2) + '\n');
+    .action(async (name: string) => {
+      const { printSchema } = await import('./check-config.js');
+      printSchema(name);
     });
-}
-
-function kindOfFile(file: string, parsed: unknown): ConfigKind {
-  const guess = guessConfigKind(parsed);
-  if (guess.kind) return guess.kind;
-  throw new CliError(
-    `cannot tell whether ${file} is an agent or a coordinator configuration: ${guess.reason}; pass --kind agent or --kind coordinator`,
-    ExitCode.usage,
-  );
 }

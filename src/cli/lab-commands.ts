@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from '../util/errors.js';
-import { FAULT_HELP, FAULTS } from '../lab/faults.js';
-import { HOST_FAULT_HELP, HOST_FAULTS } from '../lab/host-faults.js';
+import { FAULT_HELP, FAULTS, HOST_FAULT_HELP, HOST_FAULTS } from '../lab/fault-names.js';
 import type { LabTopology } from '../lab/topology.js';
 import type { PreDrainStatus } from '../wire/agent-status.js';
 import { preDrainPhrase } from '../wire/pre-drain-phrase.js';

@@ -1,5 +1,5 @@
 /** How every `herald` command ends on an error: one line on stderr and the exit code it means. */
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/config-error.js';
 import { CliError, ExitCode } from '../util/errors.js';
 
 export function reportCliError(error: unknown): void {

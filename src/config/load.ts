@@ -6,18 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError } from './config-error.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(
-      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`,
-    );
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Describes a received value briefly, for error messages. */
 export function describeValue(value: unknown): string {

@@ -15,45 +15,9 @@ import {
 } from './daemons.js';
 import { coturnPids, startCoturn } from './coturn.js';
 import { signal, waitForExit } from './processes.js';
+import { FAULTS, FAULT_HELP, type Fault } from './fault-names.js';
 
-export const FAULTS = [
-  'stop-proxy',
-  'freeze-proxy',
-  'thaw-proxy',
-  'start-proxy',
-  'break-tls',
-  'fix-tls',
-  'kill-agent',
-  'term-agent',
-  'kill-exabgp',
-  'freeze-exabgp',
-  'thaw-exabgp',
-  'start-exabgp',
-  'stop-turn',
-  'freeze-turn',
-  'thaw-turn',
-  'start-turn',
-] as const;
-export type Fault = (typeof FAULTS)[number];
-
-export const FAULT_HELP: Record<Fault, string> = {
-  'stop-proxy': 'SIGKILL every Kamailio process of the node (the proxy dies)',
-  'freeze-proxy': 'SIGSTOP Kamailio (a silent hang: sockets open, no answers)',
-  'thaw-proxy': 'SIGCONT a frozen Kamailio',
-  'start-proxy': 'start Kamailio again after stop-proxy',
-  'break-tls': 'serve an expired certificate on 5061 (UDP/TCP keep answering)',
-  'fix-tls': 'serve the good certificate again',
-  'kill-agent': 'SIGKILL the agent (ExaBGP respawns it)',
-  'term-agent': 'SIGTERM the agent (it withdraws and exits; ExaBGP respawns it)',
-  'kill-exabgp': 'SIGKILL ExaBGP (the BGP sessions drop)',
-  'freeze-exabgp': 'SIGSTOP ExaBGP (the routers drop it after the hold time)',
-  'thaw-exabgp': 'SIGCONT a frozen ExaBGP',
-  'start-exabgp': 'start ExaBGP (and so the agent) again after kill-exabgp',
-  'stop-turn': 'SIGKILL coturn (the TURN relay dies; its allocations are lost)',
-  'freeze-turn': 'SIGSTOP coturn (a silent hang: no Allocate answered)',
-  'thaw-turn': 'SIGCONT a frozen coturn',
-  'start-turn': 'start coturn again after stop-turn',
-};
+export { FAULTS, FAULT_HELP, type Fault };
 
 export function isFault(text: string): text is Fault {
   return (FAULTS as readonly string[]).includes(text);

@@ -8,29 +8,9 @@ import type { LabContext } from './context.js';
 import { findReplica, killReplica, replicaPids, startReplica } from './coordinator-replicas.js';
 import { etcdMemberPids, findEtcdMember, killEtcdMember, startEtcdMember } from './etcd-cluster.js';
 import { signal } from './processes.js';
+import { HOST_FAULTS, HOST_FAULT_HELP, type HostFault } from './fault-names.js';
 
-export const HOST_FAULTS = [
-  'kill-coordinator',
-  'freeze-coordinator',
-  'thaw-coordinator',
-  'start-coordinator',
-  'kill-etcd',
-  'freeze-etcd',
-  'thaw-etcd',
-  'start-etcd',
-] as const;
-export type HostFault = (typeof HOST_FAULTS)[number];
-
-export const HOST_FAULT_HELP: Record<HostFault, string> = {
-  'kill-coordinator': 'SIGKILL a coordinator replica (its agents move to another)',
-  'freeze-coordinator': 'SIGSTOP a coordinator replica (a silent hang)',
-  'thaw-coordinator': 'SIGCONT a frozen coordinator replica',
-  'start-coordinator': 'start a coordinator replica again after kill-coordinator',
-  'kill-etcd': 'SIGKILL an etcd member (two of three keep quorum)',
-  'freeze-etcd': 'SIGSTOP an etcd member',
-  'thaw-etcd': 'SIGCONT a frozen etcd member',
-  'start-etcd': 'start an etcd member again on its data dir',
-};
+export { HOST_FAULTS, HOST_FAULT_HELP, type HostFault };
 
 export function isHostFault(text: string): text is HostFault {
   return (HOST_FAULTS as readonly string[]).includes(text);

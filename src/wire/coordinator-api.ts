@@ -7,18 +7,14 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { nameSchema, prefixSchema } from './net-schemas.js';
+import { API_PREFIX, POLICY_RULES } from './coordinator-api-names.js';
 import { repeats } from './repeats.js';
 import { healthStateSchema, preDrainStatusSchema, prefixStatusSchema } from './agent-status.js';
 
-export const API_PREFIX = '/api/v1';
+export { API_PREFIX };
 
 /** The rules of the safety policy; each can be overridden separately, with a reason. */
-export const policyRuleSchema = z.enum([
-  'minAnnouncingSites',
-  'regionFloor',
-  'maxConcurrentDrains',
-  'maxConcurrentDrainsPerRegion',
-]);
+export const policyRuleSchema = z.enum(POLICY_RULES);
 export type PolicyRule = z.infer<typeof policyRuleSchema>;
 
 export const drainTargetSchema = z

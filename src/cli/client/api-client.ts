@@ -15,26 +15,30 @@
  */
 import type { z } from 'zod';
 import { CliError, ExitCode } from '../../util/errors.js';
-import {
-  API_PREFIX,
-  auditEntrySchema,
-  drainCreatedSchema,
-  drainViewSchema,
-  errorBodySchema,
-  fleetStatusSchema,
-  windowViewSchema,
-  type AuditEntry,
-  type DrainCreated,
-  type DrainRequest,
-  type DrainTarget,
-  type DrainView,
-  type FleetStatus,
-  type Violation,
-  type WindowRequest,
-  type WindowView,
+import type {
+  AuditEntry,
+  DrainCreated,
+  DrainRequest,
+  DrainTarget,
+  DrainView,
+  FleetStatus,
+  Violation,
+  WindowRequest,
+  WindowView,
 } from '../../wire/coordinator-api.js';
+import { API_PREFIX } from '../../wire/coordinator-api-names.js';
 import { requestJson, TransportError, type Endpoint } from '../../wire/http-client.js';
-import { z as zod } from 'zod';
+
+type AnswerSchemas = typeof import('./answer-schemas.js');
+let answerSchemasLoaded: Promise<AnswerSchemas> | undefined;
+
+/**
+ * The schemas answers are parsed with, imported on the first answer (see answer-schemas.ts): the
+ * command's request goes out before zod is loaded.
+ */
+export function loadAnswerSchemas(): Promise<AnswerSchemas> {
+  return (answerSchemasLoaded ??= import('./answer-schemas.js'));
+}
 
 /** An error answer from the coordinator, with everything it said. */
 export class ApiError extends CliError {
@@ -53,13 +57,13 @@ export class ApiError extends CliError {
   }
 }
 
-function answerMessage(body: unknown): string {
-  const parsed = errorBodySchema.safeParse(body);
+function answerMessage(schemas: AnswerSchemas, body: unknown): string {
+  const parsed = schemas.errorBodySchema.safeParse(body);
   return parsed.success ? parsed.data.error.message : '';
 }
 
-function fail(status: number, body: unknown): never {
-  const parsed = errorBodySchema.safeParse(body);
+function fail(schemas: AnswerSchemas, status: number, body: unknown): never {
+  const parsed = schemas.errorBodySchema.safeParse(body);
   if (!parsed.success) throw new ApiError(status, 'unexpected', `the coordinator answered ${status}`, [], []);
   const e = parsed.data.error;
   throw new ApiError(status, e.code, e.message, e.problems ?? [], e.rules ?? []);
@@ -94,7 +98,9 @@ export class ApiClient {
           ...(signal ? { signal } : {}),
         });
         if (response.status === 503 && !last) {
-          failures.push(`${endpoint.baseUrl}: 503 ${answerMessage(response.body)}`);
+          failures.push(
+            `${endpoint.baseUrl}: 503 ${answerMessage(await loadAnswerSchemas(), response.body)}`,
+          );
           continue;
         }
         this.preferred = index;
@@ -118,16 +124,18 @@ export class ApiClient {
     throw new CliError(`no coordinator answered: ${failures.join('; ')}`, ExitCode.error);
   }
 
+  /** Sends, then parses the answer with the schema `pick` chooses once the schemas are loaded. */
   private async call<S extends z.ZodType>(
-    schema: S,
+    pick: (schemas: AnswerSchemas) => S,
     method: string,
     path: string,
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<z.output<S>> {
     const response = await this.send(method, path, body, signal);
-    if (response.status < 200 || response.status >= 300) fail(response.status, response.body);
-    const parsed = schema.safeParse(response.body);
+    const schemas = await loadAnswerSchemas();
+    if (response.status < 200 || response.status >= 300) fail(schemas, response.status, response.body);
+    const parsed = pick(schemas).safeParse(response.body);
     if (!parsed.success)
       throw new CliError(
         `unexpected answer from the coordinator to ${method} ${path}: ${parsed.error.issues
@@ -139,28 +147,34 @@ export class ApiClient {
   }
 
   status(site?: string): Promise<FleetStatus> {
-    return this.call(fleetStatusSchema, 'GET', site ? `/status/${encodeURIComponent(site)}` : '/status');
+    return this.call(
+      (s) => s.fleetStatusSchema,
+      'GET',
+      site ? `/status/${encodeURIComponent(site)}` : '/status',
+    );
   }
 
   drain(request: DrainRequest): Promise<DrainCreated> {
-    return this.call(drainCreatedSchema, 'POST', '/drains', request);
+    return this.call((s) => s.drainCreatedSchema, 'POST', '/drains', request);
   }
 
   getDrain(id: string, options: { signal?: AbortSignal } = {}): Promise<DrainView> {
-    return this.call(drainViewSchema, 'GET', `/drains/${encodeURIComponent(id)}`, undefined, options.signal);
+    return this.call(
+      (s) => s.drainViewSchema,
+      'GET',
+      `/drains/${encodeURIComponent(id)}`,
+      undefined,
+      options.signal,
+    );
   }
 
   listDrains(status: 'active' | 'released' | 'all' = 'active'): Promise<DrainView[]> {
-    return this.call(
-      zod.object({ drains: zod.array(drainViewSchema) }),
-      'GET',
-      `/drains?status=${status}`,
-    ).then((r) => r.drains);
+    return this.call((s) => s.drainListSchema, 'GET', `/drains?status=${status}`).then((r) => r.drains);
   }
 
   releaseById(id: string, reason?: string): Promise<DrainView> {
     return this.call(
-      drainViewSchema,
+      (s) => s.drainViewSchema,
       'POST',
       `/drains/${encodeURIComponent(id)}/release`,
       reason ? { reason } : {},
@@ -171,40 +185,27 @@ export class ApiClient {
     target: DrainTarget,
     reason?: string,
   ): Promise<{ released: DrainView[]; otherHolds: { id: string; owner: string; reason: string }[] }> {
-    return this.call(
-      zod.object({
-        released: zod.array(drainViewSchema),
-        otherHolds: zod.array(zod.object({ id: zod.string(), owner: zod.string(), reason: zod.string() })),
-      }),
-      'POST',
-      '/releases',
-      { ...target, ...(reason ? { reason } : {}) },
-    );
+    return this.call((s) => s.releasesSchema, 'POST', '/releases', {
+      ...target,
+      ...(reason ? { reason } : {}),
+    });
   }
 
   windows(): Promise<WindowView[]> {
-    return this.call(zod.object({ windows: zod.array(windowViewSchema) }), 'GET', '/windows').then(
-      (r) => r.windows,
-    );
+    return this.call((s) => s.windowListSchema, 'GET', '/windows').then((r) => r.windows);
   }
 
   addWindow(request: WindowRequest): Promise<WindowView> {
-    return this.call(windowViewSchema, 'POST', '/windows', request);
+    return this.call((s) => s.windowViewSchema, 'POST', '/windows', request);
   }
 
   removeWindow(id: string): Promise<{ window: WindowView; drainStillHeld: string | null }> {
-    return this.call(
-      zod.object({ window: windowViewSchema, drainStillHeld: zod.string().nullable() }),
-      'DELETE',
-      `/windows/${encodeURIComponent(id)}`,
-    );
+    return this.call((s) => s.windowRemovedSchema, 'DELETE', `/windows/${encodeURIComponent(id)}`);
   }
 
   audit(query: Record<string, string | number | undefined>): Promise<AuditEntry[]> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-    return this.call(zod.object({ entries: zod.array(auditEntrySchema) }), 'GET', `/audit?${params}`).then(
-      (r) => r.entries,
-    );
+    return this.call((s) => s.auditListSchema, 'GET', `/audit?${params}`).then((r) => r.entries);
   }
 }

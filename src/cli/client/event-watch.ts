@@ -7,10 +7,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { coerceError } from '../../util/errors.js';
-import { API_PREFIX, drainViewSchema, type DrainView } from '../../wire/coordinator-api.js';
+import type { DrainView } from '../../wire/coordinator-api.js';
+import { API_PREFIX } from '../../wire/coordinator-api-names.js';
 import { openStream, StreamRefusedError, type Endpoint } from '../../wire/http-client.js';
 import { SseParser, type SseMessage } from '../../wire/sse.js';
-import type { ApiClient } from './api-client.js';
+import { loadAnswerSchemas, type ApiClient } from './api-client.js';
 
 export interface WatchOptions {
   /** One coordinator, or its replicas: a stream that fails or ends moves on to the next. */
@@ -117,6 +118,8 @@ export async function waitForDrain(
   id: string,
   options: DrainWaitOptions,
 ): Promise<{ drain: DrainView | null; timedOut: boolean }> {
+  // Events carry the drain; loaded already by the answer that created it.
+  const { drainViewSchema } = await loadAnswerSchemas();
   const controller = new AbortController();
   let latest: DrainView | null = null;
   let finished = false;

@@ -2,7 +2,7 @@
  * Text the CLI prints, as pure functions of the API's documents: refusals with their rules,
  * drain progress, fleet status and maintenance windows.
  */
-import { formatDuration } from '../../wire/duration.js';
+import { formatDuration } from '../../wire/duration-text.js';
 import { holdDownPhrase } from '../../health/hold-down-phrase.js';
 import { certificateExpiry } from '../../wire/certificate-expiry.js';
 import { preDrainActive, preDrainPhrase } from '../../wire/pre-drain-phrase.js';

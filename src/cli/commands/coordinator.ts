@@ -1,6 +1,5 @@
 /** `herald coordinator`: run the coordinator server. */
 import type { Command } from 'commander';
-import { loadConfigAs } from '../config-kinds.js';
 
 export function registerCoordinatorServer(program: Command): void {
   program
@@ -11,6 +10,8 @@ export function registerCoordinatorServer(program: Command): void {
     )
     .requiredOption('-c, --config <file>', 'coordinator configuration file (YAML)')
     .action(async (options: { config: string }) => {
+      // The config schemas load only for the commands that read a config file.
+      const { loadConfigAs } = await import('../config-kinds.js');
       const config = loadConfigAs('coordinator', options.config);
       const { runCoordinator } = await import('../../coordinator/run-coordinator.js');
       await runCoordinator(config, { configFile: options.config });

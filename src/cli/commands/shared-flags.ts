@@ -5,9 +5,10 @@
  * (0 done, 1 error, 2 usage or config, 3 refused by policy, 4 timed out).
  */
 import { Command, Option } from 'commander';
-import { parseDuration } from '../../wire/duration.js';
+import { parseDuration } from '../../wire/duration-text.js';
 import { CliError, ExitCode } from '../../util/errors.js';
-import { policyRuleSchema, type DrainTarget, type Override } from '../../wire/coordinator-api.js';
+import type { DrainTarget, Override } from '../../wire/coordinator-api.js';
+import { isPolicyRule, POLICY_RULES } from '../../wire/coordinator-api-names.js';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { resolveEndpoints, type ConnectionFlags } from '../client/connection.js';
 import type { DisplayMode } from '../client/progress-display.js';
@@ -65,10 +66,9 @@ export function collectOverride(value: string, previous: Override[]): Override[]
   const eq = value.indexOf('=');
   const rule = eq < 0 ? value : value.slice(0, eq);
   const reason = eq < 0 ? '' : value.slice(eq + 1).trim();
-  const parsed = policyRuleSchema.safeParse(rule);
-  if (!parsed.success)
+  if (!isPolicyRule(rule))
     throw new CliError(
-      `--override: expected RULE="reason" with RULE one of ${policyRuleSchema.options.join(', ')}, received "${value}"`,
+      `--override: expected RULE="reason" with RULE one of ${POLICY_RULES.join(', ')}, received "${value}"`,
       ExitCode.usage,
     );
   if (reason.length < 3)
@@ -76,7 +76,7 @@ export function collectOverride(value: string, previous: Override[]): Override[]
       `--override ${rule}: expected a reason after "=", received "${reason}"`,
       ExitCode.usage,
     );
-  return [...previous, { rule: parsed.data, reason }];
+  return [...previous, { rule, reason }];
 }
 
 export function displayMode(json: boolean | undefined): DisplayMode {
