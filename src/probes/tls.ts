@@ -82,6 +82,7 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
       { timeoutMs: config.timeout, signal: context.signal, target },
       async (attempt) => {
         // A SIP-over-TLS check of this endpoint may be handshaking in this round already.
+        attempt.waitingFor('waiting for the TLS handshake');
         const shared = await sharedHandshake(streamTarget);
         if (attempt.signal.aborted) return down('aborted');
         if (shared?.ok)

@@ -7,6 +7,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { checkSchema } from '../../../src/config/agent-schema.js';
 import { createProbe } from '../../../src/probes/index.js';
 import { runAttempt } from '../../../src/probes/attempt.js';
@@ -169,6 +170,27 @@ describe('one TLS handshake per endpoint per round', () => {
     // Hard evidence for the agent (fail at once), as if the tls check had connected itself.
     assert.equal(tlsResult.evidence, 'refused');
     assert.equal(tlsResult.detail, sipResult.detail);
+  });
+
+  test('a listener that never handshakes times both checks out, the tls check saying what it waited for', async (t) => {
+    if (!requireLab(t, !!certs, 'the openssl command is needed to make test certificates')) return;
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => void held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      // The tls check's deadline first: it never reaches a handshake of its own.
+      const checkTls = tls(silentPort, { timeout: 250 });
+      const checkSip = sipTls(silentPort, { timeout: 300 });
+      const [tlsResult, sipResult] = await Promise.all([checkTls(), checkSip()]);
+      assert.equal(held.size, 1, 'one connection for both checks');
+      assert.match(sipResult.detail, /^timeout after 300 ms waiting for the TLS handshake/);
+      assert.match(tlsResult.detail, /^timeout after 250 ms waiting for the TLS handshake/);
+      assert.equal(tlsResult.evidence, undefined, 'a silent listener is no hard evidence');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   test('a share whose publisher ends first is withdrawn', async () => {
