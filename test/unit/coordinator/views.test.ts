@@ -112,7 +112,11 @@ describe('fleet status on a replica that does not serve the agent', () => {
           },
         }),
   });
-  const statusWith = (entry: NodeHealth | undefined, reports: NodeReport[] = []) =>
+  const statusWith = (
+    entry: NodeHealth | undefined,
+    reports: NodeReport[] = [],
+    lastHeardElsewhere?: StatusContext['lastHeardElsewhere'],
+  ) =>
     fleetStatus({
       inventory,
       reports: new Map(reports.map((r) => [r.status.node, r])),
@@ -125,6 +129,7 @@ describe('fleet status on a replica that does not serve the agent', () => {
       connected: () => false,
       revisionOf: () => null,
       servedElsewhere: (node) => (node === entry?.node ? entry : undefined),
+      ...(lastHeardElsewhere ? { lastHeardElsewhere } : {}),
     });
 
   it('shows a node another replica serves as that replica shares it, and counts its site as announcing', () => {
@@ -156,5 +161,16 @@ describe('fleet status on a replica that does not serve the agent', () => {
     const node = local.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
     assert.equal(node.servedBy, undefined);
     assert.deepEqual(node.announcing, []);
+  });
+
+  it("gives the agent's last report as shared for its last-seen time, never the time of the read", () => {
+    const lastSeen = (status: ReturnType<typeof statusWith>) =>
+      status.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!.lastSeenAt;
+    // The read is at 60 s; the entry was written with the report of 41 s; the serving replica's
+    // heard key says 52 s.
+    const entry = { ...board(false), heardAt: 41_000 };
+    assert.equal(lastSeen(statusWith(entry, [], () => 52_000)), 52_000);
+    assert.equal(lastSeen(statusWith(entry)), 41_000, 'without heard keys: the time the entry carries');
+    assert.equal(lastSeen(statusWith(board(false))), null, 'unknown (an older replica wrote it): not now');
   });
 });
