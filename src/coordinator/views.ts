@@ -129,7 +129,7 @@ function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: S
     connected: false,
     servedBy: health.replica,
     stale: health.stale,
-    lastSeenAt: health.stale ? null : (ctx.lastHeardElsewhere?.(health) ?? lastHeardAt(health, undefined)),
+    lastSeenAt: remoteLastSeen(health, ctx),
     state: (health.state as NodeStatus['state']) ?? null,
     healthy: health.healthy,
     announcing: health.stale ? [] : health.announcing,
@@ -138,6 +138,11 @@ function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: S
     desiredRevision: ctx.revisionOf(node),
     ...(drainState?.preDrain ? { preDrain: drainState.preDrain } : {}),
   };
+}
+
+/** When the replica serving a node last heard its agent, as shared (never later than the truth). */
+function remoteLastSeen(health: NodeHealth, ctx: StatusContext): number | null {
+  return ctx.lastHeardElsewhere?.(health) ?? lastHeardAt(health, undefined);
 }
 
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
@@ -152,7 +157,8 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     site,
     connected: ctx.connected(node),
     stale,
-    lastSeenAt: report?.receivedAt ?? null,
+    // A node gone stale on the replica serving it: its last report there, when later than any here.
+    lastSeenAt: latest(report?.receivedAt ?? null, remote ? remoteLastSeen(remote, ctx) : null),
     state: report?.status.state ?? null,
     healthy: report?.status.healthy ?? null,
     announcing: stale ? [] : acknowledgedAnnouncing(report),
@@ -216,4 +222,8 @@ export function fleetStatus(ctx: StatusContext): FleetStatus {
     sites,
     routeObserver: ctx.observerConfigured,
   };
+}
+
+function latest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

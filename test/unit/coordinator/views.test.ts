@@ -173,4 +173,19 @@ describe('fleet status on a replica that does not serve the agent', () => {
     assert.equal(lastSeen(statusWith(entry)), 41_000, 'without heard keys: the time the entry carries');
     assert.equal(lastSeen(statusWith(board(false))), null, 'unknown (an older replica wrote it): not now');
   });
+
+  it('a node gone stale on the replica serving it shows when that replica last heard it, not "never"', () => {
+    const lon1b = (status: ReturnType<typeof statusWith>) =>
+      status.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
+    const entry = { ...board(true), heardAt: 30_000 };
+    const stale = lon1b(statusWith(entry));
+    assert.equal(stale.stale, true);
+    assert.equal(stale.lastSeenAt, 30_000);
+    assert.equal(lon1b(statusWith(entry, [], () => 38_000)).lastSeenAt, 38_000);
+    // An older report of its own (the agent was connected here before): the later of the two.
+    const older = report('lon1-b', 'lon1', [], { receivedAt: 20_000 });
+    assert.equal(lon1b(statusWith(entry, [older])).lastSeenAt, 30_000);
+    const newer = report('lon1-b', 'lon1', [], { receivedAt: 35_000 });
+    assert.equal(lon1b(statusWith(entry, [newer])).lastSeenAt, 35_000);
+  });
 });
