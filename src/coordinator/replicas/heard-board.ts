@@ -27,14 +27,11 @@ export interface HeardBoardOptions {
   periodMs: number;
   /** The last report time of each node served here now (heard-times.ts `servedHeardTimes`). */
   times: () => HeardTimes;
-  /** Wall clock (unix ms). */
-  clock?: () => number;
 }
 
 export class EtcdHeardBoard {
   private readonly mirror: PrefixMirror;
   private readonly key: string;
-  private readonly clock: () => number;
   /** What was last written under the current lease (undefined: write at the next period). */
   private written: HeardTimes | undefined;
   private writing: Promise<void> | null = null;
@@ -48,7 +45,6 @@ export class EtcdHeardBoard {
   constructor(private readonly o: HeardBoardOptions) {
     const base = `${o.prefix}heard/`;
     this.key = base + o.replica;
-    this.clock = o.clock ?? Date.now;
     this.mirror = new PrefixMirror(o.client, base, o.logger, 'the shared report times');
     // A new lease: the old key expired with the old one, write again at the next period.
     o.lease.on('granted', () => {
@@ -80,7 +76,7 @@ export class EtcdHeardBoard {
     if (!leaseId) return;
     const times = this.o.times();
     if (!heardChanged(this.written, times)) return;
-    const value = encodeHeard(times, this.clock());
+    const value = encodeHeard(times);
     if (Buffer.byteLength(value) > MAX_VALUE_BYTES) {
       if (!this.warnedTooLarge)
         this.o.logger.warn(

@@ -48,16 +48,18 @@ export function heardChanged(last: HeardTimes | undefined, next: HeardTimes): bo
 }
 
 /**
- * The key's value: `{"at": <written at, unix ms>, "ago": {"<node>": <ms before at>}}`. Offsets
- * from the write time rather than absolute times keep it small (about 20 bytes a node: 3,400
- * nodes on one replica, a third of 10,000, make about 70 KB, far below etcd's 1.5 MiB request
- * limit). A time after `at` (the wall clock stepped back between the report and the write) is
- * written as 0 ago: `at`, earlier than the report, never later.
+ * The key's value: `{"at": <the latest of the times, unix ms>, "ago": {"<node>": <ms before at>}}`.
+ * Offsets from the latest time rather than absolute times keep it small (about 20 bytes a node:
+ * 3,400 nodes on one replica, a third of 10,000, make about 70 KB, far below etcd's 1.5 MiB
+ * request limit), and every offset is ≥ 0 whatever the clocks did. Times are whole milliseconds
+ * (Date.now()), so they read back exactly.
  */
-export function encodeHeard(times: HeardTimes, writtenAt: number): string {
+export function encodeHeard(times: HeardTimes): string {
+  let latest = 0;
+  for (const at of times.values()) latest = Math.max(latest, at);
   const ago: Record<string, number> = {};
-  for (const [node, at] of times) ago[node] = Math.max(0, Math.round(writtenAt - at));
-  return JSON.stringify({ at: Math.round(writtenAt), ago });
+  for (const [node, at] of times) ago[node] = latest - at;
+  return JSON.stringify({ at: latest, ago });
 }
 
 /** The times a heard key holds, or undefined when its value is not one (then nothing is known). */

@@ -60,18 +60,16 @@ describe('heard times: what a replica shares', () => {
     assert.equal(heardChanged(times, new Map()), true);
   });
 
-  it('reads back the times it wrote, and a time after the write (clock stepped back) as the write time', () => {
+  it('reads back exactly the times it wrote, in a value of about 20 bytes a node', () => {
     const times = new Map([
       ['lon1-a', 1_700_000_000_123],
       ['lon1-b', 1_700_000_004_999],
       ['lon1-c', 1_700_000_006_000],
     ]);
-    const value = encodeHeard(times, 1_700_000_005_000);
-    const read = decodeHeard(value)!;
-    assert.equal(read.get('lon1-a'), 1_700_000_000_123);
-    assert.equal(read.get('lon1-b'), 1_700_000_004_999);
-    assert.equal(read.get('lon1-c'), 1_700_000_005_000, 'earlier than the report, never later');
-    assert.ok(value.length < 3 * 40, `compact: ${value}`);
+    const value = encodeHeard(times);
+    assert.deepEqual(decodeHeard(value), times);
+    assert.ok(value.length < 3 * 30, `compact: ${value}`);
+    assert.deepEqual(decodeHeard(encodeHeard(new Map())), new Map());
   });
 
   it('reads nothing from a value that is not one', () => {
