@@ -114,6 +114,7 @@ export class Coordinator {
       inGrace: () => options.replicas?.grace.active ?? false,
       sharedHealth: replicas ? () => replicas.otherReplicasHealth() : undefined,
     });
+    replicas?.shareReportTimes(() => this.agents.reports);
     this.panic = new PanicController({
       config,
       inventory,
@@ -372,6 +373,7 @@ export class Coordinator {
         connected: (node) => registry.isConnected(node),
         revisionOf: (node) => registry.revisionOf(node),
         servedElsewhere: (node) => this.agents.servedElsewhere(node),
+        lastHeardElsewhere: this.replicas && ((health) => this.replicas!.lastHeardAt(health)),
       }),
       panic: this.panic.view(context.now),
       store: this.storeHealth.view(),

@@ -10,6 +10,7 @@ import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
 import { holdsOnNode, holdsOnSite, nodesOfTarget } from './holds.js';
 import type { DrainRecord, NodeReport, WindowRecord } from './model.js';
 import type { NodeHealth } from './replicas/health-board.js';
+import { lastHeardAt } from './replicas/heard-times.js';
 import { panicIgnoredChecks } from './panic.js';
 import { drainComplete, releaseComplete, releaseNodeProgress } from './progress.js';
 
@@ -96,6 +97,11 @@ export interface StatusContext extends ViewContext {
    * connected there (absent: none, or the engine has one coordinator).
    */
   servedElsewhere?: (node: string) => NodeHealth | undefined;
+  /**
+   * When such a node was last heard (replicas/heard-times.ts `lastHeardAt`); absent: the time its
+   * board entry carries.
+   */
+  lastHeardElsewhere?: (health: NodeHealth) => number | null;
 }
 
 /** Each TLS-carrying check's certificate notAfter (old agents' field included), for `herald status`. */
@@ -111,7 +117,9 @@ function nodeCertificates(status: AgentStatus): NonNullable<NodeStatus['certific
 /**
  * A node this replica does not hear, as the replica its agent is connected to shares it: health,
  * routes, drains held and pre-drain; check details and certificate dates stay on that replica.
- * Fresh as of now: the entry lives under that replica's lease and says when the agent went stale.
+ * Its staleness is current (the entry lives under that replica's lease and says when the agent
+ * went stale); its last-seen time is the agent's last report as shared, never the time of this
+ * read: at most one heard period (replicas/heard-times.ts) behind the truth, never ahead of it.
  */
 function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: StatusContext): NodeStatus {
   const drainState = health.stale ? undefined : health.drainState;
@@ -121,7 +129,7 @@ function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: S
     connected: false,
     servedBy: health.replica,
     stale: health.stale,
-    lastSeenAt: health.stale ? null : ctx.now,
+    lastSeenAt: remoteLastSeen(health, ctx),
     state: (health.state as NodeStatus['state']) ?? null,
     healthy: health.healthy,
     announcing: health.stale ? [] : health.announcing,
@@ -130,6 +138,11 @@ function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: S
     desiredRevision: ctx.revisionOf(node),
     ...(drainState?.preDrain ? { preDrain: drainState.preDrain } : {}),
   };
+}
+
+/** When the replica serving a node last heard its agent, as shared (never later than the truth). */
+function remoteLastSeen(health: NodeHealth, ctx: StatusContext): number | null {
+  return ctx.lastHeardElsewhere?.(health) ?? lastHeardAt(health, undefined);
 }
 
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
@@ -144,7 +157,8 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     site,
     connected: ctx.connected(node),
     stale,
-    lastSeenAt: report?.receivedAt ?? null,
+    // A node gone stale on the replica serving it: its last report there, when later than any here.
+    lastSeenAt: latest(report?.receivedAt ?? null, remote ? remoteLastSeen(remote, ctx) : null),
     state: report?.status.state ?? null,
     healthy: report?.status.healthy ?? null,
     announcing: stale ? [] : acknowledgedAnnouncing(report),
@@ -208,4 +222,8 @@ export function fleetStatus(ctx: StatusContext): FleetStatus {
     sites,
     routeObserver: ctx.observerConfigured,
   };
+}
+
+function latest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

@@ -34,6 +34,13 @@ export interface NodeHealth {
   drainStage: string | null;
   /** What the leader's drain progress reads of its report (absent: stale, or no report yet). */
   drainState?: AgentDrainState;
+  /**
+   * When the serving replica received the agent's report that was the latest as this entry was
+   * written (its wall clock, unix ms; absent before a first report or from an older replica). Not
+   * a change by itself: a heartbeat does not rewrite the entry, and the replica's heard key
+   * (heard-times.ts) carries the later reports.
+   */
+  heardAt?: number;
 }
 
 /** Nodes written per etcd Txn (etcd refuses more than 128 operations in one). */
@@ -79,6 +86,7 @@ export class NodeHealthTracker {
           stale: d.stale,
           drainStage: this.drainStage.get(d.node) ?? null,
           ...(d.drainState && !d.stale ? { drainState: d.drainState } : {}),
+          ...(d.lastSeenAt !== null ? { heardAt: d.lastSeenAt } : {}),
         };
         return this.offer(health);
       }
@@ -105,7 +113,9 @@ export class NodeHealthTracker {
 
   private offer(health: NodeHealth): HealthChange[] {
     this.current.set(health.node, health);
-    const key = JSON.stringify(health);
+    // The report time alone is no change (heard-times.ts shares it once per period instead).
+    const { heardAt: _heardAt, ...state } = health;
+    const key = JSON.stringify(state);
     if (this.last.get(health.node) === key) return [];
     this.last.set(health.node, key);
     return [{ node: health.node, health }];
@@ -114,6 +124,11 @@ export class NodeHealthTracker {
   /** Every node this replica serves now (to write again under a new lease). */
   served(): NodeHealth[] {
     return [...this.current.values()];
+  }
+
+  /** The names of the nodes whose agents are connected here. */
+  servedNodes(): Iterable<string> {
+    return this.current.keys();
   }
 }
 
@@ -178,6 +193,11 @@ export class EtcdHealthBoard {
 
   get rereads(): number {
     return this.mirror.rereads;
+  }
+
+  /** The nodes whose agents are connected to this replica (what its heard key covers). */
+  servedNodes(): Iterable<string> {
+    return this.tracker.servedNodes();
   }
 
   private enqueue(node: string, health: NodeHealth | null): void {

@@ -18,6 +18,8 @@ import type { EtcdStore } from '../store/etcd-store.js';
 import { NotLeaderError, SOLO_FENCE, type CommitOptions, type CoordinatorStore } from '../store/store.js';
 import type { ElsewhereChange } from '../events.js';
 import { EtcdHealthBoard, type NodeHealth } from './health-board.js';
+import { EtcdHeardBoard } from './heard-board.js';
+import { heardPeriodMs, lastHeardAt, servedHeardTimes } from './heard-times.js';
 import { EtcdLeadership, SoloLeadership, type Leadership } from './leadership.js';
 import { EtcdReplicaDirectory, SoloDirectory, type ReplicaDirectory } from './replica-directory.js';
 import { PrefixMirror } from './prefix-mirror.js';
@@ -62,6 +64,16 @@ export interface ReplicaSet {
   /** Nodes served by other replicas whose board entry changed or went since the last call. */
   changedElsewhere(): ElsewhereChange[];
   /**
+   * Where the last report times of this replica's agents are read (the coordinator's reports):
+   * shared with the other replicas once per period (heard-board.ts). Call before `start`.
+   */
+  shareReportTimes(reports: () => ReadonlyMap<string, { receivedAt: number }>): void;
+  /**
+   * When a node another replica serves was last heard, as far as this replica can tell
+   * (heard-times.ts `lastHeardAt`: never later than the truth, at most a period behind it).
+   */
+  lastHeardAt(health: NodeHealth): number | null;
+  /**
    * Calls `listener` whenever any replica stored a decision (a drain or window change: the
    * store's decision key moved), so this one reads it at once instead of at its next interval.
    * Never with one coordinator (nobody else decides).
@@ -100,6 +112,8 @@ abstract class BaseReplicaSet {
   protected readonly startedAt = Date.now();
   protected abstract directory: ReplicaDirectory | undefined;
   protected abstract board: EtcdHealthBoard | undefined;
+  protected heard: EtcdHeardBoard | undefined;
+  protected reportTimes: () => ReadonlyMap<string, { receivedAt: number }> = () => new Map();
   abstract readonly leadership: Leadership;
   abstract readonly engine: 'sqlite' | 'etcd';
   protected abstract readonly leaseTtl: number | null;
@@ -171,6 +185,14 @@ abstract class BaseReplicaSet {
 
   changedElsewhere(): ElsewhereChange[] {
     return this.board?.changedElsewhere() ?? [];
+  }
+
+  shareReportTimes(reports: () => ReadonlyMap<string, { receivedAt: number }>): void {
+    this.reportTimes = reports;
+  }
+
+  lastHeardAt(health: NodeHealth): number | null {
+    return lastHeardAt(health, this.heard?.timesOf(health.replica));
   }
 
   onDecisionChange(_listener: () => void): void {
@@ -274,9 +296,20 @@ class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
       { ...self, startedAt: this.startedAt, version },
       logger,
     );
-    this.board = new EtcdHealthBoard(client, prefix, this.lease, this.replicaId, events, logger);
+    const board = new EtcdHealthBoard(client, prefix, this.lease, this.replicaId, events, logger);
+    this.board = board;
+    this.heard = new EtcdHeardBoard({
+      client,
+      prefix,
+      lease: this.lease,
+      replica: this.replicaId,
+      logger,
+      periodMs: heardPeriodMs(config.agents.staleAfter),
+      times: () => servedHeardTimes(board.servedNodes(), this.reportTimes()),
+    });
     await this.directory.start();
     await this.board.start();
+    await this.heard.start();
     const leadership = new EtcdLeadership(client, prefix, this.lease, self, logger);
     // A new leader judges no agent stale before they had time to report (to it, or to the board).
     leadership.on('change', (leading) => {
@@ -298,6 +331,7 @@ class EtcdReplicaSet extends BaseReplicaSet implements ReplicaSet {
   async stop(): Promise<void> {
     await this.decisions?.stop();
     await this.etcdLeadership?.stop();
+    await this.heard?.stop();
     await this.board?.stop();
     await this.directory?.stop();
     await this.lease.stop();

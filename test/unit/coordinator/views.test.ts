@@ -112,7 +112,11 @@ describe('fleet status on a replica that does not serve the agent', () => {
           },
         }),
   });
-  const statusWith = (entry: NodeHealth | undefined, reports: NodeReport[] = []) =>
+  const statusWith = (
+    entry: NodeHealth | undefined,
+    reports: NodeReport[] = [],
+    lastHeardElsewhere?: StatusContext['lastHeardElsewhere'],
+  ) =>
     fleetStatus({
       inventory,
       reports: new Map(reports.map((r) => [r.status.node, r])),
@@ -125,6 +129,7 @@ describe('fleet status on a replica that does not serve the agent', () => {
       connected: () => false,
       revisionOf: () => null,
       servedElsewhere: (node) => (node === entry?.node ? entry : undefined),
+      ...(lastHeardElsewhere ? { lastHeardElsewhere } : {}),
     });
 
   it('shows a node another replica serves as that replica shares it, and counts its site as announcing', () => {
@@ -156,5 +161,31 @@ describe('fleet status on a replica that does not serve the agent', () => {
     const node = local.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
     assert.equal(node.servedBy, undefined);
     assert.deepEqual(node.announcing, []);
+  });
+
+  it("gives the agent's last report as shared for its last-seen time, never the time of the read", () => {
+    const lastSeen = (status: ReturnType<typeof statusWith>) =>
+      status.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!.lastSeenAt;
+    // The read is at 60 s; the entry was written with the report of 41 s; the serving replica's
+    // heard key says 52 s.
+    const entry = { ...board(false), heardAt: 41_000 };
+    assert.equal(lastSeen(statusWith(entry, [], () => 52_000)), 52_000);
+    assert.equal(lastSeen(statusWith(entry)), 41_000, 'without heard keys: the time the entry carries');
+    assert.equal(lastSeen(statusWith(board(false))), null, 'unknown (an older replica wrote it): not now');
+  });
+
+  it('a node gone stale on the replica serving it shows when that replica last heard it, not "never"', () => {
+    const lon1b = (status: ReturnType<typeof statusWith>) =>
+      status.sites[0]!.nodes.find((n) => n.name === 'lon1-b')!;
+    const entry = { ...board(true), heardAt: 30_000 };
+    const stale = lon1b(statusWith(entry));
+    assert.equal(stale.stale, true);
+    assert.equal(stale.lastSeenAt, 30_000);
+    assert.equal(lon1b(statusWith(entry, [], () => 38_000)).lastSeenAt, 38_000);
+    // An older report of its own (the agent was connected here before): the later of the two.
+    const older = report('lon1-b', 'lon1', [], { receivedAt: 20_000 });
+    assert.equal(lon1b(statusWith(entry, [older])).lastSeenAt, 30_000);
+    const newer = report('lon1-b', 'lon1', [], { receivedAt: 35_000 });
+    assert.equal(lon1b(statusWith(entry, [newer])).lastSeenAt, 35_000);
   });
 });
