@@ -140,9 +140,15 @@ function remoteNodeStatus(node: string, site: string, health: NodeHealth, ctx: S
   };
 }
 
-/** When the replica serving a node last heard its agent, as shared (never later than the truth). */
+/**
+ * When the replica serving a node last heard its agent, as shared (never later than the truth).
+ * An entry from a replica of an older version carries no time: during a rolling upgrade its fresh
+ * nodes show the time of this read, as before, rather than "never reported" (the page would show
+ * them stale); its staleness is still current, the entry lives under that replica's lease.
+ */
 function remoteLastSeen(health: NodeHealth, ctx: StatusContext): number | null {
-  return ctx.lastHeardElsewhere?.(health) ?? lastHeardAt(health, undefined);
+  const heard = ctx.lastHeardElsewhere?.(health) ?? lastHeardAt(health, undefined);
+  return heard ?? (health.stale ? null : ctx.now);
 }
 
 function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus {
