@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSchema } from '../../../src/config/agent-schema.js';
@@ -44,18 +44,49 @@ async function freePortPair(): Promise<number> {
   throw new Error('expected a free pair of ports between 21000 and 31000, found none');
 }
 
-function kamailioConfig(dir: string, port: number, certs: TestCerts): string {
+/** `expiredPort`: a second TLS listener, serving the expired leaf (its own server profile). */
+/** A TCP port the kernel just handed out (bound to port 0, then released). */
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP forwarder to 127.0.0.1:`to` that counts the connections it accepted (TLS bytes pass untouched). */
+async function countingForwarder(
+  to: number,
+): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
+  let connections = 0;
+  const forwarder = createServer((client) => {
+    connections += 1;
+    const upstream = connect(to, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (forwarder.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => forwarder.close(() => resolve())),
+  };
+}
+
+function kamailioConfig(dir: string, port: number, certs: TestCerts, expiredPort: number): string {
+  const profile = (name: string, leaf: TestCerts['valid']) => [
+    `[server:${name}]`,
+    'method = TLSv1.2+',
+    'verify_certificate = no',
+    'require_certificate = no',
+    `private_key = ${leaf.key}`,
+    `certificate = ${leaf.chain}`,
+    '',
+  ];
   writeFileSync(
     join(dir, 'tls.cfg'),
-    [
-      '[server:default]',
-      'method = TLSv1.2+',
-      'verify_certificate = no',
-      'require_certificate = no',
-      `private_key = ${certs.valid.key}`,
-      `certificate = ${certs.valid.chain}`,
-      '',
-    ].join('\n'),
+    [...profile('default', certs.valid), ...profile(`127.0.0.1:${expiredPort}`, certs.expired)].join('\n'),
   );
   const config = join(dir, 'kamailio.cfg');
   writeFileSync(
@@ -71,6 +102,7 @@ function kamailioConfig(dir: string, port: number, certs: TestCerts): string {
       `listen=udp:127.0.0.1:${port}`,
       `listen=tcp:127.0.0.1:${port}`,
       `listen=tls:127.0.0.1:${port + 1}`,
+      `listen=tls:127.0.0.1:${expiredPort}`,
       `mpath="${MODULES}/"`,
       'loadmodule "tls.so"',
       'loadmodule "sl.so"',
@@ -121,7 +153,8 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
     throw error;
   });
   const port = await freePortPair();
-  const config = kamailioConfig(dir, port, certs);
+  const expiredPort = await freeTcpPort();
+  const config = kamailioConfig(dir, port, certs, expiredPort);
   const kamailio = spawn(
     'kamailio',
     ['-f', config, '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir],
@@ -175,41 +208,54 @@ test('probes against a real Kamailio: up, frozen, killed', async (t) => {
       assert.equal(cert.certNotAfterUnixSeconds, Math.floor(certs.valid.notAfter.getTime() / 1000));
     });
 
+    /** A SIP-over-TLS check and a TLS check of one endpoint, created before their round as an agent does. */
+    const pairOn = (viaPort: number) => {
+      const check = (extra: Record<string, unknown>) =>
+        createProbe(
+          checkSchema.parse({
+            name: 'shared',
+            host: '127.0.0.1',
+            port: viaPort,
+            serverName: 'sip.lab.test',
+            caFile: certs.ca.cert,
+            timeout: 1000,
+            ...extra,
+          }),
+        );
+      return {
+        sip: check({ type: 'sip-options', transport: 'tls' }),
+        cert: check({ type: 'tls', expectedCertFile: certs.valid.cert }),
+      };
+    };
+
     await t.test('OPTIONS over tls and the TLS check started together make one handshake', async () => {
-      // A counting TCP forwarder in front of Kamailio's TLS port: the TLS bytes pass untouched.
-      let connections = 0;
-      const forwarder = createServer((client) => {
-        connections += 1;
-        const upstream = connect(port + 1, '127.0.0.1');
-        client.pipe(upstream).pipe(client);
-        client.on('error', () => upstream.destroy());
-        upstream.on('error', () => client.destroy());
-      });
-      await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
-      const viaPort = (forwarder.address() as { port: number }).port;
+      const forwarder = await countingForwarder(port + 1);
       try {
-        const check = (extra: Record<string, unknown>) =>
-          createProbe(
-            checkSchema.parse({
-              name: 'shared',
-              host: '127.0.0.1',
-              port: viaPort,
-              serverName: 'sip.lab.test',
-              caFile: certs.ca.cert,
-              timeout: 1000,
-              ...extra,
-            }),
-          );
-        const sip = check({ type: 'sip-options', transport: 'tls' });
-        const cert = check({ type: 'tls', expectedCertFile: certs.valid.cert });
+        const { sip, cert } = pairOn(forwarder.port);
         const [sipResult, certResult] = await Promise.all([sip(), cert()]);
         assert.equal(sipResult.status, 'up', sipResult.detail);
         assert.equal(sipResult.sipCode, 200);
         assert.equal(certResult.status, 'up', certResult.detail);
         assert.equal(certResult.certNotAfterUnixSeconds, Math.floor(certs.valid.notAfter.getTime() / 1000));
-        assert.equal(connections, 1, 'one connection and handshake served both checks');
+        assert.equal(forwarder.connections(), 1, 'one connection and handshake served both checks');
       } finally {
-        await new Promise<void>((resolve) => forwarder.close(() => resolve()));
+        await forwarder.close();
+      }
+    });
+
+    await t.test('a served certificate that expired fails both checks from their one handshake', async () => {
+      const forwarder = await countingForwarder(expiredPort);
+      try {
+        const { sip, cert } = pairOn(forwarder.port);
+        const [sipResult, certResult] = await Promise.all([sip(), cert()]);
+        assert.equal(forwarder.connections(), 1);
+        assert.equal(sipResult.status, 'down');
+        assert.match(sipResult.detail, /^certificate not trusted: certificate has expired/);
+        assert.equal(certResult.status, 'down');
+        assert.match(certResult.detail, /^certificate not trusted: certificate has expired/);
+        assert.equal(certResult.certNotAfterUnixSeconds, Math.floor(certs.expired.notAfter.getTime() / 1000));
+      } finally {
+        await forwarder.close();
       }
     });
 
