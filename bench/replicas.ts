@@ -258,15 +258,20 @@ async function runSetup(setup: Setup, agents: number) {
       }),
     );
 
-    // Board writes, counted on a watch of the shared health prefix.
+    // Board writes, counted on a watch of the shared health prefix; the replicas' heard keys (each
+    // agent's last report time, one put per replica per period) on another.
     const boardWrites: number[] = [];
+    const heardWrites: number[] = [];
     if (etcd) {
       watchClient = new Etcd3({ hosts: etcd.endpoints });
       const watcher = await watchClient.watch().prefix(`${prefix}health/`).create();
       watcher.on('put', () => boardWrites.push(Date.now()));
       watcher.on('delete', () => boardWrites.push(Date.now()));
+      const heardWatcher = await watchClient.watch().prefix(`${prefix}heard/`).create();
+      heardWatcher.on('put', () => heardWrites.push(Date.now()));
     }
     const boardWritesSince = (t: number) => boardWrites.filter((at) => at >= t).length;
+    const heardWritesSince = (t: number) => heardWrites.filter((at) => at >= t).length;
 
     // Agents: round-robin over the replicas; the drain sites' agents on B and C only.
     const drainSites = fleet.sites
@@ -374,6 +379,7 @@ async function runSetup(setup: Setup, agents: number) {
       ),
       etcd: etcd ? { cores: r(etcdUse.cores, 3), rssMiB: mib(etcdRss) } : null,
       boardWritesPerSecond: etcd ? r(boardWritesSince(windowStarted) / windowSeconds, 2) : null,
+      heardWritesPerSecond: etcd ? r(heardWritesSince(windowStarted) / windowSeconds, 2) : null,
       etcdWritesPerSecond:
         etcdBefore && etcdAfter ? writesPerSecond(etcdBefore, etcdAfter, windowSeconds) : null,
       generatorCores: r(gen.cores, 3),
@@ -507,13 +513,13 @@ const file = join(
 );
 writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
 console.log(
-  '| agents | setup | links held | replica cores (each) / RSS MiB | etcd cores / RSS MiB | board writes/s (held) | delta p50/p99 ms | fan-out via A, 10 nodes on B+C, ms (median/max) |',
+  '| agents | setup | links held | replica cores (each) / RSS MiB | etcd cores / RSS MiB | board + heard writes/s (held) | delta p50/p99 ms | fan-out via A, 10 nodes on B+C, ms (median/max) |',
 );
 console.log('|---|---|---|---|---|---|---|---|');
 for (const x of results) {
   const sorted = [...x.fanoutMs].sort((a, b) => a - b);
   console.log(
-    `| ${x.agents} | ${x.setup} | ${x.held.connected} | ${x.held.replicas.map((p) => `${p.cores} / ${p.rssMiB}`).join(' · ')} | ${x.held.etcd ? `${x.held.etcd.cores} / ${x.held.etcd.rssMiB}` : '–'} | ${x.held.boardWritesPerSecond ?? '–'} | ${x.held.deltaP50Ms} / ${x.held.deltaP99Ms} | ${sorted.length ? `${quantile(sorted, 0.5)} / ${sorted.at(-1)}` : 'n/a'}${x.fanoutMissed ? ` (${x.fanoutMissed} missed)` : ''} |`,
+    `| ${x.agents} | ${x.setup} | ${x.held.connected} | ${x.held.replicas.map((p) => `${p.cores} / ${p.rssMiB}`).join(' · ')} | ${x.held.etcd ? `${x.held.etcd.cores} / ${x.held.etcd.rssMiB}` : '–'} | ${x.held.boardWritesPerSecond ?? '–'}${x.held.heardWritesPerSecond != null ? ` + ${x.held.heardWritesPerSecond}` : ''} | ${x.held.deltaP50Ms} / ${x.held.deltaP99Ms} | ${sorted.length ? `${quantile(sorted, 0.5)} / ${sorted.at(-1)}` : 'n/a'}${x.fanoutMissed ? ` (${x.fanoutMissed} missed)` : ''} |`,
   );
 }
 console.log(`\nload at start ${loadAtStart.join(' ')}, at end ${record.load.end.join(' ')}; ${file}`);
