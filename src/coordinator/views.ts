@@ -10,7 +10,7 @@ import { acknowledgedAnnouncing, isStale, type Inventory } from './fleet.js';
 import { holdsOnNode, holdsOnSite, nodesOfTarget } from './holds.js';
 import type { DrainRecord, NodeReport, WindowRecord } from './model.js';
 import type { NodeHealth } from './replicas/health-board.js';
-import { lastHeardAt } from './replicas/heard-times.js';
+import { lastHeardAt, laterOf } from './replicas/heard-times.js';
 import { panicIgnoredChecks } from './panic.js';
 import { drainComplete, releaseComplete, releaseNodeProgress } from './progress.js';
 
@@ -164,7 +164,7 @@ function nodeStatus(node: string, site: string, ctx: StatusContext): NodeStatus 
     connected: ctx.connected(node),
     stale,
     // A node gone stale on the replica serving it: its last report there, when later than any here.
-    lastSeenAt: latest(report?.receivedAt ?? null, remote ? remoteLastSeen(remote, ctx) : null),
+    lastSeenAt: laterOf(report?.receivedAt ?? null, remote ? remoteLastSeen(remote, ctx) : null),
     state: report?.status.state ?? null,
     healthy: report?.status.healthy ?? null,
     announcing: stale ? [] : acknowledgedAnnouncing(report),
@@ -228,8 +228,4 @@ export function fleetStatus(ctx: StatusContext): FleetStatus {
     sites,
     routeObserver: ctx.observerConfigured,
   };
-}
-
-function latest(a: number | null, b: number | null): number | null {
-  return a === null ? b : b === null ? a : Math.max(a, b);
 }

@@ -39,7 +39,7 @@ export function declarePublisher(target: ShareKey): void {
   keys.add(keyOf(target));
 }
 
-export function hasPublisher(target: ShareKey): boolean {
+function hasPublisher(target: ShareKey): boolean {
   return publishers.get(target.tls.secureContext)?.has(keyOf(target)) ?? false;
 }
 

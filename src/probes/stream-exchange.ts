@@ -13,7 +13,7 @@ import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { downFromError } from './net-errors.js';
 import { openStream, type StreamTarget } from './stream.js';
-import { verificationFailure, type TlsPeerReport } from './tls-peer.js';
+import { tlsFactsOf, verificationFailure } from './tls-peer.js';
 import { waitingForReply, type LocalEndpoint, type MessageFramer } from './exchange-common.js';
 import type { KeptConnection, KeptStream } from './kept-stream.js';
 
@@ -34,10 +34,6 @@ export interface StreamExchange {
   keep?: KeptStream | undefined;
   /** TLS: publish each handshake for a `tls` check of the same endpoint (handshake-share.ts). */
   shareHandshake?: boolean;
-}
-
-function tlsFactsOf(peer: TlsPeerReport | undefined): Partial<ProbeOutcome> {
-  return peer ? { tlsVersion: peer.protocol, certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds } : {};
 }
 
 export async function streamExchange(exchange: StreamExchange, attempt: Attempt): Promise<ProbeOutcome> {

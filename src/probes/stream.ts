@@ -16,7 +16,7 @@ import {
 import type { Attempt, ProbeOutcome } from './attempt.js';
 import { down } from './attempt.js';
 import { describeNetworkError, downFromError } from './net-errors.js';
-import { inspectTlsPeer, skipNodeChainObject, type TlsPeerReport } from './tls-peer.js';
+import { inspectTlsPeer, skipNodeChainObject, tlsFactsOf, type TlsPeerReport } from './tls-peer.js';
 import { publishHandshake } from './handshake-share.js';
 
 export interface TlsClientOptions {
@@ -96,7 +96,7 @@ export function tlsTarget(options: TlsClientOptions): TlsTarget {
 export function openStream(target: StreamTarget, attempt: Attempt, share = false): Promise<OpenedStream> {
   const opening = connectStream(target, attempt);
   if (!share || !target.tls || attempt.signal.aborted) return opening;
-  const settle = publishHandshake({ host: target.host, port: target.port, tls: target.tls }, attempt);
+  const settle = publishHandshake({ ...target, tls: target.tls }, attempt);
   void opening.then((opened) =>
     settle(opened.ok ? (opened.peer ? { ok: true, peer: opened.peer } : undefined) : opened),
   );
@@ -159,11 +159,7 @@ function connectStream(target: StreamTarget, attempt: Attempt): Promise<OpenedSt
     socket.once('secureConnect', () => {
       nodeChainObject?.restore();
       const peer = inspectTlsPeer(socket as TLSSocket, tls.serverName);
-      attempt.learned({
-        answered: true,
-        tlsVersion: peer.protocol,
-        certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds,
-      });
+      attempt.learned({ answered: true, ...tlsFactsOf(peer) });
       resolve({ ok: true, socket, peer, detach });
     });
   });

@@ -236,6 +236,14 @@ export function skipNodeChainObject(socket: TLSSocket): { restore(): void } {
   return { restore: () => void delete (socket as { getPeerCertificate?: unknown }).getPeerCertificate };
 }
 
+/** What a handshake tells a probe's result: the protocol and the chain's earliest expiry. */
+export function tlsFactsOf(peer: TlsPeerReport | undefined): {
+  tlsVersion?: string | undefined;
+  certNotAfterUnixSeconds?: number | undefined;
+} {
+  return peer ? { tlsVersion: peer.protocol, certNotAfterUnixSeconds: peer.earliestExpiry?.unixSeconds } : {};
+}
+
 /** The reason a verified connection must be refused, or undefined when chain and name are fine. */
 export function verificationFailure(report: TlsPeerReport): string | undefined {
   if (report.chainError) return `certificate not trusted: ${report.chainError}`;

@@ -85,12 +85,6 @@ export function createTlsProbe(config: TlsProbeConfig): Probe {
         attempt.waitingFor('waiting for the TLS handshake');
         const shared = await sharedHandshake(streamTarget);
         if (attempt.signal.aborted) return down('aborted');
-        if (shared?.ok)
-          attempt.learned({
-            answered: true,
-            tlsVersion: shared.peer.protocol,
-            certNotAfterUnixSeconds: shared.peer.earliestExpiry?.unixSeconds,
-          });
         const opened = shared ?? (await openStream(streamTarget, attempt));
         if (!opened.ok) {
           const outcome = opened.outcome;

@@ -91,9 +91,10 @@ export function decodeHeard(value: string): Map<string, number> | undefined {
  * by a replica of a version without these times).
  */
 export function lastHeardAt(health: NodeHealth, heardOfItsReplica: HeardTimes | undefined): number | null {
-  const fromEntry = health.heardAt ?? null;
-  const fromKey = heardOfItsReplica?.get(health.node) ?? null;
-  if (fromEntry === null) return fromKey;
-  if (fromKey === null) return fromEntry;
-  return Math.max(fromEntry, fromKey);
+  return laterOf(health.heardAt ?? null, heardOfItsReplica?.get(health.node) ?? null);
+}
+
+/** The later of two times, either unknown (null). */
+export function laterOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
