@@ -470,8 +470,13 @@ export const agentConfigSchema = z
         path: ['prefixes'],
         message: 'expected each prefix once, received duplicates',
       });
+    // zod runs this refinement even when a field failed on its own (a duration that did not parse
+    // is still its raw text here): judge damping only against timing that parsed, or a bad
+    // interval would also be reported as a damping problem built from that text.
+    const timing = [config.interval, config.fastInterval, config.rise, config.fall];
+    const timingParsed = timing.every((value) => typeof value === 'number' && Number.isFinite(value));
     const damping = flapDampingSchema.safeParse(config.flapDamping);
-    const damped = damping.success ? dampingProblem(damping.data, config) : null;
+    const damped = damping.success && timingParsed ? dampingProblem(damping.data, config) : null;
     if (damped) ctx.addIssue({ code: 'custom', path: ['flapDamping'], message: damped });
   });
 

@@ -204,6 +204,22 @@ describe('herald check', () => {
       );
   });
 
+  test('an interval that does not parse is one problem, not also a damping problem built from its text', async () => {
+    // Found by the config property test: "9999…9" (400 digits, no unit) was refused as a duration
+    // and then also judged by the damping check as the text "9999…9" + 400.
+    for (const interval of ['x', '9'.repeat(400), '1e400ms']) {
+      await assert.rejects(
+        cli('check', '--config', writeTemp(`${minimal}interval: "${interval}"\n`)),
+        (error: { code: number; stderr: string }) => {
+          assert.equal(error.code, 2);
+          assert.match(error.stderr, /interval: expected a duration/);
+          assert.doesNotMatch(error.stderr, /flapDamping/);
+          return true;
+        },
+      );
+    }
+  });
+
   test('exits 2 on an invalid file and prints every problem to stderr', async () => {
     await assert.rejects(
       cli('check', '--config', writeTemp('node: x\n')),
