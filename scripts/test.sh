@@ -21,17 +21,25 @@ mapfile -t others < <(find test -name '*.test.ts' | grep -vE "$lab_files" | sort
 run() { node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"; }
 
 others_log=$(mktemp)
-trap 'rm -f "$others_log"' EXIT
+lab_log=$(mktemp)
+trap 'rm -f "$others_log" "$lab_log"' EXIT
 run "${others[@]}" >"$others_log" 2>&1 &
 others_pid=$!
 e2e_status=0
-run "${e2e[@]}" || e2e_status=$?
+run "${e2e[@]}" 2>&1 | tee "$lab_log" || e2e_status=$?
 others_status=0
 wait "$others_pid" || others_status=$?
 
 echo
 echo "=== the other test files (${#others[@]}, run beside the ${#e2e[@]} lab files) ==="
 cat "$others_log"
+# Whoever reads only the end of the output (a CI excerpt) should still see why a lab file failed:
+# its failures, with their messages, were printed far above the other stream's output.
+if [ "$e2e_status" -ne 0 ]; then
+  echo
+  echo "=== the lab files' failures again (their whole output is above) ==="
+  sed -n '/^✖ failing tests:/,$p' "$lab_log" | grep -vE '^ +at ' | head -n 150
+fi
 echo
 echo "lab files: exit ${e2e_status}; the other files: exit ${others_status}"
 [ "$e2e_status" -eq 0 ] && [ "$others_status" -eq 0 ]

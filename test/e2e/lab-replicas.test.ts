@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { heraldCoordinatorReplicas } from '../../src/lab/coordinator-replicas.js';
+import { heraldCoordinatorReplicas, replicaPids } from '../../src/lab/coordinator-replicas.js';
 import { etcdMemberHealth } from '../../src/lab/etcd-cluster.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { parseProtocolStats } from '../../src/bird/bird-protocol-stats.js';
@@ -34,18 +34,21 @@ import {
 
 const CONDITION_TIMEOUT = 45_000;
 
-/** Per node, the replica URL its agent is connected to (by each replica's own view); absent: none. */
-async function agentReplicas(lab: Lab): Promise<Map<string, string>> {
+/**
+ * Per node, the replica URL its agent is connected to (by each replica's own view); absent: none.
+ * A plain object, so a timed-out wait prints where each agent was.
+ */
+async function agentReplicas(lab: Lab): Promise<Record<string, string>> {
   const views = await Promise.all(
     lab.coordinatorUrls.map(async (url) => ({
       url,
       status: await labFleetStatus(lab, { coordinator: url }).catch(() => undefined),
     })),
   );
-  const connected = new Map<string, string>();
+  const connected: Record<string, string> = {};
   for (const { url, status } of views)
     for (const node of status?.sites.flatMap((site) => site.nodes) ?? [])
-      if (node.connected) connected.set(node.name, url);
+      if (node.connected) connected[node.name] = url;
   return connected;
 }
 
@@ -54,9 +57,9 @@ async function waitForAgentsOnOneReplica(lab: Lab, except?: string): Promise<str
   const nodes = lab.plan.nodes.map((n) => n.name);
   const result = await waitFor(
     () => agentReplicas(lab),
-    (map) => {
-      const urls = new Set(nodes.map((node) => map.get(node)));
-      return nodes.every((node) => map.has(node)) && urls.size === 1 && !urls.has(except);
+    (connected) => {
+      const urls = new Set(nodes.map((node) => connected[node]));
+      return nodes.every((node) => node in connected) && urls.size === 1 && !urls.has(except);
     },
     {
       timeoutMs: CONDITION_TIMEOUT,
@@ -64,7 +67,7 @@ async function waitForAgentsOnOneReplica(lab: Lab, except?: string): Promise<str
       description: `every agent connected to one replica${except ? ` other than ${except}` : ''}`,
     },
   );
-  return result.value.get(nodes[0]!)!;
+  return result.value[nodes[0]!]!;
 }
 
 function replicaName(lab: Lab, url: string): string {
@@ -206,7 +209,13 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     });
   });
   after(() => releaseTestLab(lab));
-  afterEach((t) => noteOutcome(t));
+  afterEach(async (t) => {
+    noteOutcome(t);
+    // A test that failed between killing a replica and starting it again leaves it down; start it
+    // here so the next test judges its own behaviour, not what this one left behind.
+    for (const replica of lab.context.state.replicas ?? [])
+      if (replicaPids(replica).length === 0) await lab.hostFault(replica.name, 'start-coordinator');
+  });
 
   it('every agent is given the three URLs and connects to one replica; each replica answers status', async () => {
     assert.equal(lab.coordinatorUrls.length, 3);
@@ -417,7 +426,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       assert.match(undrainRefused.stderr, /store/i);
       // The agents stay connected and keep lon1's stored drain while the replicas cannot store.
       // Asked of the replica lon1-a's agent is connected to (what an agent holds is in its reports there).
-      const served = (await agentReplicas(lab)).get('lon1-a');
+      const served = (await agentReplicas(lab))['lon1-a'];
       assert.ok(served, "lon1-a's agent stays connected to a replica without quorum");
       const status = await labFleetStatus(lab, { coordinator: served });
       const lon1 = status.sites.find((s) => s.name === 'lon1')!;
