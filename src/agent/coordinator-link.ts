@@ -15,7 +15,7 @@
  *
  * `url` may list several coordinator replicas: the link follows one at a time and, when its
  * stream cannot be opened or ends, moves on to the next in the list (after the same full-jitter
- * backoff), so agents of a dead replica spread over the others instead of arriving together.
+ * backoff, so agents of a dead replica reach the next one spread over time, not as one wave).
  * Reports go to the replica whose stream is being followed.
  */
 import http from 'node:http';
