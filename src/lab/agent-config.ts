@@ -1,16 +1,20 @@
 /**
  * Builds each lab node's agent.yaml: the node's prefixes, BGP attributes, SIP OPTIONS checks over
- * UDP, TCP and TLS against the local Kamailio, fast lab timings, and the control API bound to the
- * node's fabric address. The result is validated against the agent's own schema, so a lab never
+ * UDP, TCP and TLS against the local Kamailio and a `tls` check of its TLS listener (as in
+ * config/agent.example.yaml: it judges the handshake the SIP-over-TLS check makes in the same
+ * round, docs/tls-checks.md), fast lab timings, and the control API bound to the node's fabric
+ * address. The result is validated against the agent's own schema, so a lab never
  * starts with a config the agent would refuse.
  */
 import { stringify } from 'yaml';
 import { validateAgentConfig } from '../agent/agent-config-check.js';
 import type { FlapDampingConfig } from '../health/flap-damping.js';
-import { CONTROL_PORT, LAB_SERVER_NAME, type LabPlan, type NodePlan } from './plan.js';
+import { CONTROL_PORT, LAB_SERVER_NAME, SIPS_PORT, type LabPlan, type NodePlan } from './plan.js';
 import type { NodePaths } from './paths.js';
 
 export type LabCheckTransport = 'udp' | 'tcp' | 'tls';
+/** A SIP OPTIONS check over a transport (named sip-<transport>), or 'cert': the `tls` check `tls-cert`. */
+export type LabCheck = LabCheckTransport | 'cert';
 
 /** Timings and behaviour of the lab's agents (milliseconds). */
 export interface AgentTuning {
@@ -26,7 +30,7 @@ export interface AgentTuning {
    * lenient settings; an object overrides fields of the agent's defaults (a test of damping itself).
    */
   flapDamping: boolean | Partial<FlapDampingConfig>;
-  checks: LabCheckTransport[];
+  checks: LabCheck[];
   /**
    * The pre-drain (docs/turn.md) on the named nodes: steer new TURN allocations to another PoP's
    * coturn with `aas`, wait for coturn's session count, then GRACEFUL_SHUTDOWN and withdraw.
@@ -55,7 +59,7 @@ export const DEFAULT_AGENT_TUNING: AgentTuning = {
   timeout: 500,
   drainHold: 2000,
   flapDamping: true,
-  checks: ['udp', 'tcp', 'tls'],
+  checks: ['udp', 'tcp', 'tls', 'cert'],
   logLevel: 'info',
 };
 
@@ -75,17 +79,30 @@ export function buildAgentConfig(
   coordinator?: CoordinatorLink,
 ): Record<string, unknown> {
   const prefixes = [`${plan.anycast.ipv4}/32`, ...(plan.anycast.ipv6 ? [`${plan.anycast.ipv6}/128`] : [])];
-  const checks = tuning.checks.map((transport) => ({
-    name: `sip-${transport}`,
-    type: 'sip-options',
-    transport,
-    host: '127.0.0.1',
-    timeout: tuning.timeout,
-    // SIP over TLS verifies the certificate, so a certificate fault fails it on every node at
-    // once (docs/panic-mode.md): fail-open, so the coordinator's panic keeps nodes whose proxy
-    // still answers UDP/TCP announcing. Without a coordinator it changes nothing.
-    ...(transport === 'tls' ? { serverName: LAB_SERVER_NAME, caFile, failOpen: true } : {}),
-  }));
+  // SIP over TLS and the `tls` check verify the certificate, so a certificate fault fails them on
+  // every node at once (docs/panic-mode.md): fail-open, so the coordinator's panic keeps nodes
+  // whose proxy still answers UDP/TCP announcing. Without a coordinator it changes nothing.
+  const checks = tuning.checks.map((kind) =>
+    kind === 'cert'
+      ? {
+          name: 'tls-cert',
+          type: 'tls',
+          host: '127.0.0.1',
+          port: SIPS_PORT,
+          serverName: LAB_SERVER_NAME,
+          caFile,
+          timeout: tuning.timeout,
+          failOpen: true,
+        }
+      : {
+          name: `sip-${kind}`,
+          type: 'sip-options',
+          transport: kind,
+          host: '127.0.0.1',
+          timeout: tuning.timeout,
+          ...(kind === 'tls' ? { serverName: LAB_SERVER_NAME, caFile, failOpen: true } : {}),
+        },
+  );
   return {
     node: node.name,
     site: node.site,

@@ -77,14 +77,17 @@ describe('break-tls on every node (panic mode)', { skip: coordinatorLabSkip() },
             (s) =>
               s.panic?.active === true &&
               s.panic.ignored.includes('sip-tls') &&
+              s.panic.ignored.includes('tls-cert') &&
               s.prefixes.every((p) => p.desired === 'announce'),
           ),
         { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'every agent kept announcing by panic' },
       );
       for (const status of kept.value) {
-        const tls = status.checks.find((c) => c.name === 'sip-tls')!;
-        assert.equal(tls.panicIgnored, true, `${status.node}: the TLS check is shown as ignored`);
-        assert.match(tls.detail, /expired/i);
+        for (const name of ['sip-tls', 'tls-cert']) {
+          const tls = status.checks.find((c) => c.name === name)!;
+          assert.equal(tls.panicIgnored, true, `${status.node}: ${name} is shown as ignored`);
+          assert.match(tls.detail, /expired/i);
+        }
         assert.equal(
           status.checks.find((c) => c.name === 'sip-udp')?.status,
           'up',
@@ -103,7 +106,10 @@ describe('break-tls on every node (panic mode)', { skip: coordinatorLabSkip() },
     // Fixed: the TLS check passes again on every node, and every node announces.
     await waitFor(
       () => Promise.all(nodes.map((n) => lab.agentStatus(n))),
-      (statuses) => statuses.every((s) => s.checks.find((c) => c.name === 'sip-tls')?.status === 'up'),
+      (statuses) =>
+        statuses.every((s) =>
+          ['sip-tls', 'tls-cert'].every((name) => s.checks.find((c) => c.name === name)?.status === 'up'),
+        ),
       { timeoutMs: CONDITION_TIMEOUT, pollMs: 200, description: 'the TLS check passing again everywhere' },
     );
     const snapshot = await lab.observer.snapshot();

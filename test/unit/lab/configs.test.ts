@@ -144,7 +144,7 @@ describe('agent config', () => {
       assert.equal(parsed.control.host, node.managementIpv4);
       assert.deepEqual(
         parsed.checks.map((c) => c.name),
-        ['sip-udp', 'sip-tcp', 'sip-tls'],
+        ['sip-udp', 'sip-tcp', 'sip-tls', 'tls-cert'],
       );
       assert.equal(parsed.coordinator?.url, 'http://198.51.100.158:9180');
     }
