@@ -134,7 +134,17 @@ export function helperScript(nodeBin: string, cli: string): string {
   ].join('\n');
 }
 
-const TUNING: Partial<AgentTuning> = { ...TIMINGS, flapDamping: false, drainHold: 2000, logLevel: 'warn' };
+/**
+ * The benches' agents check SIP OPTIONS over UDP, TCP and TLS (not the lab's default `tls-cert`
+ * as well): what every recorded result ran with, and what steady.ts divides its probe count by.
+ */
+const TUNING: Partial<AgentTuning> = {
+  ...TIMINGS,
+  checks: ['udp', 'tcp', 'tls'],
+  flapDamping: false,
+  drainHold: 2000,
+  logLevel: 'warn',
+};
 
 export async function startSideBySideLab(
   onProgress?: (message: string) => void,
