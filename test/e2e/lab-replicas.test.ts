@@ -4,7 +4,8 @@
  * is visible through another and completes at BIRD; killing the replica the agents follow moves
  * them to another without any route changing at BIRD; the leader SIGKILLed mid-drain: another
  * replica takes over and `--wait` through the survivors exits 0 with the drain verified at BIRD;
- * two etcd members lost (no quorum): changes refused with a 503 naming the store, no route
+ * a replica frozen (SIGSTOP) is given up on by its agents after three silent heartbeats, with no route
+ * change; two etcd members lost (no quorum): changes refused with a 503 naming the store, no route
  * changes, the stored drain kept and still listed when quorum returns; one etcd member killed
  * changes nothing (drain and undrain still work). One shared lab for the file.
  */
@@ -38,9 +39,9 @@ const CONDITION_TIMEOUT = 45_000;
  * Per node, the replica URL its agent is connected to (by each replica's own view); absent: none.
  * A plain object, so a timed-out wait prints where each agent was.
  */
-async function agentReplicas(lab: Lab): Promise<Record<string, string>> {
+async function agentReplicas(lab: Lab, urls = lab.coordinatorUrls): Promise<Record<string, string>> {
   const views = await Promise.all(
-    lab.coordinatorUrls.map(async (url) => ({
+    urls.map(async (url) => ({
       url,
       status: await labFleetStatus(lab, { coordinator: url }).catch(() => undefined),
     })),
@@ -52,20 +53,42 @@ async function agentReplicas(lab: Lab): Promise<Record<string, string>> {
   return connected;
 }
 
-/** The one replica every agent is connected to, once they all are on the same one. */
-async function waitForAgentsOnOneReplica(lab: Lab, except?: string): Promise<string> {
+/**
+ * Per node, the replica its agent is connected to, once every agent is connected to one (none to
+ * `except`). Agents need not share one: an agent whose link went silent on a loaded machine (4 s
+ * with the lab's 1 s heartbeat) moves on to the next URL and stays there, which is correct.
+ */
+async function waitForAgentsConnected(lab: Lab, except?: string): Promise<Record<string, string>> {
   const nodes = lab.plan.nodes.map((n) => n.name);
   const result = await waitFor(
     () => agentReplicas(lab),
-    (connected) => {
-      const urls = new Set(nodes.map((node) => connected[node]));
-      return nodes.every((node) => node in connected) && urls.size === 1 && !urls.has(except);
-    },
+    (connected) =>
+      nodes.every((node) => node in connected) && !nodes.some((node) => connected[node] === except),
     {
       timeoutMs: CONDITION_TIMEOUT,
       pollMs: 300,
-      description: `every agent connected to one replica${except ? ` other than ${except}` : ''}`,
+      description: `every agent connected to a replica${except ? ` other than ${except}` : ''}`,
     },
+  );
+  return result.value;
+}
+
+/** The replica lon1-a's agent is connected to (the site the drain tests drain). */
+async function lon1Replica(lab: Lab, except?: string): Promise<string> {
+  return (await waitForAgentsConnected(lab, except))['lon1-a']!;
+}
+
+/**
+ * The one replica every agent is connected to, once they all are on the same one: at start, every
+ * agent follows the first URL of its list (the order of preference).
+ */
+async function waitForAgentsOnOneReplica(lab: Lab): Promise<string> {
+  const nodes = lab.plan.nodes.map((n) => n.name);
+  const result = await waitFor(
+    () => agentReplicas(lab),
+    (connected) =>
+      nodes.every((node) => node in connected) && new Set(nodes.map((node) => connected[node])).size === 1,
+    { timeoutMs: CONDITION_TIMEOUT, pollMs: 300, description: 'every agent connected to one replica' },
   );
   return result.value[nodes[0]!]!;
 }
@@ -253,20 +276,25 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
 
   it('agent failover: the replica the agents follow is killed, they move to another, and no route changes at BIRD', async () => {
     await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
-    const from = await waitForAgentsOnOneReplica(lab);
+    const placed = await waitForAgentsConnected(lab);
+    const from = placed['lon1-a']!;
+    const following = Object.keys(placed).filter((node) => placed[node] === from);
     const before = await routeChangeCounters(lab);
     assert.ok(Object.keys(before).length >= lab.plan.nodes.length, 'BIRD has a session per node');
     const watch = watchEveryNodeAnnounced(lab);
     const killed = await lab.hostFault(replicaName(lab, from), 'kill-coordinator');
     assert.ok(killed.pids.length > 0);
-    const moved = await waitForAgentsOnOneReplica(lab, from).then(
-      (url) => ({ url }),
+    const moved = await waitForAgentsConnected(lab, from).then(
+      (placement) => ({ placement }),
       (error: unknown) => ({ error }),
     );
     const { gaps, snapshots } = await watch.stop();
     if ('error' in moved) throw moved.error;
-    const to = moved.url;
-    assert.notEqual(to, from);
+    for (const node of following)
+      assert.ok(
+        moved.placement[node] && moved.placement[node] !== from,
+        `${node} moved from ${replicaName(lab, from)} to another replica`,
+      );
     assert.deepEqual(gaps, [], 'every node announced at every router in every snapshot');
     assert.ok(snapshots > 5, `BIRD was watched during the failover (${snapshots} snapshots)`);
     assert.deepEqual(
@@ -280,8 +308,52 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     assert.ok(status.sites.length > 0);
   });
 
+  it('a frozen replica (SIGSTOP, a long pause): its agents give up on it after three silent heartbeats, move to another, and no route changes at BIRD', async () => {
+    await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
+    const placed = await waitForAgentsConnected(lab);
+    const frozen = placed['lon1-a']!;
+    const following = Object.keys(placed).filter((node) => placed[node] === frozen);
+    const before = await routeChangeCounters(lab);
+    const watch = watchEveryNodeAnnounced(lab);
+    let moved: { placement: Record<string, string> } | { error: unknown };
+    await lab.hostFault(replicaName(lab, frozen), 'freeze-coordinator');
+    try {
+      // The frozen replica answers nothing, so only the others are asked where the agents are.
+      moved = await waitFor(
+        () =>
+          agentReplicas(
+            lab,
+            lab.coordinatorUrls.filter((url) => url !== frozen),
+          ),
+        (connected) => following.every((node) => connected[node] !== undefined),
+        {
+          timeoutMs: CONDITION_TIMEOUT,
+          pollMs: 300,
+          description: `${following.join(', ')} connected to a replica other than the frozen ${replicaName(lab, frozen)}`,
+        },
+      ).then(
+        (result) => ({ placement: result.value }),
+        (error: unknown) => ({ error }),
+      );
+    } finally {
+      await lab.hostFault(replicaName(lab, frozen), 'thaw-coordinator');
+    }
+    const { gaps, snapshots } = await watch.stop();
+    if ('error' in moved) throw moved.error;
+    assert.deepEqual(gaps, [], 'every node announced at every router in every snapshot');
+    assert.ok(snapshots > 5, `BIRD was watched while the replica was frozen (${snapshots} snapshots)`);
+    assert.deepEqual(
+      await routeChangeCounters(lab),
+      before,
+      "BIRD's sessions and route-change counters are unchanged",
+    );
+    // Thawed, it answers again (the agents stay where they moved).
+    const status = await labFleetStatus(lab, { coordinator: frozen });
+    assert.ok(status.sites.length > 0);
+  });
+
   it('a drain through one replica is visible through another and completes at BIRD; undrain brings it back', async () => {
-    const agents = await waitForAgentsOnOneReplica(lab);
+    const agents = await lon1Replica(lab);
     const other = lab.coordinatorUrls.find((url) => url !== agents)!;
     await drainLon1(lab, 'replicas e2e', agents);
     const snapshot = await lab.observer.snapshot();
@@ -332,7 +404,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     const snapshot = await lab.observer.snapshot();
     assert.ok(isWithdrawnBy(snapshot, 'lon1-a'), `withdrawn at every router: ${describeSnapshot(snapshot)}`);
     assert.ok(isAnnouncedBy(snapshot, 'ams1-a') && isAnnouncedBy(snapshot, 'nyc1-a'));
-    const agents = await waitForAgentsOnOneReplica(lab, leader);
+    const agents = await lon1Replica(lab, leader);
     await undrainLon1(lab, 'leader killed, done', agents);
     await lab.hostFault(replicaName(lab, leader), 'start-coordinator');
     await waitForLeader(lab, lab.coordinatorUrls);
@@ -458,7 +530,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       !after.sites.find((s) => s.name === 'nyc1')!.holds.length,
       'the drain refused without quorum was not stored',
     );
-    await undrainLon1(lab, 'quorum back', await waitForAgentsOnOneReplica(lab));
+    await undrainLon1(lab, 'quorum back', await lon1Replica(lab));
   });
 
   it('one etcd member killed: nothing changes, drain and undrain still work', async () => {
@@ -474,7 +546,7 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       'etcd-1 down, the two others serving',
     );
     assert.deepEqual(await routeChangeCounters(lab), before, 'no route changed at BIRD');
-    const agents = await waitForAgentsOnOneReplica(lab);
+    const agents = await lon1Replica(lab);
     await drainLon1(lab, 'etcd member down', agents);
     assert.ok(isWithdrawnBy(await lab.observer.snapshot(), 'lon1-a'));
     await undrainLon1(lab, 'etcd member down, done', agents);
