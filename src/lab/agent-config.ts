@@ -3,8 +3,8 @@
  * UDP, TCP and TLS against the local Kamailio and a `tls` check of its TLS listener (as in
  * config/agent.example.yaml: it judges the handshake the SIP-over-TLS check makes in the same
  * round, docs/tls-checks.md), fast lab timings, and the control API bound to the node's fabric
- * address. The result is validated against the agent's own schema, so a lab never
- * starts with a config the agent would refuse.
+ * address. The result is validated against the agent's own schema, so a lab never starts with a
+ * config the agent would refuse.
  */
 import { stringify } from 'yaml';
 import { validateAgentConfig } from '../agent/agent-config-check.js';
@@ -13,7 +13,7 @@ import { CONTROL_PORT, LAB_SERVER_NAME, SIPS_PORT, type LabPlan, type NodePlan }
 import type { NodePaths } from './paths.js';
 
 export type LabCheckTransport = 'udp' | 'tcp' | 'tls';
-/** A SIP OPTIONS check over a transport (named sip-<transport>), or 'cert': the `tls` check `tls-cert`. */
+/** A SIP OPTIONS check over a transport (named sip-<transport>), or 'cert': the tls check tls-cert. */
 export type LabCheck = LabCheckTransport | 'cert';
 
 /** Timings and behaviour of the lab's agents (milliseconds). */

@@ -347,9 +347,17 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
       before,
       "BIRD's sessions and route-change counters are unchanged",
     );
-    // Thawed, it answers again (the agents stay where they moved).
-    const status = await labFleetStatus(lab, { coordinator: frozen });
-    assert.ok(status.sites.length > 0);
+    // Thawed, it answers again (the agents stay where they moved); its lease may have lapsed
+    // while it was stopped, so give it the time to take a new one.
+    await waitFor(
+      () => labFleetStatus(lab, { coordinator: frozen }),
+      (status) => status.sites.length > 0,
+      {
+        timeoutMs: CONDITION_TIMEOUT,
+        pollMs: 300,
+        description: `the thawed ${replicaName(lab, frozen)} answering`,
+      },
+    );
   });
 
   it('a drain through one replica is visible through another and completes at BIRD; undrain brings it back', async () => {
