@@ -4,10 +4,10 @@
  * is visible through another and completes at BIRD; killing the replica the agents follow moves
  * them to another without any route changing at BIRD; the leader SIGKILLed mid-drain: another
  * replica takes over and `--wait` through the survivors exits 0 with the drain verified at BIRD;
- * a replica frozen (SIGSTOP) is given up on by its agents after three silent heartbeats, with no route
- * change; two etcd members lost (no quorum): changes refused with a 503 naming the store, no route
- * changes, the stored drain kept and still listed when quorum returns; one etcd member killed
- * changes nothing (drain and undrain still work). One shared lab for the file.
+ * a replica frozen (SIGSTOP) is given up on by its agents after three silent heartbeats, with no
+ * route change; two etcd members lost (no quorum): changes refused with a 503 naming the store, no
+ * route changes, the stored drain kept and still listed when quorum returns; one etcd member
+ * killed changes nothing (drain and undrain still work). One shared lab for the file.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -253,20 +253,29 @@ describe('lab with three coordinator replicas on etcd', { skip: coordinatorLabSk
     // Every replica shows the whole fleet announcing, also those no agent is connected to: they
     // read the nodes from the shared health board and name the replica each agent is on.
     await lab.waitUntilAnnounced({ timeoutMs: CONDITION_TIMEOUT });
-    const serving = await waitForAgentsOnOneReplica(lab);
-    const servingId = (await labFleetStatus(lab, { coordinator: serving })).replicas!.self;
-    for (const url of lab.coordinatorUrls.filter((u) => u !== serving)) {
+    const placed = await waitForAgentsConnected(lab);
+    const idOf = new Map<string, string>();
+    for (const url of lab.coordinatorUrls)
+      idOf.set(url, (await labFleetStatus(lab, { coordinator: url })).replicas!.self);
+    for (const url of lab.coordinatorUrls) {
       const { value: status } = await waitFor(
         () => labFleetStatus(lab, { coordinator: url }),
         (s) => s.announcingSites === s.sites.length,
         { timeoutMs: CONDITION_TIMEOUT, pollMs: 300, description: `${url} counting every site announcing` },
       );
-      for (const node of status.sites.flatMap((site) => site.nodes)) {
+      const elsewhere = status.sites.flatMap((site) => site.nodes).filter((n) => placed[n.name] !== url);
+      for (const node of elsewhere) {
         assert.equal(node.connected, false, `${node.name} is not connected to ${url}`);
-        assert.equal(node.servedBy, servingId, `${url} names the replica ${node.name} is connected to`);
+        assert.equal(
+          node.servedBy,
+          idOf.get(placed[node.name]!),
+          `${url} names the replica ${node.name} is connected to`,
+        );
       }
+      if (elsewhere.length === 0) continue;
       const text = await heraldOnLab(lab, ['status'], { coordinator: url });
       assert.equal(text.code, 0, text.stderr);
+      const servingId = idOf.get(placed[elsewhere[0]!.name]!)!;
       assert.match(
         text.stdout,
         new RegExp(`via replica ${servingId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
