@@ -15,6 +15,8 @@
  * becomes a StoreWriteError/StoreReadError naming it ("store unreachable", "store timed out").
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { handleWhen, noop, retry } from 'cockatiel';
 import {
   Etcd3,
@@ -88,6 +90,14 @@ const NOT_SENT = /No connection established|ECONNREFUSED|etcdserver: no leader|n
 function notSent(error: unknown): boolean {
   return error instanceof GRPCUnavailableError && NOT_SENT.test(error.message);
 }
+
+/**
+ * Pauses before sending a write again that no member could take (an election after a member was
+ * lost or came back: "no leader", "leader changed"). The client's own retries go to the other
+ * members at once, which does not outlast an election (~1 s with etcd's defaults); these do,
+ * within the call's deadline. Nothing was applied, so sending it again is safe.
+ */
+export const NOT_SENT_PAUSES_MS = [100, 200, 400, 800, 1600];
 
 function faultOf(error: unknown): StoreFault | null {
   if (error instanceof GRPCDeadlineExceededError) return 'store timed out';
@@ -272,42 +282,22 @@ export class EtcdStore implements CoordinatorStore {
   private async txn(success: IRequestOp[], options: CommitOptions): Promise<bigint> {
     const since = options.ifUnchangedSince;
     const fence = options.fencedBy;
+    const started = performance.now();
     let response;
-    try {
-      response = await this.client.kv.txn({
-        compare: [
-          ...(since === undefined
-            ? []
-            : [
-                {
-                  key: this.key('decision'),
-                  target: 'Mod' as const,
-                  result: 'Less' as const,
-                  mod_revision: String(BigInt(since) + 1n),
-                },
-              ]),
-          // The leadership this write is made under still holds: the leader key is the one
-          // created at the fence's revision (a new leader's key has a newer create revision).
-          ...(fence === undefined
-            ? []
-            : [
-                {
-                  key: this.key(LEADER_KEY),
-                  target: 'Create' as const,
-                  result: 'Equal' as const,
-                  create_revision: fence.revision,
-                },
-              ]),
-        ],
-        success,
-        // On failure, the leader key as it is now: tells a lost leadership from a conflict.
-        failure: fence === undefined ? [] : [{ request_range: { key: this.key(LEADER_KEY) } }],
-      });
-    } catch (error) {
-      const fault = faultOf(error);
-      if (!fault) throw error;
-      throw new StoreWriteError(fault, `could not write to ${this.describe(error)}`, { cause: error });
-    }
+    for (let attempt = 0; ; attempt++)
+      try {
+        response = await this.sendTxn(success, since, fence);
+        break;
+      } catch (error) {
+        const pause = NOT_SENT_PAUSES_MS[attempt];
+        if (notSent(error) && pause !== undefined && performance.now() - started + pause < this.timeoutMs) {
+          await delay(pause);
+          continue;
+        }
+        const fault = faultOf(error);
+        if (!fault) throw error;
+        throw new StoreWriteError(fault, `could not write to ${this.describe(error)}`, { cause: error });
+      }
     if (!response.succeeded) {
       if (fence !== undefined) {
         const leader = response.responses[0]?.response_range?.kvs[0];
@@ -317,6 +307,38 @@ export class EtcdStore implements CoordinatorStore {
       throw new StoreConflictError(since ?? '0');
     }
     return BigInt(response.header.revision);
+  }
+
+  private sendTxn(success: IRequestOp[], since: string | undefined, fence: CommitOptions['fencedBy']) {
+    return this.client.kv.txn({
+      compare: [
+        ...(since === undefined
+          ? []
+          : [
+              {
+                key: this.key('decision'),
+                target: 'Mod' as const,
+                result: 'Less' as const,
+                mod_revision: String(BigInt(since) + 1n),
+              },
+            ]),
+        // The leadership this write is made under still holds: the leader key is the one
+        // created at the fence's revision (a new leader's key has a newer create revision).
+        ...(fence === undefined
+          ? []
+          : [
+              {
+                key: this.key(LEADER_KEY),
+                target: 'Create' as const,
+                result: 'Equal' as const,
+                create_revision: fence.revision,
+              },
+            ]),
+      ],
+      success,
+      // On failure, the leader key as it is now: tells a lost leadership from a conflict.
+      failure: fence === undefined ? [] : [{ request_range: { key: this.key(LEADER_KEY) } }],
+    });
   }
 
   private auditEntry(input: AuditInput, revision: bigint, index: number): AuditEntry {
