@@ -151,9 +151,14 @@ describe('coordinator replicas: clients fail over', () => {
       'lon1-a to connect to the second replica',
       30_000,
     );
-    assert.match(
-      lon1.exabgp!.stderr,
-      new RegExp(`"url":"${second.url.replace(/[.:/]/g, '\\$&')}"[^\n]*connected to the coordinator`),
+    // The replica counts the link before the agent's own log line reaches this process.
+    const connectedLine = new RegExp(
+      `"url":"${second.url.replace(/[.:/]/g, '\\$&')}"[^\n]*connected to the coordinator`,
+    );
+    await waitFor(
+      () => connectedLine.test(lon1.exabgp!.stderr),
+      "lon1-a's log to say it is connected to the second replica",
+      10_000,
     );
     // B's status shows it reporting and holding the drain; the route never came back.
     await waitFor(
