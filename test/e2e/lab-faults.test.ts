@@ -208,7 +208,13 @@ describe('fault table (1 node, 1 router)', { skip: labSkip({ needsAgent: true })
     // 5 deaths in the bucket of its first start; if the bucket rolled over meanwhile, the count
     // restarted at 1 with the first respawn after the rollover (one more death needed).
     const expected = bucket(started.at) === bucket(lastKillAt) ? 5 : 6;
-    assert.equal(kills, expected, 'ExaBGP gives up after 5 helper deaths within its window');
+    // ExaBGP spawns the next helper before it writes its verdict, so the loop may kill that one
+    // too before it can see the verdict (CI once counted 6 in one bucket): one kill past the
+    // expected count is that race, not a sixth death ExaBGP tolerated.
+    assert.ok(
+      kills === expected || kills === expected + 1,
+      `ExaBGP gives up after 5 helper deaths within its window (killed ${kills}, expected ${expected})`,
+    );
     await measureUntil(lab, withdrawn, {
       since: exabgpExitedAt,
       boundMs: 2000,
