@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { waitFor } from '../../src/lab/wait.js';
 import { EtcdCluster, etcdSkip } from '../support/etcd-cluster.js';
 import {
   browserSkipReason,
@@ -266,10 +267,11 @@ describe('dashboard of coordinator replicas on etcd', { skip: skip || false, tim
     await expect(banner).toBeHidden({ timeout: 15_000 });
     // The two members rejoining may cost etcd one more election, which the replica reports as
     // it happens (CI once read unreachable just after the banner went): reachable again soon.
-    const deadline = Date.now() + 15_000;
-    while ((await status(replicas.b!)).store?.reachable !== true && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal((await status(replicas.b!)).store?.reachable, true);
+    await waitFor(
+      () => status(replicas.b!),
+      (answer) => answer.store?.reachable === true,
+      { timeoutMs: 15_000, pollMs: 200, description: 'replica B to read its store reachable' },
+    );
     await expect(banner).toBeHidden({ timeout: 15_000 });
     assert.deepEqual(
       pageErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|net::/.test(e)),
